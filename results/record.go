@@ -1,0 +1,187 @@
+// Package results defines the record a muxbench run leaves behind — one
+// schema-versioned Run holding the environment, the scenario as run and every
+// Sample of every repetition — and reads and writes it as run.json,
+// summary.csv and bench.txt (Go benchmark format, readable by benchstat).
+package results
+
+import "time"
+
+// SchemaVersion is the version of the run.json layout written by this
+// package. Readers refuse other versions with an error naming both.
+const SchemaVersion = 1
+
+// Status values of a Sample or a Point. A sample is exactly one of these; the
+// order is worst-last so a point's status is the worst of its samples'.
+const (
+	StatusOK          = "ok"          // measured, rate met, no integrity errors
+	StatusSaturated   = "saturated"   // achieved rate < 95% of requested (open loop)
+	StatusErrors      = "errors"      // echo mismatches, timeouts, resets or rejected conns
+	StatusUnsupported = "unsupported" // the backend cannot run this point (Reason says why)
+	StatusFailed      = "failed"      // the server died or hung, or setup failed (Reason says why)
+)
+
+// Run is the whole record of one `muxbench run`, written as run.json.
+type Run struct {
+	Schema     int         `json:"schema"`      // SchemaVersion
+	Tool       string      `json:"tool"`        // always "muxbench"; identifies foreign files
+	Started    time.Time   `json:"started"`     // UTC
+	Finished   time.Time   `json:"finished"`    // UTC; zero while running
+	Incomplete bool        `json:"incomplete"`  // interrupted or stopped early
+	Env        Environment `json:"environment"` // where it ran
+	Scenario   Scenario    `json:"scenario"`    // the scenario as run (defaults filled in)
+	Samples    []Sample    `json:"samples"`     // every repetition of every point, in run order
+}
+
+// Environment describes the machine and build that produced a Run.
+type Environment struct {
+	Hostname   string `json:"hostname"`
+	Kernel     string `json:"kernel"`      // uname -r
+	OS         string `json:"os"`          // runtime.GOOS
+	Arch       string `json:"arch"`        // runtime.GOARCH
+	CPUModel   string `json:"cpu_model"`   // /proc/cpuinfo "model name"
+	Cores      int    `json:"cores"`       // online CPUs
+	GoVersion  string `json:"go_version"`  // runtime.Version()
+	Version    string `json:"version"`     // muxbench module version or "devel"
+	Commit     string `json:"commit"`      // vcs.revision from build info, "" if unknown
+	Dirty      bool   `json:"dirty"`       // vcs.modified
+	NoFileSoft uint64 `json:"nofile_soft"` // RLIMIT_NOFILE
+	NoFileHard uint64 `json:"nofile_hard"`
+	PortRange  string `json:"port_range"` // net.ipv4.ip_local_port_range, "lo hi"
+	Somaxconn  int    `json:"somaxconn"`
+	ServerCPUs string `json:"server_cpus"` // CPU list the server was pinned to, "" = unpinned
+	ClientCPUs string `json:"client_cpus"` // CPU list the load generator was pinned to
+}
+
+// Scenario is the scenario as run: every field has its default filled in.
+// Durations are stored as Go duration strings ("2s") for readability.
+type Scenario struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	Backends    []string `json:"backends"`     // e.g. select, poll, epoll-lt, epoll-et, gonet
+	FDs         []int    `json:"fds"`          // total fds registered: idle + active + listener
+	Active      []int    `json:"active"`       // active connections (second axis)
+	Mode        string   `json:"mode"`         // "open" or "closed"
+	Rate        float64  `json:"rate"`         // requests/s in total (open loop); 0 for closed
+	Size        int      `json:"size"`         // bytes per request
+	KeepAlive   string   `json:"keepalive"`    // idle trickle interval, "" or "0s" = silent
+	Warmup      string   `json:"warmup"`       // e.g. "1s"
+	Duration    string   `json:"duration"`     // measured window, e.g. "3s"
+	Repetitions int      `json:"repetitions"`  // per point
+	Proto       string   `json:"proto"`        // "echo" or "sockperf"
+	ServerCPUs  string   `json:"server_cpus"`  // e.g. "0"
+	ClientCPUs  string   `json:"client_cpus"`  // e.g. "1"
+}
+
+// Sample is one measured window: one backend at one point in one repetition.
+type Sample struct {
+	Backend    string `json:"backend"`
+	FDs        int    `json:"fds"`    // total fds the multiplexer watches: Idle + Active + 1 listener
+	Idle       int    `json:"idle"`   // idle connections
+	Active     int    `json:"active"` // active connections
+	Repetition int    `json:"rep"`    // 0-based
+	Mode       string `json:"mode"`
+	Size       int    `json:"size"`
+
+	Status string `json:"status"`           // one of the Status* constants
+	Reason string `json:"reason,omitempty"` // why unsupported/failed/errors, with the fix
+
+	WindowNs      int64   `json:"window_ns"`      // measured window length actually observed
+	RateRequested float64 `json:"rate_requested"` // req/s (0 in closed loop)
+	RateAchieved  float64 `json:"rate_achieved"`  // req/s completed in the window
+	Requests      int64   `json:"requests"`       // completed, verified requests in the window
+
+	Latency        Latency `json:"latency_ns"`         // from intended send time (CO-corrected)
+	ServiceLatency Latency `json:"service_latency_ns"` // from actual send time (uncorrected)
+	// Histogram is the CO-corrected latency histogram, hdrhistogram-go's
+	// compressed encoding (Histogram.Encode(V2CompressedEncodingCookieBase)),
+	// so runs can be merged and re-percentiled.
+	Histogram string `json:"histogram,omitempty"`
+
+	Errors map[string]int64 `json:"errors,omitempty"` // by kind: mismatch, short, timeout, reset, closed, rejected, connect
+
+	Server ServerDelta `json:"server"` // server counters over the window
+	Client ClientDelta `json:"client"`
+}
+
+// Latency is a latency summary in nanoseconds.
+type Latency struct {
+	P50   int64   `json:"p50"`
+	P90   int64   `json:"p90"`
+	P99   int64   `json:"p99"`
+	P999  int64   `json:"p999"`
+	P9999 int64   `json:"p9999"`
+	Max   int64   `json:"max"`
+	Mean  float64 `json:"mean"`
+	Count int64   `json:"count"`
+}
+
+// ServerDelta is the change in the server's counters over the measured
+// window (end minus start), plus derived per-request figures. CPU comes from
+// the server process's getrusage(RUSAGE_SELF), sampled through its stats
+// command at the window's start and end.
+type ServerDelta struct {
+	UserNs        int64 `json:"user_ns"`
+	SysNs         int64 `json:"sys_ns"`
+	MaxRSSKiB     int64 `json:"max_rss_kib"` // at window end (ru_maxrss)
+	VolCtxSw      int64 `json:"vol_ctxsw"`
+	InvolCtxSw    int64 `json:"invol_ctxsw"`
+	Waits         int64 `json:"waits"`          // select/poll/epoll_wait calls
+	Events        int64 `json:"events"`         // ready events returned by those calls
+	Accepts       int64 `json:"accepts"`        // accepted connections
+	Reads         int64 `json:"reads"`          // read syscalls
+	Writes        int64 `json:"writes"`         // write syscalls
+	ReadEAGAIN    int64 `json:"read_eagain"`    // reads that returned EAGAIN
+	WriteEAGAIN   int64 `json:"write_eagain"`   // writes that returned EAGAIN or were short
+	InterestMods  int64 `json:"interest_mods"`  // epoll_ctl / fd_set / pollfd changes
+	BytesIn       int64 `json:"bytes_in"`
+	BytesOut      int64 `json:"bytes_out"`
+	ConnsOpen     int64 `json:"conns_open"` // open at window end (a level, not a delta)
+	ConnsRejected int64 `json:"conns_rejected"`
+
+	CPUNsPerReq    float64 `json:"cpu_ns_per_req"`   // (user+sys) / requests
+	CPUUtil        float64 `json:"cpu_util"`         // (user+sys) / window, 1.0 = one core
+	WaitsPerReq    float64 `json:"waits_per_req"`    // waits / requests
+	EventsPerWait  float64 `json:"events_per_wait"`  // events / waits
+	SyscallsPerReq float64 `json:"syscalls_per_req"` // (waits+reads+writes+mods) / requests
+}
+
+// ClientDelta is the load generator's own cost over the window, so a reader
+// can tell when the generator, not the server, was the limit.
+type ClientDelta struct {
+	CPUNs          int64   `json:"cpu_ns"` // user+sys of the generator process over the window
+	CPUNsPerReq    float64 `json:"cpu_ns_per_req"`
+	ConnectSeconds float64 `json:"connect_seconds"` // time to open all connections
+}
+
+// Point is the summary of one backend at one (fds, active) point across
+// repetitions: medians, with min and max as the spread. It is what
+// summary.csv holds and what charts and compare use.
+type Point struct {
+	Backend string `json:"backend"`
+	FDs     int    `json:"fds"`
+	Idle    int    `json:"idle"`
+	Active  int    `json:"active"`
+	Mode    string `json:"mode"`
+	Status  string `json:"status"` // worst status among the samples
+	Reason  string `json:"reason,omitempty"`
+	Reps    int    `json:"reps"` // measured samples summarised (unsupported/failed excluded)
+
+	RateRequested float64 `json:"rate_requested"`
+	RateAchieved  Stat    `json:"rate_achieved"`
+	P50           Stat    `json:"p50_ns"`
+	P99           Stat    `json:"p99_ns"`
+	P999          Stat    `json:"p999_ns"`
+	ServerCPUPerReq Stat  `json:"server_cpu_ns_per_req"`
+	ServerCPUUtil   Stat  `json:"server_cpu_util"`
+	ClientCPUPerReq Stat  `json:"client_cpu_ns_per_req"`
+	WaitsPerReq   Stat    `json:"waits_per_req"`
+	EventsPerWait Stat    `json:"events_per_wait"`
+	Errors        int64   `json:"errors"` // total over samples
+}
+
+// Stat is a median with its spread across repetitions.
+type Stat struct {
+	Median float64 `json:"median"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+}
