@@ -1,0 +1,146 @@
+// Package epoll is the epoll(7) backend, registered twice: "epoll-lt"
+// (level-triggered) and "epoll-et" (edge-triggered). The kernel keeps the
+// interest set, so Wait costs O(ready fds), not O(watched fds).
+//
+// The mode is one flag on every registration. Level-triggered reports an fd
+// for as long as it stays ready; the server asks for write readiness only
+// while it has output pending. Edge-triggered reports an fd when it becomes
+// ready; the server registers read and write interest once per connection,
+// never modifies it, and must drain every read, write and accept to EAGAIN
+// or the connection stalls forever.
+package epoll
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/muxbench/muxbench/backends"
+)
+
+// Mode selects level- or edge-triggered notification.
+type Mode int
+
+const (
+	// LevelTriggered reports an fd while it stays ready (epoll's default).
+	LevelTriggered Mode = iota
+	// EdgeTriggered reports an fd when it becomes ready (EPOLLET).
+	EdgeTriggered
+)
+
+func init() {
+	backends.Register(backends.Info{
+		Name:        "epoll-lt",
+		Description: "epoll(7) level-triggered: kernel-held interest set, write interest only while output is pending",
+		New:         func() (backends.Poller, error) { return New(LevelTriggered) },
+	})
+	backends.Register(backends.Info{
+		Name:          "epoll-et",
+		Description:   "epoll(7) edge-triggered: IN|OUT|RDHUP|ET registered once per connection, drained to EAGAIN",
+		EdgeTriggered: true,
+		New:           func() (backends.Poller, error) { return New(EdgeTriggered) },
+	})
+}
+
+// Poller is an epoll multiplexer.
+type Poller struct {
+	epfd    int
+	trigger uint32 // 0 or EPOLLET: the one line that makes this edge-triggered
+	buf     []unix.EpollEvent
+}
+
+var _ backends.Poller = (*Poller)(nil)
+
+// New creates an epoll instance in the given mode.
+func New(mode Mode) (*Poller, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("epoll_create1: %w", err)
+	}
+	p := &Poller{epfd: epfd}
+	if mode == EdgeTriggered {
+		p.trigger = unix.EPOLLET
+	}
+	return p, nil
+}
+
+func (p *Poller) ctl(op, fd int, in backends.Interest) error {
+	ev := unix.EpollEvent{Events: p.trigger, Fd: int32(fd)}
+	if in&backends.Read != 0 {
+		ev.Events |= unix.EPOLLIN | unix.EPOLLRDHUP
+	}
+	if in&backends.Write != 0 {
+		ev.Events |= unix.EPOLLOUT
+	}
+	return unix.EpollCtl(p.epfd, op, fd, &ev)
+}
+
+// Add registers fd with the given interest.
+func (p *Poller) Add(fd int, in backends.Interest) error {
+	if err := p.ctl(unix.EPOLL_CTL_ADD, fd, in); err != nil {
+		return fmt.Errorf("epoll_ctl add fd %d: %w", fd, err)
+	}
+	return nil
+}
+
+// Modify replaces fd's interest.
+func (p *Poller) Modify(fd int, in backends.Interest) error {
+	if err := p.ctl(unix.EPOLL_CTL_MOD, fd, in); err != nil {
+		return fmt.Errorf("epoll_ctl mod fd %d: %w", fd, err)
+	}
+	return nil
+}
+
+// Remove deregisters fd.
+func (p *Poller) Remove(fd int) error {
+	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil); err != nil {
+		return fmt.Errorf("epoll_ctl del fd %d: %w", fd, err)
+	}
+	return nil
+}
+
+// Wait calls epoll_wait for at most len(events) events.
+func (p *Poller) Wait(events []backends.Event, timeoutMs int) (int, error) {
+	if cap(p.buf) < len(events) {
+		p.buf = make([]unix.EpollEvent, len(events)) // once per slice size, not per call
+	}
+	buf := p.buf[:len(events)]
+	n, err := unix.EpollWait(p.epfd, buf, timeoutMs)
+	if err == unix.EINTR {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("epoll_wait: %w", err)
+	}
+	for i := 0; i < n; i++ {
+		e := buf[i].Events
+		var r backends.Ready
+		if e&unix.EPOLLIN != 0 {
+			r |= backends.Readable
+		}
+		if e&unix.EPOLLOUT != 0 {
+			r |= backends.Writable
+		}
+		if e&(unix.EPOLLHUP|unix.EPOLLRDHUP) != 0 {
+			r |= backends.Hangup
+		}
+		if e&unix.EPOLLERR != 0 {
+			r |= backends.Failed
+		}
+		events[i] = backends.Event{FD: buf[i].Fd, Ready: r}
+	}
+	return n, nil
+}
+
+// Close closes the epoll instance.
+func (p *Poller) Close() error {
+	if p.epfd < 0 {
+		return nil
+	}
+	err := unix.Close(p.epfd)
+	p.epfd = -1
+	if err != nil {
+		return fmt.Errorf("close epoll fd: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,133 @@
+// Package poll is the poll(2) backend, registered as "poll".
+//
+// The Poller keeps one []unix.PollFd handed to the kernel as it is, plus an
+// fd -> index table so Modify and Remove are O(1) (Remove swaps the last
+// entry into the hole). Every Wait makes the kernel check every entry and
+// then scans every revents in user space: the O(n) cost in watched fds that
+// this backend exists to show.
+package poll
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/muxbench/muxbench/backends"
+)
+
+func init() {
+	backends.Register(backends.Info{
+		Name:        "poll",
+		Description: "poll(2): one pollfd array passed and scanned in full every call",
+		New:         func() (backends.Poller, error) { return New(), nil },
+	})
+}
+
+// Poller is a poll(2) multiplexer.
+type Poller struct {
+	fds   []unix.PollFd
+	index []int32 // index[fd] = position in fds, or -1
+}
+
+var _ backends.Poller = (*Poller)(nil)
+
+// New returns an empty poll Poller.
+func New() *Poller { return &Poller{} }
+
+func events(in backends.Interest) int16 {
+	var e int16
+	if in&backends.Read != 0 {
+		e |= unix.POLLIN | unix.POLLRDHUP
+	}
+	if in&backends.Write != 0 {
+		e |= unix.POLLOUT
+	}
+	return e
+}
+
+func (p *Poller) lookup(fd int) int {
+	if fd < 0 || fd >= len(p.index) {
+		return -1
+	}
+	return int(p.index[fd])
+}
+
+// Add starts watching fd.
+func (p *Poller) Add(fd int, in backends.Interest) error {
+	if fd < 0 {
+		return fmt.Errorf("poll: add fd %d: negative fd", fd)
+	}
+	if p.lookup(fd) >= 0 {
+		return fmt.Errorf("poll: add fd %d: already added", fd)
+	}
+	for fd >= len(p.index) {
+		p.index = append(p.index, -1)
+	}
+	p.index[fd] = int32(len(p.fds))
+	p.fds = append(p.fds, unix.PollFd{Fd: int32(fd), Events: events(in)})
+	return nil
+}
+
+// Modify replaces fd's interest.
+func (p *Poller) Modify(fd int, in backends.Interest) error {
+	i := p.lookup(fd)
+	if i < 0 {
+		return fmt.Errorf("poll: modify fd %d: not added", fd)
+	}
+	p.fds[i].Events = events(in)
+	return nil
+}
+
+// Remove stops watching fd, moving the last entry into its slot.
+func (p *Poller) Remove(fd int) error {
+	i := p.lookup(fd)
+	if i < 0 {
+		return fmt.Errorf("poll: remove fd %d: not added", fd)
+	}
+	last := len(p.fds) - 1
+	if i != last {
+		p.fds[i] = p.fds[last]
+		p.index[p.fds[i].Fd] = int32(i)
+	}
+	p.fds = p.fds[:last]
+	p.index[fd] = -1
+	return nil
+}
+
+// Wait calls poll on every watched fd and reports those with revents set.
+func (p *Poller) Wait(evs []backends.Event, timeoutMs int) (int, error) {
+	ready, err := unix.Poll(p.fds, timeoutMs)
+	if err == unix.EINTR {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("poll: %w", err)
+	}
+	n := 0
+	for i := 0; i < len(p.fds) && ready > 0 && n < len(evs); i++ {
+		re := p.fds[i].Revents
+		if re == 0 {
+			continue
+		}
+		ready--
+		var r backends.Ready
+		if re&unix.POLLIN != 0 {
+			r |= backends.Readable
+		}
+		if re&unix.POLLOUT != 0 {
+			r |= backends.Writable
+		}
+		if re&(unix.POLLHUP|unix.POLLRDHUP) != 0 {
+			r |= backends.Hangup
+		}
+		if re&(unix.POLLERR|unix.POLLNVAL) != 0 {
+			r |= backends.Failed
+		}
+		evs[n] = backends.Event{FD: p.fds[i].Fd, Ready: r}
+		n++
+	}
+	return n, nil
+}
+
+// Close releases nothing: poll keeps no kernel state between calls.
+func (p *Poller) Close() error { return nil }

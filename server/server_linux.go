@@ -1,0 +1,400 @@
+// Package server is the one TCP echo server every multiplexer backend
+// drives: one event loop on one locked OS thread, one connection state
+// machine. Backends differ only in the backends.Poller they plug in, which
+// is what makes their measurements comparable.
+//
+// The loop, per DESIGN.md:
+//   - the listener and every accepted socket are non-blocking; accepted
+//     sockets get TCP_NODELAY;
+//   - edge-triggered backends accept, read and write until EAGAIN (an ET
+//     listener that accepts once loses connections; an ET reader that stops
+//     early stalls forever); level-triggered ones do one accept or read per
+//     readiness and let the next wait report what is left;
+//   - a write that returns EAGAIN or is short keeps the rest in the
+//     connection's pending buffer, and the connection stops reading until it
+//     is flushed: back-pressure with at most one read buffer per connection;
+//   - a read of 0 (peer shut down its write side) flushes what is pending,
+//     then closes; data that arrives with the hang-up is answered first;
+//   - an error on one connection closes that connection only and is counted.
+package server
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/muxbench/muxbench/backends"
+	"github.com/muxbench/muxbench/internal/sockperf"
+)
+
+// ReadBufferSize is the size of the loop's one read buffer, and so the most
+// a connection can have pending while it waits for write readiness.
+const ReadBufferSize = 64 << 10
+
+// eventBatch is how many ready events one Wait call can return.
+const eventBatch = 256
+
+// conn is one accepted connection's state.
+type conn struct {
+	fd      int
+	out     []byte // pending output (never more than one read's worth of replies)
+	outOff  int    // how much of out is already written
+	partial []byte // sockperf: bytes of an incomplete message (less than sockperf.MaxLen)
+}
+
+// Server is the event-loop echo server.
+type Server struct {
+	poller  backends.Poller
+	edge    bool
+	proto   Proto
+	lnFD    int
+	addr    string
+	wakeFD  int // eventfd that Shutdown writes to stop Serve
+	spareFD int // kept open so an EMFILE accept can be shed (close spare, accept, close)
+	conns   []*conn
+	events  []backends.Event
+	rbuf    []byte
+	wbuf    []byte // sockperf replies
+	c       Counters
+
+	stopOnce sync.Once
+	done     chan struct{}
+}
+
+var _ Runner = (*Server)(nil)
+
+// New creates a server for the backend listening on addr. The poller is
+// created here and owned by the server. Call Serve to run it.
+func New(info backends.Info, addr string, proto Proto) (*Server, error) {
+	if info.New == nil {
+		return nil, fmt.Errorf("backend %q is not a poller backend; start it with its own package", info.Name)
+	}
+	p, err := info.New()
+	if err != nil {
+		return nil, fmt.Errorf("backend %s: %w", info.Name, err)
+	}
+	lnFD, bound, err := Listen(addr)
+	if err != nil {
+		p.Close()
+		return nil, err
+	}
+	wakeFD, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		p.Close()
+		unix.Close(lnFD)
+		return nil, fmt.Errorf("eventfd: %w", err)
+	}
+	spare, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		spare = -1 // without a spare fd an EMFILE storm is only counted, not shed
+	}
+	s := &Server{
+		poller: p, edge: info.EdgeTriggered, proto: proto,
+		lnFD: lnFD, addr: bound, wakeFD: wakeFD, spareFD: spare,
+		events: make([]backends.Event, eventBatch),
+		rbuf:   make([]byte, ReadBufferSize),
+		done:   make(chan struct{}),
+	}
+	for _, fd := range []int{lnFD, wakeFD} {
+		if err := p.Add(fd, backends.Read); err != nil {
+			s.closeAll()
+			return nil, fmt.Errorf("watch fd %d with %s: %w", fd, info.Name, err)
+		}
+	}
+	return s, nil
+}
+
+// Addr is the listening address.
+func (s *Server) Addr() string { return s.addr }
+
+// Stats snapshots the counters.
+func (s *Server) Stats() Stats { return s.c.Snapshot() }
+
+// Shutdown wakes the loop and makes Serve return. It does not wait.
+func (s *Server) Shutdown() {
+	s.stopOnce.Do(func() {
+		var one = [8]byte{1}
+		unix.Write(s.wakeFD, one[:]) // the counter cannot overflow with one write
+	})
+}
+
+// Serve runs the event loop on a locked OS thread until Shutdown, then
+// closes every connection, the listener and the poller. A wait error other
+// than EINTR ends the loop and is returned.
+func (s *Server) Serve() error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	defer s.closeAll()
+	for {
+		n, err := s.poller.Wait(s.events, -1)
+		if err != nil {
+			return err
+		}
+		s.c.Waits.Add(1)
+		s.c.Events.Add(uint64(n))
+		for _, ev := range s.events[:n] {
+			switch fd := int(ev.FD); fd {
+			case s.lnFD:
+				s.accept()
+			case s.wakeFD:
+				return nil
+			default:
+				if fd < len(s.conns) && s.conns[fd] != nil {
+					s.handle(s.conns[fd], ev.Ready)
+				}
+			}
+		}
+	}
+}
+
+func (s *Server) closeAll() {
+	for _, c := range s.conns {
+		if c != nil {
+			s.close(c, nil)
+		}
+	}
+	s.poller.Close()
+	unix.Close(s.lnFD)
+	unix.Close(s.wakeFD)
+	if s.spareFD >= 0 {
+		unix.Close(s.spareFD)
+	}
+}
+
+// accept takes pending connections: all of them when edge-triggered, one
+// per readiness otherwise.
+func (s *Server) accept() {
+	for {
+		fd, _, err := unix.Accept4(s.lnFD, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		switch {
+		case err == unix.EAGAIN:
+			return
+		case err == unix.EINTR || err == unix.ECONNABORTED:
+			continue
+		case err == unix.EMFILE || err == unix.ENFILE:
+			s.c.ErrAccept.Add(1)
+			s.shed()
+			return
+		case err != nil:
+			s.c.ErrAccept.Add(1)
+			return
+		}
+		s.c.Accepts.Add(1)
+		s.admit(fd)
+		if !s.edge {
+			return
+		}
+	}
+}
+
+// shed drops one pending connection when out of fds, so a level-triggered
+// listener does not spin on a readiness it cannot act on.
+func (s *Server) shed() {
+	if s.spareFD < 0 {
+		return
+	}
+	unix.Close(s.spareFD)
+	if fd, _, err := unix.Accept4(s.lnFD, unix.SOCK_CLOEXEC); err == nil {
+		unix.Close(fd)
+		s.c.ConnsRejected.Add(1)
+	}
+	s.spareFD, _ = unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+}
+
+func (s *Server) admit(fd int) {
+	// Echo latency is what is measured: never let Nagle hold a reply back.
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	in := backends.Read
+	if s.edge {
+		in |= backends.Write // registered once, never modified
+	}
+	s.c.InterestMods.Add(1)
+	if err := s.poller.Add(fd, in); err != nil {
+		if !errors.Is(err, backends.ErrFDLimit) {
+			s.c.ErrOther.Add(1)
+		}
+		s.c.ConnsRejected.Add(1)
+		unix.Close(fd)
+		return
+	}
+	for fd >= len(s.conns) {
+		s.conns = append(s.conns, nil)
+	}
+	s.conns[fd] = &conn{fd: fd}
+	s.c.ConnsOpen.Add(1)
+}
+
+func (s *Server) handle(c *conn, r backends.Ready) {
+	if len(c.out) > 0 {
+		if r&(backends.Writable|backends.Failed|backends.Hangup) == 0 {
+			return
+		}
+		if !s.flush(c) {
+			return
+		}
+		if !s.edge {
+			return // the next wait reports whatever is readable now
+		}
+		// Edge-triggered: input that arrived while reading was paused raised
+		// no new edge, so read it now.
+	} else if r&(backends.Readable|backends.Hangup|backends.Failed) == 0 {
+		return
+	}
+	s.read(c)
+}
+
+// read reads once (level-triggered) or until EAGAIN (edge-triggered),
+// answering each read before the next, and stops early when output is left
+// pending (back-pressure) or the connection is closed.
+func (s *Server) read(c *conn) {
+	for {
+		n, err := unix.Read(c.fd, s.rbuf)
+		s.c.Reads.Add(1)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			s.c.ReadEAGAIN.Add(1)
+			return
+		case err != nil:
+			s.close(c, err)
+			return
+		case n == 0:
+			// The peer shut down its write side. Nothing is pending (reading
+			// stops while output is pending), so every byte it sent has been
+			// answered: close.
+			s.close(c, nil)
+			return
+		}
+		s.c.BytesIn.Add(uint64(n))
+		reply, err := s.answer(c, s.rbuf[:n])
+		if err != nil {
+			s.close(c, err)
+			return
+		}
+		if !s.send(c, reply) || len(c.out) > 0 || !s.edge {
+			return
+		}
+	}
+}
+
+// answer returns the bytes to send for input just read.
+func (s *Server) answer(c *conn, in []byte) ([]byte, error) {
+	if s.proto == Echo {
+		return in, nil
+	}
+	if len(c.partial) > 0 {
+		c.partial = append(c.partial, in...)
+		in = c.partial
+	}
+	out, used, err := sockperf.Answer(s.wbuf[:0], in)
+	s.wbuf = out[:0]
+	if err != nil {
+		return nil, errProtocol{err}
+	}
+	// Keep the incomplete tail (shorter than its header's length, so at most
+	// sockperf.MaxLen). It may overlap c.partial itself: append copies with
+	// memmove semantics.
+	c.partial = append(c.partial[:0], in[used:]...)
+	return out, nil
+}
+
+type errProtocol struct{ error }
+
+// send writes b now; what the socket does not take is kept in c.out. It
+// returns false when the connection was closed.
+func (s *Server) send(c *conn, b []byte) bool {
+	for len(b) > 0 {
+		n, err := unix.Write(c.fd, b)
+		s.c.Writes.Add(1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err == unix.EAGAIN {
+			n = 0
+		} else if err != nil {
+			s.close(c, err)
+			return false
+		}
+		s.c.BytesOut.Add(uint64(n))
+		b = b[n:]
+		if len(b) > 0 {
+			// EAGAIN or a short write: the send buffer is full. Keep the
+			// rest and wait for write readiness instead of retrying.
+			s.c.WriteEAGAIN.Add(1)
+			c.out = append(c.out[:0], b...)
+			c.outOff = 0
+			if !s.edge {
+				s.interest(c, backends.Write) // and stop reading meanwhile
+			}
+			return true
+		}
+	}
+	return true
+}
+
+// flush writes pending output; it returns true when all of it is gone and
+// the connection is still open.
+func (s *Server) flush(c *conn) bool {
+	for c.outOff < len(c.out) {
+		n, err := unix.Write(c.fd, c.out[c.outOff:])
+		s.c.Writes.Add(1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err == unix.EAGAIN {
+			s.c.WriteEAGAIN.Add(1)
+			return false
+		}
+		if err != nil {
+			s.close(c, err)
+			return false
+		}
+		s.c.BytesOut.Add(uint64(n))
+		c.outOff += n
+		if c.outOff < len(c.out) {
+			s.c.WriteEAGAIN.Add(1) // short write: wait for the next readiness
+			return false
+		}
+	}
+	c.out, c.outOff = c.out[:0], 0
+	if !s.edge {
+		s.interest(c, backends.Read)
+	}
+	return true
+}
+
+func (s *Server) interest(c *conn, in backends.Interest) {
+	s.c.InterestMods.Add(1)
+	if err := s.poller.Modify(c.fd, in); err != nil {
+		s.close(c, err)
+	}
+}
+
+// close closes c, counting why; a nil cause is a normal close.
+func (s *Server) close(c *conn, cause error) {
+	var pe errProtocol
+	switch {
+	case cause == nil:
+	case errors.Is(cause, unix.ECONNRESET):
+		s.c.ErrReset.Add(1)
+	case errors.Is(cause, unix.EPIPE):
+		s.c.ErrPipe.Add(1)
+	case errors.As(cause, &pe):
+		s.c.ErrProtocol.Add(1)
+	default:
+		s.c.ErrOther.Add(1)
+	}
+	if s.conns[c.fd] != c {
+		return // already closed
+	}
+	s.c.InterestMods.Add(1)
+	s.poller.Remove(c.fd) // cannot fail for an fd we added; the close below removes it anyway
+	unix.Close(c.fd)
+	s.conns[c.fd] = nil
+	s.c.ConnsOpen.Add(-1)
+	s.c.ConnsClosed.Add(1)
+}
