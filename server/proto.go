@@ -31,6 +31,18 @@ func (p Proto) String() string {
 	return "echo"
 }
 
+// Config is what every backend's server is started with.
+type Config struct {
+	// Addr is the listen address, "IP:PORT"; port 0 picks a free port.
+	Addr string
+	// Proto is the protocol spoken.
+	Proto Proto
+	// SendBuffer, when > 0, sets SO_SNDBUF on every accepted connection
+	// (the kernel doubles it). Small values force the back-pressure path
+	// early; 0 leaves the kernel's autotuning alone, as benchmarks should.
+	SendBuffer int
+}
+
 // Runner is a running echo server, whichever backend drives it.
 type Runner interface {
 	// Addr is the address the server listens on, "host:port".

@@ -50,6 +50,7 @@ type Server struct {
 	poller  backends.Poller
 	edge    bool
 	proto   Proto
+	sndbuf  int
 	lnFD    int
 	addr    string
 	wakeFD  int // eventfd that Shutdown writes to stop Serve
@@ -66,9 +67,9 @@ type Server struct {
 
 var _ Runner = (*Server)(nil)
 
-// New creates a server for the backend listening on addr. The poller is
-// created here and owned by the server. Call Serve to run it.
-func New(info backends.Info, addr string, proto Proto) (*Server, error) {
+// New creates a server for the backend as cfg says. The poller is created
+// here and owned by the server. Call Serve to run it.
+func New(info backends.Info, cfg Config) (*Server, error) {
 	if info.New == nil {
 		return nil, fmt.Errorf("backend %q is not a poller backend; start it with its own package", info.Name)
 	}
@@ -76,7 +77,7 @@ func New(info backends.Info, addr string, proto Proto) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backend %s: %w", info.Name, err)
 	}
-	lnFD, bound, err := Listen(addr)
+	lnFD, bound, err := Listen(cfg.Addr)
 	if err != nil {
 		p.Close()
 		return nil, err
@@ -92,7 +93,7 @@ func New(info backends.Info, addr string, proto Proto) (*Server, error) {
 		spare = -1 // without a spare fd an EMFILE storm is only counted, not shed
 	}
 	s := &Server{
-		poller: p, edge: info.EdgeTriggered, proto: proto,
+		poller: p, edge: info.EdgeTriggered, proto: cfg.Proto, sndbuf: cfg.SendBuffer,
 		lnFD: lnFD, addr: bound, wakeFD: wakeFD, spareFD: spare,
 		events: make([]backends.Event, eventBatch),
 		rbuf:   make([]byte, ReadBufferSize),
@@ -207,6 +208,9 @@ func (s *Server) shed() {
 func (s *Server) admit(fd int) {
 	// Echo latency is what is measured: never let Nagle hold a reply back.
 	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	if s.sndbuf > 0 {
+		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, s.sndbuf)
+	}
 	in := backends.Read
 	if s.edge {
 		in |= backends.Write // registered once, never modified

@@ -11,15 +11,15 @@ import (
 	"github.com/muxbench/muxbench/server"
 )
 
-// Start creates the server for the named backend, listening on addr. The
-// caller runs Serve and ends it with Shutdown.
-func Start(name, addr string, proto server.Proto) (server.Runner, error) {
+// Start creates the server for the named backend as cfg says. The caller
+// runs Serve and ends it with Shutdown.
+func Start(name string, cfg server.Config) (server.Runner, error) {
 	info, err := backends.Lookup(name)
 	if err != nil {
 		return nil, err
 	}
 	if name == gonet.Name {
-		return gonet.New(addr, proto)
+		return gonet.New(cfg)
 	}
-	return server.New(info, addr, proto)
+	return server.New(info, cfg)
 }

@@ -41,7 +41,7 @@ func init() {
 // Server is a goroutine-per-connection echo server.
 type Server struct {
 	ln    net.Listener
-	proto server.Proto
+	cfg   server.Config
 	c     server.Counters
 
 	mu     sync.Mutex
@@ -52,13 +52,13 @@ type Server struct {
 
 var _ server.Runner = (*Server)(nil)
 
-// New listens on addr (e.g. "127.0.0.1:0").
-func New(addr string, proto server.Proto) (*Server, error) {
-	ln, err := net.Listen("tcp", addr)
+// New listens on cfg.Addr (e.g. "127.0.0.1:0").
+func New(cfg server.Config) (*Server, error) {
+	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen %s: %w", addr, err)
+		return nil, fmt.Errorf("listen %s: %w", cfg.Addr, err)
 	}
-	return &Server{ln: ln, proto: proto, conns: map[net.Conn]struct{}{}}, nil
+	return &Server{ln: ln, cfg: cfg, conns: map[net.Conn]struct{}{}}, nil
 }
 
 // Addr is the listening address.
@@ -114,6 +114,9 @@ func (s *Server) Serve() error {
 		s.wg.Add(1)
 		s.mu.Unlock()
 		s.c.ConnsOpen.Add(1)
+		if s.cfg.SendBuffer > 0 {
+			c.(*net.TCPConn).SetWriteBuffer(s.cfg.SendBuffer)
+		}
 		go s.serveConn(c)
 	}
 }
@@ -152,7 +155,7 @@ func (s *Server) echo(c net.Conn) error {
 		if n > 0 {
 			s.c.BytesIn.Add(uint64(n))
 			out := buf[:n]
-			if s.proto == server.Sockperf {
+			if s.cfg.Proto == server.Sockperf {
 				in := out
 				if len(partial) > 0 {
 					partial = append(partial, in...)

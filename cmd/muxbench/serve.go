@@ -61,6 +61,7 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", "127.0.0.1:0", "listen `address` (port 0 picks a free port; 0.0.0.0 listens on all interfaces)")
 	protoName := fs.String("proto", "echo", "`protocol`: echo (any echo client) or sockperf (sockperf's TCP framing)")
 	cpus := fs.String("cpus", "", "pin every thread to this CPU `list`, e.g. 0 or 0,2-3 (default: not pinned)")
+	sndbuf := fs.Int("sndbuf", 0, "SO_SNDBUF `bytes` for accepted connections; small values force the back-pressure path (default: kernel autotuning)")
 	control := fs.String("control", "stdin", "`source` of control commands: stdin (stats/quit lines; EOF stops the server) or none (signals only)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -76,13 +77,16 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageErrorf("-cpus: %v", err)
 	}
+	if *sndbuf < 0 {
+		return usageErrorf("-sndbuf: %d is negative (0 leaves the kernel default)", *sndbuf)
+	}
 	if *control != "stdin" && *control != "none" {
 		return usageErrorf("-control: %q is not stdin or none", *control)
 	}
 	if err := set.PinProcess(); err != nil {
 		return err
 	}
-	srv, err := all.Start(*backend, *addr, proto)
+	srv, err := all.Start(*backend, server.Config{Addr: *addr, Proto: proto, SendBuffer: *sndbuf})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,545 @@
+package server_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/muxbench/muxbench/backends"
+	"github.com/muxbench/muxbench/backends/all"
+	fdselect "github.com/muxbench/muxbench/backends/select"
+	"github.com/muxbench/muxbench/internal/sockperf"
+	"github.com/muxbench/muxbench/server"
+)
+
+// deadline bounds every wait in this suite: a stalled backend fails loudly.
+const deadline = 20 * time.Second
+
+// startServer runs a server for backend on 127.0.0.1:0 and stops it at cleanup.
+func startServer(t *testing.T, backend string, proto server.Proto) server.Runner {
+	t.Helper()
+	return startServerConfig(t, backend, server.Config{Addr: "127.0.0.1:0", Proto: proto})
+}
+
+func startServerConfig(t *testing.T, backend string, cfg server.Config) server.Runner {
+	t.Helper()
+	srv, err := all.Start(backend, cfg)
+	if err != nil {
+		t.Fatalf("start %s: %v", backend, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve() }()
+	t.Cleanup(func() {
+		srv.Shutdown()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+		case <-time.After(deadline):
+			t.Errorf("Serve did not return within %v of Shutdown", deadline)
+		}
+	})
+	return srv
+}
+
+func dial(t *testing.T, srv server.Runner) *net.TCPConn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", srv.Addr(), deadline)
+	if err != nil {
+		t.Fatalf("dial %s: %v", srv.Addr(), err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(deadline))
+	return c.(*net.TCPConn)
+}
+
+// waitStats polls the server's counters until cond holds or the deadline passes.
+func waitStats(t *testing.T, srv server.Runner, what string, cond func(server.Stats) bool) server.Stats {
+	t.Helper()
+	end := time.Now().Add(deadline)
+	for {
+		st := srv.Stats()
+		if cond(st) {
+			return st
+		}
+		if time.Now().After(end) {
+			t.Fatalf("waiting for %s: not reached within %v; stats %+v", what, deadline, st)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// pattern returns n bytes whose content depends on position and seed, so a
+// dropped, duplicated or reordered byte is caught.
+func pattern(n, seed int) []byte {
+	b := make([]byte, n)
+	x := uint32(seed*2654435761 + 1)
+	for i := range b {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b[i] = byte(x)
+	}
+	return b
+}
+
+// roundTrip writes msg (concurrently with reading) and checks the echo.
+func roundTrip(t *testing.T, c net.Conn, msg []byte) {
+	t.Helper()
+	werr := make(chan error, 1)
+	go func() { _, err := c.Write(msg); werr <- err }()
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatalf("read echo of %d bytes: %v", len(msg), err)
+	}
+	if err := <-werr; err != nil {
+		t.Fatalf("write %d bytes: %v", len(msg), err)
+	}
+	if i := firstDiff(got, msg); i >= 0 {
+		t.Fatalf("echo of %d bytes differs at byte %d", len(msg), i)
+	}
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range a {
+		if i >= len(b) || a[i] != b[i] {
+			return i
+		}
+	}
+	if len(a) != len(b) {
+		return len(a)
+	}
+	return -1
+}
+
+// isLoop reports whether the backend runs the event loop (and so has every counter).
+func isLoop(backend string) bool {
+	info, _ := backends.Lookup(backend)
+	return info.New != nil
+}
+
+func TestConformance(t *testing.T) {
+	for _, name := range backends.Names() {
+		t.Run(name, func(t *testing.T) {
+			for _, size := range []int{1, 64, 64 << 10, 1 << 20, 8 << 20} {
+				t.Run(fmt.Sprintf("echo %d bytes", size), func(t *testing.T) { testEcho(t, name, size) })
+			}
+			t.Run("pipelined burst", func(t *testing.T) { testPipelined(t, name) })
+			t.Run("200 concurrent clients", func(t *testing.T) { testConcurrent(t, name, 200) })
+			t.Run("half-close", func(t *testing.T) { testHalfClose(t, name, 3<<20) })
+			t.Run("data then close", func(t *testing.T) { testHalfClose(t, name, 100) })
+			t.Run("reset mid-stream", func(t *testing.T) { testReset(t, name) })
+			t.Run("slow reader", func(t *testing.T) { testSlowReader(t, name) })
+			t.Run("accept burst 500", func(t *testing.T) { testConcurrent(t, name, 500) })
+			t.Run("5000 idle 4 active", func(t *testing.T) { testIdle(t, name, 5000, 4) })
+			t.Run("counters", func(t *testing.T) { testCounters(t, name) })
+			t.Run("sockperf", func(t *testing.T) { testSockperf(t, name) })
+		})
+	}
+}
+
+func testEcho(t *testing.T, backend string, size int) {
+	if size < 1<<20 {
+		srv := startServer(t, backend, server.Echo)
+		roundTrip(t, dial(t, srv), pattern(size, size))
+		return
+	}
+	// Large: small socket buffers on both sides (loopback autotuning would
+	// otherwise absorb a whole MiB) and no reading until the server has hit
+	// a full send buffer, so the back-pressure path must run.
+	srv := startServerConfig(t, backend, server.Config{Addr: "127.0.0.1:0", SendBuffer: 32 << 10})
+	c := dial(t, srv)
+	msg := pattern(size, size)
+	c.SetReadBuffer(32 << 10)
+	werr := make(chan error, 1)
+	go func() { _, err := c.Write(msg); werr <- err }()
+	if isLoop(backend) {
+		waitStats(t, srv, "a write EAGAIN", func(s server.Stats) bool { return s.WriteEAGAIN > 0 })
+	}
+	got := make([]byte, size)
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatalf("read echo: %v", err)
+	}
+	if err := <-werr; err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	if i := firstDiff(got, msg); i >= 0 {
+		t.Fatalf("echo differs at byte %d of %d", i, size)
+	}
+	st := srv.Stats()
+	if st.BytesIn != uint64(size) || st.BytesOut != uint64(size) {
+		t.Errorf("bytes in/out = %d/%d; want %d/%d", st.BytesIn, st.BytesOut, size, size)
+	}
+}
+
+func testPipelined(t *testing.T, backend string) {
+	srv := startServer(t, backend, server.Echo)
+	c := dial(t, srv)
+	// 2000 small messages written back to back without waiting for echoes.
+	var all []byte
+	for i := 0; i < 2000; i++ {
+		all = append(all, pattern(1+i%61, i)...)
+	}
+	werr := make(chan error, 1)
+	go func() {
+		var err error
+		for off := 0; off < len(all) && err == nil; off += 61 {
+			_, err = c.Write(all[off:min(off+61, len(all))])
+		}
+		werr <- err
+	}()
+	got := make([]byte, len(all))
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if err := <-werr; err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	if i := firstDiff(got, all); i >= 0 {
+		t.Fatalf("pipelined echo differs at byte %d of %d", i, len(all))
+	}
+}
+
+// testConcurrent connects n clients at once (an accept burst: an
+// edge-triggered listener that accepts only once per wake-up loses some) and
+// has each do a few round trips.
+func testConcurrent(t *testing.T, backend string, n int) {
+	srv := startServer(t, backend, server.Echo)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	start := make(chan struct{})
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			c, err := net.DialTimeout("tcp", srv.Addr(), deadline)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(deadline))
+			for j := 0; j < 5; j++ {
+				msg := pattern(100, i*10+j)
+				if _, err := c.Write(msg); err != nil {
+					errs <- fmt.Errorf("client %d write: %w", i, err)
+					return
+				}
+				got := make([]byte, len(msg))
+				if _, err := io.ReadFull(c, got); err != nil {
+					errs <- fmt.Errorf("client %d read: %w", i, err)
+					return
+				}
+				if !bytes.Equal(got, msg) {
+					errs <- fmt.Errorf("client %d: echo differs", i)
+					return
+				}
+			}
+		}(i)
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	st := waitStats(t, srv, "all connections closed", func(s server.Stats) bool {
+		return s.ConnsClosed == uint64(n)
+	})
+	if st.Accepts != uint64(n) || st.ConnsRejected != 0 {
+		t.Errorf("accepts %d, rejected %d; want %d, 0", st.Accepts, st.ConnsRejected, n)
+	}
+}
+
+// testHalfClose: the client sends, shuts down its write side, and must get
+// every byte back before the server closes.
+func testHalfClose(t *testing.T, backend string, size int) {
+	srv := startServer(t, backend, server.Echo)
+	c := dial(t, srv)
+	msg := pattern(size, 7)
+	werr := make(chan error, 1)
+	go func() {
+		_, err := c.Write(msg)
+		if err == nil {
+			err = c.CloseWrite()
+		}
+		werr <- err
+	}()
+	got, err := io.ReadAll(c) // to EOF: the server must close after flushing
+	if err != nil {
+		t.Fatalf("read to EOF: %v (got %d of %d bytes)", err, len(got), size)
+	}
+	if err := <-werr; err != nil {
+		t.Fatalf("write then shutdown: %v", err)
+	}
+	if i := firstDiff(got, msg); i >= 0 {
+		t.Fatalf("got %d bytes, want %d; differs at %d", len(got), size, i)
+	}
+	waitStats(t, srv, "the connection closed", func(s server.Stats) bool { return s.ConnsClosed == 1 && s.ConnsOpen == 0 })
+}
+
+// testReset: a client that resets mid-stream costs only its own connection.
+func testReset(t *testing.T, backend string) {
+	srv := startServer(t, backend, server.Echo)
+	other := dial(t, srv)
+	roundTrip(t, other, pattern(10, 1))
+	c := dial(t, srv)
+	c.SetReadBuffer(16 << 10)
+	if _, err := c.Write(pattern(1<<20, 2)); err != nil && !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("write: %v", err)
+	}
+	c.SetLinger(0) // close sends RST
+	c.Close()
+	waitStats(t, srv, "the reset connection closed", func(s server.Stats) bool { return s.ConnsClosed == 1 })
+	roundTrip(t, other, pattern(1000, 3))
+	if st := srv.Stats(); st.ConnsOpen != 1 {
+		t.Errorf("conns open = %d; want 1", st.ConnsOpen)
+	}
+}
+
+// testSlowReader: a client that sends and never reads holds at most one
+// buffer of server memory and does not slow the others.
+func testSlowReader(t *testing.T, backend string) {
+	srv := startServer(t, backend, server.Echo)
+	slow := dial(t, srv)
+	slow.SetReadBuffer(32 << 10)
+	slow.SetWriteBuffer(32 << 10)
+	stop := make(chan struct{})
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		chunk := pattern(16<<10, 5)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			slow.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+			if _, err := slow.Write(chunk); err != nil {
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					continue // blocked by back-pressure, as expected
+				}
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-writerDone })
+	// Wait until the server stops taking input: bytes_in stops growing.
+	var last uint64
+	stable := 0
+	end := time.Now().Add(deadline)
+	for stable < 20 {
+		if time.Now().After(end) {
+			t.Fatalf("server never stopped reading from a client that does not read (bytes_in %d)", last)
+		}
+		time.Sleep(5 * time.Millisecond)
+		in := srv.Stats().BytesIn
+		if in == last && in > 0 {
+			stable++
+		} else {
+			stable, last = 0, in
+		}
+	}
+	st := srv.Stats()
+	held := st.BytesIn - st.BytesOut
+	limit := uint64(server.ReadBufferSize)
+	if !isLoop(backend) {
+		limit = 16 << 10 // gonet's per-connection buffer
+	}
+	if held > limit {
+		t.Errorf("server holds %d bytes for the slow reader; want at most %d (one buffer)", held, limit)
+	}
+	// Meanwhile another client is served normally.
+	fast := dial(t, srv)
+	for i := 0; i < 20; i++ {
+		roundTrip(t, fast, pattern(512, i))
+	}
+}
+
+// testIdle: many idle connections, a few active ones doing round trips.
+func testIdle(t *testing.T, backend string, idle, active int) {
+	if testing.Short() {
+		t.Skip("opens 5,000 connections")
+	}
+	srv := startServer(t, backend, server.Echo)
+	if backend == "select" {
+		// select cannot hold 5,000 fds: the ones past FD_SETSIZE are
+		// rejected, which TestSelectLimit checks. Run at what fits, with the
+		// clients' fds in this same process: 2 per connection.
+		idle = fdselect.FDSetSize/2 - 2*active - 20
+	}
+	for i := 0; i < idle; i++ {
+		dial(t, srv)
+	}
+	want := int64(idle)
+	waitStats(t, srv, fmt.Sprintf("%d idle connections", idle), func(s server.Stats) bool { return s.ConnsOpen == want })
+	var wg sync.WaitGroup
+	errs := make(chan error, active)
+	for i := 0; i < active; i++ {
+		c := dial(t, srv)
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			buf := make([]byte, 64)
+			for j := 0; j < 200; j++ {
+				msg := pattern(64, i*1000+j)
+				if _, err := c.Write(msg); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := io.ReadFull(c, buf); err != nil {
+					errs <- err
+					return
+				}
+				if !bytes.Equal(buf, msg) {
+					errs <- fmt.Errorf("active %d round trip %d: echo differs", i, j)
+					return
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	st := srv.Stats()
+	if st.ConnsOpen != int64(idle+active) || st.ConnsRejected != 0 {
+		t.Errorf("open %d, rejected %d; want %d, 0", st.ConnsOpen, st.ConnsRejected, idle+active)
+	}
+	if st.BytesIn != uint64(active*200*64) {
+		t.Errorf("bytes in = %d; want %d", st.BytesIn, active*200*64)
+	}
+}
+
+// testCounters: one connection, N round trips of a small message: the
+// counters must say exactly what happened.
+func testCounters(t *testing.T, backend string) {
+	srv := startServer(t, backend, server.Echo)
+	c := dial(t, srv)
+	const n, size = 50, 32
+	for i := 0; i < n; i++ {
+		roundTrip(t, c, pattern(size, i))
+	}
+	c.Close()
+	st := waitStats(t, srv, "close", func(s server.Stats) bool { return s.ConnsClosed == 1 })
+	checks := []struct {
+		name      string
+		got, want uint64
+	}{
+		{"accepts", st.Accepts, 1},
+		{"bytes_in", st.BytesIn, n * size},
+		{"bytes_out", st.BytesOut, n * size},
+		{"writes", st.Writes, n}, // one write per small message
+		{"rejected", st.ConnsRejected, 0},
+		{"errors", st.Errors.Reset + st.Errors.Pipe + st.Errors.Other + st.Errors.Protocol, 0},
+	}
+	if isLoop(backend) {
+		checks = append(checks,
+			struct {
+				name      string
+				got, want uint64
+			}{"write_eagain", st.WriteEAGAIN, 0})
+		if st.Waits < n || st.Events < n {
+			t.Errorf("waits %d, events %d; want at least %d each (one per message)", st.Waits, st.Events, n)
+		}
+		// Level-triggered: one read per message plus the final EOF read.
+		// Edge-triggered: each message's read also drains to EAGAIN.
+		info, _ := backends.Lookup(backend)
+		wantReads := uint64(n + 1)
+		if info.EdgeTriggered {
+			if st.Reads < n+1 || st.Reads > 2*n+1 || st.ReadEAGAIN == 0 {
+				t.Errorf("reads %d (EAGAIN %d); want %d..%d with EAGAINs (drain to EAGAIN)", st.Reads, st.ReadEAGAIN, n+1, 2*n+1)
+			}
+		} else if st.Reads != wantReads {
+			t.Errorf("reads = %d; want %d (one per readiness)", st.Reads, wantReads)
+		}
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s = %d; want %d", ch.name, ch.got, ch.want)
+		}
+	}
+}
+
+func sockperfMsg(seq uint64, flags uint16, payload int) []byte {
+	b := make([]byte, sockperf.HeaderLen+payload)
+	sockperf.PutHeader(b, sockperf.Header{Seq: seq, Flags: flags, Len: uint32(len(b))})
+	copy(b[sockperf.HeaderLen:], pattern(payload, int(seq)))
+	return b
+}
+
+func testSockperf(t *testing.T, backend string) {
+	srv := startServer(t, backend, server.Sockperf)
+	c := dial(t, srv)
+	req := sockperf.FlagClient | sockperf.FlagPongRequest
+	// A warm-up message and a message without PONG_REQUEST get no reply;
+	// the request is split across writes to exercise reassembly.
+	msgs := append(sockperfMsg(1, req|sockperf.FlagWarmup, 50), sockperfMsg(2, sockperf.FlagClient, 50)...)
+	want := sockperfMsg(3, req, 100)
+	all := append(msgs, want...)
+	for off := 0; off < len(all); off += 7 {
+		if _, err := c.Write(all[off:min(off+7, len(all))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatalf("read reply: %v", err)
+	}
+	h, _, _ := sockperf.ParseHeader(got)
+	if h.Seq != 3 || h.Flags != sockperf.FlagPongRequest || !bytes.Equal(got[sockperf.HeaderLen:], want[sockperf.HeaderLen:]) {
+		t.Fatalf("reply header %+v; want seq 3, flags %#x, same payload", h, sockperf.FlagPongRequest)
+	}
+	// A corrupt length closes that connection only.
+	bad := dial(t, srv)
+	junk := sockperfMsg(4, req, 0)
+	sockperf.PutHeader(junk, sockperf.Header{Seq: 4, Flags: req, Len: 3})
+	bad.Write(junk)
+	if n, err := bad.Read(make([]byte, 1)); err == nil {
+		t.Fatalf("read after a corrupt frame = %d bytes, nil; want EOF or reset", n)
+	}
+	waitStats(t, srv, "protocol error counted", func(s server.Stats) bool { return s.Errors.Protocol == 1 })
+	c.Write(sockperfMsg(5, req, 10))
+	if _, err := io.ReadFull(c, make([]byte, sockperf.HeaderLen+10)); err != nil {
+		t.Fatalf("good connection after another's protocol error: %v", err)
+	}
+}
+
+// TestSelectLimit: with select, connections whose fd is >= FD_SETSIZE are
+// rejected and counted; the earlier ones keep working.
+func TestSelectLimit(t *testing.T) {
+	srv := startServer(t, "select", server.Echo)
+	first := dial(t, srv)
+	roundTrip(t, first, pattern(64, 1))
+	const n = uint64(fdselect.FDSetSize + 100)
+	for i := uint64(0); i < n; i++ {
+		dial(t, srv)
+	}
+	st := waitStats(t, srv, "all connects accepted", func(s server.Stats) bool { return s.Accepts == n+1 })
+	// Client and server fds share this process, so the server's accepted
+	// fds pass FD_SETSIZE well before n connections: all of those, and only
+	// those, are rejected.
+	if st.ConnsOpen >= int64(fdselect.FDSetSize) || st.ConnsRejected < n+1-uint64(fdselect.FDSetSize) {
+		t.Fatalf("open %d, rejected %d; want fewer than %d open and the rest rejected", st.ConnsOpen, st.ConnsRejected, fdselect.FDSetSize)
+	}
+	if got := uint64(st.ConnsOpen) + st.ConnsRejected; got != n+1 {
+		t.Errorf("open %d + rejected %d = %d; want %d", st.ConnsOpen, st.ConnsRejected, got, n+1)
+	}
+	// The rejected clients see their connection closed.
+	last := dial(t, srv)
+	if n, err := last.Read(make([]byte, 1)); err == nil {
+		t.Errorf("read on a connection past FD_SETSIZE = %d bytes, nil; want EOF", n)
+	}
+	roundTrip(t, first, pattern(4096, 2))
+}
