@@ -40,9 +40,9 @@ func init() {
 
 // Server is a goroutine-per-connection echo server.
 type Server struct {
-	ln    net.Listener
-	cfg   server.Config
-	c     server.Counters
+	ln  net.Listener
+	cfg server.Config
+	c   server.Counters
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
