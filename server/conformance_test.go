@@ -22,12 +22,12 @@ import (
 const deadline = 20 * time.Second
 
 // startServer runs a server for backend on 127.0.0.1:0 and stops it at cleanup.
-func startServer(t *testing.T, backend string, proto server.Proto) server.Runner {
+func startServer(t testing.TB, backend string, proto server.Proto) server.Runner {
 	t.Helper()
 	return startServerConfig(t, backend, server.Config{Addr: "127.0.0.1:0", Proto: proto})
 }
 
-func startServerConfig(t *testing.T, backend string, cfg server.Config) server.Runner {
+func startServerConfig(t testing.TB, backend string, cfg server.Config) server.Runner {
 	t.Helper()
 	srv, err := all.Start(backend, cfg)
 	if err != nil {
