@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -25,34 +24,6 @@ func init() {
 		summary: "run the echo server on one backend (the system under test)",
 		run:     runServe,
 	}
-}
-
-// serveHello is the first line `muxbench serve` prints.
-type serveHello struct {
-	Addr       string `json:"addr"`
-	PID        int    `json:"pid"`
-	Backend    string `json:"backend"`
-	Proto      string `json:"proto"`
-	CPUs       string `json:"cpus"`
-	NoFileSoft uint64 `json:"nofile_soft"`
-	NoFileHard uint64 `json:"nofile_hard"`
-	MaxFD      int    `json:"max_fd,omitempty"` // the backend's own fd limit (select: FD_SETSIZE)
-}
-
-// serveStats is the line printed for each `stats` command and at exit.
-type serveStats struct {
-	server.Stats
-	// Process resource usage from getrusage(RUSAGE_SELF): every thread of
-	// the server process, including Go runtime threads.
-	UserNs     int64 `json:"user_ns"`
-	SysNs      int64 `json:"sys_ns"`
-	MaxRSSKiB  int64 `json:"max_rss_kib"`
-	VolCtxSw   int64 `json:"vol_ctxsw"`
-	InvolCtxSw int64 `json:"invol_ctxsw"`
-	// MonoNs is CLOCK_MONOTONIC at the sample, so a reader can compute
-	// utilisation over exactly the interval between two samples.
-	MonoNs int64 `json:"mono_ns"`
-	Final  bool  `json:"final,omitempty"`
 }
 
 func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -94,9 +65,10 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	unix.Getrlimit(unix.RLIMIT_NOFILE, &lim)
 	info, _ := backends.Lookup(*backend)
 	out := &lineWriter{w: stdout}
-	out.json(serveHello{
+	out.json(server.Hello{
 		Addr: srv.Addr(), PID: os.Getpid(), Backend: *backend, Proto: proto.String(),
-		CPUs: set.String(), NoFileSoft: lim.Cur, NoFileHard: lim.Max, MaxFD: info.MaxFD,
+		CPUs: set.String(), NoFileSoft: lim.Cur, NoFileHard: lim.Max,
+		OpenFDs: server.OpenFDs(), MaxFD: info.MaxFD,
 	})
 
 	served := make(chan error, 1)
@@ -116,7 +88,7 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 
 	serveErr := <-served
 	srv.Shutdown()
-	final := sample(srv)
+	final := server.TakeReport(srv)
 	final.Final = true
 	out.json(final)
 	return serveErr
@@ -129,7 +101,7 @@ func serveControl(stdin io.Reader, srv server.Runner, out *lineWriter) {
 		switch cmd := strings.TrimSpace(sc.Text()); cmd {
 		case "":
 		case "stats":
-			out.json(sample(srv))
+			out.json(server.TakeReport(srv))
 		case "quit":
 			srv.Shutdown()
 			return
@@ -138,25 +110,6 @@ func serveControl(stdin io.Reader, srv server.Runner, out *lineWriter) {
 		}
 	}
 	srv.Shutdown()
-}
-
-func sample(srv server.Runner) serveStats {
-	st := serveStats{Stats: srv.Stats()}
-	var ru unix.Rusage
-	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err == nil {
-		st.UserNs = ru.Utime.Nano()
-		st.SysNs = ru.Stime.Nano()
-		st.MaxRSSKiB = ru.Maxrss
-		st.VolCtxSw = ru.Nvcsw
-		st.InvolCtxSw = ru.Nivcsw
-	}
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err == nil {
-		st.MonoNs = ts.Nano()
-	} else {
-		st.MonoNs = time.Now().UnixNano()
-	}
-	return st
 }
 
 // lineWriter writes whole JSON lines from several goroutines.

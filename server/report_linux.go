@@ -1,0 +1,81 @@
+package server
+
+import (
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Hello is the first line `muxbench serve` prints: where the server listens
+// and what it can hold. The harness reads it to find the server and to
+// decide which points the backend can run.
+type Hello struct {
+	Addr       string `json:"addr"`
+	PID        int    `json:"pid"`
+	Backend    string `json:"backend"`
+	Proto      string `json:"proto"`
+	CPUs       string `json:"cpus"` // CPU list the process is pinned to, "" = not pinned
+	NoFileSoft uint64 `json:"nofile_soft"`
+	NoFileHard uint64 `json:"nofile_hard"`
+	// OpenFDs is how many fds the process holds before any connection
+	// (stdio, listener, poller, runtime). Connections take the lowest free
+	// numbers, so with N connections the highest fd is about OpenFDs+N-1.
+	OpenFDs int `json:"open_fds"`
+	// MaxFD is the backend's own limit on fd numbers (select: FD_SETSIZE);
+	// 0 means none.
+	MaxFD int `json:"max_fd,omitempty"`
+}
+
+// Report is one line printed for `muxbench serve`'s stats command: every
+// counter plus the process's resource usage.
+type Report struct {
+	Stats
+	// From getrusage(RUSAGE_SELF): every thread of the server process,
+	// Go runtime threads included.
+	UserNs     int64 `json:"user_ns"`
+	SysNs      int64 `json:"sys_ns"`
+	MaxRSSKiB  int64 `json:"max_rss_kib"`
+	VolCtxSw   int64 `json:"vol_ctxsw"`
+	InvolCtxSw int64 `json:"invol_ctxsw"`
+	// MonoNs is CLOCK_MONOTONIC when the report was taken, so a reader can
+	// compute utilisation over exactly the interval between two reports.
+	MonoNs int64 `json:"mono_ns"`
+	// Final marks the report printed as the server exits.
+	Final bool `json:"final,omitempty"`
+}
+
+// TakeReport snapshots r's counters and this process's resource usage.
+func TakeReport(r Runner) Report {
+	rep := Report{Stats: r.Stats()}
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err == nil {
+		rep.UserNs = ru.Utime.Nano()
+		rep.SysNs = ru.Stime.Nano()
+		rep.MaxRSSKiB = ru.Maxrss
+		rep.VolCtxSw = ru.Nvcsw
+		rep.InvolCtxSw = ru.Nivcsw
+	}
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err == nil {
+		rep.MonoNs = ts.Nano()
+	} else {
+		rep.MonoNs = time.Now().UnixNano()
+	}
+	return rep
+}
+
+// OpenFDs counts this process's open file descriptors (-1 if /proc is
+// unreadable).
+func OpenFDs() int {
+	d, err := os.Open("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return -1
+	}
+	return len(names) - 1 // not counting d itself
+}
