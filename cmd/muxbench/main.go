@@ -107,13 +107,22 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args and turns a parse failure into a usage error.
-func parseFlags(fs *flag.FlagSet, args []string) error {
+// parseFlagsAndArgs parses args, allowing positional arguments after the flags, and
+// turns a parse failure into a usage error.
+func parseFlagsAndArgs(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return nil
+}
+
+// parseFlags is parseFlagsAndArgs for commands that take no positional arguments.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := parseFlagsAndArgs(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usageErrorf("unexpected argument %q (flags go before arguments; see muxbench %s -h)", fs.Arg(0), fs.Name())

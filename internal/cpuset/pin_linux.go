@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -12,7 +13,9 @@ import (
 // to s, and of the calling thread last. New threads inherit the affinity of
 // the thread that creates them, and the Go runtime creates threads from
 // already-pinned ones, so the whole process stays on s. An empty set is a
-// no-op. A CPU that is not online is an error naming the online CPUs.
+// no-op. A set with no online CPU is an error saying which CPUs exist.
+// (The set may lie outside the current affinity: a child started by a
+// pinned parent re-pins itself elsewhere.)
 func (s Set) PinProcess() error {
 	if s.Empty() {
 		return nil
@@ -20,14 +23,6 @@ func (s Set) PinProcess() error {
 	var mask unix.CPUSet
 	for _, c := range s.cpus {
 		mask.Set(c)
-	}
-	var online unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &online); err == nil {
-		for _, c := range s.cpus {
-			if !online.IsSet(c) {
-				return fmt.Errorf("pin to CPUs %s: CPU %d is not available to this process (it may use %d CPUs; see nproc)", s, c, online.Count())
-			}
-		}
 	}
 	tasks, err := os.ReadDir("/proc/self/task")
 	if err != nil {
@@ -39,7 +34,12 @@ func (s Set) PinProcess() error {
 			continue
 		}
 		// A thread may exit between ReadDir and here; ESRCH is harmless.
-		if err := unix.SchedSetaffinity(tid, &mask); err != nil && err != unix.ESRCH {
+		err = unix.SchedSetaffinity(tid, &mask)
+		switch {
+		case err == unix.EINVAL:
+			online, _ := os.ReadFile("/sys/devices/system/cpu/online")
+			return fmt.Errorf("pin to CPUs %s: none of them is online (online CPUs: %s)", s, strings.TrimSpace(string(online)))
+		case err != nil && err != unix.ESRCH:
 			return fmt.Errorf("pin thread %d to CPUs %s: %w", tid, s, err)
 		}
 	}

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/muxbench/muxbench/backends"
+	_ "github.com/muxbench/muxbench/backends/all" // registers every backend
+	"github.com/muxbench/muxbench/scenarios"
+)
+
+func init() {
+	commands["list"] = command{
+		summary: "list backends and built-in scenarios",
+		run:     runList,
+	}
+}
+
+func runList(args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("list", "list", stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "BACKEND\tDESCRIPTION")
+	for _, name := range backends.Names() {
+		info, err := backends.Lookup(name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", name, info.Description)
+	}
+	fmt.Fprintln(tw, "\t")
+	fmt.Fprintln(tw, "SCENARIO\tDESCRIPTION")
+	for _, s := range scenarios.List() {
+		fmt.Fprintf(tw, "%s\t%s\n", s.Name, s.Description)
+	}
+	return tw.Flush()
+}

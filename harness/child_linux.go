@@ -1,0 +1,183 @@
+package harness
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/muxbench/muxbench/server"
+)
+
+// Bounds on waiting for the server child; past them it is declared hung.
+const (
+	helloTimeout = 10 * time.Second
+	statsTimeout = 5 * time.Second
+	stopTimeout  = 10 * time.Second
+)
+
+// child is one `muxbench serve` process and its control pipes.
+type child struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	lines  chan string // stdout, one JSON line each; closed at EOF
+	stderr *syncBuffer
+	hello  server.Hello
+	exited chan struct{}
+	err    error // Wait's result, valid once exited is closed
+}
+
+// startChild starts argv (the serve command line) and reads its hello line.
+func startChild(argv []string) (*child, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	// If the harness dies, the kernel kills the server: no orphans.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("server stdin pipe: %w", err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("server stdout pipe: %w", err)
+	}
+	c := &child{cmd: cmd, stdin: stdin, lines: make(chan string, 16), stderr: &syncBuffer{}, exited: make(chan struct{})}
+	cmd.Stderr = c.stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start server %q: %w", strings.Join(argv, " "), err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			c.lines <- sc.Text()
+		}
+		close(c.lines)
+	}()
+	go func() {
+		c.err = cmd.Wait()
+		close(c.exited)
+	}()
+	line, err := c.readLine(helloTimeout)
+	if err != nil {
+		c.kill()
+		return nil, fmt.Errorf("server hello: %w", err)
+	}
+	if err := json.Unmarshal([]byte(line), &c.hello); err != nil || c.hello.Addr == "" {
+		c.kill()
+		return nil, fmt.Errorf("server hello %q: not the JSON line muxbench serve prints", line)
+	}
+	return c, nil
+}
+
+// readLine returns the next stdout line, or an error naming why none came.
+func (c *child) readLine(timeout time.Duration) (string, error) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case line, ok := <-c.lines:
+		if ok {
+			return line, nil
+		}
+		<-c.exited
+		return "", fmt.Errorf("server exited (%v)%s", c.err, c.stderrTail())
+	case <-t.C:
+		return "", fmt.Errorf("server sent nothing for %v (hung?)%s", timeout, c.stderrTail())
+	}
+}
+
+func (c *child) stderrTail() string {
+	s := strings.TrimSpace(c.stderr.String())
+	if s == "" {
+		return ""
+	}
+	if len(s) > 500 {
+		s = "..." + s[len(s)-500:]
+	}
+	return ": " + s
+}
+
+// report asks the server for its counters.
+func (c *child) report() (server.Report, error) {
+	if _, err := io.WriteString(c.stdin, "stats\n"); err != nil {
+		return server.Report{}, fmt.Errorf("ask server for stats: %w%s", err, c.stderrTail())
+	}
+	line, err := c.readLine(statsTimeout)
+	if err != nil {
+		return server.Report{}, fmt.Errorf("server stats: %w", err)
+	}
+	var r server.Report
+	if err := json.Unmarshal([]byte(line), &r); err != nil {
+		return server.Report{}, fmt.Errorf("server stats line %q: %w", line, err)
+	}
+	return r, nil
+}
+
+// stop closes the server's stdin (its signal to exit) and waits, killing it
+// if it does not exit in time. It reports a server that had to be killed or
+// exited with an error.
+func (c *child) stop() error {
+	c.stdin.Close()
+	t := time.NewTimer(stopTimeout)
+	defer t.Stop()
+	select {
+	case <-c.exited:
+		if c.err != nil {
+			return fmt.Errorf("server exited with %v%s", c.err, c.stderrTail())
+		}
+		return nil
+	case <-t.C:
+		c.kill()
+		return fmt.Errorf("server did not exit within %v of being asked; killed", stopTimeout)
+	}
+}
+
+// kill ends the process at once and reaps it.
+func (c *child) kill() {
+	c.cmd.Process.Kill()
+	<-c.exited
+}
+
+// watchContext kills the child when ctx ends (an interrupted run).
+func (c *child) watchContext(ctx context.Context) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			c.cmd.Process.Kill()
+		case <-done:
+		case <-c.exited:
+		}
+	}()
+	return func() { close(done) }
+}
+
+// syncBuffer is a bytes.Buffer safe for the writer goroutine exec starts.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.b.Len() > 64<<10 {
+		return len(p), nil // keep the head; a flood of stderr is not worth memory
+	}
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var errInterrupted = errors.New("interrupted")
