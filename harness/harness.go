@@ -347,4 +347,3 @@ func errorSummary(errs map[string]int64) string {
 	r := &loadgen.Result{Errors: errs}
 	return "errors: " + r.ErrorString()
 }
-
