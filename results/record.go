@@ -57,19 +57,19 @@ type Environment struct {
 type Scenario struct {
 	Name        string   `json:"name"`
 	Description string   `json:"description"`
-	Backends    []string `json:"backends"`     // e.g. select, poll, epoll-lt, epoll-et, gonet
-	FDs         []int    `json:"fds"`          // total fds registered: idle + active + listener
-	Active      []int    `json:"active"`       // active connections (second axis)
-	Mode        string   `json:"mode"`         // "open" or "closed"
-	Rate        float64  `json:"rate"`         // requests/s in total (open loop); 0 for closed
-	Size        int      `json:"size"`         // bytes per request
-	KeepAlive   string   `json:"keepalive"`    // idle trickle interval, "" or "0s" = silent
-	Warmup      string   `json:"warmup"`       // e.g. "1s"
-	Duration    string   `json:"duration"`     // measured window, e.g. "3s"
-	Repetitions int      `json:"repetitions"`  // per point
-	Proto       string   `json:"proto"`        // "echo" or "sockperf"
-	ServerCPUs  string   `json:"server_cpus"`  // e.g. "0"
-	ClientCPUs  string   `json:"client_cpus"`  // e.g. "1"
+	Backends    []string `json:"backends"`    // e.g. select, poll, epoll-lt, epoll-et, gonet
+	FDs         []int    `json:"fds"`         // total fds registered: idle + active + listener
+	Active      []int    `json:"active"`      // active connections (second axis)
+	Mode        string   `json:"mode"`        // "open" or "closed"
+	Rate        float64  `json:"rate"`        // requests/s in total (open loop); 0 for closed
+	Size        int      `json:"size"`        // bytes per request
+	KeepAlive   string   `json:"keepalive"`   // idle trickle interval, "" or "0s" = silent
+	Warmup      string   `json:"warmup"`      // e.g. "1s"
+	Duration    string   `json:"duration"`    // measured window, e.g. "3s"
+	Repetitions int      `json:"repetitions"` // per point
+	Proto       string   `json:"proto"`       // "echo" or "sockperf"
+	ServerCPUs  string   `json:"server_cpus"` // e.g. "0"
+	ClientCPUs  string   `json:"client_cpus"` // e.g. "1"
 }
 
 // Sample is one measured window: one backend at one point in one repetition.
@@ -125,14 +125,14 @@ type ServerDelta struct {
 	MaxRSSKiB     int64 `json:"max_rss_kib"` // at window end (ru_maxrss)
 	VolCtxSw      int64 `json:"vol_ctxsw"`
 	InvolCtxSw    int64 `json:"invol_ctxsw"`
-	Waits         int64 `json:"waits"`          // select/poll/epoll_wait calls
-	Events        int64 `json:"events"`         // ready events returned by those calls
-	Accepts       int64 `json:"accepts"`        // accepted connections
-	Reads         int64 `json:"reads"`          // read syscalls
-	Writes        int64 `json:"writes"`         // write syscalls
-	ReadEAGAIN    int64 `json:"read_eagain"`    // reads that returned EAGAIN
-	WriteEAGAIN   int64 `json:"write_eagain"`   // writes that returned EAGAIN or were short
-	InterestMods  int64 `json:"interest_mods"`  // epoll_ctl / fd_set / pollfd changes
+	Waits         int64 `json:"waits"`         // select/poll/epoll_wait calls
+	Events        int64 `json:"events"`        // ready events returned by those calls
+	Accepts       int64 `json:"accepts"`       // accepted connections
+	Reads         int64 `json:"reads"`         // read syscalls
+	Writes        int64 `json:"writes"`        // write syscalls
+	ReadEAGAIN    int64 `json:"read_eagain"`   // reads that returned EAGAIN
+	WriteEAGAIN   int64 `json:"write_eagain"`  // writes that returned EAGAIN or were short
+	InterestMods  int64 `json:"interest_mods"` // epoll_ctl / fd_set / pollfd changes
 	BytesIn       int64 `json:"bytes_in"`
 	BytesOut      int64 `json:"bytes_out"`
 	ConnsOpen     int64 `json:"conns_open"` // open at window end (a level, not a delta)
@@ -166,17 +166,17 @@ type Point struct {
 	Reason  string `json:"reason,omitempty"`
 	Reps    int    `json:"reps"` // measured samples summarised (unsupported/failed excluded)
 
-	RateRequested float64 `json:"rate_requested"`
-	RateAchieved  Stat    `json:"rate_achieved"`
-	P50           Stat    `json:"p50_ns"`
-	P99           Stat    `json:"p99_ns"`
-	P999          Stat    `json:"p999_ns"`
-	ServerCPUPerReq Stat  `json:"server_cpu_ns_per_req"`
-	ServerCPUUtil   Stat  `json:"server_cpu_util"`
-	ClientCPUPerReq Stat  `json:"client_cpu_ns_per_req"`
-	WaitsPerReq   Stat    `json:"waits_per_req"`
-	EventsPerWait Stat    `json:"events_per_wait"`
-	Errors        int64   `json:"errors"` // total over samples
+	RateRequested   float64 `json:"rate_requested"`
+	RateAchieved    Stat    `json:"rate_achieved"`
+	P50             Stat    `json:"p50_ns"`
+	P99             Stat    `json:"p99_ns"`
+	P999            Stat    `json:"p999_ns"`
+	ServerCPUPerReq Stat    `json:"server_cpu_ns_per_req"`
+	ServerCPUUtil   Stat    `json:"server_cpu_util"`
+	ClientCPUPerReq Stat    `json:"client_cpu_ns_per_req"`
+	WaitsPerReq     Stat    `json:"waits_per_req"`
+	EventsPerWait   Stat    `json:"events_per_wait"`
+	Errors          int64   `json:"errors"` // total over samples
 }
 
 // Stat is a median with its spread across repetitions.

@@ -1,0 +1,229 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/muxbench/muxbench/results"
+)
+
+// muxbenchBin is the muxbench binary built once for these tests.
+var muxbenchBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "muxbench-harness-test")
+	if err != nil {
+		panic(err) // test setup only
+	}
+	muxbenchBin = filepath.Join(dir, "muxbench")
+	build := exec.Command("go", "build", "-o", muxbenchBin, "github.com/muxbench/muxbench/cmd/muxbench")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		os.Stderr.WriteString("build muxbench for the harness tests: " + err.Error() + "\n")
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func tinyScenario() results.Scenario {
+	return results.Scenario{
+		Name: "tiny", Backends: []string{"select", "epoll-et", "gonet"},
+		FDs: []int{5, 1100}, Active: []int{1}, Mode: "open", Rate: 200, Size: 64,
+		Warmup: "100ms", Duration: "300ms", Repetitions: 1, Proto: "echo",
+	}
+}
+
+func TestRunEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	sc := tinyScenario()
+	run, err := Run(context.Background(), Options{
+		Scenario: sc, ServerCommand: []string{muxbenchBin, "serve"}, OutDir: dir, Env: CollectEnvironment(),
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if got, want := len(run.Samples), len(Jobs(sc)); got != want {
+		t.Fatalf("%d samples; want %d", got, want)
+	}
+	if run.Incomplete || run.Finished.IsZero() {
+		t.Errorf("incomplete %v, finished %v; want a finished, complete run", run.Incomplete, run.Finished)
+	}
+	for _, s := range run.Samples {
+		switch {
+		case s.Backend == "select" && s.FDs == 1100:
+			if s.Status != results.StatusUnsupported || !strings.Contains(s.Reason, "FD_SETSIZE") {
+				t.Errorf("select at 1100 fds: %s %q; want unsupported naming FD_SETSIZE", s.Status, s.Reason)
+			}
+		default:
+			if s.Status != results.StatusOK && s.Status != results.StatusSaturated {
+				t.Errorf("%s at %d fds: %s %q; want measured", s.Backend, s.FDs, s.Status, s.Reason)
+				continue
+			}
+			if s.Requests == 0 || s.Latency.P50 <= 0 || s.Histogram == "" {
+				t.Errorf("%s at %d fds: %d requests, p50 %d, histogram %d bytes; want all > 0", s.Backend, s.FDs, s.Requests, s.Latency.P50, len(s.Histogram))
+			}
+			if s.Server.UserNs+s.Server.SysNs <= 0 || s.Server.BytesIn == 0 {
+				t.Errorf("%s at %d fds: server cpu %d ns, bytes in %d; want the window's deltas > 0", s.Backend, s.FDs, s.Server.UserNs+s.Server.SysNs, s.Server.BytesIn)
+			}
+			if s.Backend != "gonet" && s.Server.Waits == 0 {
+				t.Errorf("%s at %d fds: no wait calls counted", s.Backend, s.FDs)
+			}
+			if s.Server.ConnsOpen != int64(s.FDs-1) {
+				t.Errorf("%s at %d fds: server has %d connections open; want %d", s.Backend, s.FDs, s.Server.ConnsOpen, s.FDs-1)
+			}
+		}
+	}
+	back, err := results.ReadRun(dir)
+	if err != nil {
+		t.Fatalf("read back: %v", err)
+	}
+	if len(back.Samples) != len(run.Samples) || back.Scenario.Name != sc.Name {
+		t.Errorf("read back %d samples of %q; want %d of %q", len(back.Samples), back.Scenario.Name, len(run.Samples), sc.Name)
+	}
+}
+
+// TestBrokenServer: a server that dies at once, or lies about its address,
+// fails its samples with the reason; the sweep goes on.
+func TestBrokenServer(t *testing.T) {
+	sc := tinyScenario()
+	sc.Backends, sc.FDs = []string{"poll"}, []int{3, 4}
+	for _, tt := range []struct {
+		name   string
+		script string
+		want   string
+	}{
+		{"exits", "echo boom >&2; exit 3", "boom"},
+		{"nobody listens", `echo '{"addr":"127.0.0.1:1","pid":1,"open_fds":5}'; cat >/dev/null`, "load generator"},
+		{"garbage hello", "echo not-json; cat >/dev/null", "not the JSON line"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			run, err := Run(context.Background(), Options{Scenario: sc, ServerCommand: []string{"sh", "-c", tt.script, "sh"}})
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if len(run.Samples) != 2 {
+				t.Fatalf("%d samples; want 2 (the sweep goes on)", len(run.Samples))
+			}
+			for _, s := range run.Samples {
+				if s.Status != results.StatusFailed || !strings.Contains(s.Reason, tt.want) {
+					t.Errorf("sample at %d fds: %s %q; want failed mentioning %q", s.FDs, s.Status, s.Reason, tt.want)
+				}
+			}
+		})
+	}
+}
+
+// TestInterrupt sends SIGINT to `muxbench run` mid-sweep: it must exit
+// 130, leave a valid run.json marked incomplete with what it finished, and
+// leave no server process behind.
+func TestInterrupt(t *testing.T) {
+	dir := t.TempDir()
+	scen := filepath.Join(dir, "long.yaml")
+	os.WriteFile(scen, []byte("name: long\nbackends: [poll, epoll-lt]\nfds: [10, 20, 30, 40]\nactive: 1\nrate: 100\nwarmup: 50ms\nduration: 400ms\nrepetitions: 5\nserver_cpus: \"\"\nclient_cpus: \"\"\n"), 0o644)
+	out := filepath.Join(dir, "out")
+	cmd := exec.Command(muxbenchBin, "run", "-out", out, "-no-report", scen)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if run, err := results.ReadRun(out); err == nil && len(run.Samples) >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no samples written within 30s; stderr:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+			t.Errorf("exit after SIGINT: %v; want status 130\n%s", err, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("muxbench run did not exit within 20s of SIGINT")
+	}
+	run, err := results.ReadRun(out)
+	if err != nil {
+		t.Fatalf("results after interrupt: %v", err)
+	}
+	if !run.Incomplete || len(run.Samples) < 2 || len(run.Samples) >= 40 {
+		t.Errorf("incomplete %v with %d samples; want incomplete with some of 40", run.Incomplete, len(run.Samples))
+	}
+	for _, s := range run.Samples {
+		if s.Status != results.StatusOK && s.Status != results.StatusSaturated {
+			t.Errorf("kept sample %s at %d fds is %s (%s); an interrupted sample must not be kept", s.Backend, s.FDs, s.Status, s.Reason)
+		}
+	}
+	// No server left: nothing running our binary with "serve".
+	end := time.Now().Add(5 * time.Second)
+	for left := servers(); len(left) > 0; left = servers() {
+		if time.Now().After(end) {
+			t.Fatalf("server processes left after interrupt: %v", left)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// servers lists pids running muxbenchBin serve.
+func servers() []string {
+	var pids []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(cmdline), "\x00")
+		if len(args) > 1 && args[0] == muxbenchBin && args[1] == "serve" {
+			pids = append(pids, e.Name())
+		}
+	}
+	return pids
+}
+
+func TestJobsInterleaveBackends(t *testing.T) {
+	sc := results.Scenario{Backends: []string{"a", "b"}, FDs: []int{10, 20}, Active: []int{1}, Repetitions: 2}
+	var got []string
+	for _, j := range Jobs(sc) {
+		got = append(got, j.Backend)
+	}
+	if want := "a b a b a b a b"; strings.Join(got, " ") != want {
+		t.Errorf("job order %v; want %s (backends innermost)", got, want)
+	}
+}
+
+func TestPreflight(t *testing.T) {
+	sc := tinyScenario()
+	sc.ServerCPUs, sc.ClientCPUs = "0", "0"
+	checks := Preflight(sc)
+	found := false
+	for _, c := range checks {
+		if c.Name == "cpus" {
+			found = true
+			if c.Level == "ok" {
+				t.Errorf("cpus check with server and client on CPU 0 = ok; want a warning")
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no cpus check")
+	}
+}

@@ -1,0 +1,116 @@
+package results
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// benchUnits are the measurements of each bench.txt line, in order, with
+// whether lower or higher is better (written as "Unit" metadata lines so
+// benchstat marks improvements the right way round). The ns units are
+// shown by benchstat in seconds ("p99-sec"): it normalises any "ns".
+var benchUnits = []struct {
+	unit   string
+	better string
+	value  func(s *Sample) string
+}{
+	// Wall time per completed request: the window over the requests, as
+	// testing.B would report for a loop of N requests. In open loop it
+	// only mirrors the requested rate (1e9 / req/s); compare the latency
+	// and CPU units instead.
+	{"ns/op", "lower", func(s *Sample) string { return fixed(float64(s.WindowNs)/float64(s.Requests), 1) }},
+	{"p50-ns", "lower", func(s *Sample) string { return strconv.FormatInt(s.Latency.P50, 10) }},
+	{"p99-ns", "lower", func(s *Sample) string { return strconv.FormatInt(s.Latency.P99, 10) }},
+	{"p999-ns", "lower", func(s *Sample) string { return strconv.FormatInt(s.Latency.P999, 10) }},
+	// Server CPU (user+sys) per request, and in cores.
+	{"cpu-ns/op", "lower", func(s *Sample) string { return fixed(s.Server.CPUNsPerReq, 1) }},
+	{"cpu-util", "lower", func(s *Sample) string { return fixed(s.Server.CPUUtil, 6) }},
+	{"req/s", "higher", func(s *Sample) string { return fixed(s.RateAchieved, 1) }},
+	{"waits/op", "lower", func(s *Sample) string { return fixed(s.Server.WaitsPerReq, 3) }},
+}
+
+// WriteBench writes the measured samples of run in the Go benchmark format
+// (https://go.dev/design/14313-benchmark-format), so benchstat reads it
+// unchanged. Config lines come first (goos, goarch, cpu, kernel, go,
+// muxbench-version, muxbench-commit, scenario, mode, rate, size), then a
+// Unit line per custom unit, then one line per sample:
+//
+//	BenchmarkMux/backend=epoll-et/fds=1000/active=32 5997 333444.4 ns/op 41023 p50-ns 98111 p99-ns 120000 p999-ns 12345.6 cpu-ns/op 0.0247 cpu-util 1999.0 req/s 0.980 waits/op
+//
+// where the iteration count is the completed requests and ns/op is the
+// measured window divided by them. Samples that measured nothing
+// (unsupported, failed, or no completed request) are left out; run.json
+// and summary.csv keep them with their reason.
+//
+// Because benchstat groups results into tables by all config lines, runs
+// of different muxbench commits compare with
+// `benchstat -col muxbench-commit old/bench.txt new/bench.txt`, or by file
+// with `-ignore muxbench-commit`.
+func WriteBench(w io.Writer, run *Run) error {
+	bw := bufio.NewWriter(w)
+	commit := run.Env.Commit
+	if commit != "" && run.Env.Dirty {
+		commit += "-dirty"
+	}
+	for _, c := range []struct{ key, value string }{
+		{"goos", run.Env.OS},
+		{"goarch", run.Env.Arch},
+		{"cpu", run.Env.CPUModel},
+		{"kernel", run.Env.Kernel},
+		{"go", run.Env.GoVersion},
+		{"muxbench-version", run.Env.Version},
+		{"muxbench-commit", commit},
+		{"scenario", run.Scenario.Name},
+		{"mode", run.Scenario.Mode},
+		{"rate", formatFloat(run.Scenario.Rate)},
+		{"size", strconv.Itoa(run.Scenario.Size)},
+	} {
+		fmt.Fprintf(bw, "%s: %s\n", c.key, configValue(c.value))
+	}
+	for _, u := range benchUnits {
+		fmt.Fprintf(bw, "Unit %s better=%s\n", u.unit, u.better)
+	}
+	for i := range run.Samples {
+		s := &run.Samples[i]
+		if !measured(s.Status) || s.Requests <= 0 {
+			continue
+		}
+		fmt.Fprintf(bw, "BenchmarkMux/backend=%s/fds=%d/active=%d %d",
+			nameValue(s.Backend), s.FDs, s.Active, s.Requests)
+		for _, u := range benchUnits {
+			fmt.Fprintf(bw, " %s %s", u.value(s), u.unit)
+		}
+		bw.WriteByte('\n')
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", BenchFile, err)
+	}
+	return nil
+}
+
+// configValue keeps a config value on one line and non-empty, as the
+// format requires.
+func configValue(v string) string {
+	v = strings.Join(strings.Fields(v), " ")
+	if v == "" {
+		return "unknown"
+	}
+	return v
+}
+
+// nameValue keeps a sub-benchmark value from breaking the name: no spaces,
+// no '/' (a new name part) and no '=' (a new key).
+func nameValue(v string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '\t', '\n', '\r', '/', '=':
+			return '_'
+		}
+		return r
+	}, v)
+}
+
+func fixed(f float64, prec int) string { return strconv.FormatFloat(f, 'f', prec, 64) }

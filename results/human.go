@@ -1,0 +1,92 @@
+package results
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Human writes points as the short table printed at the end of a run: one
+// aligned row per point with median latency, server CPU, achieved rate,
+// errors and status. A point that measured nothing shows "-" for its
+// figures, and any point that is not ok shows its reason after the status.
+func Human(w io.Writer, points []Point) error {
+	header := []string{"backend", "fds", "active", "p50", "p99", "cpu µs/req", "cpu %", "req/s", "errors", "status"}
+	rightAligned := []bool{false, true, true, true, true, true, true, true, true, false}
+	rows := [][]string{header}
+	for _, p := range points {
+		row := []string{p.Backend, strconv.Itoa(p.FDs), strconv.Itoa(p.Active)}
+		if p.Reps > 0 {
+			row = append(row,
+				formatNs(p.P50.Median),
+				formatNs(p.P99.Median),
+				strconv.FormatFloat(p.ServerCPUPerReq.Median/1e3, 'f', 2, 64),
+				strconv.FormatFloat(p.ServerCPUUtil.Median*100, 'f', 1, 64),
+				strconv.FormatFloat(p.RateAchieved.Median, 'f', 0, 64),
+			)
+		} else {
+			row = append(row, "-", "-", "-", "-", "-")
+		}
+		status := p.Status
+		if p.Reason != "" {
+			status += ": " + p.Reason
+		}
+		rows = append(rows, append(row, strconv.FormatInt(p.Errors, 10), status))
+	}
+
+	widths := make([]int, len(header))
+	for _, row := range rows {
+		for i, cell := range row {
+			widths[i] = max(widths[i], utf8.RuneCountInString(cell))
+		}
+	}
+	var b strings.Builder
+	for _, row := range rows {
+		for i, cell := range row {
+			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(cell))
+			switch {
+			case i == len(row)-1: // last column: no trailing spaces
+				b.WriteString(cell)
+			case rightAligned[i]:
+				b.WriteString(pad + cell + "  ")
+			default:
+				b.WriteString(cell + pad + "  ")
+			}
+		}
+		b.WriteByte('\n')
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("write summary table: %w", err)
+	}
+	return nil
+}
+
+// formatNs formats a nanosecond figure with three significant digits and a
+// unit that keeps it between 1 and 1000: 812ns, 41.2µs, 1.30ms, 2.05s.
+func formatNs(ns float64) string {
+	units := []struct {
+		scale float64
+		name  string
+	}{{1e9, "s"}, {1e6, "ms"}, {1e3, "µs"}}
+	for _, u := range units {
+		// Compare with the rounding in mind: 999.96µs is 1.00ms.
+		if ns >= u.scale*0.9995 {
+			return threeDigits(ns/u.scale) + u.name
+		}
+	}
+	return strconv.FormatFloat(ns, 'f', 0, 64) + "ns"
+}
+
+// threeDigits formats v (about 1 or more) with three significant digits.
+func threeDigits(v float64) string {
+	switch {
+	case v >= 99.95:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v >= 9.995:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	default:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+}

@@ -1,0 +1,112 @@
+package results
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Errors ReadRun wraps, so callers can tell a damaged file from a file that
+// is not a muxbench run at all.
+var (
+	// ErrCorrupt means the file is not valid JSON, or its fields have the
+	// wrong types: it was truncated or edited.
+	ErrCorrupt = errors.New("corrupt run record")
+	// ErrForeign means the file is JSON but not a muxbench run record.
+	ErrForeign = errors.New("not a muxbench run record")
+	// ErrSchema means the record is muxbench's but of another schema version.
+	ErrSchema = errors.New("unsupported schema version")
+)
+
+// ReadRun reads a run record. path is a results directory (its run.json is
+// read) or the path of a run.json file. Errors name the file and say what
+// is wrong; they wrap ErrCorrupt, ErrForeign or ErrSchema where those apply.
+func ReadRun(path string) (*Run, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("read run: %w", err)
+	}
+	if info.IsDir() {
+		path = filepath.Join(path, RunFile)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read run: %w", err)
+	}
+	return ParseRun(path, data)
+}
+
+// ParseRun decodes the run record in data; name is the file it came from,
+// for error messages. It checks, in this order, that data is JSON, that it
+// is a muxbench record (tool "muxbench"), that its schema version is
+// SchemaVersion, and that every field has its type and every sample a known
+// status.
+func ParseRun(name string, data []byte) (*Run, error) {
+	// Identify the file before decoding all of it, so that a foreign file
+	// is called foreign rather than reported for its first odd field.
+	var head struct {
+		Tool   *string          `json:"tool"`
+		Schema *json.RawMessage `json:"schema"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field == "" {
+			return nil, fmt.Errorf("%s: %w: the top level is a JSON %s, want an object", name, ErrForeign, typeErr.Value)
+		}
+		if errors.As(err, &typeErr) && typeErr.Field == "tool" {
+			return nil, fmt.Errorf("%s: %w: \"tool\" is a JSON %s, want \"muxbench\"", name, ErrForeign, typeErr.Value)
+		}
+		return nil, fmt.Errorf("%s: %w: %s", name, ErrCorrupt, describeJSONError(data, err))
+	}
+	switch {
+	case head.Tool == nil:
+		return nil, fmt.Errorf("%s: %w: it has no \"tool\" field (is this a results directory's run.json?)", name, ErrForeign)
+	case *head.Tool != toolName:
+		return nil, fmt.Errorf("%s: %w: its \"tool\" is %q", name, ErrForeign, *head.Tool)
+	case head.Schema == nil:
+		return nil, fmt.Errorf("%s: %w: it has no \"schema\" field (this muxbench reads schema %d)", name, ErrSchema, SchemaVersion)
+	}
+	var schema int
+	if err := json.Unmarshal(*head.Schema, &schema); err != nil {
+		return nil, fmt.Errorf("%s: %w: \"schema\" is %s, want the number %d", name, ErrSchema, *head.Schema, SchemaVersion)
+	}
+	if schema != SchemaVersion {
+		return nil, fmt.Errorf("%s: %w: the file is schema %d, this muxbench reads schema %d (use the muxbench version that wrote it, or re-run)",
+			name, ErrSchema, schema, SchemaVersion)
+	}
+
+	var run Run
+	if err := json.Unmarshal(data, &run); err != nil {
+		return nil, fmt.Errorf("%s: %w: %s", name, ErrCorrupt, describeJSONError(data, err))
+	}
+	for i, s := range run.Samples {
+		if _, ok := statusRank[s.Status]; !ok {
+			return nil, fmt.Errorf("%s: %w: samples[%d] has unknown status %q", name, ErrCorrupt, i, s.Status)
+		}
+	}
+	return &run, nil
+}
+
+// describeJSONError says where in data a decoding error is, by line.
+func describeJSONError(data []byte, err error) string {
+	var syntaxErr *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case len(bytes.TrimSpace(data)) == 0:
+		return "the file is empty"
+	case errors.As(err, &syntaxErr):
+		return fmt.Sprintf("line %d: invalid JSON: %v", lineAt(data, syntaxErr.Offset), syntaxErr)
+	case errors.As(err, &typeErr):
+		return fmt.Sprintf("line %d: field %s is a JSON %s, want %s", lineAt(data, typeErr.Offset), typeErr.Field, typeErr.Value, typeErr.Type)
+	}
+	return err.Error()
+}
+
+// lineAt returns the 1-based line of byte offset off in data.
+func lineAt(data []byte, off int64) int {
+	off = min(max(off, 0), int64(len(data)))
+	return bytes.Count(data[:off], []byte("\n")) + 1
+}

@@ -1,0 +1,120 @@
+package results
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/montanaflynn/stats"
+)
+
+// statusRank orders the Status* values from best to worst; a point takes
+// the worst status of its samples.
+var statusRank = map[string]int{
+	StatusOK:          0,
+	StatusSaturated:   1,
+	StatusErrors:      2,
+	StatusUnsupported: 3,
+	StatusFailed:      4,
+}
+
+// measured reports whether a sample with this status has numbers worth
+// summarising. Unsupported and failed samples have none.
+func measured(status string) bool {
+	return status == StatusOK || status == StatusSaturated || status == StatusErrors
+}
+
+// Summarize reduces samples to one Point per (backend, fds, active), in the
+// order each first appears. A point's figures are the median, min and max
+// over its measured samples (status ok, saturated or errors); unsupported
+// and failed samples are left out of the statistics, but the point's Status
+// is the worst status among all its samples, and Reason joins the distinct
+// reasons given by the samples with that status. A sample with an unknown
+// status makes its point failed.
+func Summarize(samples []Sample) []Point {
+	type key struct {
+		backend     string
+		fds, active int
+	}
+	var order []key
+	groups := map[key][]Sample{}
+	for _, s := range samples {
+		k := key{s.Backend, s.FDs, s.Active}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], s)
+	}
+	points := make([]Point, 0, len(order))
+	for _, k := range order {
+		points = append(points, summarizePoint(groups[k]))
+	}
+	return points
+}
+
+// summarizePoint summarises the samples of one point; there is at least one.
+func summarizePoint(samples []Sample) Point {
+	first := samples[0]
+	p := Point{
+		Backend:       first.Backend,
+		FDs:           first.FDs,
+		Idle:          first.Idle,
+		Active:        first.Active,
+		Mode:          first.Mode,
+		Status:        StatusOK,
+		RateRequested: first.RateRequested,
+	}
+
+	var reasons []string
+	var m []Sample
+	for _, s := range samples {
+		status, reason := s.Status, s.Reason
+		if _, known := statusRank[status]; !known {
+			status, reason = StatusFailed, "unknown sample status "+strconv.Quote(s.Status)
+		}
+		switch {
+		case statusRank[status] > statusRank[p.Status]:
+			p.Status, reasons = status, nil
+			fallthrough
+		case status == p.Status:
+			if reason != "" && !slices.Contains(reasons, reason) {
+				reasons = append(reasons, reason)
+			}
+		}
+		if measured(status) {
+			m = append(m, s)
+		}
+		for _, n := range s.Errors {
+			p.Errors += n
+		}
+	}
+	p.Reason = strings.Join(reasons, "; ")
+	p.Reps = len(m)
+	if len(m) == 0 {
+		return p
+	}
+
+	p.RateAchieved = stat(m, func(s Sample) float64 { return s.RateAchieved })
+	p.P50 = stat(m, func(s Sample) float64 { return float64(s.Latency.P50) })
+	p.P99 = stat(m, func(s Sample) float64 { return float64(s.Latency.P99) })
+	p.P999 = stat(m, func(s Sample) float64 { return float64(s.Latency.P999) })
+	p.ServerCPUPerReq = stat(m, func(s Sample) float64 { return s.Server.CPUNsPerReq })
+	p.ServerCPUUtil = stat(m, func(s Sample) float64 { return s.Server.CPUUtil })
+	p.ClientCPUPerReq = stat(m, func(s Sample) float64 { return s.Client.CPUNsPerReq })
+	p.WaitsPerReq = stat(m, func(s Sample) float64 { return s.Server.WaitsPerReq })
+	p.EventsPerWait = stat(m, func(s Sample) float64 { return s.Server.EventsPerWait })
+	return p
+}
+
+// stat is the median, min and max of one figure over samples.
+func stat(samples []Sample, figure func(Sample) float64) Stat {
+	data := make(stats.Float64Data, len(samples))
+	for i, s := range samples {
+		data[i] = figure(s)
+	}
+	// The errors these return are for empty input, which callers rule out.
+	median, _ := stats.Median(data)
+	lo, _ := stats.Min(data)
+	hi, _ := stats.Max(data)
+	return Stat{Median: median, Min: lo, Max: hi}
+}

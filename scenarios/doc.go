@@ -1,0 +1,63 @@
+// Package scenarios loads and validates muxbench scenario files: YAML files
+// that say which backends to run, which fd counts to sweep and how to drive
+// the server at each point. The built-in scenarios (quick, idle-sweep, smoke)
+// are embedded in the binary, so they work from any directory; a path to a
+// user's own file works too.
+//
+// Decoding is strict: an unknown field, a value of the wrong type or an
+// invalid value is an error of the form
+//
+//	FILE:LINE: what is wrong (how to fix it)
+//
+// and every problem in a file is reported, one per line, in line order.
+//
+// # Fields
+//
+// Every field except fds is optional; a field left out, or left empty
+// ("warmup:"), takes its default. The scenario as run, with every default
+// filled in, is the results.Scenario that Parse returns and run.json records.
+//
+//	name         the scenario's name, used in result directory names: letters,
+//	             digits, '.', '_' and '-', at most 64 characters.
+//	             Default: the file name without its extension.
+//	description  one line saying what the scenario is for. Default: empty.
+//	backends     list of multiplexers to run, from select, poll, epoll-lt,
+//	             epoll-et, gonet. Default: all five, in that order.
+//	fds          REQUIRED. The sweep: total fd counts the server's multiplexer
+//	             watches at each point, idle + active connections + 1 listener.
+//	             Ascending, no repeats, each at least (smallest active)+1.
+//	active       active connections: one number or an ascending list (a second
+//	             axis). Every value must fit the largest fd count. A
+//	             combination whose fd count cannot hold the active connections
+//	             and the listener (fds < active+1) cannot run, and a run
+//	             records it as unsupported; this lets one sweep start below
+//	             its largest active count. Default: [1].
+//	mode         open (requests at a fixed total rate, latency measured from
+//	             the intended send time) or closed (each active connection
+//	             sends its next request when the echo arrives: max throughput).
+//	             Default: open.
+//	rate         total requests per second across the active connections,
+//	             open mode only (> 0). Default: 2000 in open mode; it must not
+//	             be set in closed mode.
+//	size         bytes per request, 1 to 1048576 (1 MiB); at least 14 with
+//	             proto sockperf (its header). Default: 64.
+//	keepalive    Go duration between the small messages each idle connection
+//	             sends to stay "mostly idle"; 0 keeps idle connections silent,
+//	             otherwise at least 100ms. Default: 0.
+//	warmup       Go duration driven before each measured window, not measured.
+//	             Default: 1s.
+//	duration     Go duration of each measured window, at least 100ms.
+//	             Default: 3s.
+//	repetitions  measured windows per point and backend, 1 to 1000.
+//	             Default: 3.
+//	proto        echo (plain byte echo) or sockperf (sockperf's 14-byte
+//	             header framing). Default: echo.
+//	server_cpus  CPU list the server is pinned to, kernel cpulist format
+//	             ("0", "1-3", "0,2"); empty means unpinned. Default: "0".
+//	client_cpus  CPU list the load generator is pinned to; must not overlap
+//	             server_cpus. Default: "1".
+//
+// Durations are Go duration strings ("500ms", "2s", "1m30s"); the returned
+// results.Scenario stores them normalised by time.Duration.String ("0s" for
+// a silent keepalive).
+package scenarios

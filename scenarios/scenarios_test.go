@@ -1,0 +1,371 @@
+package scenarios
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/muxbench/muxbench/results"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// TestBadFiles checks the error for each bad file in testdata against its
+// golden file: every line must start with FILE:LINE and say what to do.
+func TestBadFiles(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 7 {
+		t.Fatalf("found %d bad files in testdata, want at least 7", len(files))
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".yaml"), func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Parse(file, data)
+			if err == nil {
+				t.Fatalf("Parse(%s) succeeded, want an error", file)
+			}
+			got := err.Error() + "\n"
+			lineRE := regexp.MustCompile(`^` + regexp.QuoteMeta(file) + `:[1-9][0-9]*: \S`)
+			for _, line := range strings.Split(strings.TrimSuffix(got, "\n"), "\n") {
+				if !lineRE.MatchString(line) {
+					t.Errorf("error line %q does not start with %s:LINE:", line, file)
+				}
+				if !strings.Contains(line, "(") {
+					t.Errorf("error line %q does not say how to fix it", line)
+				}
+			}
+			var perr *Error
+			if !errors.As(err, &perr) || perr.File != file {
+				t.Errorf("errors.As(err, *Error) = %v, %+v; want an *Error for %s", errors.As(err, &perr), perr, file)
+			}
+			checkGolden(t, strings.TrimSuffix(file, ".yaml")+".golden", got)
+		})
+	}
+}
+
+func checkGolden(t *testing.T, golden, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("got:\n%s\nwant (%s):\n%s", got, golden, want)
+	}
+}
+
+func TestParseDefaults(t *testing.T) {
+	tests := []struct {
+		name string
+		file string
+		src  string
+		want results.Scenario
+	}{
+		{
+			name: "minimal file takes every default",
+			file: "dir/my-sweep.yaml",
+			src:  "fds: [10, 100]\n",
+			want: results.Scenario{
+				Name: "my-sweep", Backends: []string{"select", "poll", "epoll-lt", "epoll-et", "gonet"},
+				FDs: []int{10, 100}, Active: []int{1}, Mode: "open", Rate: 2000, Size: 64,
+				KeepAlive: "0s", Warmup: "1s", Duration: "3s", Repetitions: 3, Proto: "echo",
+				ServerCPUs: "0", ClientCPUs: "1",
+			},
+		},
+		{
+			name: "empty values take defaults too",
+			file: "x.yaml",
+			src:  "name: x\nwarmup:\nactive:\nfds: [2]\n",
+			want: results.Scenario{
+				Name: "x", Backends: []string{"select", "poll", "epoll-lt", "epoll-et", "gonet"},
+				FDs: []int{2}, Active: []int{1}, Mode: "open", Rate: 2000, Size: 64,
+				KeepAlive: "0s", Warmup: "1s", Duration: "3s", Repetitions: 3, Proto: "echo",
+				ServerCPUs: "0", ClientCPUs: "1",
+			},
+		},
+		{
+			name: "every field set, closed loop",
+			file: "full.yml",
+			src: `name: full
+description: all fields
+backends: [epoll-et, gonet]
+fds:
+  - 40
+  - 400
+active: [8, 16]
+mode: closed
+size: 1024
+keepalive: 1m30s
+warmup: 0
+duration: 1500ms
+repetitions: 5
+proto: sockperf
+server_cpus: 0-1
+client_cpus: 2,3
+`,
+			want: results.Scenario{
+				Name: "full", Description: "all fields", Backends: []string{"epoll-et", "gonet"},
+				FDs: []int{40, 400}, Active: []int{8, 16}, Mode: "closed", Rate: 0, Size: 1024,
+				KeepAlive: "1m30s", Warmup: "0s", Duration: "1.5s", Repetitions: 5, Proto: "sockperf",
+				ServerCPUs: "0-1", ClientCPUs: "2,3",
+			},
+		},
+		{
+			name: "unpinned, fractional rate, anchors and tags",
+			file: "u.yaml",
+			src:  "name: u\nfds: &sweep [3, 5]\nrate: 2.5e3\nserver_cpus: ''\nclient_cpus: !!str 1\nactive: 2\n",
+			want: results.Scenario{
+				Name: "u", Backends: []string{"select", "poll", "epoll-lt", "epoll-et", "gonet"},
+				FDs: []int{3, 5}, Active: []int{2}, Mode: "open", Rate: 2500, Size: 64,
+				KeepAlive: "0s", Warmup: "1s", Duration: "3s", Repetitions: 3, Proto: "echo",
+				ServerCPUs: "", ClientCPUs: "1",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Parse(tt.file, []byte(tt.src))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Parse:\n got %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestBuiltins(t *testing.T) {
+	list := List()
+	var names []string
+	for _, info := range list {
+		names = append(names, info.Name)
+	}
+	if want := []string{"idle-sweep", "quick", "smoke"}; !slices.Equal(names, want) {
+		t.Fatalf("List() names = %v, want %v (sorted)", names, want)
+	}
+	if !slices.Contains(names, Default) {
+		t.Errorf("Default %q is not a built-in", Default)
+	}
+	for _, info := range list {
+		s, err := Load(info.Name)
+		if err != nil {
+			t.Errorf("Load(%q): %v", info.Name, err)
+			continue
+		}
+		if s.Name != info.Name {
+			t.Errorf("built-in file %s.yaml has name %q, want the file's name", info.Name, s.Name)
+		}
+		if s.Description == "" || s.Description != info.Description {
+			t.Errorf("%s: description %q, List says %q; want the same, non-empty", info.Name, s.Description, info.Description)
+		}
+		if !slices.Equal(s.Backends, KnownBackends()) {
+			t.Errorf("%s: backends %v, want all of %v", info.Name, s.Backends, KnownBackends())
+		}
+	}
+
+	quick, _ := Load("quick")
+	// Budget check on the configuration, not a timing: the measured time
+	// alone must leave room for connects and server starts within 2 minutes.
+	if d := measuredTime(t, quick); d > 90*time.Second {
+		t.Errorf("quick measures for %v in total, want at most 90s so the run fits in 2 minutes", d)
+	}
+	if quick.FDs[0] != 10 || quick.FDs[len(quick.FDs)-1] != 10000 || quick.Repetitions != 1 {
+		t.Errorf("quick sweeps %v with %d repetitions, want 10..10000 with 1", quick.FDs, quick.Repetitions)
+	}
+
+	sweep, _ := Load("idle-sweep")
+	if got := sweep.FDs[len(sweep.FDs)-1]; got != 19990 {
+		t.Errorf("idle-sweep reaches %d fds, want 19990", got)
+	}
+	if !slices.Equal(sweep.Active, []int{1, 32}) || sweep.Repetitions != 3 {
+		t.Errorf("idle-sweep active %v repetitions %d, want [1 32] and 3", sweep.Active, sweep.Repetitions)
+	}
+
+	smoke, _ := Load("smoke")
+	if d := measuredTime(t, smoke); d > 15*time.Second {
+		t.Errorf("smoke measures for %v, want seconds (at most 15s)", d)
+	}
+	if !slices.ContainsFunc(smoke.FDs, func(n int) bool { return n > 1024 }) {
+		t.Errorf("smoke fds %v: want one above FD_SETSIZE (1024) so select is unsupported there", smoke.FDs)
+	}
+}
+
+// measuredTime is warm-up plus window over every point, backend and
+// repetition of s.
+func measuredTime(t *testing.T, s results.Scenario) time.Duration {
+	t.Helper()
+	warmup, err1 := time.ParseDuration(s.Warmup)
+	window, err2 := time.ParseDuration(s.Duration)
+	if err := errors.Join(err1, err2); err != nil {
+		t.Fatalf("%s: %v", s.Name, err)
+	}
+	points := 0
+	for _, fds := range s.FDs {
+		for _, active := range s.Active {
+			if fds >= active+1 { // the others are recorded as unsupported, not run
+				points++
+			}
+		}
+	}
+	return time.Duration(points*len(s.Backends)*s.Repetitions) * (warmup + window)
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	user := filepath.Join(dir, "mine.yaml")
+	if err := os.WriteFile(user, []byte("fds: [10, 20]\nbackends: [poll]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("fds: [10, 20]\nrate: 0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A bare name that is a file in the working directory.
+	t.Chdir(dir)
+	if err := os.WriteFile("localfile", []byte("name: local\nfds: [5]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		arg      string
+		wantName string
+		wantErr  string
+	}{
+		{arg: "quick", wantName: "quick"},
+		{arg: user, wantName: "mine"},
+		{arg: "localfile", wantName: "local"},
+		{arg: bad, wantErr: bad + ":2: rate: 0 req/s"},
+		{arg: "nope", wantErr: `load scenario "nope": not a built-in scenario (idle-sweep, quick, smoke) and no such file`},
+		{arg: filepath.Join(dir, "missing.yaml"), wantErr: "no such file"},
+		{arg: "quick.yaml", wantErr: "no such file"}, // an extension means a path, not the built-in
+	}
+	for _, tt := range tests {
+		s, err := Load(tt.arg)
+		switch {
+		case tt.wantErr != "":
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Load(%q) error = %v, want one containing %q", tt.arg, err, tt.wantErr)
+			}
+		case err != nil:
+			t.Errorf("Load(%q): %v", tt.arg, err)
+		case s.Name != tt.wantName:
+			t.Errorf("Load(%q).Name = %q, want %q", tt.arg, s.Name, tt.wantName)
+		}
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0},
+		{"duraton", "duration", 1},
+		{"warmpu", "warmup", 2},
+		{"rate", "size", 3},
+		{"abc", "", 3},
+	}
+	for _, tt := range tests {
+		if got := editDistance(tt.a, tt.b); got != tt.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
+// FuzzParse checks that Parse never panics, that every error line names the
+// file and a line, and that a scenario it accepts survives a round trip:
+// written back out with every field set, it parses to the same scenario.
+func FuzzParse(f *testing.F) {
+	for _, pattern := range []string{"*.yaml", "testdata/*.yaml"} {
+		files, _ := filepath.Glob(pattern)
+		for _, file := range files {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(data)
+		}
+	}
+	f.Add([]byte("fds: [10]\nactive: 2\nmode: closed\n"))
+	f.Add([]byte("fds: [10, 100]\nkeepalive: 0\nrate: .inf\n"))
+	lineRE := regexp.MustCompile(`^fuzz\.yaml:[1-9][0-9]*: `)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := Parse("fuzz.yaml", data)
+		if err != nil {
+			for _, line := range strings.Split(err.Error(), "\n") {
+				if !lineRE.MatchString(line) {
+					t.Fatalf("error line %q does not start with fuzz.yaml:LINE:", line)
+				}
+			}
+			return
+		}
+		again, err := Parse("fuzz.yaml", roundTrip(t, s))
+		if err != nil {
+			t.Fatalf("scenario %+v does not parse again: %v", s, err)
+		}
+		if !reflect.DeepEqual(again, s) {
+			t.Fatalf("round trip changed the scenario:\n got %+v\nwant %+v", again, s)
+		}
+	})
+}
+
+// roundTrip writes s back as a scenario file. JSON is YAML, and
+// encoding/json is independent of the YAML library under test.
+func roundTrip(t *testing.T, s results.Scenario) []byte {
+	m := map[string]any{
+		"name": s.Name, "description": s.Description, "backends": s.Backends,
+		"fds": s.FDs, "active": s.Active, "mode": s.Mode, "size": s.Size,
+		"keepalive": s.KeepAlive, "warmup": s.Warmup, "duration": s.Duration,
+		"repetitions": s.Repetitions, "proto": s.Proto,
+		"server_cpus": s.ServerCPUs, "client_cpus": s.ClientCPUs,
+	}
+	if s.Mode == "open" {
+		m["rate"] = s.Rate
+	}
+	data, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// TestReadmeExample keeps the example in README.md valid.
+func TestReadmeExample(t *testing.T) {
+	data, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(data), "```yaml\n")
+	example, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("README.md has no ```yaml example")
+	}
+	s, err := Parse("README.md example", []byte(example))
+	if err != nil {
+		t.Fatalf("README.md example: %v", err)
+	}
+	if s.Name != "et-vs-lt" || s.Mode != "closed" || s.Rate != 0 {
+		t.Errorf("README.md example parsed as %+v", s)
+	}
+}

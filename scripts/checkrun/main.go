@@ -1,0 +1,123 @@
+// Command checkrun verifies a muxbench results directory the way CI needs:
+// every backend of the scenario is present at every point, no sample has
+// integrity errors or failed, select is unsupported exactly where its
+// FD_SETSIZE says it must be, and every file parses (run.json through
+// package results, bench.txt through golang.org/x/perf/benchfmt).
+//
+//	go run ./scripts/checkrun DIR
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/perf/benchfmt"
+
+	"github.com/muxbench/muxbench/results"
+)
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: go run ./scripts/checkrun RESULTS_DIR")
+		os.Exit(2)
+	}
+	problems, err := check(os.Args[1], os.Stdout)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "checkrun: %v\n", err)
+		os.Exit(2)
+	}
+	for _, p := range problems {
+		fmt.Fprintf(os.Stderr, "checkrun: %s\n", p)
+	}
+	if len(problems) > 0 {
+		os.Exit(1)
+	}
+}
+
+// check returns the problems found in dir; err is for a directory that
+// cannot be read at all.
+func check(dir string, out io.Writer) ([]string, error) {
+	run, err := results.ReadRun(dir)
+	if err != nil {
+		return nil, err
+	}
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if run.Incomplete {
+		bad("run is marked incomplete")
+	}
+	type key struct {
+		backend string
+		fds     int
+	}
+	seen := map[key]results.Sample{}
+	for _, s := range run.Samples {
+		seen[key{s.Backend, s.FDs}] = s
+		switch s.Status {
+		case results.StatusErrors, results.StatusFailed:
+			bad("%s at %d fds: %s: %s", s.Backend, s.FDs, s.Status, s.Reason)
+		}
+		if s.Status == results.StatusOK && s.Requests == 0 {
+			bad("%s at %d fds: status ok with no requests", s.Backend, s.FDs)
+		}
+	}
+	for _, b := range run.Scenario.Backends {
+		for _, fds := range run.Scenario.FDs {
+			s, ok := seen[key{b, fds}]
+			if !ok {
+				bad("%s at %d fds: missing", b, fds)
+				continue
+			}
+			// select holds fds 0..1023, and the server needs a dozen of its
+			// own: just below 1024 either status is right.
+			unsupported := s.Status == results.StatusUnsupported
+			switch {
+			case b == "select" && fds > 1024 && !unsupported:
+				bad("select at %d fds: status %s; want unsupported (past FD_SETSIZE)", fds, s.Status)
+			case (b != "select" || fds <= 1000) && unsupported:
+				bad("%s at %d fds: unsupported (%s); want it measured", b, fds, s.Reason)
+			}
+		}
+	}
+	n, err := checkBench(filepath.Join(dir, "bench.txt"))
+	if err != nil {
+		bad("bench.txt: %v", err)
+	}
+	csv, err := os.ReadFile(filepath.Join(dir, "summary.csv"))
+	if err != nil || !strings.HasPrefix(string(csv), "backend,fds,idle,active,") {
+		bad("summary.csv: missing or without its header (%v)", err)
+	}
+	fmt.Fprintf(out, "checkrun: %s: %d samples, %d benchmark results, %d problems\n", dir, len(run.Samples), n, len(problems))
+	return problems, nil
+}
+
+// checkBench parses bench.txt and returns how many results it holds.
+func checkBench(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	r := benchfmt.NewReader(f, path)
+	n := 0
+	var errs []error
+	for r.Scan() {
+		switch rec := r.Result().(type) {
+		case *benchfmt.Result:
+			n++
+		case *benchfmt.SyntaxError:
+			errs = append(errs, rec)
+		}
+	}
+	if err := r.Err(); err != nil {
+		errs = append(errs, err)
+	}
+	if n == 0 {
+		errs = append(errs, errors.New("no benchmark results"))
+	}
+	return n, errors.Join(errs...)
+}

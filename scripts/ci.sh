@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# ci.sh: everything CI checks, in order. The README's test command.
+#
+#   bash scripts/ci.sh
+#
+# 1. go vet and the whole test suite under the race detector;
+# 2. `muxbench run smoke` into a temporary directory (or $MUXBENCH_CI_OUT),
+#    then checks it: every backend present, no integrity errors, select
+#    unsupported past FD_SETSIZE, run.json/summary.csv/bench.txt parse, and
+#    benchstat reads bench.txt unchanged;
+# 3. compares the smoke run against the committed smoke reference, report
+#    only: timing on a shared machine is noise, never a CI failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The benchstat the results must satisfy, from the Go module proxy.
+BENCHSTAT=golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+
+echo "== go vet"
+go vet ./...
+
+echo "== go test -race"
+go test -race -count=1 -timeout 20m ./...
+
+out=${MUXBENCH_CI_OUT:-$(mktemp -d)}
+bin=$(mktemp -d)
+trap 'rm -rf "$bin"' EXIT
+go build -o "$bin/muxbench" ./cmd/muxbench
+
+echo "== muxbench run smoke -> $out/smoke"
+"$bin/muxbench" run -out "$out/smoke" smoke
+
+echo "== check the smoke results"
+go run ./scripts/checkrun "$out/smoke"
+go run "$BENCHSTAT" "$out/smoke/bench.txt" >"$out/smoke/benchstat.txt"
+grep -q 'p50-ns' "$out/smoke/benchstat.txt" || {
+	echo "benchstat output has no p50-ns table:" >&2
+	cat "$out/smoke/benchstat.txt" >&2
+	exit 1
+}
+
+if [ -f results/reference/smoke/run.json ]; then
+	echo "== compare with results/reference/smoke (report only)"
+	"$bin/muxbench" compare results/reference/smoke "$out/smoke" || true
+fi
+echo "ci.sh: all checks passed; smoke results in $out/smoke"
