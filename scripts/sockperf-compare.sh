@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# sockperf-compare.sh: server CPU per request of muxbench's servers against
+# sockperf's own server using the same multiplexer, driven by the same
+# `sockperf ping-pong --tcp` client. Server on CPU 0, client on CPU 1.
+#
+#   scripts/sockperf-compare.sh [DURATION_SECONDS] [REPS]
+#
+# Prints, per backend, the median over REPS runs of server CPU µs/request
+# (from /proc/PID/task/*/schedstat) and p50 round trip, and the ratio
+# muxbench / sockperf. sockperf's -F s|p|e servers are select, poll, epoll.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+need sockperf sockperf
+need taskset util-linux
+need ss iproute2
+
+DURATION=${1:-5}
+REPS=${2:-3}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+MSG=${MSG:-64}
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+go build -o "$work/muxbench" ./cmd/muxbench
+
+# run_client PORT PID: drive the server with sockperf and print
+# "cpu_ns_per_req p50_us" for it.
+run_client() {
+	local port=$1 pid=$2 c0 c1 out replies p50
+	c0=$(cpu_ns "$pid")
+	out=$(timeout $((DURATION + 30)) taskset -c "$CLIENT_CPU" sockperf ping-pong --tcp -i 127.0.0.1 -p "$port" \
+		-t "$DURATION" -m "$MSG" --full-rtt 2>&1)
+	c1=$(cpu_ns "$pid")
+	replies=$(echo "$out" | sed -n 's/.*\[Total Run\].*ReceivedMessages=\([0-9]*\).*/\1/p')
+	p50=$(echo "$out" | sed -n 's/.*percentile 50.000 = *\([0-9.]*\).*/\1/p')
+	if [ -z "$replies" ] || [ "$replies" -eq 0 ]; then
+		echo "sockperf client got no replies from port $port:" >&2
+		echo "$out" >&2
+		return 1
+	fi
+	echo "$(( (c1 - c0) / replies )) $p50"
+}
+
+# ours BACKEND: one run against muxbench serve.
+ours() {
+	local fifo="$work/ctl.$RANDOM" hello port pid
+	mkfifo "$fifo"
+	"$work/muxbench" serve -backend "$1" -proto sockperf -cpus "$SERVER_CPU" <"$fifo" >"$work/serve.out" &
+	local spid=$!
+	pids+=("$spid")
+	exec 9>"$fifo" # hold stdin open; closing it stops the server
+	for _ in $(seq 1 200); do [ -s "$work/serve.out" ] && break; sleep 0.05; done
+	hello=$(head -n1 "$work/serve.out")
+	port=$(echo "$hello" | sed -n 's/.*"addr":"127.0.0.1:\([0-9]*\)".*/\1/p')
+	[ -n "$port" ] || { echo "muxbench serve did not start: $hello" >&2; return 1; }
+	run_client "$port" "$spid"
+	exec 9>&-
+	wait "$spid" || true
+	rm -f "$fifo"
+}
+
+# theirs F: one run against `sockperf server -F F`.
+theirs() {
+	local port feed="$work/feed"
+	port=$(free_port)
+	echo "T:127.0.0.1:$port" >"$feed"
+	taskset -c "$SERVER_CPU" sockperf server -f "$feed" -F "$1" >/dev/null 2>&1 &
+	local spid=$!
+	pids+=("$spid")
+	wait_listen "$port"
+	run_client "$port" "$spid"
+	kill "$spid"
+	wait "$spid" 2>/dev/null || true
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+printf '%-9s %12s %12s %7s %12s %12s\n' backend "ours µs/req" "sockperf" ratio "ours p50µs" "sockperf p50"
+for pair in select:s poll:p epoll-lt:e epoll-et:e; do
+	b=${pair%%:*} f=${pair##*:}
+	: >"$work/o" ; : >"$work/t"
+	for _ in $(seq 1 "$REPS"); do # interleaved, so drift hits both alike
+		ours "$b" >>"$work/o"
+		theirs "$f" >>"$work/t"
+	done
+	oc=$(cut -d' ' -f1 "$work/o" | median) tc=$(cut -d' ' -f1 "$work/t" | median)
+	op=$(cut -d' ' -f2 "$work/o" | median) tp=$(cut -d' ' -f2 "$work/t" | median)
+	printf '%-9s %12.2f %12.2f %7.2f %12.1f %12.1f\n' "$b" "$(echo "$oc/1000" | bc -l)" "$(echo "$tc/1000" | bc -l)" \
+		"$(echo "$oc/$tc" | bc -l)" "$op" "$tp"
+done
