@@ -321,6 +321,7 @@ func fill(s *results.Sample, res *loadgen.Result, start, end server.Report) {
 		InterestMods:  int64(end.InterestMods - start.InterestMods),
 		BytesIn:       int64(end.BytesIn - start.BytesIn),
 		BytesOut:      int64(end.BytesOut - start.BytesOut),
+		LoopCPUNs:     end.LoopCPUNs - start.LoopCPUNs,
 		ConnsOpen:     end.ConnsOpen,
 		ConnsRejected: int64(end.ConnsRejected),
 	}
@@ -328,6 +329,7 @@ func fill(s *results.Sample, res *loadgen.Result, start, end server.Report) {
 	if res.Requests > 0 {
 		rq := float64(res.Requests)
 		d.CPUNsPerReq = cpu / rq
+		d.LoopCPUNsPerReq = float64(d.LoopCPUNs) / rq
 		d.WaitsPerReq = float64(d.Waits) / rq
 		d.SyscallsPerReq = float64(d.Waits+d.Reads+d.Writes+d.InterestMods) / rq
 	}

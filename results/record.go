@@ -138,6 +138,12 @@ type ServerDelta struct {
 	ConnsOpen     int64 `json:"conns_open"` // open at window end (a level, not a delta)
 	ConnsRejected int64 `json:"conns_rejected"`
 
+	// LoopCPUNs is the event loop thread's own CPU time (schedstat), the
+	// multiplexer and loop without the Go runtime's other threads; 0 for
+	// gonet.
+	LoopCPUNs       int64   `json:"loop_cpu_ns"`
+	LoopCPUNsPerReq float64 `json:"loop_cpu_ns_per_req"`
+
 	CPUNsPerReq    float64 `json:"cpu_ns_per_req"`   // (user+sys) / requests
 	CPUUtil        float64 `json:"cpu_util"`         // (user+sys) / window, 1.0 = one core
 	WaitsPerReq    float64 `json:"waits_per_req"`    // waits / requests

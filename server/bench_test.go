@@ -82,17 +82,26 @@ func TestLoopDoesNotAllocate(t *testing.T) {
 				if proto == server.Sockperf {
 					c.msg = sockperfMsg(1, 0x3, 64-14)
 				}
-				var err error
-				allocs := testing.AllocsPerRun(500, func() {
-					if e := c.roundTrip(); e != nil {
-						err = e
-					}
-				})
-				if err != nil {
+				// Not testing.AllocsPerRun: it sets GOMAXPROCS to 1, and the
+				// loop holds its P while it waits (package rawwait), so the
+				// client would only run when the runtime preempts the loop.
+				const runs = 500
+				if err := c.roundTrip(); err != nil { // warm up: buffers grow once
 					t.Fatal(err)
 				}
-				if allocs != 0 {
-					t.Errorf("%.2f allocations per request; want 0", allocs)
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				for i := 0; i < runs; i++ {
+					if err := c.roundTrip(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				runtime.ReadMemStats(&after)
+				// The runtime itself allocates a few objects now and then
+				// (preemption, timers): 5 in 500 requests is background, one
+				// per request — or one per ten — is the loop.
+				if allocs := float64(after.Mallocs-before.Mallocs) / runs; allocs >= 0.05 {
+					t.Errorf("%.2f allocations per request; want 0 (at most a few in %d requests from the runtime)", allocs, runs)
 				}
 			})
 		}

@@ -2,6 +2,8 @@ package server
 
 import (
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -38,6 +40,11 @@ type Report struct {
 	MaxRSSKiB  int64 `json:"max_rss_kib"`
 	VolCtxSw   int64 `json:"vol_ctxsw"`
 	InvolCtxSw int64 `json:"invol_ctxsw"`
+	// LoopCPUNs is the CPU time of the event loop's own thread
+	// (/proc/self/task/TID/schedstat, ns): the multiplexer and the loop
+	// without the Go runtime's other threads. 0 for gonet, which has no
+	// single loop thread.
+	LoopCPUNs int64 `json:"loop_cpu_ns"`
 	// MonoNs is CLOCK_MONOTONIC when the report was taken, so a reader can
 	// compute utilisation over exactly the interval between two reports.
 	MonoNs int64 `json:"mono_ns"`
@@ -56,6 +63,9 @@ func TakeReport(r Runner) Report {
 		rep.VolCtxSw = ru.Nvcsw
 		rep.InvolCtxSw = ru.Nivcsw
 	}
+	if lt, ok := r.(interface{ LoopThread() int }); ok && lt.LoopThread() > 0 {
+		rep.LoopCPUNs = threadCPU(lt.LoopThread())
+	}
 	var ts unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err == nil {
 		rep.MonoNs = ts.Nano()
@@ -63,6 +73,21 @@ func TakeReport(r Runner) Report {
 		rep.MonoNs = time.Now().UnixNano()
 	}
 	return rep
+}
+
+// threadCPU reads a thread's time on CPU in ns from its schedstat (0 if
+// unreadable).
+func threadCPU(tid int) int64 {
+	b, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(tid) + "/schedstat")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	n, _ := strconv.ParseInt(f[0], 10, 64)
+	return n
 }
 
 // OpenFDs counts this process's open file descriptors (-1 if /proc is

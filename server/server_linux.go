@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -63,6 +64,7 @@ type Server struct {
 
 	stopOnce sync.Once
 	done     chan struct{}
+	loopTID  atomic.Int32 // the event loop's OS thread, once Serve runs
 }
 
 var _ Runner = (*Server)(nil)
@@ -114,6 +116,9 @@ func (s *Server) Addr() string { return s.addr }
 // Stats snapshots the counters.
 func (s *Server) Stats() Stats { return s.c.Snapshot() }
 
+// LoopThread returns the OS thread id of the event loop (0 before Serve).
+func (s *Server) LoopThread() int { return int(s.loopTID.Load()) }
+
 // Shutdown wakes the loop and makes Serve return. It does not wait.
 func (s *Server) Shutdown() {
 	s.stopOnce.Do(func() {
@@ -128,6 +133,7 @@ func (s *Server) Shutdown() {
 func (s *Server) Serve() error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	s.loopTID.Store(int32(unix.Gettid()))
 	defer s.closeAll()
 	for {
 		n, err := s.poller.Wait(s.events, -1)

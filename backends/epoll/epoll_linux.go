@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/muxbench/muxbench/backends"
+	"github.com/muxbench/muxbench/internal/rawwait"
 )
 
 // Mode selects level- or edge-triggered notification.
@@ -105,7 +106,7 @@ func (p *Poller) Wait(events []backends.Event, timeoutMs int) (int, error) {
 		p.buf = make([]unix.EpollEvent, len(events)) // once per slice size, not per call
 	}
 	buf := p.buf[:len(events)]
-	n, err := unix.EpollWait(p.epfd, buf, timeoutMs)
+	n, err := rawwait.EpollWait(p.epfd, buf, timeoutMs)
 	if err == unix.EINTR {
 		return 0, nil
 	}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/muxbench/muxbench/backends"
+	"github.com/muxbench/muxbench/internal/rawwait"
 )
 
 func init() {
@@ -96,7 +97,7 @@ func (p *Poller) Remove(fd int) error {
 
 // Wait calls poll on every watched fd and reports those with revents set.
 func (p *Poller) Wait(evs []backends.Event, timeoutMs int) (int, error) {
-	ready, err := unix.Poll(p.fds, timeoutMs)
+	ready, err := rawwait.Poll(p.fds, timeoutMs)
 	if err == unix.EINTR {
 		return 0, nil
 	}

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/muxbench/muxbench/backends"
+	"github.com/muxbench/muxbench/internal/rawwait"
 )
 
 // FDSetSize is FD_SETSIZE: the number of fds a unix.FdSet can hold.
@@ -123,13 +124,7 @@ func (p *Poller) Remove(fd int) error {
 // ascending order.
 func (p *Poller) Wait(events []backends.Event, timeoutMs int) (int, error) {
 	p.rOut, p.wOut = p.read, p.write // select overwrites what it is given
-	var tv *unix.Timeval
-	var tvBuf unix.Timeval
-	if timeoutMs >= 0 {
-		tvBuf = unix.NsecToTimeval(int64(timeoutMs) * 1e6)
-		tv = &tvBuf
-	}
-	ready, err := unix.Select(p.maxFD+1, &p.rOut, &p.wOut, nil, tv)
+	ready, err := rawwait.Select(p.maxFD+1, &p.rOut, &p.wOut, timeoutMs)
 	if err == unix.EINTR {
 		return 0, nil
 	}

@@ -3,6 +3,7 @@ package cpuset
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -24,6 +25,12 @@ func (s Set) PinProcess() error {
 	for _, c := range s.cpus {
 		mask.Set(c)
 	}
+	// Go lowers GOMAXPROCS to the affinity's CPU count within a second or
+	// so of a change. Pinned to one CPU that would leave one P, which the
+	// server's event loop holds while it waits (package rawwait): every
+	// other goroutine would then wait for the loop. Setting GOMAXPROCS
+	// explicitly stops the automatic update; keep at least 2.
+	runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0)))
 	tasks, err := os.ReadDir("/proc/self/task")
 	if err != nil {
 		return fmt.Errorf("pin to CPUs %s: list threads: %w", s, err)
