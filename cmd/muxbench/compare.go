@@ -1,0 +1,94 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/muxbench/muxbench/report"
+	"github.com/muxbench/muxbench/results"
+)
+
+func init() {
+	commands["compare"] = command{
+		summary: "compare two runs point by point, with significance; -threshold gates CI",
+		run:     runCompare,
+	}
+}
+
+const compareSynopsis = "compare [-alpha A] [-threshold PCT] [-format F] OLD NEW"
+
+func runCompare(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("compare", compareSynopsis, stderr)
+	alpha := fs.Float64("alpha", report.DefaultAlpha, "significance level `A` of the Mann-Whitney U test, in (0, 1)")
+	threshold := fs.String("threshold", "", "exit 1 when a metric gets significantly worse by more than `PCT` (e.g. 10%); default: report only")
+	format := fs.String("format", "text", "output `format`: "+strings.Join(report.CompareFormats, ", "))
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: muxbench %s\n\n", compareSynopsis)
+		fmt.Fprintln(stderr, "OLD and NEW are results directories or run.json files. For each backend and")
+		fmt.Fprintln(stderr, "point both measured, compares the medians of p50, p99, server CPU per request")
+		fmt.Fprintln(stderr, "and achieved rate, tests the difference across repetitions (Mann-Whitney U)")
+		fmt.Fprintln(stderr, "and adds a geomean row; points in only one run are listed as skipped.")
+		fmt.Fprintln(stderr, "\nExit status: 0 no gate or gate passed; 1 with -threshold, a significant")
+		fmt.Fprintln(stderr, "regression beyond it (latency or CPU higher, rate lower) or a point OLD")
+		fmt.Fprintln(stderr, "measured and NEW could not; 2 bad arguments or unreadable input.")
+		fmt.Fprintln(stderr, "\nflags:")
+		fs.PrintDefaults()
+	}
+	paths, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(paths) != 2 {
+		return usageErrorf("want OLD and NEW, got %d argument(s) (see muxbench compare -h)", len(paths))
+	}
+	if !(*alpha > 0 && *alpha < 1) {
+		return usageErrorf("-alpha %v: want a value between 0 and 1, e.g. 0.05", *alpha)
+	}
+	if !slices.Contains(report.CompareFormats, *format) {
+		return usageErrorf("-format %q: want one of %s", *format, strings.Join(report.CompareFormats, ", "))
+	}
+	opt := report.CompareOptions{Alpha: *alpha, OldName: paths[0], NewName: paths[1]}
+	if *threshold != "" {
+		t, err := parsePercent(*threshold)
+		if err != nil {
+			return usageErrorf("-threshold %q: %v", *threshold, err)
+		}
+		opt.Gate, opt.Threshold = true, t
+	}
+
+	oldRun, err := results.ReadRun(paths[0])
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("read OLD %s: %w", paths[0], err)}
+	}
+	newRun, err := results.ReadRun(paths[1])
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("read NEW %s: %w", paths[1], err)}
+	}
+	cmp, err := report.Compare(oldRun, newRun, opt)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	if err := cmp.Write(stdout, *format); err != nil {
+		return err
+	}
+	if len(cmp.Regressions) > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("%d regression(s) beyond -threshold %s", len(cmp.Regressions), *threshold)}
+	}
+	return nil
+}
+
+// parsePercent parses "10%" or "10" as the fraction 0.10.
+func parsePercent(s string) (float64, error) {
+	v, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(s), "%"), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("want a percentage such as 10%%")
+	}
+	if v < 0 {
+		return 0, fmt.Errorf("must not be negative")
+	}
+	return v / 100, nil
+}

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/muxbench/muxbench/report/reporttest"
+	"github.com/muxbench/muxbench/results"
+)
+
+var updateGolden = flag.Bool("update", false, "rewrite the golden files under testdata")
+
+// execMuxbench runs the CLI in-process and returns its exit status and output.
+func execMuxbench(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// writeRun writes run as a results directory dir (relative to the current
+// directory) and returns dir.
+func writeRun(t *testing.T, dir string, run *results.Run) string {
+	t.Helper()
+	if err := results.WriteDir(dir, run); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func checkGolden(t *testing.T, path string, got string) {
+	t.Helper()
+	if *updateGolden {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update creates it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+// TestCompareGolden compares two synthetic runs that differ the way real
+// ones do: NEW added gonet and a larger fd count, poll got twice as slow,
+// select is unsupported past FD_SETSIZE in both.
+func TestCompareGolden(t *testing.T) {
+	golden, err := filepath.Abs(filepath.Join("testdata", "compare"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir()) // so the runs are named "old" and "new" in the output
+	writeRun(t, "old", reporttest.Run(reporttest.Options{
+		Backends: []string{"select", "poll", "epoll-lt", "epoll-et"},
+		FDs:      []int{101, 1001, 10001},
+	}))
+	writeRun(t, "new", reporttest.Run(reporttest.Options{
+		Backends: []string{"select", "poll", "epoll-lt", "epoll-et", "gonet"},
+		FDs:      []int{101, 1001, 10001, 20001},
+		Seed:     2,
+		Scale:    map[string]float64{"poll": 2},
+	}))
+	for _, format := range []string{"text", "markdown", "csv", "json"} {
+		t.Run(format, func(t *testing.T) {
+			code, stdout, stderr := execMuxbench(t, "compare", "-threshold", "10%", "-format", format, "old", "new")
+			if code != 1 {
+				t.Errorf("exit status %d; want 1 (poll regressed 2×); stderr: %s", code, stderr)
+			}
+			if !strings.Contains(stderr, "regression(s) beyond -threshold 10%") {
+				t.Errorf("stderr = %q; want it to say the gate failed", stderr)
+			}
+			ext := map[string]string{"text": "txt", "markdown": "md", "csv": "csv", "json": "json"}[format]
+			checkGolden(t, filepath.Join(golden, "old-new."+ext), stdout)
+		})
+	}
+}
+
+func TestCompareGate(t *testing.T) {
+	t.Chdir(t.TempDir())
+	base := reporttest.Options{FDs: []int{101, 1001, 10001}} // 5 repetitions
+	writeRun(t, "old", reporttest.Run(base))
+	rerun := base
+	rerun.Seed = 2 // the same code measured again: only noise differs
+	writeRun(t, "rerun", reporttest.Run(rerun))
+	slow := rerun
+	slow.Scale = map[string]float64{"epoll-lt": 2}
+	writeRun(t, "slow", reporttest.Run(slow))
+	one := reporttest.Options{FDs: []int{101, 1001}, Reps: 1}
+	writeRun(t, "one-old", reporttest.Run(one))
+	one.Scale = map[string]float64{"epoll-lt": 2}
+	writeRun(t, "one-slow", reporttest.Run(one))
+
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStdout []string
+	}{
+		{"noise passes the gate", []string{"-threshold", "10%", "old", "rerun"}, 0, []string{"Gate: PASS"}},
+		{"2× slower fails the gate", []string{"-threshold", "10%", "old", "slow"}, 1, []string{"Gate: FAIL (9 beyond 10%)", "REGRESSION", "epoll-lt server CPU per request at 101 fds"}},
+		{"bare number is a percentage", []string{"-threshold", "10", "old", "slow"}, 1, []string{"Gate: FAIL"}},
+		{"a threshold above the change passes", []string{"-threshold", "150%", "old", "slow"}, 0, []string{"Gate: PASS", "worse"}},
+		{"no threshold reports only", []string{"old", "slow"}, 0, []string{"gate: off", "worse"}},
+		{"run.json paths work", []string{"-threshold", "10%", "old/run.json", "slow/run.json"}, 1, []string{"Gate: FAIL"}},
+		{"one repetition is never significant", []string{"-threshold", "10%", "one-old", "one-slow"}, 0, []string{"n too small", "Gate: PASS"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := execMuxbench(t, append([]string{"compare"}, tt.args...)...)
+			if code != tt.wantCode {
+				t.Errorf("exit status %d; want %d\nstdout:\n%s\nstderr:\n%s", code, tt.wantCode, stdout, stderr)
+			}
+			for _, w := range tt.wantStdout {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, stdout)
+				}
+			}
+		})
+	}
+}
+
+func TestCompareBadInput(t *testing.T) {
+	t.Chdir(t.TempDir())
+	writeRun(t, "good", reporttest.Run(reporttest.Options{FDs: []int{101}, Reps: 2}))
+	files := map[string]string{
+		"corrupt.json": `{"schema": 1, "tool": "muxbench", "samples": [`,
+		"foreign.json": `{"name": "some other tool's output"}`,
+		"schema.json":  `{"schema": 99, "tool": "muxbench"}`,
+		"empty.json":   ``,
+	}
+	for name, data := range files {
+		if err := os.WriteFile(name, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"no arguments", nil, "want OLD and NEW, got 0 argument(s)"},
+		{"one argument", []string{"good"}, "want OLD and NEW, got 1 argument(s)"},
+		{"three arguments", []string{"good", "good", "good"}, "want OLD and NEW, got 3 argument(s)"},
+		{"missing OLD", []string{"missing", "good"}, "read OLD missing"},
+		{"missing NEW", []string{"good", "missing"}, "read NEW missing"},
+		{"corrupt", []string{"corrupt.json", "good"}, "corrupt run record"},
+		{"empty", []string{"good", "empty.json"}, "the file is empty"},
+		{"foreign", []string{"foreign.json", "good"}, "not a muxbench run record"},
+		{"wrong schema", []string{"schema.json", "good"}, "unsupported schema version"},
+		{"bad format", []string{"-format", "xml", "good", "good"}, `-format "xml": want one of text, markdown, csv, json`},
+		{"bad alpha", []string{"-alpha", "1.5", "good", "good"}, "-alpha 1.5: want a value between 0 and 1"},
+		{"bad threshold", []string{"-threshold", "ten", "good", "good"}, `-threshold "ten": want a percentage such as 10%`},
+		{"negative threshold", []string{"-threshold", "-5%", "good", "good"}, "must not be negative"},
+		{"flag after arguments", []string{"good", "good", "-threshold", "10%"}, "flag -threshold after the arguments"},
+		{"unknown flag", []string{"-bogus", "good", "good"}, "flag provided but not defined: -bogus"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := execMuxbench(t, append([]string{"compare"}, tt.args...)...)
+			if code != 2 {
+				t.Errorf("exit status %d; want 2", code)
+			}
+			if !strings.Contains(stderr, tt.wantErr) {
+				t.Errorf("stderr = %q; want it to contain %q", stderr, tt.wantErr)
+			}
+			if stdout != "" {
+				t.Errorf("stdout = %q; want nothing on bad input", stdout)
+			}
+		})
+	}
+}
+
+func TestParsePercent(t *testing.T) {
+	tests := []struct {
+		in   string
+		want float64
+		ok   bool
+	}{
+		{"10%", 0.10, true}, {"10", 0.10, true}, {" 2.5% ", 0.025, true}, {"0%", 0, true},
+		{"", 0, false}, {"%", 0, false}, {"ten", 0, false}, {"-1%", 0, false}, {"NaN%", 0, false}, {"Inf", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := parsePercent(tt.in)
+		if (err == nil) != tt.ok || (tt.ok && got != tt.want) {
+			t.Errorf("parsePercent(%q) = %v, %v; want %v, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/muxbench/muxbench/report"
+	"github.com/muxbench/muxbench/report/reporttest"
+)
+
+// chartFiles lists the files a report over one active-connection count writes.
+func chartFiles() []string {
+	out := []string{report.ReportFile}
+	for _, k := range report.ChartKinds() {
+		out = append(out, k+".svg", k+".png")
+	}
+	return out
+}
+
+func TestReportCommand(t *testing.T) {
+	t.Chdir(t.TempDir())
+	small := reporttest.Options{FDs: []int{101, 1001, 2001}, Reps: 2}
+	writeRun(t, "a", reporttest.Run(small))
+	small.Seed = 2
+	writeRun(t, "b", reporttest.Run(small))
+
+	t.Run("one directory, in place", func(t *testing.T) {
+		code, _, stderr := execMuxbench(t, "report", "a")
+		if code != 0 {
+			t.Fatalf("exit status %d; stderr: %s", code, stderr)
+		}
+		for _, f := range chartFiles() {
+			if _, err := os.Stat(filepath.Join("a", f)); err != nil {
+				t.Errorf("report a did not write %s: %v", f, err)
+			}
+		}
+		md, err := os.ReadFile(filepath.Join("a", report.ReportFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(md), "select was unsupported from 2,001 fds up") {
+			t.Errorf("report.md lacks the FD_SETSIZE observation:\n%s", md)
+		}
+	})
+
+	t.Run("run.json path writes next to it", func(t *testing.T) {
+		if err := os.Remove(filepath.Join("b", report.ReportFile)); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if code, _, stderr := execMuxbench(t, "report", filepath.Join("b", "run.json")); code != 0 {
+			t.Fatalf("exit status %d; stderr: %s", code, stderr)
+		}
+		if _, err := os.Stat(filepath.Join("b", report.ReportFile)); err != nil {
+			t.Error(err)
+		}
+	})
+
+	t.Run("several runs overlay into -out", func(t *testing.T) {
+		code, _, stderr := execMuxbench(t, "report", "-out", "both", "a", "b")
+		if code != 0 {
+			t.Fatalf("exit status %d; stderr: %s", code, stderr)
+		}
+		md, err := os.ReadFile(filepath.Join("both", report.ReportFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"2 runs overlaid: a, b.", "| poll | a | 101 |", "| poll | b | 101 |"} {
+			if !strings.Contains(string(md), want) {
+				t.Errorf("combined report.md lacks %q", want)
+			}
+		}
+		svg, err := os.ReadFile(filepath.Join("both", "cpu.svg"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"poll (a)", "poll (b)", "epoll-lt (a)"} {
+			if !strings.Contains(string(svg), want) {
+				t.Errorf("combined cpu.svg lacks series %q", want)
+			}
+		}
+	})
+
+	t.Run("labels", func(t *testing.T) {
+		code, _, stderr := execMuxbench(t, "report", "-out", "labelled", "-labels", "before,after", "a", "b")
+		if code != 0 {
+			t.Fatalf("exit status %d; stderr: %s", code, stderr)
+		}
+		md, err := os.ReadFile(filepath.Join("labelled", report.ReportFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(md), "2 runs overlaid: before, after.") {
+			t.Errorf("report.md does not use the -labels names")
+		}
+	})
+}
+
+func TestReportBadInput(t *testing.T) {
+	t.Chdir(t.TempDir())
+	writeRun(t, "a", reporttest.Run(reporttest.Options{FDs: []int{101}, Reps: 1}))
+	if err := os.WriteFile("corrupt.json", []byte("{\n  \"tool\": \"muxbench\",\n  \"schema\": 1,\n  \"samples\": [}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"no run", nil, "no run given"},
+		{"several runs without -out", []string{"a", "a"}, "-out is required when combining 2 runs"},
+		{"label count", []string{"-out", "x", "-labels", "one", "a", "a"}, "-labels has 1 names for 2 runs"},
+		{"missing", []string{"missing"}, "read missing"},
+		{"corrupt", []string{"corrupt.json"}, "corrupt run record: line 4"},
+		{"flag after arguments", []string{"a", "-out", "x"}, "flag -out after the arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := execMuxbench(t, append([]string{"report"}, tt.args...)...)
+			if code != 2 {
+				t.Errorf("exit status %d; want 2", code)
+			}
+			if !strings.Contains(stderr, tt.wantErr) {
+				t.Errorf("stderr = %q; want it to contain %q", stderr, tt.wantErr)
+			}
+		})
+	}
+	if _, err := os.Stat("x"); err == nil {
+		t.Error("a rejected report command still created its -out directory")
+	}
+}

@@ -1,0 +1,417 @@
+// Package report turns muxbench runs into what people and CI read: charts
+// of latency, CPU and multiplexer work against the number of watched fds
+// (SVG and PNG, drawn with gonum/plot), a markdown report with the summary
+// table and observations computed from the data, and old-versus-new
+// comparisons with a significance test and a regression gate.
+//
+// Everything here works from the results record alone (run.json): nothing
+// is re-measured. Statistics across repetitions come from
+// results.Summarize; chart code only draws the numbers it is given.
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/muxbench/muxbench/results"
+)
+
+// ReportFile is the name of the markdown report Write creates.
+const ReportFile = "report.md"
+
+// Write renders every chart of the runs as SVG and PNG, and report.md, into
+// dir (created if needed). Each file is written to a temporary name and
+// renamed, so an interrupted Write leaves no half-written file. Several
+// inputs are overlaid into one report.
+func Write(dir string, inputs ...Input) error {
+	ds, err := prepare(inputs)
+	if err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	charts := buildCharts(ds)
+	for _, c := range charts {
+		for _, f := range Formats {
+			var buf bytes.Buffer
+			if err := c.Render(&buf, f); err != nil {
+				return fmt.Errorf("write report: %w", err)
+			}
+			if err := writeFileAtomic(filepath.Join(dir, c.Name+"."+f), buf.Bytes()); err != nil {
+				return fmt.Errorf("write report: %w", err)
+			}
+		}
+	}
+	var md bytes.Buffer
+	writeMarkdown(&md, ds, charts)
+	if err := writeFileAtomic(filepath.Join(dir, ReportFile), md.Bytes()); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
+
+// WriteMarkdown writes the markdown report of the runs to w, linking the
+// charts by the names Write gives them. It does not render the charts.
+func WriteMarkdown(w io.Writer, inputs ...Input) error {
+	ds, err := prepare(inputs)
+	if err != nil {
+		return fmt.Errorf("write markdown: %w", err)
+	}
+	var md bytes.Buffer
+	writeMarkdown(&md, ds, buildCharts(ds))
+	if _, err := w.Write(md.Bytes()); err != nil {
+		return fmt.Errorf("write markdown: %w", err)
+	}
+	return nil
+}
+
+// writeFileAtomic writes data to a temporary file in name's directory and
+// renames it over name.
+func writeFileAtomic(name string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Chmod(tmp, 0o644)
+	}
+	if werr == nil {
+		werr = os.Rename(tmp, name)
+	}
+	if werr != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", name, werr)
+	}
+	return nil
+}
+
+func writeMarkdown(b *bytes.Buffer, ds []dataset, charts []*Chart) {
+	fmt.Fprintf(b, "# muxbench report: %s\n\n", scenarioNames(ds))
+	if len(ds) > 1 {
+		fmt.Fprintf(b, "%d runs overlaid: %s. Each series is labelled \"backend (run)\".\n\n", len(ds), joinLabels(ds))
+	}
+	descs := uniq(ds, "\x00", func(d dataset) string { return oneLine(d.Run.Scenario.Description) })
+	if descs != "" && !strings.Contains(descs, "\x00") {
+		fmt.Fprintf(b, "%s\n\n", descs) // one description, shared by all runs
+	} else if descs != "" {
+		for _, d := range ds {
+			if desc := oneLine(d.Run.Scenario.Description); desc != "" {
+				fmt.Fprintf(b, "**%s**: %s\n\n", d.Label, desc)
+			}
+		}
+	}
+	for _, d := range ds {
+		if d.Run.Incomplete {
+			fmt.Fprintf(b, "> **Incomplete run%s**: it was interrupted or stopped early; only the points it finished are shown.\n\n", labelSuffix(ds, d))
+		}
+	}
+
+	b.WriteString("## What was run\n\n")
+	writeRunTable(b, ds)
+
+	b.WriteString("\n## Observations\n\n")
+	anyObs := false
+	for _, d := range ds {
+		obs := observations(d)
+		if len(ds) > 1 && len(obs) > 0 {
+			fmt.Fprintf(b, "**%s**\n\n", d.Label)
+		}
+		for _, o := range obs {
+			fmt.Fprintf(b, "- %s\n", o)
+			anyObs = true
+		}
+		if len(ds) > 1 && len(obs) > 0 {
+			b.WriteString("\n")
+		}
+	}
+	if !anyObs {
+		b.WriteString("None: too few measured points to say anything beyond the table.\n")
+	}
+	if len(ds) == 1 || !anyObs {
+		b.WriteString("\n")
+	}
+
+	b.WriteString("## Charts\n\n")
+	if len(charts) > 0 {
+		fmt.Fprintf(b, "%s Hollow markers: saturated (achieved < 95%% of the requested rate); red rings: errors; a red cross ends a line where the backend could not be measured.\n\n", charts[0].Footnote[0])
+	}
+	for _, c := range charts {
+		fmt.Fprintf(b, "### %s\n\n%s\n\n", c.Title, c.Subtitle)
+		fmt.Fprintf(b, "![%s](%s.png)\n\n[SVG](%s.svg)\n\n", c.Title, c.Name, c.Name)
+	}
+
+	b.WriteString("## Summary\n\n")
+	b.WriteString("Medians across repetitions (the charts' error bars show the min–max spread). Latency is measured from the intended send time (corrected for coordinated omission); CPU is the server process's user+system time over the measured window.\n\n")
+	acts := actives(ds)
+	for _, a := range acts {
+		if len(acts) > 1 {
+			fmt.Fprintf(b, "### %s\n\n", plural(a, "active connection"))
+		}
+		writeSummaryTable(b, ds, a)
+		b.WriteString("\n")
+	}
+
+	writeProblems(b, ds)
+}
+
+func joinLabels(ds []dataset) string {
+	l := make([]string, len(ds))
+	for i, d := range ds {
+		l[i] = d.Label
+	}
+	return strings.Join(l, ", ")
+}
+
+func labelSuffix(ds []dataset, d dataset) string {
+	if len(ds) == 1 {
+		return ""
+	}
+	return " " + d.Label
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// writeRunTable writes the scenario and environment, one column per run.
+func writeRunTable(b *bytes.Buffer, ds []dataset) {
+	rows := []struct {
+		name string
+		f    func(*results.Run) string
+	}{
+		{"scenario", func(r *results.Run) string { return r.Scenario.Name }},
+		{"backends", func(r *results.Run) string { return strings.Join(r.Scenario.Backends, ", ") }},
+		{"fds", func(r *results.Run) string { return joinInts(r.Scenario.FDs) }},
+		{"active connections", func(r *results.Run) string { return joinInts(r.Scenario.Active) }},
+		{"load", func(r *results.Run) string {
+			s := loadText(r.Scenario)
+			if r.Scenario.Size > 0 {
+				s += fmt.Sprintf(", %d B messages", r.Scenario.Size)
+			}
+			if r.Scenario.Proto != "" {
+				s += ", " + r.Scenario.Proto + " protocol"
+			}
+			return s
+		}},
+		{"idle connections", func(r *results.Run) string {
+			k := r.Scenario.KeepAlive
+			if k == "" || k == "0s" || k == "0" {
+				return "silent"
+			}
+			return "one message every " + k
+		}},
+		{"timing", func(r *results.Run) string {
+			return fmt.Sprintf("warm-up %s, measured %s, %s (backends interleaved)", orDash(r.Scenario.Warmup), orDash(r.Scenario.Duration), plural(r.Scenario.Repetitions, "repetition"))
+		}},
+		{"CPUs", func(r *results.Run) string {
+			return fmt.Sprintf("server on CPU %s, load generator on CPU %s", orDash(r.Env.ServerCPUs), orDash(r.Env.ClientCPUs))
+		}},
+		{"host", func(r *results.Run) string {
+			parts := []string{}
+			if r.Env.Hostname != "" {
+				parts = append(parts, r.Env.Hostname)
+			}
+			if r.Env.Kernel != "" {
+				parts = append(parts, "Linux "+r.Env.Kernel)
+			}
+			if r.Env.CPUModel != "" {
+				parts = append(parts, fmt.Sprintf("%s (%s)", r.Env.CPUModel, plural(r.Env.Cores, "core")))
+			}
+			return strings.Join(parts, ", ")
+		}},
+		{"build", func(r *results.Run) string {
+			s := r.Env.GoVersion + ", muxbench " + r.Env.Version
+			if c := shortCommit(r.Env.Commit, r.Env.Dirty); c != "" {
+				s += " " + c
+			}
+			return s
+		}},
+		{"limits", func(r *results.Run) string {
+			ports := strings.Join(strings.Fields(r.Env.PortRange), "–")
+			return fmt.Sprintf("RLIMIT_NOFILE %d (hard %d), local ports %s, somaxconn %d", r.Env.NoFileSoft, r.Env.NoFileHard, orDash(ports), r.Env.Somaxconn)
+		}},
+		{"started", func(r *results.Run) string {
+			if r.Started.IsZero() {
+				return "unknown"
+			}
+			s := r.Started.UTC().Format("2006-01-02 15:04:05 UTC")
+			if !r.Finished.IsZero() {
+				s += fmt.Sprintf(" (took %s)", r.Finished.Sub(r.Started).Round(1e9))
+			}
+			if r.Incomplete {
+				s += ", **incomplete**"
+			}
+			return s
+		}},
+	}
+	if len(ds) == 1 {
+		b.WriteString("| | |\n|---|---|\n")
+	} else {
+		b.WriteString("| |")
+		for _, d := range ds {
+			fmt.Fprintf(b, " %s |", mdCell(d.Label))
+		}
+		b.WriteString("\n|---|")
+		for range ds {
+			b.WriteString("---|")
+		}
+		b.WriteString("\n")
+	}
+	for _, row := range rows {
+		fmt.Fprintf(b, "| %s |", row.name)
+		for _, d := range ds {
+			fmt.Fprintf(b, " %s |", mdCell(row.f(d.Run)))
+		}
+		b.WriteString("\n")
+	}
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = groupDigits(float64(n))
+	}
+	return strings.Join(s, ", ")
+}
+
+// mdCell escapes what would break a markdown table cell.
+func mdCell(s string) string {
+	s = strings.ReplaceAll(s, "|", "\\|")
+	return strings.ReplaceAll(s, "\n", " ")
+}
+
+// writeSummaryTable writes one row per backend (and run) and fd count.
+func writeSummaryTable(b *bytes.Buffer, ds []dataset, active int) {
+	multi := len(ds) > 1
+	b.WriteString("| backend |")
+	if multi {
+		b.WriteString(" run |")
+	}
+	b.WriteString(" fds | status | rate achieved / requested | p50 | p99 | server CPU / req | server CPU util | events / wait | waits / req | errors |\n|---|")
+	if multi {
+		b.WriteString("---|")
+	}
+	b.WriteString("---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, be := range backends(ds) {
+		for _, d := range ds {
+			for _, p := range d.pointsAt(be, active) {
+				fmt.Fprintf(b, "| %s |", be)
+				if multi {
+					fmt.Fprintf(b, " %s |", mdCell(d.Label))
+				}
+				fmt.Fprintf(b, " %s | %s |", groupDigits(float64(p.FDs)), p.Status)
+				if !measured(p) {
+					b.WriteString(" — | — | — | — | — | — | — | — |\n")
+					continue
+				}
+				rate := groupDigits(p.RateAchieved.Median)
+				if p.RateRequested > 0 {
+					rate += " / " + groupDigits(p.RateRequested)
+				}
+				fmt.Fprintf(b, " %s | %s | %s | %s | %s | %s | %s | %d |\n",
+					rate, fmtNs(p.P50.Median), fmtNs(p.P99.Median), fmtNs(p.ServerCPUPerReq.Median),
+					fmtPct(p.ServerCPUUtil.Median), fmtCount(p.EventsPerWait.Median), fmtCount(p.WaitsPerReq.Median), p.Errors)
+			}
+		}
+	}
+}
+
+// pointsAt returns the dataset's points for a backend at an active count,
+// by increasing fds.
+func (d dataset) pointsAt(backend string, active int) []results.Point {
+	var out []results.Point
+	for _, p := range d.points {
+		if p.Backend == backend && p.Active == active {
+			out = append(out, p)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].FDs < out[j].FDs })
+	return out
+}
+
+// measured reports whether a point has numbers (not unsupported or failed).
+func measured(p results.Point) bool {
+	return p.Status != results.StatusUnsupported && p.Status != results.StatusFailed && p.Reps > 0
+}
+
+// writeProblems lists every point that was not a clean measurement, with
+// its reason: nothing flagged is dropped silently.
+func writeProblems(b *bytes.Buffer, ds []dataset) {
+	var lines []string
+	for _, be := range backends(ds) {
+		for _, d := range ds {
+			for _, a := range actives(ds) {
+				for _, p := range d.pointsAt(be, a) {
+					if p.Status == results.StatusOK {
+						continue
+					}
+					l := fmt.Sprintf("%s%s at %s fds, %s: **%s**", be, labelSuffix(ds, d), groupDigits(float64(p.FDs)), plural(p.Active, "active connection"), p.Status)
+					if p.Status == results.StatusSaturated && p.RateRequested > 0 {
+						l += fmt.Sprintf(" (achieved %s of %s req/s)", groupDigits(p.RateAchieved.Median), groupDigits(p.RateRequested))
+					}
+					if p.Errors > 0 {
+						l += fmt.Sprintf(", %d errors", p.Errors)
+					}
+					if p.Reason != "" {
+						l += " — " + oneLine(p.Reason)
+					}
+					lines = append(lines, l)
+				}
+			}
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	b.WriteString("## Points that were not clean measurements\n\n")
+	for _, l := range lines {
+		fmt.Fprintf(b, "- %s\n", l)
+	}
+	b.WriteString("\n")
+}
+
+// fmtNs formats nanoseconds with three significant digits in a readable unit.
+func fmtNs(ns float64) string {
+	switch {
+	case ns <= 0:
+		return "0"
+	case ns < 1e3:
+		return sig3(ns) + " ns"
+	case ns < 1e6:
+		return sig3(ns/1e3) + " µs"
+	case ns < 1e9:
+		return sig3(ns/1e6) + " ms"
+	}
+	return sig3(ns/1e9) + " s"
+}
+
+func sig3(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+// fmtPct formats a utilisation (1.0 = one core) as a percentage.
+func fmtPct(u float64) string { return sig3(u*100) + "%" }
+
+// fmtCount formats a per-call or per-request count; 0 means not counted.
+func fmtCount(v float64) string {
+	if v <= 0 {
+		return "—"
+	}
+	return sig3(v)
+}
