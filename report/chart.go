@@ -683,7 +683,7 @@ func (c *Chart) legendEntries() []legendEntry {
 		out = append(out, legendEntry{"errors (see report)", glyphThumb{draw.GlyphStyle{Color: problemColor, Radius: markerRadius * 2, Shape: ringGlyph{}}}})
 	}
 	if stopped {
-		out = append(out, legendEntry{"not measurable from here", glyphThumb{draw.GlyphStyle{Color: problemColor, Radius: markerRadius * 1.6, Shape: stopGlyph{}}}})
+		out = append(out, legendEntry{"unsupported from here on", glyphThumb{draw.GlyphStyle{Color: problemColor, Radius: markerRadius * 1.6, Shape: stopGlyph{}}}})
 	}
 	return out
 }
