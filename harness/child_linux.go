@@ -38,8 +38,13 @@ type child struct {
 // startChild starts argv (the serve command line) and reads its hello line.
 func startChild(argv []string) (*child, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
-	// If the harness dies, the kernel kills the server: no orphans.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// If the harness dies, the kernel kills the server: no orphans. Its own
+	// process group lets kill take any helper processes with it, and keeps
+	// a terminal's Ctrl-C for the harness, which then stops the server.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	// Once the server exits, stop waiting for its output after a moment
+	// even if something it started still holds the pipes.
+	cmd.WaitDelay = time.Second
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, fmt.Errorf("server stdin pipe: %w", err)
@@ -139,9 +144,9 @@ func (c *child) stop() error {
 	}
 }
 
-// kill ends the process at once and reaps it.
+// kill ends the process and its group at once and reaps it.
 func (c *child) kill() {
-	c.cmd.Process.Kill()
+	syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
 	<-c.exited
 }
 
@@ -151,7 +156,7 @@ func (c *child) watchContext(ctx context.Context) (stop func()) {
 	go func() {
 		select {
 		case <-ctx.Done():
-			c.cmd.Process.Kill()
+			syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
 		case <-done:
 		case <-c.exited:
 		}
