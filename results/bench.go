@@ -29,7 +29,14 @@ var benchUnits = []struct {
 	{"cpu-ns/op", "lower", func(s *Sample) string { return fixed(s.Server.CPUNsPerReq, 1) }},
 	{"cpu-util", "lower", func(s *Sample) string { return fixed(s.Server.CPUUtil, 6) }},
 	{"req/s", "higher", func(s *Sample) string { return fixed(s.RateAchieved, 1) }},
-	{"waits/op", "lower", func(s *Sample) string { return fixed(s.Server.WaitsPerReq, 3) }},
+	// Wait calls per request; left out where the backend has none of its
+	// own to count (gonet: the runtime's netpoller).
+	{"waits/op", "lower", func(s *Sample) string {
+		if s.Server.Waits == 0 {
+			return ""
+		}
+		return fixed(s.Server.WaitsPerReq, 3)
+	}},
 }
 
 // WriteBench writes the measured samples of run in the Go benchmark format
@@ -81,7 +88,9 @@ func WriteBench(w io.Writer, run *Run) error {
 		fmt.Fprintf(bw, "BenchmarkMux/backend=%s/fds=%d/active=%d %d",
 			nameValue(s.Backend), s.FDs, s.Active, s.Requests)
 		for _, u := range benchUnits {
-			fmt.Fprintf(bw, " %s %s", u.value(s), u.unit)
+			if v := u.value(s); v != "" {
+				fmt.Fprintf(bw, " %s %s", v, u.unit)
+			}
 		}
 		bw.WriteByte('\n')
 	}
