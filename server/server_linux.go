@@ -303,7 +303,7 @@ func (s *Server) answer(c *conn, in []byte) ([]byte, error) {
 	out, used, err := sockperf.Answer(s.wbuf[:0], in)
 	s.wbuf = out[:0]
 	if err != nil {
-		return nil, errProtocol{err}
+		return nil, err
 	}
 	// Keep the incomplete tail (shorter than its header's length, so at most
 	// sockperf.MaxLen). It may overlap c.partial itself: append copies with
@@ -311,8 +311,6 @@ func (s *Server) answer(c *conn, in []byte) ([]byte, error) {
 	c.partial = append(c.partial[:0], in[used:]...)
 	return out, nil
 }
-
-type errProtocol struct{ error }
 
 // send writes b now; what the socket does not take is kept in c.out. It
 // returns false when the connection was closed.
@@ -386,18 +384,7 @@ func (s *Server) interest(c *conn, in backends.Interest) {
 
 // close closes c, counting why; a nil cause is a normal close.
 func (s *Server) close(c *conn, cause error) {
-	var pe errProtocol
-	switch {
-	case cause == nil:
-	case errors.Is(cause, unix.ECONNRESET):
-		s.c.ErrReset.Add(1)
-	case errors.Is(cause, unix.EPIPE):
-		s.c.ErrPipe.Add(1)
-	case errors.As(cause, &pe):
-		s.c.ErrProtocol.Add(1)
-	default:
-		s.c.ErrOther.Add(1)
-	}
+	s.c.CountError(cause)
 	if s.conns[c.fd] != c {
 		return // already closed
 	}

@@ -1,6 +1,13 @@
 package server
 
-import "sync/atomic"
+import (
+	"errors"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/muxbench/muxbench/internal/sockperf"
+)
 
 // Counters are the event loop's cumulative counters. The loop is their only
 // writer; Stats may be called from any goroutine. Each increment is one
@@ -26,6 +33,21 @@ type Counters struct {
 	ErrProtocol atomic.Uint64 // malformed input (sockperf frame length out of range)
 	ErrAccept   atomic.Uint64 // accept failures (EMFILE, ENFILE, ENOBUFS, ...)
 	ErrOther    atomic.Uint64 // any other per-connection error
+}
+
+// CountError counts a per-connection error by kind; nil counts nothing.
+func (c *Counters) CountError(err error) {
+	switch {
+	case err == nil:
+	case errors.Is(err, unix.ECONNRESET):
+		c.ErrReset.Add(1)
+	case errors.Is(err, unix.EPIPE):
+		c.ErrPipe.Add(1)
+	case errors.As(err, new(*sockperf.LengthError)):
+		c.ErrProtocol.Add(1)
+	default:
+		c.ErrOther.Add(1)
+	}
 }
 
 // Stats is a snapshot of Counters, as printed by `muxbench serve`'s stats

@@ -123,19 +123,8 @@ func (s *Server) Serve() error {
 
 func (s *Server) serveConn(c net.Conn) {
 	defer s.wg.Done()
-	err := s.echo(c)
-	switch {
-	case err == nil:
-	case errors.Is(err, syscall.ECONNRESET):
-		s.c.ErrReset.Add(1)
-	case errors.Is(err, syscall.EPIPE):
-		s.c.ErrPipe.Add(1)
-	case errors.As(err, new(*sockperf.LengthError)):
-		s.c.ErrProtocol.Add(1)
-	case errors.Is(err, net.ErrClosed):
-		// Shutdown closed it.
-	default:
-		s.c.ErrOther.Add(1)
+	if err := s.echo(c); !errors.Is(err, net.ErrClosed) { // ErrClosed: Shutdown closed it
+		s.c.CountError(err)
 	}
 	s.mu.Lock()
 	delete(s.conns, c)
