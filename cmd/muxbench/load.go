@@ -1,0 +1,276 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/muxbench/muxbench/internal/cpuset"
+	"github.com/muxbench/muxbench/loadgen"
+)
+
+func init() {
+	commands["load"] = command{summary: "drive an echo server with idle and active connections", run: runLoad}
+}
+
+// durationFlag is a flag.Value for loadgen.ParseDuration.
+type durationFlag struct{ d *time.Duration }
+
+func (f durationFlag) String() string {
+	if f.d == nil {
+		return ""
+	}
+	return f.d.String()
+}
+
+func (f durationFlag) Set(s string) error {
+	d, err := loadgen.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*f.d = d
+	return nil
+}
+
+// rateFlag is a flag.Value for loadgen.ParseRate.
+type rateFlag struct {
+	r   *float64
+	set bool
+}
+
+func (f *rateFlag) String() string {
+	if f.r == nil {
+		return ""
+	}
+	return fmt.Sprint(*f.r)
+}
+
+func (f *rateFlag) Set(s string) error {
+	r, err := loadgen.ParseRate(s)
+	if err != nil {
+		return err
+	}
+	*f.r = r
+	f.set = true
+	return nil
+}
+
+// runLoad is `muxbench load`: flags -> loadgen.Config -> loadgen.Run ->
+// JSON or a short table on stdout.
+func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("load", "load -target HOST:PORT [flags]", stderr)
+	c := loadgen.Config{
+		Warmup:   time.Second,
+		Duration: 5 * time.Second,
+		Timeout:  loadgen.DefaultTimeout,
+		Rate:     1000,
+	}
+	fs.StringVar(&c.Target, "target", "", "echo server to drive, `host:port`")
+	fs.IntVar(&c.Conns, "conns", 1, "total connections, idle + active")
+	fs.IntVar(&c.Active, "active", 1, "connections that carry traffic (the rest stay idle)")
+	fs.StringVar(&c.Mode, "mode", loadgen.ModeOpen, "`open` (fixed -rate, latency from the intended send time) or closed (ping-pong)")
+	rate := &rateFlag{r: &c.Rate}
+	fs.Var(rate, "rate", "open loop: total requests per second over the active connections, `N` or N/DURATION (e.g. 5000 or 300/1m)")
+	fs.IntVar(&c.Size, "size", loadgen.DefaultSize, "`bytes` per request")
+	fs.Var(durationFlag{&c.KeepAlive}, "keepalive", "idle connections send one small message per `interval` and check the echo (0 = silent)")
+	fs.Var(durationFlag{&c.Warmup}, "warmup", "traffic before the measured window, not counted: a `duration` like 1s")
+	fs.Var(durationFlag{&c.Duration}, "duration", "length of the measured window: a `duration` like 5s")
+	fs.Var(durationFlag{&c.Timeout}, "timeout", "an echo not complete after this `duration` is a timeout error")
+	fs.Float64Var(&c.ConnectRate, "connect-rate", loadgen.DefaultConnectRate, "connections opened per second (`N`)")
+	fs.IntVar(&c.Pipeline, "pipeline", loadgen.DefaultPipeline, "open loop: at most `N` requests in flight per active connection (1 = wrk2-style, no pipelining)")
+	sourceIPs := fs.String("source-ips", "", "source addresses to spread connections over, `list` like 127.0.0.1,127.0.0.2 or 127.0.0.1-127.0.0.8 (default: automatic over 127.0.0.x for a loopback target)")
+	fs.StringVar(&c.Proto, "proto", loadgen.ProtoEcho, "`protocol`: echo (plain bytes) or sockperf (sockperf's TCP framing)")
+	fs.Uint64Var(&c.ServerNoFile, "server-nofile", 0, "the server's RLIMIT_NOFILE if known (`n`; 0 = unknown), checked before connecting")
+	cpus := fs.String("cpus", "", "pin the generator's threads to these CPUs, `list` like 1 or 2-3")
+	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if c.Target == "" {
+		return usageErrorf("-target is required (e.g. -target 127.0.0.1:7000)")
+	}
+	if c.Mode == loadgen.ModeClosed {
+		if rate.set {
+			return usageErrorf("-rate applies to -mode open only; closed loop sends as fast as the server answers")
+		}
+		c.Rate = 0
+	}
+	if *sourceIPs != "" {
+		ips, err := loadgen.ParseSourceIPs(*sourceIPs)
+		if err != nil {
+			return usageErrorf("-source-ips: %v", err)
+		}
+		c.SourceIPs = ips
+	}
+	set, err := cpuset.Parse(*cpus)
+	if err != nil {
+		return usageErrorf("-cpus: %v", err)
+	}
+	if err := c.Validate(); err != nil {
+		return usageErrorf("%v", flagNames(err))
+	}
+	if err := set.PinProcess(); err != nil {
+		return err
+	}
+	// The traffic loop holds one P (it waits in raw syscalls, out of the
+	// scheduler's way); a second one keeps signal handling and progress
+	// responsive. Started on one CPU (taskset -c 1) Go picks 1.
+	if runtime.GOMAXPROCS(0) < 2 {
+		runtime.GOMAXPROCS(2)
+	}
+
+	var bar *loadBar
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		bar = &loadBar{w: stderr}
+		c.Progress = bar
+		defer bar.finish()
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := loadgen.Run(ctx, c)
+	if bar != nil {
+		bar.finish()
+	}
+	if err != nil {
+		var le *loadgen.LimitError
+		if errors.As(err, &le) {
+			return &exitError{code: 1, err: fmt.Errorf("cannot run: %w", err)}
+		}
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		if err := enc.Encode(res); err != nil {
+			return fmt.Errorf("write result: %w", err)
+		}
+	} else if err := writeLoadTable(stdout, res); err != nil {
+		return fmt.Errorf("write result: %w", err)
+	}
+	if n := res.ErrorCount(); n > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("run completed with %d errors: %s", n, res.ErrorString())}
+	}
+	return nil
+}
+
+// flagNames rewrites Config field names in a validation error into the
+// flags that set them, so the message points at what the user typed.
+func flagNames(err error) string {
+	s := err.Error()
+	for _, r := range [][2]string{
+		{"Target", "-target"}, {"Conns", "-conns"}, {"Active", "-active"}, {"Mode", "-mode"},
+		{"Rate", "-rate"}, {"Size", "-size"}, {"KeepAlive", "-keepalive"}, {"Warmup", "-warmup"},
+		{"Duration", "-duration"}, {"Timeout", "-timeout"}, {"ConnectRate", "-connect-rate"},
+		{"Pipeline", "-pipeline"}, {"SourceIPs", "-source-ips"}, {"Proto", "-proto"},
+	} {
+		s = replaceWord(s, r[0], r[1])
+	}
+	return s
+}
+
+// replaceWord replaces whole-word occurrences of old at the start of a
+// line or after a space or "(", as Validate writes field names.
+func replaceWord(s, old, new string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); {
+		if (i == 0 || s[i-1] == '\n' || s[i-1] == ' ' || s[i-1] == '(') && len(s)-i >= len(old) && s[i:i+len(old)] == old &&
+			(i+len(old) == len(s) || s[i+len(old)] == ' ' || s[i+len(old)] == ')') {
+			out = append(out, new...)
+			i += len(old)
+			continue
+		}
+		out = append(out, s[i])
+		i++
+	}
+	return string(out)
+}
+
+func writeLoadTable(w io.Writer, r *loadgen.Result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	us := func(ns int64) string { return fmt.Sprintf("%.1f µs", float64(ns)/1e3) }
+	fmt.Fprintf(tw, "target\t%s (%s, %d B)\n", r.Target, r.Proto, r.Size)
+	fmt.Fprintf(tw, "connections\t%d (%d active, %d idle) opened in %.3f s\n", r.Conns, r.Active, r.Idle, r.ConnectSeconds)
+	if r.Mode == loadgen.ModeOpen {
+		sat := ""
+		if r.Saturated {
+			sat = "  SATURATED (achieved < 95% of requested)"
+		}
+		fmt.Fprintf(tw, "rate\t%.0f req/s requested, %.0f achieved%s\n", r.RateRequested, r.RateAchieved, sat)
+	} else {
+		fmt.Fprintf(tw, "rate\t%.0f req/s (closed loop)\n", r.RateAchieved)
+	}
+	fmt.Fprintf(tw, "requests\t%d in %.3f s\n", r.Requests, float64(r.WindowNs)/1e9)
+	fmt.Fprintf(tw, "\tp50\tp90\tp99\tp99.9\tp99.99\tmax\tmean\n")
+	for _, row := range []struct {
+		name string
+		l    loadgen.LatencySummary
+	}{{"latency", r.Latency}, {"service", r.ServiceLatency}} {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", row.name, us(row.l.P50), us(row.l.P90), us(row.l.P99),
+			us(row.l.P999), us(row.l.P9999), us(row.l.Max), us(int64(row.l.Mean)))
+	}
+	cpu := "-"
+	if r.Requests > 0 {
+		cpu = fmt.Sprintf("%.0f ns/req", r.ClientCPUPerRq)
+	}
+	fmt.Fprintf(tw, "client cpu\t%.3f s (%s)\n", float64(r.ClientCPUNs)/1e9, cpu)
+	if r.KeepAliveNs > 0 {
+		fmt.Fprintf(tw, "keep-alives\t%d verified\n", r.KeepAlives)
+	}
+	errs := r.ErrorString()
+	if errs == "" {
+		errs = "none"
+	}
+	fmt.Fprintf(tw, "errors\t%s\n", errs)
+	return tw.Flush()
+}
+
+// loadBar shows Run's progress as a progress bar (only used when stderr
+// is a terminal).
+type loadBar struct {
+	w     io.Writer
+	phase string
+	bar   *progressbar.ProgressBar
+}
+
+var _ loadgen.ProgressReporter = (*loadBar)(nil)
+
+// Write satisfies io.Writer so a loadBar can be Config.Progress; Run
+// calls Report instead.
+func (b *loadBar) Write(p []byte) (int, error) { return len(p), nil }
+
+func (b *loadBar) Report(phase string, done, total int64) {
+	if phase != b.phase || b.bar == nil {
+		b.finish()
+		b.phase = phase
+		desc := phase
+		if phase != "connect" {
+			desc += " (ms)"
+		}
+		b.bar = progressbar.NewOptions64(total,
+			progressbar.OptionSetWriter(b.w),
+			progressbar.OptionSetDescription(desc),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionClearOnFinish(),
+		)
+	}
+	_ = b.bar.Set64(done)
+}
+
+func (b *loadBar) finish() {
+	if b.bar != nil {
+		_ = b.bar.Finish()
+		b.bar = nil
+	}
+}

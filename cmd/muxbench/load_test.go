@@ -1,0 +1,223 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/muxbench/muxbench/loadgen"
+)
+
+// loadEchoServer is a plain net echo server on 127.0.0.1:0, closed in Cleanup.
+func loadEchoServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	conns := map[net.Conn]bool{}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns[c] = true
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, _ = io.Copy(c, c)
+				c.Close()
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return ln.Addr().String()
+}
+
+func loadRunCmd(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = run(args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestLoadUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no target", []string{"load"}, "-target is required"},
+		{"bad rate", []string{"load", "-target", "127.0.0.1:1", "-rate", "fast"}, `invalid value "fast" for flag -rate`},
+		{"bad duration", []string{"load", "-target", "127.0.0.1:1", "-duration", "5"}, `invalid value "5" for flag -duration`},
+		{"rate in closed loop", []string{"load", "-target", "127.0.0.1:1", "-mode", "closed", "-rate", "10"}, "-rate applies to -mode open only"},
+		{"bad mode", []string{"load", "-target", "127.0.0.1:1", "-mode", "half"}, `-mode "half"`},
+		{"bad proto", []string{"load", "-target", "127.0.0.1:1", "-proto", "http"}, `-proto "http"`},
+		{"active > conns", []string{"load", "-target", "127.0.0.1:1", "-conns", "2", "-active", "3"}, "-active is 3"},
+		{"bad source ips", []string{"load", "-target", "127.0.0.1:1", "-source-ips", "x"}, "-source-ips"},
+		{"bad cpus", []string{"load", "-target", "127.0.0.1:1", "-cpus", "z"}, "-cpus"},
+		{"stray argument", []string{"load", "-target", "127.0.0.1:1", "extra"}, "unexpected argument"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := loadRunCmd(tt.args...)
+			if code != 2 {
+				t.Errorf("exit %d; want 2 (stderr %q)", code, stderr)
+			}
+			if !strings.Contains(stderr, tt.want) {
+				t.Errorf("stderr %q; want it to contain %q", stderr, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadJSON(t *testing.T) {
+	addr := loadEchoServer(t)
+	code, stdout, stderr := loadRunCmd("load", "-target", addr, "-conns", "5", "-active", "2", "-rate", "300/1s",
+		"-warmup", "50ms", "-duration", "200ms", "-json")
+	if code != 0 {
+		t.Fatalf("exit %d; stderr %q", code, stderr)
+	}
+	if stderr != "" {
+		t.Errorf("stderr %q; want nothing (not a terminal: no progress)", stderr)
+	}
+	var r loadgen.Result
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("stdout is not one JSON result: %v\n%s", err, stdout)
+	}
+	if r.Target != addr || r.Conns != 5 || r.Active != 2 || r.Mode != "open" || r.RateRequested != 300 || r.Requests == 0 {
+		t.Errorf("result %+v; want target %s, 5 conns, 2 active, open loop at 300/s, some requests", r, addr)
+	}
+	if err := r.DecodeHistograms(); err != nil || r.Corrected.TotalCount() != r.Requests {
+		t.Errorf("histogram: %v, count %v; want %d values", err, r.Corrected, r.Requests)
+	}
+}
+
+func TestLoadTable(t *testing.T) {
+	addr := loadEchoServer(t)
+	code, stdout, stderr := loadRunCmd("load", "-target", addr, "-conns", "3", "-active", "1", "-mode", "closed",
+		"-warmup", "0s", "-duration", "100ms", "-proto", "echo", "-size", "32")
+	if code != 0 {
+		t.Fatalf("exit %d; stderr %q", code, stderr)
+	}
+	for _, want := range []string{"target", addr, "(echo, 32 B)", "3 (1 active, 2 idle)", "closed loop", "latency", "service", "p99.9", "errors       none"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("table lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+func TestLoadRunErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"refused", []string{"-target", loadFreeAddr(t)}, "nothing is listening there"},
+		{"over the fd limit", []string{"-target", "127.0.0.1:9", "-conns", "1000000", "-active", "0"}, "fds, limit is"},
+		{"over the server's fd limit", []string{"-target", "127.0.0.1:9", "-conns", "2000", "-active", "0", "-server-nofile", "1024"}, "server needs"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := loadRunCmd(append([]string{"load", "-duration", "100ms"}, tt.args...)...)
+			if code != 1 {
+				t.Errorf("exit %d; want 1 (stderr %q)", code, stderr)
+			}
+			if !strings.Contains(stderr, tt.want) {
+				t.Errorf("stderr %q; want it to contain %q", stderr, tt.want)
+			}
+			if stdout != "" {
+				t.Errorf("stdout %q; want nothing when the run could not be done", stdout)
+			}
+		})
+	}
+}
+
+func TestLoadIntegrityErrorsExitNonZero(t *testing.T) {
+	// A server that answers every request with the wrong bytes: the run
+	// completes and prints its result, and the exit status says it failed.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		buf := make([]byte, 4096)
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			for i := range buf[:n] {
+				buf[i] ^= 0xff
+			}
+			if _, err := c.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	code, stdout, stderr := loadRunCmd("load", "-target", ln.Addr().String(), "-conns", "1", "-mode", "closed",
+		"-warmup", "0s", "-duration", "100ms", "-json")
+	if code != 1 || !strings.Contains(stderr, "mismatch=") {
+		t.Errorf("exit %d, stderr %q; want 1 and the mismatch count", code, stderr)
+	}
+	var r loadgen.Result
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil || r.Errors[loadgen.ErrKindMismatch] == 0 {
+		t.Errorf("result %q (%v); want it printed with mismatches counted", stdout, err)
+	}
+}
+
+func loadFreeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func TestReplaceWord(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Rate is 0: open loop needs", "-rate is 0: open loop needs"},
+		{"Size 13: the sockperf protocol", "-size 13: the sockperf protocol"},
+		{"Target is empty\nConns is 0", "-target is empty\n-conns is 0"},
+		{"RateX is fine", "RateX is fine"},
+		{"(see Rate)", "(see -rate)"},
+	}
+	for _, tt := range tests {
+		if got := flagNames(loadErrString(tt.in)); got != tt.want {
+			t.Errorf("flagNames(%q) = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+type loadErrString string
+
+func (e loadErrString) Error() string { return string(e) }

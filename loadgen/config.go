@@ -1,0 +1,282 @@
+package loadgen
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Modes and protocols accepted in Config.
+const (
+	ModeOpen   = "open"   // fixed total rate, latency from the intended send time
+	ModeClosed = "closed" // ping-pong: each active connection waits for its echo, then sends again
+
+	ProtoEcho     = "echo"     // plain byte echo: any echo server works
+	ProtoSockperf = "sockperf" // sockperf's 14-byte TCP framing, answered by `sockperf server --tcp`
+)
+
+// Defaults used by Run for zero-valued Config fields.
+const (
+	DefaultSize        = 64
+	DefaultTimeout     = 2 * time.Second
+	DefaultConnectRate = 25000 // connections/s: 19,000 connections in about 0.8 s
+	DefaultPipeline    = 1024  // open loop: requests in flight per active connection
+	// MaxSize bounds Size for the echo protocol; sockperf's own server
+	// accepts at most MaxSockperfSize bytes per message.
+	MaxSize         = 1 << 20
+	MaxSockperfSize = 65507
+	// KeepAliveMaxSize bounds the size of one keep-alive message: the
+	// trickle is "one small message", whatever Size is.
+	KeepAliveMaxSize = 64
+)
+
+// Config describes one load-generation run. The zero value of Mode, Size,
+// Timeout, ConnectRate, Pipeline and Proto means the documented default;
+// every other field is taken as given and checked by Validate.
+type Config struct {
+	Target      string        // host:port of the echo server
+	Conns       int           // total connections (idle + active)
+	Active      int           // of which carry traffic; the rest are idle
+	Mode        string        // ModeOpen (default) or ModeClosed
+	Rate        float64       // total requests/s across active conns (open loop only)
+	Size        int           // bytes per request, default 64
+	KeepAlive   time.Duration // 0 = idle conns silent; else one small message per idle conn per interval, echo checked
+	Warmup      time.Duration // traffic before the measured window; not counted
+	Duration    time.Duration // the measured window (> 0)
+	Timeout     time.Duration // a request (or keep-alive) older than this is a timeout error; default 2 s
+	ConnectRate float64       // connections/s while opening connections, default 25,000
+	SourceIPs   []netip.Addr  // nil = automatic spreading over 127.0.0.x when target is loopback
+	Proto       string        // ProtoEcho (default) or ProtoSockperf
+	// ServerNoFile is the server's RLIMIT_NOFILE when known (0 = unknown);
+	// Check then verifies the server can hold every connection.
+	ServerNoFile uint64
+	// Pipeline bounds the requests in flight on one active connection in
+	// open loop (default 1024). 1 sends a connection's next request only
+	// after the previous echo arrived, as wrk2 does; requests that are due
+	// meanwhile wait and their latency still counts from their intended
+	// send time.
+	Pipeline int
+	// LocalPorts narrows the local port range of every socket
+	// (IP_LOCAL_PORT_RANGE, Linux >= 6.3) within the system's
+	// net.ipv4.ip_local_port_range. The zero value uses the system range.
+	LocalPorts PortRange
+
+	// Hooks called exactly at the measured window's boundaries (after
+	// warm-up; at the end of Duration), from the controlling goroutine,
+	// while traffic keeps flowing; the harness samples the server's CPU
+	// counters in them. Either may be nil. They should return quickly: the
+	// window's length is fixed in advance and does not wait for them.
+	OnWindowStart, OnWindowEnd func()
+	// Progress receives progress reports (nil = none). If it implements
+	// ProgressReporter, Run calls its Report method; otherwise Run writes
+	// a short text line per report, at most a few per second.
+	Progress io.Writer
+}
+
+// PortRange is an inclusive range of local TCP ports.
+type PortRange struct {
+	Lo, Hi uint16
+}
+
+// IsZero reports whether r is unset.
+func (r PortRange) IsZero() bool { return r.Lo == 0 && r.Hi == 0 }
+
+// Size returns the number of ports in r.
+func (r PortRange) Size() int {
+	if r.Hi < r.Lo {
+		return 0
+	}
+	return int(r.Hi) - int(r.Lo) + 1
+}
+
+// String formats r as "lo-hi".
+func (r PortRange) String() string { return fmt.Sprintf("%d-%d", r.Lo, r.Hi) }
+
+// ProgressReporter is what Run calls when Config.Progress implements it:
+// phase is "connect", "warmup" or "measure"; done and total are in the
+// phase's unit (connections, or milliseconds of the phase).
+type ProgressReporter interface {
+	Report(phase string, done, total int64)
+}
+
+// mode returns c.Mode with the default filled in.
+func (c Config) mode() string {
+	if c.Mode == "" {
+		return ModeOpen
+	}
+	return c.Mode
+}
+
+func (c Config) proto() string {
+	if c.Proto == "" {
+		return ProtoEcho
+	}
+	return c.Proto
+}
+
+func (c Config) size() int {
+	if c.Size == 0 {
+		return DefaultSize
+	}
+	return c.Size
+}
+
+func (c Config) timeout() time.Duration {
+	if c.Timeout == 0 {
+		return DefaultTimeout
+	}
+	return c.Timeout
+}
+
+func (c Config) connectRate() float64 {
+	if c.ConnectRate == 0 {
+		return DefaultConnectRate
+	}
+	return c.ConnectRate
+}
+
+func (c Config) pipeline() int {
+	if c.mode() == ModeClosed {
+		return 1
+	}
+	if c.Pipeline == 0 {
+		return DefaultPipeline
+	}
+	return c.Pipeline
+}
+
+// keepAliveSize is the size of one keep-alive message.
+func (c Config) keepAliveSize() int {
+	return min(c.size(), KeepAliveMaxSize)
+}
+
+// Validate checks c without changing it. Each error names the Config field
+// at fault and what would be accepted.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if c.Target == "" {
+		bad("Target is empty: want host:port, e.g. 127.0.0.1:7000")
+	} else if host, port, err := net.SplitHostPort(c.Target); err != nil {
+		bad("Target %q: %v (want host:port, e.g. 127.0.0.1:7000)", c.Target, err)
+	} else if host == "" {
+		bad("Target %q has no host (want host:port, e.g. 127.0.0.1:7000)", c.Target)
+	} else if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
+		bad("Target %q: port %q is not a number in 1..65535", c.Target, port)
+	}
+	if c.Conns < 1 {
+		bad("Conns is %d: want at least 1", c.Conns)
+	}
+	if c.Active < 0 || c.Active > c.Conns {
+		bad("Active is %d: want 0..Conns (%d)", c.Active, c.Conns)
+	}
+	switch c.Mode {
+	case "", ModeOpen:
+		if c.Active > 0 && !(c.Rate > 0) {
+			bad("Rate is %v: open loop needs a rate > 0 requests/s (or use Mode %q)", c.Rate, ModeClosed)
+		}
+	case ModeClosed:
+		if c.Rate != 0 {
+			bad("Rate is %v: closed loop sends as fast as the server answers; leave Rate 0", c.Rate)
+		}
+	default:
+		bad("Mode %q: want %q or %q", c.Mode, ModeOpen, ModeClosed)
+	}
+	if math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0) || c.Rate < 0 || c.Rate > maxRate {
+		bad("Rate %v: want a finite number of requests/s in 0..%g", c.Rate, float64(maxRate))
+	}
+	maxSize := MaxSize
+	switch c.Proto {
+	case "", ProtoEcho:
+	case ProtoSockperf:
+		maxSize = MaxSockperfSize
+		if c.Size != 0 && c.Size < sockperfHeaderLen {
+			bad("Size %d: the sockperf protocol needs at least %d bytes (its header)", c.Size, sockperfHeaderLen)
+		}
+	default:
+		bad("Proto %q: want %q or %q", c.Proto, ProtoEcho, ProtoSockperf)
+	}
+	if c.Size < 0 || c.Size > maxSize {
+		bad("Size %d: want 1..%d bytes (0 = %d)", c.Size, maxSize, DefaultSize)
+	}
+	if c.KeepAlive < 0 {
+		bad("KeepAlive %v is negative: want 0 (silent idle connections) or an interval", c.KeepAlive)
+	}
+	if c.Warmup < 0 {
+		bad("Warmup %v is negative", c.Warmup)
+	}
+	if c.Duration <= 0 {
+		bad("Duration %v: the measured window must be > 0", c.Duration)
+	}
+	if c.Timeout < 0 {
+		bad("Timeout %v is negative (0 = %v)", c.Timeout, DefaultTimeout)
+	}
+	if math.IsNaN(c.ConnectRate) || math.IsInf(c.ConnectRate, 0) || c.ConnectRate < 0 {
+		bad("ConnectRate %v: want connections/s > 0 (0 = %d)", c.ConnectRate, DefaultConnectRate)
+	}
+	if c.Pipeline < 0 || c.Pipeline > maxPipeline {
+		bad("Pipeline %d: want 1..%d requests in flight per connection (0 = %d)", c.Pipeline, maxPipeline, DefaultPipeline)
+	}
+	if !c.LocalPorts.IsZero() && (c.LocalPorts.Lo == 0 || c.LocalPorts.Hi < c.LocalPorts.Lo) {
+		bad("LocalPorts %s: want lo-hi with 1 <= lo <= hi", c.LocalPorts)
+	}
+	for i, a := range c.SourceIPs {
+		if !a.IsValid() {
+			bad("SourceIPs[%d] is not a valid address", i)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+const (
+	maxRate     = 1e9 // requests/s: a bound that keeps the schedule arithmetic exact
+	maxPipeline = 1 << 16
+)
+
+// ParseRate parses a request rate as given on the command line: a number of
+// requests per second ("5000", "2.5e3"), or a number per duration
+// ("5000/1s", "300/1m", "50/s" meaning per one second). It returns
+// requests per second, always finite and > 0.
+func ParseRate(s string) (float64, error) {
+	num, per, hasPer := strings.Cut(strings.TrimSpace(s), "/")
+	n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil || math.IsNaN(n) || math.IsInf(n, 0) || n <= 0 {
+		return 0, fmt.Errorf("rate %q: %q is not a positive number of requests (want e.g. 5000 or 5000/1s)", s, num)
+	}
+	d := time.Second
+	if hasPer {
+		per = strings.TrimSpace(per)
+		if per != "" && (per[0] < '0' || per[0] > '9') && per[0] != '.' {
+			per = "1" + per // "50/s" means per one second
+		}
+		d, err = time.ParseDuration(per)
+		if err != nil || d <= 0 {
+			return 0, fmt.Errorf("rate %q: %q is not a positive duration (want e.g. 5000/1s or 300/1m)", s, per)
+		}
+	}
+	r := n / d.Seconds()
+	if math.IsNaN(r) || math.IsInf(r, 0) || r <= 0 || r > maxRate {
+		return 0, fmt.Errorf("rate %q is %g requests/s: want more than 0 and at most %g", s, r, float64(maxRate))
+	}
+	return r, nil
+}
+
+// ParseDuration parses a non-negative duration in Go syntax ("500ms",
+// "2s", "1m30s"); a bare "0" is zero. The error says what was expected.
+func ParseDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("duration %q: want a number with a unit, e.g. 500ms, 2s or 1m", s)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("duration %q is negative", s)
+	}
+	return d, nil
+}

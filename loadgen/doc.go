@@ -1,0 +1,91 @@
+// Package loadgen is muxbench's load generator: it opens many mostly-idle
+// TCP connections and a few active ones to an echo server, paces requests,
+// verifies every echoed byte and records latency into HdrHistograms. The
+// harness calls Run in-process; `muxbench load` is a thin command over it;
+// it works against any echo server (muxbench serve, socat, ncat) and, with
+// Proto "sockperf", against `sockperf server --tcp`. (sockperf 3.7 accepts
+// its -F s|p|e multiplexer choice only with a feed file: `sockperf server
+// -f FEED -F e`, FEED holding "T:127.0.0.1:PORT".)
+//
+// # Connections
+//
+// Every connection is a raw non-blocking socket (x/sys/unix), bound with
+// IP_BIND_ADDRESS_NO_PORT to a source address so the kernel picks the
+// local port per destination at connect time. For a loopback IPv4 target,
+// connections are spread round-robin over as many of 127.0.0.1,
+// 127.0.0.2, … as keep each address's port range at most 1/16 full (the
+// kernel's port search at connect() slows as a range fills), which
+// gets past the ~28,000 ports of one address. Connections are opened at
+// Config.ConnectRate, active ones first. Idle connections hold only an fd:
+// no goroutine, no buffer, no epoll registration — 24 bytes of Go memory
+// each. With a KeepAlive interval, each idle connection instead sends one
+// small message per interval (min(Size, 64) bytes) and checks its echo.
+//
+// Limits are checked before anything is opened (Check): this process's
+// RLIMIT_NOFILE, the server's when Config.ServerNoFile is given, and local
+// ports × source addresses. An impossible request fails at once with a
+// *LimitError that gives the numbers and the fix.
+//
+// # Traffic
+//
+// All traffic runs on one goroutine locked to its OS thread, waiting in
+// one edge-triggered epoll set with epoll_pwait2 (nanosecond timeouts)
+// and calling recv/send itself, so no scheduler or netpoller wake-up sits
+// between the kernel and the measurement. With GOMAXPROCS >= 2 the waits
+// are raw syscalls (capped at 2 ms) that bypass the scheduler entirely;
+// with GOMAXPROCS = 1 they go through it, so other goroutines still run.
+//
+// Open loop (default): request n of the run is intended at n/Rate seconds
+// after traffic starts, on active connection n mod Active. Latency is
+// measured from the intended time (coordinated omission corrected, as
+// wrk2 does) into Result.Latency, and from the first write() of the request
+// into Result.ServiceLatency. Up to Config.Pipeline requests may be in
+// flight per connection (FIFO; echo preserves order); requests due beyond
+// that wait and keep their intended time. Closed loop: each active
+// connection sends its next request as soon as the previous echo is
+// verified; intended time = actual send time.
+//
+// Each request's content is a function of (connection, sequence number),
+// so the expected echo is regenerated instead of stored; every byte is
+// compared. A mismatch, a close, a reset or a timeout counts one error of
+// that kind, closes the connection and reopens it (requests in flight on
+// it are counted in Lost). Only echoes completed inside the measured
+// window [Warmup, Warmup+Duration) count; afterwards the generator stops
+// sending and drains echoes in flight for at most min(Timeout, 1 s).
+//
+// # Result JSON
+//
+// Result marshals to one object with these keys (times in ns):
+//
+//	target              host:port driven
+//	conns, active, idle connection counts (idle = conns - active)
+//	mode                "open" or "closed"
+//	proto, size         protocol and bytes per request
+//	keepalive_ns        idle keep-alive interval, 0 = silent
+//	rate_requested      requests/s asked for (0 in closed loop)
+//	rate_achieved       verified echoes completed in the window / window
+//	requests            verified echoes completed in the window
+//	saturated           open loop: rate_achieved < 95% of rate_requested
+//	latency_ns          {p50,p90,p99,p999,p9999,max,mean,count} from the intended send time
+//	service_latency_ns  the same keys, from the actual send time (uncorrected)
+//	errors              {kind: count}: mismatch, short, timeout, reset, closed,
+//	                    connect, idle_closed, idle_reset, write, read
+//	keepalives          verified keep-alive echoes in the window
+//	lost                requests in flight on connections that failed
+//	client_cpu_ns       user+sys CPU of this process over the window (getrusage RUSAGE_SELF)
+//	client_cpu_ns_per_req  client_cpu_ns / requests
+//	connect_seconds     time to open all connections
+//	run_requests        verified echoes over all traffic (warm-up, window, drain)
+//	run_cpu_ns          user+sys CPU over that same span, for comparing with a
+//	                    server whose CPU is sampled around the whole run
+//	client_waits        epoll waits of the traffic loop in the window
+//	client_events       events those waits returned
+//	window_ns           length of the measured window
+//	source_addrs        local addresses bound ([] = kernel's choice)
+//	histogram           latency_ns's HdrHistogram, V2 compressed, base64
+//	service_histogram   service_latency_ns's HdrHistogram, likewise
+//
+// Histograms hold ns from 1 to 100 s with 3 significant digits. They merge
+// losslessly across runs or generators: DecodeHistogram, MergeHistograms,
+// Summarize.
+package loadgen

@@ -1,0 +1,256 @@
+package loadgen
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Run opens c.Conns connections to c.Target (c.Active of them carrying
+// traffic), warms up for c.Warmup, measures for c.Duration, drains echoes
+// still in flight and closes everything it opened. It checks c (Validate,
+// then Check's limits) before opening anything.
+//
+// Integrity errors during the run (mismatches, timeouts, resets…) are
+// counted in Result.Errors, not returned. Run returns an error when the
+// run could not be done: an invalid Config, a limit (*LimitError), a
+// connection that could not be opened (*ConnectError), or ctx cancelled —
+// then it stops within milliseconds and returns ctx's error wrapped.
+func Run(ctx context.Context, c Config) (*Result, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	target, err := resolveTarget(c.Target)
+	if err != nil {
+		return nil, err
+	}
+	ports, err := localPorts(c.LocalPorts)
+	if err != nil {
+		return nil, err
+	}
+	sources := planSources(target.Addr(), c.Conns, c.SourceIPs, ports.Size())
+	if err := checkLimits(c, target.Addr(), ports, sources); err != nil {
+		return nil, err
+	}
+	if err := raiseNoFile(uint64(c.Conns + openFDs() + clientSpareFDs)); err != nil {
+		return nil, err
+	}
+	d, err := newDialer(target, sources, c.LocalPorts)
+	if err != nil {
+		return nil, err
+	}
+	g, err := newGen(c, d)
+	if err != nil {
+		return nil, err
+	}
+	defer g.close()
+	rep := newProgress(c.Progress)
+
+	g.base = time.Now()
+	connStart := time.Now()
+	if err := g.connectAll(ctx, func(done, total int) { rep.report("connect", int64(done), int64(total), false) }); err != nil {
+		return nil, err
+	}
+	connectSeconds := time.Since(connStart).Seconds()
+	rep.report("connect", int64(c.Conns), int64(c.Conns), true)
+
+	// The schedule is fixed before the loop starts: request n is intended
+	// at n/Rate after the loop's start, the window is [Warmup,
+	// Warmup+Duration) after it.
+	g.base = time.Now()
+	g.winStart = int64(c.Warmup)
+	g.winEnd = int64(c.Warmup + c.Duration)
+	if !g.closed && c.Active > 0 {
+		g.interval = 1e9 / c.Rate
+	}
+	if c.KeepAlive > 0 && len(g.idle) > 0 {
+		g.kaInterval = float64(c.KeepAlive) / float64(len(g.idle))
+	}
+	g.hkEvery = int64(min(max(c.timeout()/4, time.Millisecond), 50*time.Millisecond))
+
+	loopDone := make(chan struct{})
+	runCPU0 := cpuNs()
+	go g.loop(loopDone)
+	// stopLoop stops the traffic; drain lets echoes in flight arrive
+	// first (bounded), which a cancelled run skips.
+	stopLoop := func(drain bool) error {
+		if !drain {
+			g.abort.Store(true)
+		}
+		g.stop.Store(true)
+		var one [8]byte
+		one[0] = 1 // eventfd counters are host-endian; any non-zero value wakes
+		_, _ = unix.Write(g.wakeFD, one[:])
+		select {
+		case <-loopDone:
+			return g.loopErr
+		case <-time.After(drainMax + 5*time.Second):
+			// Cannot happen unless a syscall hangs: every wait in the
+			// loop is bounded. Leave the fds to the stuck loop.
+			g.active, g.idle = nil, nil
+			return fmt.Errorf("load loop did not stop within %v", drainMax+5*time.Second)
+		}
+	}
+
+	var cpu0, cpu1 int64
+	windowStart := g.base.Add(c.Warmup)
+	windowEnd := windowStart.Add(c.Duration)
+	if err := waitUntil(ctx, windowStart, loopDone, func(left time.Duration) {
+		rep.report("warmup", int64(c.Warmup-left)/1e6, int64(c.Warmup)/1e6, false)
+	}); err != nil {
+		return nil, stopWith(stopLoop(false), err)
+	}
+	if c.OnWindowStart != nil {
+		c.OnWindowStart()
+	}
+	cpu0 = cpuNs()
+	if err := waitUntil(ctx, windowEnd, loopDone, func(left time.Duration) {
+		rep.report("measure", int64(c.Duration-left)/1e6, int64(c.Duration)/1e6, false)
+	}); err != nil {
+		return nil, stopWith(stopLoop(false), err)
+	}
+	cpu1 = cpuNs()
+	if c.OnWindowEnd != nil {
+		c.OnWindowEnd()
+	}
+	rep.report("measure", int64(c.Duration)/1e6, int64(c.Duration)/1e6, true)
+	if err := stopLoop(true); err != nil {
+		return nil, err
+	}
+	runCPU1 := cpuNs()
+	g.checkIdle()
+	if g.closed {
+		// Intended and actual send times are the same in closed loop;
+		// the loop recorded only the corrected histogram.
+		g.svc = g.hist.Clone()
+	}
+
+	r := &Result{
+		Target:         c.Target,
+		Conns:          c.Conns,
+		Active:         c.Active,
+		Idle:           c.Conns - c.Active,
+		Mode:           c.mode(),
+		Proto:          c.proto(),
+		Size:           c.size(),
+		KeepAliveNs:    int64(c.KeepAlive),
+		Requests:       g.requests,
+		KeepAlives:     g.keepAlives,
+		Lost:           g.lost,
+		RunRequests:    g.runRequests,
+		RunCPUNs:       runCPU1 - runCPU0,
+		ClientWaits:    g.waits,
+		ClientEvents:   g.waitEvents,
+		ClientCPUNs:    cpu1 - cpu0,
+		ConnectSeconds: connectSeconds,
+		WindowNs:       int64(c.Duration),
+		Errors:         map[string]int64{},
+		SourceAddrs:    []string{},
+		Corrected:      g.hist,
+		Uncorrected:    g.svc,
+	}
+	for _, a := range sources {
+		r.SourceAddrs = append(r.SourceAddrs, a.String())
+	}
+	for k, n := range g.errs {
+		if n != 0 {
+			r.Errors[errKindNames[k]] = n
+		}
+	}
+	r.RateAchieved = float64(r.Requests) / c.Duration.Seconds()
+	if r.Mode == ModeOpen && c.Active > 0 {
+		r.RateRequested = c.Rate
+		r.Saturated = r.RateAchieved < SaturatedBelow*c.Rate
+	}
+	if r.Requests > 0 {
+		r.ClientCPUPerRq = float64(r.ClientCPUNs) / float64(r.Requests)
+	}
+	r.Latency = Summarize(g.hist)
+	r.ServiceLatency = Summarize(g.svc)
+	if r.Histogram, err = EncodeHistogram(g.hist); err != nil {
+		return nil, err
+	}
+	if r.ServiceHistogram, err = EncodeHistogram(g.svc); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// SaturatedBelow is the fraction of the requested rate below which an
+// open-loop run is flagged Saturated.
+const SaturatedBelow = 0.95
+
+func stopWith(stopErr, err error) error {
+	if stopErr != nil {
+		return fmt.Errorf("%w (and stopping: %v)", err, stopErr)
+	}
+	return err
+}
+
+// waitUntil sleeps until t, reporting progress a few times a second. It
+// returns early with an error if ctx is done or the loop died.
+func waitUntil(ctx context.Context, t time.Time, loopDone <-chan struct{}, tick func(left time.Duration)) error {
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
+	ticker := time.NewTicker(200 * time.Millisecond)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-timer.C:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("load run interrupted: %w", context.Cause(ctx))
+		case <-loopDone:
+			return fmt.Errorf("load loop stopped early")
+		case <-ticker.C:
+			tick(max(0, time.Until(t)))
+		}
+	}
+}
+
+// cpuNs returns this process's user+system CPU time (getrusage
+// RUSAGE_SELF; microsecond resolution).
+func cpuNs() int64 {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// progress rate-limits reports to Config.Progress.
+type progress struct {
+	w    io.Writer
+	r    ProgressReporter
+	last time.Time
+}
+
+func newProgress(w io.Writer) *progress {
+	p := &progress{w: w}
+	if r, ok := w.(ProgressReporter); ok {
+		p.r = r
+	}
+	return p
+}
+
+func (p *progress) report(phase string, done, total int64, final bool) {
+	if p.w == nil {
+		return
+	}
+	if !final && time.Since(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = time.Now()
+	if p.r != nil {
+		p.r.Report(phase, done, total)
+		return
+	}
+	unit := "ms"
+	if phase == "connect" {
+		unit = "connections"
+	}
+	fmt.Fprintf(p.w, "%s: %d/%d %s\n", phase, done, total, unit)
+}
