@@ -30,7 +30,7 @@ wait_listen() {
 # cpu_ns PID: CPU time of every thread of PID in ns (sum of schedstat's
 # first field: time spent on CPU, nanosecond resolution).
 cpu_ns() {
-	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%d\n", s}'
+	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'
 }
 
 # need CMD PACKAGE: fail with the install command when CMD is missing.
