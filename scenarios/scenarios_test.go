@@ -195,8 +195,8 @@ func TestBuiltins(t *testing.T) {
 	}
 
 	sweep, _ := Load("idle-sweep")
-	if got := sweep.FDs[len(sweep.FDs)-1]; got != 19990 {
-		t.Errorf("idle-sweep reaches %d fds, want 19990", got)
+	if got := sweep.FDs[len(sweep.FDs)-1]; got != 19960 {
+		t.Errorf("idle-sweep reaches %d fds, want 19960", got)
 	}
 	if !slices.Equal(sweep.Active, []int{1, 32}) || sweep.Repetitions != 3 {
 		t.Errorf("idle-sweep active %v repetitions %d, want [1 32] and 3", sweep.Active, sweep.Repetitions)
