@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -55,7 +56,22 @@ func startChild(argv []string) (*child, error) {
 	}
 	c := &child{cmd: cmd, stdin: stdin, lines: make(chan string, 16), stderr: &syncBuffer{}, exited: make(chan struct{})}
 	cmd.Stderr = c.stderr
-	if err := cmd.Start(); err != nil {
+	// Pdeathsig fires when the *thread* that forked the child exits, not
+	// the process (golang.org/issue/27505), and Go ends threads at will
+	// (every locked thread whose goroutine returns). So fork from a locked
+	// thread that lives until the child is reaped.
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		c.err = cmd.Wait()
+		close(c.exited)
+	}()
+	if err := <-started; err != nil {
 		return nil, fmt.Errorf("start server %q: %w", strings.Join(argv, " "), err)
 	}
 	go func() {
@@ -65,10 +81,6 @@ func startChild(argv []string) (*child, error) {
 			c.lines <- sc.Text()
 		}
 		close(c.lines)
-	}()
-	go func() {
-		c.err = cmd.Wait()
-		close(c.exited)
 	}()
 	line, err := c.readLine(helloTimeout)
 	if err != nil {
