@@ -97,6 +97,10 @@ func parseTiming(sc results.Scenario) (timing, error) {
 	return t, nil
 }
 
+// saturatedCPU is the server CPU utilisation (of one core) from which a
+// point is marked saturated even though the rate was met.
+const saturatedCPU = 0.95
+
 // connectRate is the load generator's default connect rate, used for estimates.
 const connectRate = 25000
 
@@ -266,6 +270,12 @@ func sample(ctx context.Context, opts Options, t timing, job Job) results.Sample
 	case res.Saturated:
 		s.Status = results.StatusSaturated
 		s.Reason = fmt.Sprintf("achieved %.0f of %.0f req/s requested (< 95%%)", res.RateAchieved, res.RateRequested)
+	case s.Server.CPUUtil >= saturatedCPU:
+		// The rate was met, but only by answering several requests per
+		// wait: CPU per request is then just 1/rate, not the backend's cost.
+		s.Status = results.StatusSaturated
+		s.Reason = fmt.Sprintf("server CPU %.0f%% busy: CPU per request is capped at 1/rate (%.0f µs); the cost per wait call and latency show the rest",
+			s.Server.CPUUtil*100, 1e6/max(s.RateAchieved, 1))
 	default:
 		s.Status = results.StatusOK
 	}
