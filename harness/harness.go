@@ -244,11 +244,12 @@ func sample(ctx context.Context, opts Options, t timing, job Job) results.Sample
 	cfg.OnWindowStart = func() { start, startErr = srv.report() }
 	cfg.OnWindowEnd = func() { end, endErr = srv.report() }
 	res, err := loadgen.Run(ctx, cfg)
+	died := srv.exitedEarly() // before stop, which ends it either way
 	stopErr := srv.stop()
 	switch {
 	case err != nil:
-		if srv.exitedEarly() {
-			return fail(results.StatusFailed, "server died: %v; load generator: %v", stopErr, err)
+		if died {
+			return fail(results.StatusFailed, "server died (%v); load generator: %v", stopErr, err)
 		}
 		return fail(results.StatusFailed, "load generator: %v", err)
 	case startErr != nil:

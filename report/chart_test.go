@@ -340,7 +340,7 @@ func TestRenderSVG(t *testing.T) {
 		}
 		svg := buf.String()
 		want := []string{c.Title, c.Subtitle, xLabel, "6.8.0-45-generic", "select", "poll", "epoll-lt", "epoll-et", "gonet",
-			"select: FD_SETSIZE", "unsupported from here on", "saturated: &lt; 95% of rate", "errors (see report)"}
+			"select: FD_SETSIZE", "unsupported from here on", "saturated: rate missed or CPU ≥ 95%", "errors (see report)"}
 		for _, p := range c.Panels {
 			want = append(want, p.YLabel, p.Title)
 		}

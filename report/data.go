@@ -273,6 +273,11 @@ func series(d dataset, nRuns int, backend string, active int, m metric) Series {
 			Status: p.Status,
 			Reason: p.Reason,
 		}
+		if p.Status == results.StatusFailed && p.Reps > 0 {
+			// Some repetitions failed but others measured: draw the
+			// median of those, marked as a point with errors.
+			sp.Status = results.StatusErrors
+		}
 		if m.zeroMissing && st.Median <= 0 {
 			sp.Y, sp.Min, sp.Max = math.NaN(), math.NaN(), math.NaN()
 		}

@@ -93,8 +93,8 @@ func obsLimits(d dataset) string {
 		var bad []results.Point
 		maxOK := -1
 		for _, p := range d.points {
-			if p.Backend != b {
-				continue
+			if p.Backend != b || p.FDs-1 < p.Active {
+				continue // not a limit of the backend: the point cannot hold its active connections
 			}
 			if measured(p) {
 				maxOK = max(maxOK, p.FDs)
@@ -193,7 +193,10 @@ func saturation(d dataset) []string {
 		})
 		first := sat[0]
 		s := fmt.Sprintf("%s saturated at %s fds", b, fdList(sat))
-		if first.RateRequested > 0 {
+		switch {
+		case first.RateRequested > 0 && first.RateAchieved.Median >= 0.95*first.RateRequested:
+			s += fmt.Sprintf(" (the rate was met with the server %.0f%% busy, so CPU per request there is only 1/rate)", 100*first.ServerCPUUtil.Median)
+		case first.RateRequested > 0:
 			s += fmt.Sprintf(" (achieved %.0f%% of the requested %s req/s", 100*first.RateAchieved.Median/first.RateRequested, groupDigits(first.RateRequested))
 			if strings.Contains(fdList(sat), " and ") {
 				s += " at " + groupDigits(float64(first.FDs)) + " fds"
@@ -269,7 +272,7 @@ func obsScanCost(d dataset, active int, at string) string {
 			groupDigits(float64(f)), at, b, relative(x/y, base+"'s CPU per request", "less CPU per request than "+base, "CPU per request as "+base),
 			fmtNs(x), fmtNs(y))
 		if m[f].Status == results.StatusSaturated {
-			s += "; " + b + " was saturated there"
+			s += "; " + b + " was saturated there, so the ratio is a lower bound"
 		}
 		parts = append(parts, s+")")
 	}
