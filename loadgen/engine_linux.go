@@ -131,6 +131,7 @@ type gen struct {
 	winStart, winEnd int64
 	interval         float64 // open loop: ns between requests
 	nextN            uint64  // open loop: next global request to dispatch
+	spinNs           int64   // open loop: poll without sleeping this long before a due send
 	kaInterval       float64 // ns between keep-alives (over all idle conns)
 	kaN              uint64
 	hkEvery          int64
@@ -173,6 +174,7 @@ func newGen(c Config, d *dialer) (*gen, error) {
 		closed:   c.mode() == ModeClosed,
 		pipeline: uint64(c.pipeline()),
 		timeout:  int64(c.timeout()),
+		spinNs:   int64(c.spinBefore()),
 		ep:       -1,
 		wakeFD:   -1,
 		hist:     NewHistogram(),
@@ -389,10 +391,12 @@ func (g *gen) loop(done chan<- struct{}) {
 			return
 		}
 		wake := now + g.hkEvery
+		dueWake := int64(-1)
 		if !stopping {
 			if !g.closed && len(g.active) > 0 {
 				g.dispatch(now)
-				wake = min(wake, int64(float64(g.nextN)*g.interval))
+				dueWake = int64(float64(g.nextN) * g.interval)
+				wake = min(wake, dueWake)
 			}
 			if g.kaInterval > 0 {
 				g.dispatchKeepAlive(now)
@@ -406,7 +410,20 @@ func (g *gen) loop(done chan<- struct{}) {
 			g.nextHK = now + g.hkEvery
 		}
 		wake = min(wake, g.nextHK)
-		n, err := epollWait(g.ep, g.events, min(max(0, wake-g.now()), int64(maxRawWait)), &g.ts, raw)
+		timeout := min(max(0, wake-g.now()), int64(maxRawWait))
+		spinning := false
+		if g.spinNs > 0 && wake == dueWake {
+			// A timed wait wakes tens of µs late on a VM, and that lateness
+			// would count as server latency (it is measured from the
+			// intended send time). Wake spinNs early, then poll without
+			// sleeping until the request is due.
+			if early := wake - g.spinNs - g.now(); early > 0 {
+				timeout = min(early, int64(maxRawWait))
+			} else {
+				timeout, spinning = 0, true
+			}
+		}
+		n, err := epollWait(g.ep, g.events, timeout, &g.ts, raw)
 		if now >= g.winStart && now < g.winEnd {
 			g.waits++
 		}
@@ -418,9 +435,11 @@ func (g *gen) loop(done chan<- struct{}) {
 			g.waitEvents += int64(n)
 		}
 		if n == 0 {
-			// Nothing arrived: a good moment to let other goroutines
-			// (the controller, timers) run if they share our P.
-			runtime.Gosched()
+			if !spinning {
+				// Nothing arrived: a good moment to let other goroutines
+				// (the controller, timers) run if they share our P.
+				runtime.Gosched()
+			}
 			continue
 		}
 		now = g.now() // echoes in this batch arrived before the wait returned

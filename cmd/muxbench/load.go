@@ -86,6 +86,8 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs.Var(durationFlag{&c.KeepAlive}, "keepalive", "idle connections send one small message per `interval` and check the echo (0 = silent)")
 	fs.Var(durationFlag{&c.Warmup}, "warmup", "traffic before the measured window, not counted: a `duration` like 1s")
 	fs.Var(durationFlag{&c.Duration}, "duration", "length of the measured window: a `duration` like 5s")
+	spin := loadgen.DefaultSpinBefore
+	fs.Var(durationFlag{&spin}, "spin", "open loop: stop sleeping this `duration` before each due send and poll, so requests leave on time (0 = never; costs client CPU)")
 	fs.Var(durationFlag{&c.Timeout}, "timeout", "an echo not complete after this `duration` is a timeout error")
 	fs.Float64Var(&c.ConnectRate, "connect-rate", loadgen.DefaultConnectRate, "connections opened per second (`N`)")
 	fs.IntVar(&c.Pipeline, "pipeline", loadgen.DefaultPipeline, "open loop: at most `N` requests in flight per active connection (1 = wrk2-style, no pipelining)")
@@ -96,6 +98,10 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	c.SpinBefore = spin
+	if spin == 0 {
+		c.SpinBefore = -1 // the flag's 0 means never; the Config's 0 means the default
 	}
 	if c.Target == "" {
 		return usageErrorf("-target is required (e.g. -target 127.0.0.1:7000)")
