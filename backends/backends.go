@@ -10,6 +10,7 @@ package backends
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -133,19 +134,10 @@ func Names() []string {
 	}
 	var extra []string
 	for n := range registry {
-		if !contains(Order, n) {
+		if !slices.Contains(Order, n) {
 			extra = append(extra, n)
 		}
 	}
 	sort.Strings(extra)
 	return append(names, extra...)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -187,6 +187,9 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 	return run, nil
 }
 
+// errInterrupted marks Run's error for a run stopped by its context.
+var errInterrupted = errors.New("interrupted")
+
 // IsInterrupted reports whether err is Run's error for an interrupted run.
 func IsInterrupted(err error) bool { return errors.Is(err, errInterrupted) }
 

@@ -63,7 +63,6 @@ type Server struct {
 	c       Counters
 
 	stopOnce sync.Once
-	done     chan struct{}
 	loopTID  atomic.Int32 // the event loop's OS thread, once Serve runs
 }
 
@@ -99,7 +98,6 @@ func New(info backends.Info, cfg Config) (*Server, error) {
 		lnFD: lnFD, addr: bound, wakeFD: wakeFD, spareFD: spare,
 		events: make([]backends.Event, eventBatch),
 		rbuf:   make([]byte, ReadBufferSize),
-		done:   make(chan struct{}),
 	}
 	for _, fd := range []int{lnFD, wakeFD} {
 		if err := p.Add(fd, backends.Read); err != nil {

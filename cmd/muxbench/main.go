@@ -107,21 +107,28 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseFlagsAndArgs parses args, allowing positional arguments after the flags, and
-// turns a parse failure into a usage error.
-func parseFlagsAndArgs(fs *flag.FlagSet, args []string) error {
+// parseArgs parses flags followed by positional arguments (parseFlags
+// allows none) and rejects a flag placed after them, which the flag package
+// would otherwise take silently as an argument.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return err
+			return nil, err
 		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
-	return nil
+	rest := fs.Args()
+	for _, a := range rest {
+		if len(a) > 1 && a[0] == '-' {
+			return nil, usageErrorf("flag %s after the arguments (flags go first; see muxbench %s -h)", a, fs.Name())
+		}
+	}
+	return rest, nil
 }
 
-// parseFlags is parseFlagsAndArgs for commands that take no positional arguments.
+// parseFlags is parseArgs for commands that take no positional arguments.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := parseFlagsAndArgs(fs, args); err != nil {
+	if _, err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

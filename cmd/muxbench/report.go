@@ -1,8 +1,6 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -104,23 +102,4 @@ func defaultLabels(paths []string) []string {
 		}
 	}
 	return make([]string, len(paths))
-}
-
-// parseArgs parses flags followed by positional arguments (parseFlags
-// allows none) and rejects a flag placed after them, which the flag package
-// would otherwise take silently as an argument.
-func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("%w: %v", errUsage, err)
-	}
-	rest := fs.Args()
-	for _, a := range rest {
-		if len(a) > 1 && a[0] == '-' {
-			return nil, usageErrorf("flag %s after the arguments (flags go first; see muxbench %s -h)", a, fs.Name())
-		}
-	}
-	return rest, nil
 }

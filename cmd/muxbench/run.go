@@ -30,15 +30,16 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "results `directory` (default results/SCENARIO-YYYYMMDD-HHMMSS)")
 	timeout := fs.Duration("timeout", 0, "per-request `timeout` of the load generator (default: its own, 2s)")
 	noReport := fs.Bool("no-report", false, "skip charts and report.md (run.json, summary.csv and bench.txt are still written)")
-	if err := parseFlagsAndArgs(fs, args); err != nil {
+	rest, err := parseArgs(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 1 {
-		return usageErrorf("one scenario at a time (got %d: %v)", fs.NArg(), fs.Args())
+	if len(rest) > 1 {
+		return usageErrorf("one scenario at a time (got %d: %v)", len(rest), rest)
 	}
 	name := "quick"
-	if fs.NArg() == 1 {
-		name = fs.Arg(0)
+	if len(rest) == 1 {
+		name = rest[0]
 	}
 	sc, err := scenarios.Load(name)
 	if err != nil {
