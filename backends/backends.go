@@ -81,9 +81,24 @@ type Info struct {
 	// Description is one line for `muxbench list`.
 	Description string
 	// EdgeTriggered tells the server to register read and write interest
-	// once per fd, never modify it, and drain reads, writes and accepts to
-	// EAGAIN.
+	// once per fd, never modify it, accept until EAGAIN, and read until
+	// the socket is drained: a short read (less than the buffer) means the
+	// receive queue is empty (epoll(7)), unless the event also reported a
+	// hang-up or an error — then it reads on to EOF or EAGAIN, so a close
+	// that arrived together with data is not lost.
 	EdgeTriggered bool
+	// DrainReads makes an edge-triggered loop read until EAGAIN even after
+	// a short read: one extra read per request, the cost the short-read
+	// rule saves (variant epoll-et-drain).
+	DrainReads bool
+	// AcceptOnce makes a level-triggered loop accept one connection per
+	// listener readiness instead of a bounded batch: every accept then
+	// costs a whole wait call, O(watched fds) for select and poll.
+	AcceptOnce bool
+	// Variant marks a backend that changes one policy of another for a
+	// claim or setup measurement: listed apart and left out of default
+	// sweeps.
+	Variant bool
 	// MaxFD is the largest fd number the backend can watch plus one
 	// (FD_SETSIZE for select); 0 means no limit of its own.
 	MaxFD int
@@ -120,9 +135,14 @@ func Lookup(name string) (Info, error) {
 	return info, nil
 }
 
-// Order is the canonical order of the built-in backends, from oldest
-// mechanism to the Go baseline; listings and charts use it.
-var Order = []string{"select", "poll", "epoll-lt", "epoll-et", "gonet"}
+// Default is the backends a sweep runs unless told otherwise, in the
+// canonical order: from the oldest mechanism to the Go baseline.
+var Default = []string{"select", "poll", "epoll-lt", "epoll-et", "gonet"}
+
+// Order is every built-in backend in canonical order: Default, then the
+// variants (Info.Variant). Listings, scenarios and charts use it; a test in
+// backends/all checks it against the registry.
+var Order = append(slices.Clone(Default), "epoll-et-drain", "poll-accept1")
 
 // Names returns the registered backend names, built-ins in Order first.
 func Names() []string {

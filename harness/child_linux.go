@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"runtime"
 	"strings"
@@ -35,9 +37,13 @@ type child struct {
 	err    error // Wait's result, valid once exited is closed
 }
 
-// startChild starts argv (the serve command line) and reads its hello line.
-func startChild(argv []string) (*child, error) {
+// startChild starts argv (the serve command line) with env added to this
+// process's environment, and reads its hello line.
+func startChild(argv, env []string) (*child, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	// If the harness dies, the kernel kills the server: no orphans. Its own
 	// process group lets kill take any helper processes with it, and keeps
 	// a terminal's Ctrl-C for the harness, which then stops the server.
@@ -103,7 +109,7 @@ func (c *child) readLine(timeout time.Duration) (string, error) {
 			return line, nil
 		}
 		<-c.exited
-		return "", fmt.Errorf("server exited (%v)%s", c.err, c.stderrTail())
+		return "", errors.New(c.exitReason())
 	case <-t.C:
 		return "", fmt.Errorf("server sent nothing for %v (hung?)%s", timeout, c.stderrTail())
 	}
@@ -123,6 +129,9 @@ func (c *child) stderrTail() string {
 // report asks the server for its counters.
 func (c *child) report() (server.Report, error) {
 	if _, err := io.WriteString(c.stdin, "stats\n"); err != nil {
+		if c.waitExit(time.Second) {
+			return server.Report{}, fmt.Errorf("ask server for stats: %s", c.exitReason())
+		}
 		return server.Report{}, fmt.Errorf("ask server for stats: %w%s", err, c.stderrTail())
 	}
 	line, err := c.readLine(statsTimeout)
@@ -134,6 +143,80 @@ func (c *child) report() (server.Report, error) {
 		return server.Report{}, fmt.Errorf("server stats line %q: %w", line, err)
 	}
 	return r, nil
+}
+
+// waitExit waits up to d for the process to exit and reports whether it did.
+func (c *child) waitExit(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-c.exited:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// exitReason says how the exited server ended, in the words a user looks
+// for: "server exited (signal 9: killed)", "server exited (status 1): ...".
+// Call it only once exited is closed.
+func (c *child) exitReason() string {
+	how := "status 0"
+	var ee *exec.ExitError
+	switch {
+	case errors.As(c.err, &ee):
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			how = fmt.Sprintf("signal %d: %v", int(ws.Signal()), ws.Signal())
+		} else {
+			how = fmt.Sprintf("status %d", ee.ExitCode())
+		}
+	case c.err != nil:
+		how = c.err.Error()
+	}
+	return fmt.Sprintf("server exited (%s)%s", how, c.stderrTail())
+}
+
+// populatePoll is how often awaitPopulated asks the server for its counters.
+const populatePoll = 20 * time.Millisecond
+
+// populateTimeout bounds the wait for n connections to be accepted: a fixed
+// allowance plus a per-connection one generous enough for poll and select,
+// whose every accept batch costs a scan of all fds already watched.
+func populateTimeout(n int) time.Duration {
+	return 20*time.Second + time.Duration(n)*2*time.Millisecond
+}
+
+// awaitPopulated polls the server's counters until it reports exactly n
+// connections accepted and open — the load generator counts a connection
+// as open when its own connect completes, which can be long before the
+// server accepts it — calling progress with the open count as it goes.
+// Connections the server rejected, more accepts than n, or the timeout
+// end the wait with an error naming what was seen.
+func (c *child) awaitPopulated(ctx context.Context, n int, progress func(open int)) error {
+	timeout := populateTimeout(n)
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(populatePoll)
+	defer tick.Stop()
+	for {
+		r, err := c.report()
+		if err != nil {
+			return fmt.Errorf("waiting for the server to accept %d connections: %w", n, err)
+		}
+		progress(int(r.ConnsOpen))
+		switch {
+		case r.ConnsRejected > 0 || r.Accepts > uint64(n):
+			return fmt.Errorf("server accepted %d and rejected %d connections of %d offered (errors: %+v)", r.Accepts, r.ConnsRejected, n, r.Errors)
+		case r.Accepts == uint64(n) && r.ConnsOpen == int64(n):
+			return nil
+		case time.Now().After(deadline):
+			return fmt.Errorf("server accepted %d of %d connections (%d open) within %v; its accept queue may have overflowed (somaxconn) or the backend accepts too slowly", r.Accepts, n, r.ConnsOpen, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-tick.C:
+		}
+	}
 }
 
 // stop closes the server's stdin (its signal to exit) and waits, killing it

@@ -1,10 +1,12 @@
 package harness
 
 import (
-	"bufio"
+	"compress/gzip"
+	"errors"
 	"fmt"
+	"io"
 	"os"
-	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -17,18 +19,24 @@ import (
 	"github.com/muxbench/muxbench/server"
 )
 
-// CollectEnvironment describes this machine and build for the record.
+// CollectEnvironment describes this machine and build for the record. What
+// cannot be read is left empty (unknown), never guessed: the commit is the
+// one stamped into this binary, not asked of git in the current directory.
 func CollectEnvironment() results.Environment {
 	e := results.Environment{
 		OS: runtime.GOOS, Arch: runtime.GOARCH, Cores: runtime.NumCPU(),
-		GoVersion: runtime.Version(), Version: "devel", Somaxconn: server.Somaxconn(),
+		GoVersion: runtime.Version(), Somaxconn: server.Somaxconn(),
+		GOMAXPROCS: runtime.GOMAXPROCS(0),
 	}
 	e.Hostname, _ = os.Hostname()
 	var u unix.Utsname
 	if unix.Uname(&u) == nil {
 		e.Kernel = unix.ByteSliceToString(u.Release[:])
 	}
-	e.CPUModel = cpuModel()
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		e.CPUModel = parseCPUModel(b)
+	}
+	readWakeup("/", &e)
 	var lim unix.Rlimit
 	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil {
 		e.NoFileSoft, e.NoFileHard = lim.Cur, lim.Max
@@ -37,43 +45,80 @@ func CollectEnvironment() results.Environment {
 		e.PortRange = fmt.Sprintf("%d %d", lo, hi)
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
-		if v := bi.Main.Version; v != "" && v != "(devel)" {
-			e.Version = v
-		}
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				e.Commit = s.Value
-			case "vcs.modified":
-				e.Dirty = s.Value == "true"
-			}
-		}
-	}
-	if e.Commit == "" {
-		// `go run` does not stamp VCS information; ask git, if it is there.
-		if out, err := exec.Command("git", "rev-parse", "HEAD").Output(); err == nil {
-			e.Commit = strings.TrimSpace(string(out))
-			if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil {
-				e.Dirty = len(strings.TrimSpace(string(st))) > 0
-			}
-		}
+		e.Version, e.Commit, e.Dirty = buildProvenance(bi)
 	}
 	return e
 }
 
-func cpuModel() string {
-	f, err := os.Open("/proc/cpuinfo")
+// readWakeup fills in what changes the cost of a wake-up, read from the
+// sysfs and procfs under root ("/" but for tests): the cpuidle driver and
+// governor, haltpoll's parameters, the CPU vulnerability mitigations and
+// whether IRQ time is accounted apart from tasks.
+func readWakeup(root string, e *results.Environment) {
+	cpuidle := filepath.Join(root, "sys/devices/system/cpu/cpuidle")
+	e.CPUIdleDriver = readValue(filepath.Join(cpuidle, "current_driver"))
+	// current_governor_ro is the read-only name on kernels that let root
+	// switch governors through current_governor.
+	if e.CPUIdleGovernor = readValue(filepath.Join(cpuidle, "current_governor_ro")); e.CPUIdleGovernor == "" {
+		e.CPUIdleGovernor = readValue(filepath.Join(cpuidle, "current_governor"))
+	}
+	e.Haltpoll = readValues(filepath.Join(root, "sys/module/haltpoll/parameters"))
+	e.Vulnerabilities = readValues(filepath.Join(root, "sys/devices/system/cpu/vulnerabilities"))
+	if cfg, err := readKernelConfig(root, e.Kernel); err == nil {
+		e.IRQTimeAccounting = parseIRQTimeAccounting(cfg)
+	}
+}
+
+// readValue is the value of a one-value sysfs file, "" when unreadable.
+func readValue(path string) string {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return ""
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
+	return sysValue(b)
+}
+
+// readValues reads every file in dir as name: value; nil when dir cannot
+// be read, and files that cannot be read (or are empty) are left out.
+func readValues(dir string) map[string]string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out map[string]string
+	for _, ent := range entries {
+		if ent.IsDir() {
+			continue
+		}
+		if v := readValue(filepath.Join(dir, ent.Name())); v != "" {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[ent.Name()] = v
 		}
 	}
-	return ""
+	return out
+}
+
+// readKernelConfig returns the running kernel's build configuration from
+// /proc/config.gz (CONFIG_IKCONFIG_PROC) or /boot/config-RELEASE.
+func readKernelConfig(root, release string) ([]byte, error) {
+	if f, err := os.Open(filepath.Join(root, "proc/config.gz")); err == nil {
+		defer f.Close()
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			return nil, fmt.Errorf("read /proc/config.gz: %w", err)
+		}
+		b, err := io.ReadAll(zr)
+		if err != nil {
+			return nil, fmt.Errorf("read /proc/config.gz: %w", err)
+		}
+		return b, nil
+	}
+	if release == "" {
+		return nil, errors.New("kernel release unknown: no /boot/config-RELEASE to read")
+	}
+	return os.ReadFile(filepath.Join(root, "boot", "config-"+release))
 }
 
 func portRange() (lo, hi int, err error) {

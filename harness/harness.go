@@ -13,8 +13,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"runtime"
+	"strings"
 	"time"
 
+	"github.com/muxbench/muxbench/backends"
 	"github.com/muxbench/muxbench/internal/cpuset"
 	"github.com/muxbench/muxbench/loadgen"
 	"github.com/muxbench/muxbench/results"
@@ -48,6 +52,12 @@ type Progress interface {
 	Done(i int, p Job, s results.Sample)
 }
 
+// PhaseReporter is what a Progress may also implement to hear about a long
+// phase inside a sample (e.g. "accepted", done of total connections).
+type PhaseReporter interface {
+	Phase(name string, done, total int)
+}
+
 // Job is one sample to take.
 type Job struct {
 	Backend string
@@ -56,8 +66,9 @@ type Job struct {
 	Rep     int
 }
 
-// Conns is the number of connections the job opens: every fd but the listener.
-func (j Job) Conns() int { return j.FDs - 1 }
+// Conns is the number of connections the job opens: every watched fd but
+// the server's own.
+func (j Job) Conns() int { return j.FDs - results.ServerOwnFDs }
 
 // Jobs lists the samples of a scenario in run order: repetition, then
 // active connections, then fds, then backend innermost.
@@ -97,15 +108,14 @@ func parseTiming(sc results.Scenario) (timing, error) {
 	return t, nil
 }
 
-// saturatedCPU is the server CPU utilisation (of one core) from which a
-// point is marked saturated even though the rate was met.
-const saturatedCPU = 0.95
-
 // connectRate is the load generator's default connect rate, used for estimates.
 const connectRate = 25000
 
 // Estimate is how long the scenario should take: warm-up, window, opening
 // connections and about half a second of server start and stop per sample.
+// Samples that will be recorded unsupported at once (more active
+// connections than the point has, or fds past the backend's own limit such
+// as select's FD_SETSIZE) take only the start and stop.
 func Estimate(sc results.Scenario) time.Duration {
 	t, err := parseTiming(sc)
 	if err != nil {
@@ -113,10 +123,23 @@ func Estimate(sc results.Scenario) time.Duration {
 	}
 	var d time.Duration
 	for _, j := range Jobs(sc) {
-		d += t.warmup + t.duration + 500*time.Millisecond +
-			time.Duration(float64(j.Conns())/connectRate*float64(time.Second))
+		d += 500 * time.Millisecond
+		if !plannedUnsupported(j) {
+			d += t.warmup + t.duration + time.Duration(float64(j.Conns())/connectRate*float64(time.Second))
+		}
 	}
 	return d
+}
+
+// plannedUnsupported reports whether j will be recorded unsupported before
+// any connection opens (the server's own fds are not known yet: a point just
+// under the backend's limit may still be).
+func plannedUnsupported(j Job) bool {
+	if j.Active > j.Conns() {
+		return true
+	}
+	info, err := backends.Lookup(j.Backend)
+	return err == nil && info.MaxFD > 0 && j.FDs > info.MaxFD
 }
 
 // Run runs the scenario and returns the record. When ctx ends (Ctrl-C) it
@@ -135,7 +158,8 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: client_cpus: %w", sc.Name, err)
 	}
-	if err := clientCPUs.PinProcess(); err != nil {
+	// The load generator's loop holds a P in raw wait calls: keep a second.
+	if err := clientCPUs.PinProcess(max(2, runtime.GOMAXPROCS(0))); err != nil {
 		return nil, err
 	}
 	run := &results.Run{
@@ -212,7 +236,7 @@ func sample(ctx context.Context, opts Options, t timing, job Job) results.Sample
 	}
 	argv := append(append([]string(nil), opts.ServerCommand...),
 		"-backend", job.Backend, "-addr", "127.0.0.1:0", "-proto", sc.Proto, "-cpus", sc.ServerCPUs)
-	srv, err := startChild(argv)
+	srv, err := startChild(argv, serverEnv(job.Backend))
 	if err != nil {
 		return fail(results.StatusFailed, "%v", err)
 	}
@@ -244,6 +268,13 @@ func sample(ctx context.Context, opts Options, t timing, job Job) results.Sample
 	}
 	var start, end server.Report
 	var startErr, endErr error
+	cfg.OnConnected = func(ctx context.Context) error {
+		return srv.awaitPopulated(ctx, job.Conns(), func(open int) {
+			if r, ok := opts.Progress.(PhaseReporter); ok {
+				r.Phase("accepted", open, job.Conns())
+			}
+		})
+	}
 	cfg.OnWindowStart = func() { start, startErr = srv.report() }
 	cfg.OnWindowEnd = func() { end, endErr = srv.report() }
 	res, err := loadgen.Run(ctx, cfg)
@@ -252,7 +283,7 @@ func sample(ctx context.Context, opts Options, t timing, job Job) results.Sample
 	switch {
 	case err != nil:
 		if died {
-			return fail(results.StatusFailed, "server died (%v); load generator: %v", stopErr, err)
+			return fail(results.StatusFailed, "%v; load generator: %v", srv.exitReason(), err)
 		}
 		return fail(results.StatusFailed, "load generator: %v", err)
 	case startErr != nil:
@@ -260,7 +291,11 @@ func sample(ctx context.Context, opts Options, t timing, job Job) results.Sample
 	case endErr != nil:
 		return fail(results.StatusFailed, "%v", endErr)
 	}
-	fill(&s, res, start, end)
+	fill(&s, res, srv.hello, start, end)
+	if reason := windowFault(job, srv.hello, start, end); reason != "" {
+		// The window did not measure what the point claims: never plotted.
+		return fail(results.StatusFailed, "%s", reason)
+	}
 	if stopErr != nil {
 		s.Errors["server_exit"]++
 		s.Reason = stopErr.Error()
@@ -273,17 +308,66 @@ func sample(ctx context.Context, opts Options, t timing, job Job) results.Sample
 		}
 	case res.Saturated:
 		s.Status = results.StatusSaturated
-		s.Reason = fmt.Sprintf("achieved %.0f of %.0f req/s requested (< 95%%)", res.RateAchieved, res.RateRequested)
-	case s.Server.CPUUtil >= saturatedCPU:
+		s.Reason = fmt.Sprintf("achieved %.0f of %.0f req/s requested (< %.0f%%)", res.RateAchieved, res.RateRequested, loadgen.SaturatedBelow*100)
+	case sc.Mode == loadgen.ModeOpen && s.Server.CPUUtil >= results.SaturatedCPU:
 		// The rate was met, but only by answering several requests per
-		// wait: CPU per request is then just 1/rate, not the backend's cost.
+		// wait: CPU per request is then just 1/rate, not the backend's
+		// cost. (In closed loop the server is always busy; there CPU per
+		// request is the measurement.)
 		s.Status = results.StatusSaturated
-		s.Reason = fmt.Sprintf("server CPU %.0f%% busy: CPU per request is capped at 1/rate (%.0f µs); the cost per wait call and latency show the rest",
-			s.Server.CPUUtil*100, 1e6/max(s.RateAchieved, 1))
+		s.Reason = fmt.Sprintf("server %s CPU %.0f%% busy: CPU per request is capped at 1/rate (%.0f µs); the cost per wait call and latency show the rest",
+			s.Server.CPUScope, s.Server.CPUUtil*100, 1e6/max(s.RateAchieved, 1))
 	default:
 		s.Status = results.StatusOK
 	}
 	return s
+}
+
+// windowFault checks the conditions a sample claims, at both edges of its
+// window: every connection accepted before the window (no accept inside
+// it), and exactly the job's connections open — and, where the server
+// counts them, exactly the job's fds watched — at its start and its end.
+// It returns why the window is not a measurement of the point, or "".
+func windowFault(job Job, h server.Hello, start, end server.Report) string {
+	conns := int64(job.Conns())
+	var faults []string
+	if n := end.Accepts - start.Accepts; n > 0 {
+		faults = append(faults, fmt.Sprintf("%d accepts inside the measured window", n))
+	}
+	for _, edge := range []struct {
+		name string
+		r    server.Report
+	}{{"start", start}, {"end", end}} {
+		if edge.r.ConnsOpen != conns {
+			faults = append(faults, fmt.Sprintf("%d of %d connections open at the window's %s", edge.r.ConnsOpen, conns, edge.name))
+		}
+		if h.LoopThread && edge.r.Watched != int64(job.FDs) {
+			faults = append(faults, fmt.Sprintf("%d of %d fds watched at the window's %s", edge.r.Watched, job.FDs, edge.name))
+		}
+	}
+	return strings.Join(faults, "; ")
+}
+
+// serverEnv is the environment a server child gets on top of the harness's.
+//
+// An event-loop server waits in raw system calls holding its P (package
+// rawwait), so the runtime's sysmon sees the loop goroutine running and
+// sends it the asynchronous preemption signal every 10–20 ms of idleness:
+// each one ends the wait with EINTR, and for select and poll the retry is
+// another full scan of every watched fd (at 20,000 fds, ~12 ms each). The
+// server turns its garbage collector off (it allocates nothing per request;
+// see serve), so no stop-the-world needs that signal, and asyncpreemptoff
+// removes it. gonet is left as Go runs by default: it is the baseline.
+func serverEnv(backend string) []string {
+	info, err := backends.Lookup(backend)
+	if err != nil || info.New == nil {
+		return nil
+	}
+	godebug := "asyncpreemptoff=1"
+	if v := os.Getenv("GODEBUG"); v != "" {
+		godebug = v + "," + godebug
+	}
+	return []string{"GODEBUG=" + godebug}
 }
 
 // exitedEarly reports whether the server process has already exited.
@@ -298,18 +382,23 @@ func (c *child) exitedEarly() bool {
 
 // fill copies the load generator's result and the server's counter deltas
 // into s.
-func fill(s *results.Sample, res *loadgen.Result, start, end server.Report) {
+func fill(s *results.Sample, res *loadgen.Result, h server.Hello, start, end server.Report) {
 	s.WindowNs = res.WindowNs
 	s.RateAchieved = res.RateAchieved
 	s.Requests = res.Requests
 	s.Latency = results.Latency(res.Latency)
 	s.ServiceLatency = results.Latency(res.ServiceLatency)
 	s.Histogram = res.Histogram
+	s.Watched = end.Watched
+	s.MaxWatchedFD = end.MaxWatchedFD
 	s.Errors = map[string]int64{}
 	for k, v := range res.Errors {
 		if v > 0 {
 			s.Errors[k] = v
 		}
+	}
+	if res.Unanswered > 0 {
+		s.Errors["unanswered"] = res.Unanswered
 	}
 	// Connections the server refused (select past FD_SETSIZE) count since
 	// the server started: they happen while connecting, before the window.
@@ -320,42 +409,56 @@ func fill(s *results.Sample, res *loadgen.Result, start, end server.Report) {
 		s.Errors["server_protocol"] = int64(n)
 	}
 	d := results.ServerDelta{
-		UserNs:        end.UserNs - start.UserNs,
-		SysNs:         end.SysNs - start.SysNs,
-		MaxRSSKiB:     end.MaxRSSKiB,
-		VolCtxSw:      end.VolCtxSw - start.VolCtxSw,
-		InvolCtxSw:    end.InvolCtxSw - start.InvolCtxSw,
-		Waits:         int64(end.Waits - start.Waits),
-		Events:        int64(end.Events - start.Events),
-		Accepts:       int64(end.Accepts - start.Accepts),
-		Reads:         int64(end.Reads - start.Reads),
-		Writes:        int64(end.Writes - start.Writes),
-		ReadEAGAIN:    int64(end.ReadEAGAIN - start.ReadEAGAIN),
-		WriteEAGAIN:   int64(end.WriteEAGAIN - start.WriteEAGAIN),
-		InterestMods:  int64(end.InterestMods - start.InterestMods),
-		BytesIn:       int64(end.BytesIn - start.BytesIn),
-		BytesOut:      int64(end.BytesOut - start.BytesOut),
-		LoopCPUNs:     end.LoopCPUNs - start.LoopCPUNs,
-		ConnsOpen:     end.ConnsOpen,
-		ConnsRejected: int64(end.ConnsRejected),
+		UserNs:           end.UserNs - start.UserNs,
+		SysNs:            end.SysNs - start.SysNs,
+		MaxRSSKiB:        end.MaxRSSKiB,
+		VolCtxSw:         end.VolCtxSw - start.VolCtxSw,
+		InvolCtxSw:       end.InvolCtxSw - start.InvolCtxSw,
+		Waits:            int64(end.Waits - start.Waits),
+		WaitsInterrupted: int64(end.WaitsInterrupted - start.WaitsInterrupted),
+		Events:           int64(end.Events - start.Events),
+		Accepts:          int64(end.Accepts - start.Accepts),
+		Reads:            int64(end.Reads - start.Reads),
+		Writes:           int64(end.Writes - start.Writes),
+		ReadEAGAIN:       int64(end.ReadEAGAIN - start.ReadEAGAIN),
+		WriteEAGAIN:      int64(end.WriteEAGAIN - start.WriteEAGAIN),
+		InterestMods:     int64(end.InterestMods - start.InterestMods),
+		BytesIn:          int64(end.BytesIn - start.BytesIn),
+		BytesOut:         int64(end.BytesOut - start.BytesOut),
+		LoopCPUNs:        end.LoopCPUNs - start.LoopCPUNs,
+		ConnsOpen:        end.ConnsOpen,
+		ConnsRejected:    int64(end.ConnsRejected),
+		Threads:          end.Threads,
+		GOMAXPROCS:       h.GOMAXPROCS,
+		GODEBUG:          h.GODEBUG,
+		GC:               h.GC,
 	}
-	cpu := float64(d.UserNs + d.SysNs)
+	proc := float64(d.UserNs + d.SysNs)
+	scoped := proc
+	d.CPUScope = results.CPUScopeProcess
+	if h.LoopThread {
+		scoped = float64(d.LoopCPUNs)
+		d.CPUScope = results.CPUScopeLoop
+	}
 	if res.Requests > 0 {
 		rq := float64(res.Requests)
-		d.CPUNsPerReq = cpu / rq
+		d.ProcessCPUNsPerReq = proc / rq
+		d.CPUNsPerReq = scoped / rq
 		d.LoopCPUNsPerReq = float64(d.LoopCPUNs) / rq
 		d.WaitsPerReq = float64(d.Waits) / rq
 		d.SyscallsPerReq = float64(d.Waits+d.Reads+d.Writes+d.InterestMods) / rq
 	}
 	if w := end.MonoNs - start.MonoNs; w > 0 {
-		d.CPUUtil = cpu / float64(w)
+		d.ProcessCPUUtil = proc / float64(w)
+		d.CPUUtil = scoped / float64(w)
 	}
 	if d.Waits > 0 {
 		d.EventsPerWait = float64(d.Events) / float64(d.Waits)
 	}
 	s.Server = d
 	s.Client = results.ClientDelta{
-		CPUNs: res.ClientCPUNs, CPUNsPerReq: res.ClientCPUPerRq, ConnectSeconds: res.ConnectSeconds,
+		CPUNs: res.ClientCPUNs, CPUNsPerReq: res.ClientCPUPerRq,
+		ConnectSeconds: res.ConnectSeconds, SetupSeconds: res.PopulateSeconds,
 	}
 }
 

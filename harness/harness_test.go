@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/muxbench/muxbench/results"
+	"github.com/muxbench/muxbench/server"
 )
 
 // muxbenchBin is the muxbench binary built once for these tests.
@@ -78,8 +79,20 @@ func TestRunEndToEnd(t *testing.T) {
 			if s.Backend != "gonet" && s.Server.Waits == 0 {
 				t.Errorf("%s at %d fds: no wait calls counted", s.Backend, s.FDs)
 			}
-			if s.Server.ConnsOpen != int64(s.FDs-1) {
-				t.Errorf("%s at %d fds: server has %d connections open; want %d", s.Backend, s.FDs, s.Server.ConnsOpen, s.FDs-1)
+			// The population proof, checked again from the record: every
+			// connection accepted before the window, all open at its end,
+			// the fds the point names watched.
+			if conns := int64(s.FDs - results.ServerOwnFDs); s.Server.ConnsOpen != conns || s.Server.Accepts != 0 {
+				t.Errorf("%s at %d fds: %d connections open, %d accepts in the window; want %d, 0", s.Backend, s.FDs, s.Server.ConnsOpen, s.Server.Accepts, conns)
+			}
+			loop := s.Backend != "gonet"
+			if loop && s.Watched != int64(s.FDs) {
+				t.Errorf("%s at %d fds: server watched %d fds; want %d", s.Backend, s.FDs, s.Watched, s.FDs)
+			}
+			wantScope := map[bool]string{true: results.CPUScopeLoop, false: results.CPUScopeProcess}[loop]
+			if s.Server.CPUScope != wantScope || s.Server.CPUNsPerReq <= 0 || s.Client.SetupSeconds < s.Client.ConnectSeconds {
+				t.Errorf("%s at %d fds: cpu scope %q, %.0f ns/req, setup %.3fs < connect %.3fs?; want %q, > 0, setup >= connect",
+					s.Backend, s.FDs, s.Server.CPUScope, s.Server.CPUNsPerReq, s.Client.SetupSeconds, s.Client.ConnectSeconds, wantScope)
 			}
 		}
 	}
@@ -225,5 +238,32 @@ func TestPreflight(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("no cpus check")
+	}
+}
+
+func TestWindowFault(t *testing.T) {
+	job := Job{Backend: "poll", FDs: 12, Active: 1}
+	loop := server.Hello{LoopThread: true}
+	full := server.Report{Stats: server.Stats{Accepts: 10, ConnsOpen: 10, Watched: 12}}
+	for _, tt := range []struct {
+		name       string
+		h          server.Hello
+		start, end server.Report
+		want       string // substring; "" = no fault
+	}{
+		{"populated", loop, full, full, ""},
+		{"accepting in the window", loop,
+			server.Report{Stats: server.Stats{Accepts: 8, ConnsOpen: 8, Watched: 10}}, full,
+			"2 accepts inside the measured window; 8 of 10 connections open at the window's start; 10 of 12 fds watched at the window's start"},
+		{"closed during the window", loop, full,
+			server.Report{Stats: server.Stats{Accepts: 10, ConnsOpen: 9, Watched: 11}},
+			"9 of 10 connections open at the window's end; 11 of 12 fds watched at the window's end"},
+		{"gonet cannot count watched fds", server.Hello{},
+			server.Report{Stats: server.Stats{Accepts: 10, ConnsOpen: 10}}, server.Report{Stats: server.Stats{Accepts: 10, ConnsOpen: 10}}, ""},
+	} {
+		got := windowFault(job, tt.h, tt.start, tt.end)
+		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+			t.Errorf("%s: windowFault = %q; want %q", tt.name, got, tt.want)
+		}
 	}
 }

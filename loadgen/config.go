@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -84,6 +85,16 @@ type Config struct {
 	// ProgressReporter, Run calls its Report method; otherwise Run writes
 	// a short text line per report, at most a few per second.
 	Progress io.Writer
+	// OnConnected, if set, is called once every connection is open and
+	// before any traffic, from the controlling goroutine, with Run's ctx;
+	// the harness waits in it until the server reports every connection
+	// accepted. The warm-up and the request schedule start only when it
+	// returns, so however long it takes it neither shortens the warm-up
+	// nor shifts intended send times; nothing is sent meanwhile, on active
+	// or idle connections. A non-nil error aborts the run: Run closes
+	// every connection and returns the error wrapped. Its time is in
+	// Result.PopulateSeconds, not ConnectSeconds.
+	OnConnected func(ctx context.Context) error
 }
 
 // PortRange is an inclusive range of local TCP ports.
@@ -197,7 +208,7 @@ func (c Config) Validate() error {
 		bad("Conns is %d: want at least 1", c.Conns)
 	}
 	if c.Active < 0 || c.Active > c.Conns {
-		bad("Active is %d: want 0..Conns (%d)", c.Active, c.Conns)
+		bad("Active is %d: want 0 (every connection idle) up to Conns (%d)", c.Active, c.Conns)
 	}
 	switch c.Mode {
 	case "", ModeOpen:

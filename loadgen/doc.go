@@ -49,9 +49,14 @@
 // so the expected echo is regenerated instead of stored; every byte is
 // compared. A mismatch, a close, a reset or a timeout counts one error of
 // that kind, closes the connection and reopens it (requests in flight on
-// it are counted in Lost). Only echoes completed inside the measured
-// window [Warmup, Warmup+Duration) count; afterwards the generator stops
-// sending and drains echoes in flight for at most min(Timeout, 1 s).
+// it are counted in Lost). A request belongs to the measured window
+// [Warmup, Warmup+Duration) by its send time — the intended one in open
+// loop, the actual one in closed loop — not by when its echo arrives: when
+// the window closes the generator still writes every window request that is
+// due, stops sending anything later, and drains for at most
+// min(Timeout, 1 s). Window requests answered in the window or the drain
+// count in Requests; those still unanswered then count in Unanswered.
+// Warm-up requests never count, even when answered inside the window.
 //
 // # Result JSON
 //
@@ -63,8 +68,9 @@
 //	proto, size         protocol and bytes per request
 //	keepalive_ns        idle keep-alive interval, 0 = silent
 //	rate_requested      requests/s asked for (0 in closed loop)
-//	rate_achieved       verified echoes completed in the window / window
-//	requests            verified echoes completed in the window
+//	rate_achieved       requests / window
+//	requests            window requests answered with a verified echo (in the window or the drain)
+//	unanswered          window requests without an echo when the drain ended
 //	saturated           open loop: rate_achieved < 95% of rate_requested
 //	latency_ns          {p50,p90,p99,p999,p9999,max,mean,count} from the intended send time
 //	service_latency_ns  the same keys, from the actual send time (uncorrected)
@@ -72,6 +78,7 @@
 //	                    connect, idle_closed, idle_reset, write, read
 //	keepalives          verified keep-alive echoes in the window
 //	lost                requests in flight on connections that failed
+//	populate_seconds    connect_seconds plus the time in Config.OnConnected (until the server was populated)
 //	client_cpu_ns       user+sys CPU of this process over the window (getrusage RUSAGE_SELF)
 //	client_cpu_ns_per_req  client_cpu_ns / requests
 //	connect_seconds     time to open all connections

@@ -89,6 +89,7 @@ type activeConn struct {
 	idx     int
 	state   uint8
 	dueSeq  uint64 // requests due so far: [sendSeq, dueSeq) wait to be written
+	endSeq  uint64 // open loop: requests intended before the window's end (those the drain still writes)
 	sendSeq uint64 // requests handed to write() so far
 	ackSeq  uint64 // next request whose echo is expected
 	got     int    // bytes of echo ackSeq received
@@ -141,10 +142,13 @@ type gen struct {
 	abort   atomic.Bool // with stop: return without draining
 	loopErr error
 
-	// Owned by the loop goroutine until it exits.
+	// Owned by the loop goroutine until it exits. Window requests are
+	// those intended (closed loop: written) in [winStart, winEnd), see
+	// inWindow.
 	inflight    int64 // active requests written, echo not complete
 	kaInflight  int64
-	requests    int64 // completed in the window
+	winIssued   int64 // window requests: open loop due, closed loop written
+	requests    int64 // window requests answered, in the window or the drain
 	runRequests int64 // completed at any time
 	keepAlives  int64
 	lost        int64 // requests in flight on connections that failed
@@ -353,7 +357,9 @@ func (g *gen) connectErr(err error, done, total int) error {
 }
 
 // loop runs the traffic until stop is set, then drains echoes in flight
-// for at most drainMax (and Timeout). It runs on its own locked OS thread.
+// for at most drainMax (and Timeout), still writing open-loop window
+// requests that were held back (see endSchedule). It runs on its own
+// locked OS thread.
 func (g *gen) loop(done chan<- struct{}) {
 	// Never unlocked: the thread, with its changed timer slack, exits with
 	// this goroutine instead of returning to the scheduler's pool.
@@ -382,12 +388,11 @@ func (g *gen) loop(done chan<- struct{}) {
 		if !stopping && g.stop.Load() {
 			stopping = true
 			drainUntil = now + min(int64(drainMax), g.timeout)
-			for i := range g.active { // nothing new: closed loop stops re-arming
-				c := &g.active[i]
-				c.dueSeq = c.sendSeq
+			if !g.abort.Load() { // aborted: no drain, nothing more to write
+				g.endSchedule(now)
 			}
 		}
-		if stopping && (g.inflight+g.kaInflight == 0 || now >= drainUntil || g.abort.Load()) {
+		if stopping && ((g.inflight+g.kaInflight == 0 && g.unsent() == 0) || now >= drainUntil || g.abort.Load()) {
 			return
 		}
 		wake := now + g.hkEvery
@@ -465,8 +470,19 @@ func (g *gen) loop(done chan<- struct{}) {
 func (g *gen) dispatch(now int64) {
 	a := uint64(len(g.active))
 	first := g.nextN
-	for int64(float64(g.nextN)*g.interval) <= now {
-		g.active[g.nextN%a].dueSeq++
+	for {
+		t := int64(float64(g.nextN) * g.interval)
+		if t > now {
+			break
+		}
+		c := &g.active[g.nextN%a]
+		c.dueSeq++
+		if t < g.winEnd {
+			c.endSeq = c.dueSeq
+			if t >= g.winStart {
+				g.winIssued++
+			}
+		}
 		g.nextN++
 	}
 	if g.nextN-first >= a {
@@ -478,6 +494,48 @@ func (g *gen) dispatch(now int64) {
 	for n := first; n < g.nextN; n++ {
 		g.flush(&g.active[n%a])
 	}
+}
+
+// inWindow reports whether a request intended (closed loop: written) at t
+// belongs to the measured window. Membership goes by send time, not by
+// when the echo arrives: an answer drained after the window still counts,
+// one to a warm-up request arriving inside the window does not, so a slow
+// server's late answers are neither lost at the end nor borrowed from the
+// warm-up at the start.
+func (g *gen) inWindow(t int64) bool { return t >= g.winStart && t < g.winEnd }
+
+// endSchedule stops new traffic when the window has closed. Open loop:
+// every request intended in the window is made due (the controller's stop
+// may arrive before the loop dispatched the last ones) and stays due, so
+// the drain still writes window requests held back by a full pipeline or
+// socket buffer: a window request that goes unanswered is then the
+// server's doing (too slow, or a connection that failed), not held back
+// by the generator. Requests intended after the window and not yet
+// written are dropped. Closed loop: nothing new is written.
+func (g *gen) endSchedule(now int64) {
+	if !g.closed && len(g.active) > 0 {
+		g.dispatch(min(now, g.winEnd-1))
+	}
+	for i := range g.active {
+		c := &g.active[i]
+		if g.closed {
+			c.dueSeq = c.sendSeq
+		} else {
+			c.dueSeq = max(c.sendSeq, c.endSeq) // endSeq <= dueSeq: a prefix of what was due
+		}
+	}
+}
+
+// unsent returns the requests due but not yet written on connections that
+// may still write them (a failed connection is not reopened in the drain).
+func (g *gen) unsent() int64 {
+	var n int64
+	for i := range g.active {
+		if c := &g.active[i]; c.state != stDown {
+			n += int64(c.dueSeq - c.sendSeq)
+		}
+	}
+	return n
 }
 
 // intended returns the intended send time of request seq of c.
@@ -527,6 +585,9 @@ func (g *gen) flush(c *activeConn) {
 		}
 		c.sendSeq += k
 		g.inflight += int64(k)
+		if g.closed && g.inWindow(now) {
+			g.winIssued += int64(k) // open loop counts them in dispatch
+		}
 		if n < len(buf) {
 			c.pend = append(c.pend[:0], buf[n:]...)
 			c.pendOff = 0
@@ -545,7 +606,7 @@ func (g *gen) activeEvent(c *activeConn, events uint32, now int64) {
 		}
 		c.state = stOpen
 		c.backoff = int64(retryMin)
-		if g.closed {
+		if g.closed && !g.stop.Load() {
 			c.dueSeq = c.sendSeq + 1
 		}
 		g.flush(c)
@@ -641,7 +702,7 @@ func (g *gen) complete(c *activeConn, now int64) {
 	if !g.closed {
 		intended = g.intended(c, c.ackSeq)
 	}
-	if now >= g.winStart && now < g.winEnd {
+	if g.inWindow(intended) {
 		recordClamped(g.hist, now-intended)
 		if !g.closed { // closed loop: identical, copied once at the end
 			recordClamped(g.svc, now-sentAt)

@@ -43,9 +43,24 @@ type Result struct {
 	Size          int     `json:"size"`
 	KeepAliveNs   int64   `json:"keepalive_ns"`
 	RateRequested float64 `json:"rate_requested"` // requests/s; 0 in closed loop
-	RateAchieved  float64 `json:"rate_achieved"`  // verified echoes completed in the window / window
-	Requests      int64   `json:"requests"`       // verified echoes completed in the window
-	Saturated     bool    `json:"saturated"`      // open loop: RateAchieved < 95% of RateRequested
+	// RateAchieved is Requests / the window: window requests answered per
+	// second of window, whether the echo arrived in the window or in the
+	// drain after it.
+	RateAchieved float64 `json:"rate_achieved"`
+	// Requests counts window requests answered with a verified echo, in
+	// the window or in the drain after it. A request belongs to the window
+	// by its send time in [Warmup, Warmup+Duration): the intended one in
+	// open loop, the actual one in closed loop; warm-up requests never
+	// count, even when answered inside the window.
+	Requests int64 `json:"requests"`
+	// Unanswered counts window requests without a verified echo when the
+	// drain ended (after at most min(Timeout, 1 s)): still in flight, not
+	// yet written (open loop), or lost on a connection that failed (also
+	// in Lost). Requests + Unanswered is every window request. The
+	// histograms lack these requests' latencies, which were the longest,
+	// so a caller should flag a sample with Unanswered > 0.
+	Unanswered int64 `json:"unanswered"`
+	Saturated  bool  `json:"saturated"` // open loop: RateAchieved < 95% of RateRequested
 	// Latency is measured from each request's intended send time
 	// (coordinated omission corrected); in closed loop the intended time is
 	// the actual one.
@@ -61,6 +76,10 @@ type Result struct {
 	ClientCPUNs    int64            `json:"client_cpu_ns"`         // user+sys of this process over the window (getrusage RUSAGE_SELF)
 	ClientCPUPerRq float64          `json:"client_cpu_ns_per_req"` // ClientCPUNs / Requests
 	ConnectSeconds float64          `json:"connect_seconds"`       // time to open all Conns connections
+	// PopulateSeconds is ConnectSeconds plus the time spent in
+	// Config.OnConnected: until the server was fully populated, as far as
+	// the hook could tell. Equal to ConnectSeconds without a hook.
+	PopulateSeconds float64 `json:"populate_seconds"`
 	// RunRequests and RunCPUNs cover all traffic (warm-up, window and
 	// drain, not connection set-up), for comparing with a server whose
 	// CPU can only be sampled around the whole run.

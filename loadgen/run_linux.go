@@ -10,15 +10,26 @@ import (
 )
 
 // Run opens c.Conns connections to c.Target (c.Active of them carrying
-// traffic), warms up for c.Warmup, measures for c.Duration, drains echoes
-// still in flight and closes everything it opened. It checks c (Validate,
-// then Check's limits) before opening anything.
+// traffic), calls c.OnConnected, warms up for c.Warmup, measures for
+// c.Duration, drains echoes still in flight and closes everything it
+// opened. It checks c (Validate, then Check's limits) before opening
+// anything.
+//
+// A request belongs to the measured window by when it was meant to be
+// sent, not by when its echo arrived: in open loop by its intended send
+// time, in closed loop by its actual send time, in [Warmup,
+// Warmup+Duration) after traffic started. Answers to window requests that
+// arrive in the drain after the window count (Result.Requests and the
+// histograms); window requests still unanswered when the drain ends, or
+// lost on a connection that failed, are Result.Unanswered; requests sent
+// before or after the window never count, whenever they are answered.
 //
 // Integrity errors during the run (mismatches, timeouts, resets…) are
 // counted in Result.Errors, not returned. Run returns an error when the
 // run could not be done: an invalid Config, a limit (*LimitError), a
-// connection that could not be opened (*ConnectError), or ctx cancelled —
-// then it stops within milliseconds and returns ctx's error wrapped.
+// connection that could not be opened (*ConnectError), an error from
+// c.OnConnected (wrapped), or ctx cancelled — then it stops within
+// milliseconds and returns ctx's error wrapped.
 func Run(ctx context.Context, c Config) (*Result, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -56,10 +67,21 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	}
 	connectSeconds := time.Since(connStart).Seconds()
 	rep.report("connect", int64(c.Conns), int64(c.Conns), true)
+	if c.OnConnected != nil {
+		// Nothing of the generator runs meanwhile (no traffic loop, no
+		// keep-alive, no timeout check) and no request is in flight, so
+		// however long the hook waits nothing can time out: connections
+		// sit untouched, and checkIdle later sees only what the server did.
+		if err := c.OnConnected(ctx); err != nil {
+			return nil, fmt.Errorf("after opening %d connections: OnConnected: %w", c.Conns, err)
+		}
+	}
+	populateSeconds := time.Since(connStart).Seconds()
 
 	// The schedule is fixed before the loop starts: request n is intended
 	// at n/Rate after the loop's start, the window is [Warmup,
-	// Warmup+Duration) after it.
+	// Warmup+Duration) after it. Set only now, so time spent in
+	// OnConnected neither eats into the warm-up nor shifts intended times.
 	g.base = time.Now()
 	g.winStart = int64(c.Warmup)
 	g.winEnd = int64(c.Warmup + c.Duration)
@@ -138,6 +160,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		Size:           c.size(),
 		KeepAliveNs:    int64(c.KeepAlive),
 		Requests:       g.requests,
+		Unanswered:     g.winIssued - g.requests,
 		KeepAlives:     g.keepAlives,
 		Lost:           g.lost,
 		RunRequests:    g.runRequests,
@@ -152,6 +175,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		Corrected:      g.hist,
 		Uncorrected:    g.svc,
 	}
+	r.PopulateSeconds = populateSeconds
 	for _, a := range sources {
 		r.SourceAddrs = append(r.SourceAddrs, a.String())
 	}
@@ -160,6 +184,9 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 			r.Errors[errKindNames[k]] = n
 		}
 	}
+	// Window requests answered (some perhaps in the drain) over the
+	// window: with Requests counted by send time, this is the rate the
+	// server kept up with for the requests of the window.
 	r.RateAchieved = float64(r.Requests) / c.Duration.Seconds()
 	if r.Mode == ModeOpen && c.Active > 0 {
 		r.RateRequested = c.Rate

@@ -279,6 +279,21 @@ func TestCheckLimits(t *testing.T) {
 	}
 }
 
+// waitAccepted waits (bounded) until s accepted n connections. A run
+// stopped right after connecting may close connections still in the
+// server's accept queue: waitIdle alone would pass before they are
+// accepted and then counted as fds of this process.
+func waitAccepted(t *testing.T, s *testServer, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for s.accepted.Load() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("server accepted %d connections in 10s; want %d", s.accepted.Load(), n)
+		}
+		time.Sleep(time.Millisecond) // polling the server's state, bounded above
+	}
+}
+
 // socketFDs counts this process's sockets, epoll instances and eventfds:
 // what Run opens. (Pipes are left out: io.Copy in the test servers keeps a
 // pool of splice pipes.)
@@ -448,6 +463,7 @@ func TestCancel(t *testing.T) {
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("Run took %v to stop after cancel; want prompt", d)
 	}
+	waitAccepted(t, s, 20)
 	s.waitIdle(t)
 	if after := socketFDs(t); after != before {
 		t.Errorf("socket/epoll/eventfd fds %d after a cancelled Run; %d before", after, before)

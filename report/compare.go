@@ -3,23 +3,35 @@ package report
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
-	"golang.org/x/perf/benchmath"
+	"github.com/montanaflynn/stats"
 
+	"github.com/muxbench/muxbench/loadgen"
 	"github.com/muxbench/muxbench/results"
 )
 
 // DefaultAlpha is the significance level compare uses unless told otherwise.
 const DefaultAlpha = 0.05
 
+// Correction names the multiple-comparison correction Compare applies
+// across all the Mann-Whitney tests of one comparison. Benjamini-Hochberg
+// bounds the expected share of false discoveries among the rows it flags
+// by alpha; when nothing changed (an A/A comparison, the case a gate must
+// not fail) that is the chance of flagging anything at all, as with
+// Holm-Bonferroni. Unlike Holm it keeps the power to see a change that
+// shows at many points at once, the usual shape of a code change, with the
+// 4 to 5 repetitions a sweep can afford.
+const Correction = "Benjamini-Hochberg"
+
 // Significance values of a Delta.
 const (
-	Significant    = "significant"     // Mann-Whitney U p < alpha
-	NotSignificant = "not significant" // p >= alpha: no evidence of a change
-	TooFew         = "n too small"     // too few repetitions for any p to reach alpha
+	Significant    = "significant"     // Benjamini-Hochberg adjusted p (Q) <= alpha
+	NotSignificant = "not significant" // Q > alpha: no evidence of a change
+	TooFew         = "n too small"     // too few repetitions for any p to reach alpha; not tested
 )
 
 // Verdict values of a Delta.
@@ -31,8 +43,9 @@ const (
 
 // CompareOptions configures Compare.
 type CompareOptions struct {
-	// Alpha is the significance level of the Mann-Whitney U test; 0 means
-	// DefaultAlpha.
+	// Alpha is the false discovery rate of the corrected Mann-Whitney U
+	// tests; 0 means DefaultAlpha. The per-backend intervals are at
+	// confidence 1-Alpha.
 	Alpha float64
 	// Gate turns on the regression gate: any significant change in the
 	// worse direction by more than Threshold is a Regression.
@@ -46,18 +59,50 @@ type CompareOptions struct {
 
 // Comparison is the result of comparing two runs point by point.
 type Comparison struct {
-	Old       RunInfo       `json:"old"`
-	New       RunInfo       `json:"new"`
-	Alpha     float64       `json:"alpha"`
-	Gate      bool          `json:"gate"`
-	Threshold float64       `json:"threshold"` // fraction; meaningful when Gate is set
-	Tables    []MetricTable `json:"metrics"`
-	Skipped   []Skipped     `json:"skipped,omitempty"`
-	Notes     []string      `json:"notes,omitempty"` // differences in scenario or environment worth knowing
+	Old        RunInfo `json:"old"`
+	New        RunInfo `json:"new"`
+	Alpha      float64 `json:"alpha"`
+	Correction string  `json:"correction"` // Correction
+	Gate       bool    `json:"gate"`
+	Threshold  float64 `json:"threshold"` // fraction; meaningful when Gate is set
+	Power      Power   `json:"power"`
+	// Omitted lists the metrics left out of this comparison, each with why.
+	Omitted []string `json:"omitted_metrics,omitempty"`
+	// Summary is one row per backend and metric, in table order.
+	Summary []BackendSummary `json:"summary"`
+	Tables  []MetricTable    `json:"metrics"`
+	Skipped []Skipped        `json:"skipped,omitempty"`
+	Notes   []string         `json:"notes,omitempty"` // differences in scenario or environment worth knowing
+	// Undecided says why the comparison cannot pass a gate: it compared
+	// nothing ("nothing compared: ...") or its repetitions are too few for
+	// any test to reach alpha ("cannot decide: ..."). Empty when it can.
+	Undecided string `json:"undecided,omitempty"`
 	// Regressions lists, one line each, what fails the gate: significant
-	// regressions beyond the threshold, and points OLD measured that NEW
-	// could not. Always empty when Gate is off.
+	// regressions beyond the threshold, and points that were ok in OLD and
+	// not in NEW. Always empty when Gate is off, and when the runs are of
+	// different scenarios.
 	Regressions []string `json:"regressions"`
+}
+
+// Power says what the comparison's repetitions can detect.
+type Power struct {
+	// OldN and NewN are the repetitions of the best-measured compared
+	// point; MinP is the smallest p the U test can give with them.
+	OldN int     `json:"old_n"`
+	NewN int     `json:"new_n"`
+	MinP float64 `json:"min_p"`
+	// Tests is the number of U tests the correction spans.
+	Tests int `json:"tests"`
+	// NeedReps is how many repetitions per side any test needs to reach
+	// alpha after the correction: MinRepetitions(alpha).
+	NeedReps int `json:"need_reps"`
+	// MinTests is the fewest tests that must reach MinP together (every
+	// NEW repetition beyond every OLD one) for the correction to flag
+	// them; Tests+1 when none can.
+	MinTests int `json:"min_tests"`
+	// NeedRepsOne is how many repetitions per side a change confined to a
+	// single test needs: MinRepetitions(alpha/Tests).
+	NeedRepsOne int `json:"need_reps_one"`
 }
 
 // RunInfo identifies one side of a comparison.
@@ -69,6 +114,26 @@ type RunInfo struct {
 	Started     time.Time `json:"started"`
 	Repetitions int       `json:"repetitions"`
 	Incomplete  bool      `json:"incomplete,omitempty"`
+}
+
+// BackendSummary condenses one backend's rows of one metric: the geometric
+// mean of the per-point NEW/OLD median ratios, with a Student t-interval on
+// the log ratios across the points (see geomeanCI), and the median
+// detectable change (see Delta.Detectable).
+type BackendSummary struct {
+	Backend        string  `json:"backend"`
+	Metric         string  `json:"metric"`
+	HigherIsBetter bool    `json:"higher_is_better"`
+	Points         int     `json:"points"` // rows with a ratio
+	Ratio          float64 `json:"ratio"`
+	// Lo and Hi bound Ratio at confidence Confidence; 0 with fewer than
+	// two points.
+	Lo         float64 `json:"lo,omitempty"`
+	Hi         float64 `json:"hi,omitempty"`
+	Confidence float64 `json:"confidence"`
+	// Detectable is the median of the rows' Detectable over those with
+	// two or more repetitions a side; nil when there are none.
+	Detectable *float64 `json:"detectable"`
 }
 
 // MetricTable compares one headline metric at every point both runs measured.
@@ -84,19 +149,25 @@ type MetricTable struct {
 // Delta is one backend at one point: old and new medians and whether the
 // difference is significant across repetitions.
 type Delta struct {
-	Backend      string   `json:"backend"`
-	Active       int      `json:"active"`
-	FDs          int      `json:"fds"`
-	Old          float64  `json:"old"` // median across OLD's repetitions
-	New          float64  `json:"new"`
-	OldN         int      `json:"old_n"` // repetitions measured
-	NewN         int      `json:"new_n"`
-	Ratio        float64  `json:"ratio"`       // New/Old; 0 when either median is not positive
-	P            *float64 `json:"p,omitempty"` // Mann-Whitney U p-value; nil when not computed (n too small)
+	Backend string  `json:"backend"`
+	Active  int     `json:"active"`
+	FDs     int     `json:"fds"`
+	Old     float64 `json:"old"` // median across OLD's repetitions
+	New     float64 `json:"new"`
+	OldN    int     `json:"old_n"` // repetitions measured
+	NewN    int     `json:"new_n"`
+	Ratio   float64 `json:"ratio"` // New/Old; 0 when either median is not positive
+	// P is the Mann-Whitney U p-value and Q the same after the correction
+	// across the comparison; both nil when not tested (n too small).
+	P            *float64 `json:"p,omitempty"`
+	Q            *float64 `json:"q,omitempty"`
 	Significance string   `json:"significance"`
 	Verdict      string   `json:"verdict,omitempty"` // Better, Worse, Regression, or "" for no significant change
-	OldStatus    string   `json:"old_status"`
-	NewStatus    string   `json:"new_status"`
+	// Detectable is the smallest change this point can show, as a
+	// fraction: its repetitions' spread max/min-1, the noisier side's
+	// (see spread); 0 when a side has a single repetition, which shows no
+	// spread.
+	Detectable float64 `json:"detectable"`
 }
 
 // Geomean is the geometric mean of the old and new medians over the rows
@@ -114,8 +185,8 @@ type Skipped struct {
 	Active  int    `json:"active"`
 	FDs     []int  `json:"fds"`
 	Reason  string `json:"reason"`
-	// Lost is set when OLD measured these points and NEW could not
-	// (unsupported or failed): a regression of its own.
+	// Lost is set when the points were ok in OLD and are not in NEW
+	// (saturated, errors, unsupported or failed): a regression of its own.
 	Lost bool `json:"lost,omitempty"`
 }
 
@@ -127,19 +198,36 @@ type metricDef struct {
 	sample            func(results.Sample) float64
 }
 
-var compareMetrics = []metricDef{
-	{"p50", "p50 latency", "ns", false,
+var (
+	p50Metric = metricDef{"p50", "p50 latency", "ns", false,
 		func(p results.Point) results.Stat { return p.P50 },
-		func(s results.Sample) float64 { return float64(s.Latency.P50) }},
-	{"p99", "p99 latency", "ns", false,
+		func(s results.Sample) float64 { return float64(s.Latency.P50) }}
+	p99Metric = metricDef{"p99", "p99 latency", "ns", false,
 		func(p results.Point) results.Stat { return p.P99 },
-		func(s results.Sample) float64 { return float64(s.Latency.P99) }},
-	{"cpu", "server CPU per request", "ns", false,
+		func(s results.Sample) float64 { return float64(s.Latency.P99) }}
+	cpuMetric = metricDef{"cpu", "server CPU per request", "ns", false,
 		func(p results.Point) results.Stat { return p.ServerCPUPerReq },
-		func(s results.Sample) float64 { return s.Server.CPUNsPerReq }},
-	{"rate", "achieved rate", "req/s", true,
+		func(s results.Sample) float64 { return s.Server.CPUNsPerReq }}
+	rateMetric = metricDef{"rate", "achieved rate", "req/s", true,
 		func(p results.Point) results.Stat { return p.RateAchieved },
-		func(s results.Sample) float64 { return s.RateAchieved }},
+		func(s results.Sample) float64 { return s.RateAchieved }}
+)
+
+// rateOmitted says why open-loop comparisons leave the achieved rate out.
+const rateOmitted = "rate (open loop: the scenario sets it; a point that misses it is saturated, so skipped, or lost if OLD was ok)"
+
+// compareMetrics returns the metrics worth testing for these runs, and
+// those left out with why. The requested rate is the scenario's, not a
+// measurement; in open loop the achieved rate of an ok point is the
+// requested rate give or take the generator's timing, so testing it would
+// only add tests for the correction to pay for. In closed loop it is the
+// throughput, the measurement that matters most.
+func compareMetrics(o, n *results.Run) (metrics []metricDef, omitted []string) {
+	metrics = []metricDef{p50Metric, p99Metric, cpuMetric}
+	if o.Scenario.Mode == loadgen.ModeClosed && n.Scenario.Mode == loadgen.ModeClosed {
+		return append(metrics, rateMetric), nil
+	}
+	return metrics, []string{rateOmitted}
 }
 
 // pointKey identifies a point across runs.
@@ -148,11 +236,16 @@ type pointKey struct {
 	active, fds int
 }
 
-// Compare compares NEW against OLD at every backend × point both measured:
-// medians of p50, p99, server CPU per request and achieved rate, their
-// ratio, and a Mann-Whitney U test across the repetitions
-// (benchmath.AssumeNothing). Points present in only one run, or not
-// measured in one, are listed in Skipped, not compared.
+// Compare compares NEW against OLD at every backend × point that is ok in
+// both: medians of p50, p99, server CPU per request (and achieved rate in
+// closed loop), their ratio, and a Mann-Whitney U test across the
+// repetitions (benchmath.AssumeNothing) whose p-values are adjusted with
+// the Benjamini-Hochberg correction across every test of the comparison.
+// It summarises each backend and metric by the geometric mean of the
+// ratios with a Student t-interval (geomeanCI). Points present in only one
+// run, or not ok in one, are listed in Skipped, not tested; ok in OLD and
+// not in NEW is a lost point, which fails the gate. Comparison.Undecided
+// says when nothing was compared or no test could reach alpha.
 func Compare(oldRun, newRun *results.Run, opt CompareOptions) (*Comparison, error) {
 	if oldRun == nil || newRun == nil {
 		return nil, fmt.Errorf("compare: nil run")
@@ -167,20 +260,170 @@ func Compare(oldRun, newRun *results.Run, opt CompareOptions) (*Comparison, erro
 	if opt.Gate && !(opt.Threshold >= 0) {
 		return nil, fmt.Errorf("compare: threshold %v must not be negative", opt.Threshold)
 	}
+	metrics, omitted := compareMetrics(oldRun, newRun)
 	c := &Comparison{
-		Old:       runInfo(opt.OldName, oldRun),
-		New:       runInfo(opt.NewName, newRun),
-		Alpha:     alpha,
-		Gate:      opt.Gate,
-		Threshold: opt.Threshold,
-		Notes:     differences(oldRun, newRun),
+		Old:        runInfo(opt.OldName, oldRun),
+		New:        runInfo(opt.NewName, newRun),
+		Alpha:      alpha,
+		Correction: Correction,
+		Gate:       opt.Gate,
+		Threshold:  opt.Threshold,
+		Omitted:    omitted,
+		Notes:      differences(oldRun, newRun),
 	}
+	// Runs of different scenarios are still tabulated for a reader, but
+	// their rows are never a regression: the gate compared nothing.
+	c.Undecided = unrelated(oldRun, newRun)
+	gate := opt.Gate && c.Undecided == ""
 
 	oldPts, newPts := indexPoints(results.Summarize(oldRun.Samples)), indexPoints(results.Summarize(newRun.Samples))
-	oldSamples, newSamples := indexSamples(oldRun.Samples), indexSamples(newRun.Samples)
-	keys := unionKeys(oldRun, newRun, oldPts, newPts)
+	both, common := c.classify(oldRun, newRun, oldPts, newPts)
 
-	var both []pointKey
+	scopes, scopeNote := cpuScopes(both, oldPts, newPts)
+	if scopeNote != "" {
+		c.Notes = append(c.Notes, scopeNote)
+	}
+	oldSamples, newSamples := indexSamples(oldRun.Samples), indexSamples(newRun.Samples)
+	for _, m := range metrics {
+		t := MetricTable{Metric: m.name, Title: m.title, Unit: m.unit, HigherIsBetter: m.higherIsBetter}
+		if m.name == cpuMetric.name && scopes != "" {
+			t.Title += " (" + scopes + ")"
+		}
+		for _, k := range both {
+			op, np := oldPts[k], newPts[k]
+			d := Delta{
+				Backend: k.backend, Active: k.active, FDs: k.fds,
+				Old: m.point(op).Median, New: m.point(np).Median,
+			}
+			ov, nv := values(oldSamples[k], m.sample), values(newSamples[k], m.sample)
+			d.OldN, d.NewN = len(ov), len(nv)
+			if d.OldN > 1 && d.NewN > 1 {
+				d.Detectable = spread(m.point(op), m.point(np))
+			}
+			if d.Old > 0 && d.New > 0 {
+				d.Ratio = d.New / d.Old
+			}
+			d.Significance = TooFew
+			if minUTestP(d.OldN, d.NewN) <= alpha {
+				p := uTest(ov, nv)
+				d.P = &p
+			}
+			t.Rows = append(t.Rows, d)
+		}
+		c.Tables = append(c.Tables, t)
+	}
+	c.Power = c.correct()
+	for ti := range c.Tables {
+		t := &c.Tables[ti]
+		for i := range t.Rows {
+			d := &t.Rows[i]
+			d.Verdict = verdict(*d, t.HigherIsBetter, gate, opt.Threshold)
+			if d.Verdict == Regression {
+				c.Regressions = append(c.Regressions, fmt.Sprintf("%s %s at %s fds, %s: %s → %s (%s, p=%.3f, q=%.3f)",
+					d.Backend, t.Title, groupDigits(float64(d.FDs)), plural(d.Active, "active connection"),
+					formatValue(d.Old, t.Unit), formatValue(d.New, t.Unit), formatDelta(d.Ratio), *d.P, *d.Q))
+			}
+		}
+		t.Geomean = geomean(t.Rows)
+	}
+	c.Summary = summarize(c.Tables, 1-alpha)
+	if gate {
+		for _, s := range c.Skipped {
+			if s.Lost {
+				c.Regressions = append(c.Regressions, fmt.Sprintf("%s at %s fds, %s: %s",
+					s.Backend, fdInts(s.FDs), plural(s.Active, "active connection"), s.Reason))
+			}
+		}
+	}
+	if c.Undecided == "" {
+		c.Undecided = c.undecided(len(both), common)
+	}
+	return c, nil
+}
+
+// cpuScopes says whose CPU the cpu metric counts at the compared points
+// (Point.ServerCPUScope: "loop thread", or "process: gonet; loop thread:
+// poll, epoll-lt" when backends differ), "" when no run recorded it, and
+// notes the points where OLD and NEW counted different CPU: their ratios
+// compare different things.
+func cpuScopes(both []pointKey, oldPts, newPts map[pointKey]results.Point) (title, note string) {
+	var order []string
+	byScope := map[string][]string{}
+	var differ []pointKey
+	for _, k := range both {
+		op, np := oldPts[k], newPts[k]
+		if op.ServerCPUScope != np.ServerCPUScope {
+			differ = append(differ, k)
+		}
+		sc := np.ServerCPUScope
+		if sc == "" {
+			continue
+		}
+		if _, ok := byScope[sc]; !ok {
+			order = append(order, sc)
+		}
+		if !slices.Contains(byScope[sc], k.backend) {
+			byScope[sc] = append(byScope[sc], k.backend)
+		}
+	}
+	switch len(order) {
+	case 0:
+	case 1:
+		title = order[0]
+	default:
+		parts := make([]string, len(order))
+		for i, sc := range order {
+			parts[i] = sc + ": " + strings.Join(byScope[sc], ", ")
+		}
+		title = strings.Join(parts, "; ")
+	}
+	if len(differ) > 0 {
+		k := differ[0]
+		recorded := func(s string) string {
+			if s == "" {
+				return "not recorded"
+			}
+			return s
+		}
+		note = fmt.Sprintf("server CPU scope differs at %s (e.g. %s at %s fds: OLD %s, NEW %s): the cpu ratios there compare different CPU",
+			plural(len(differ), "point"), k.backend, groupDigits(float64(k.fds)), recorded(oldPts[k].ServerCPUScope), recorded(newPts[k].ServerCPUScope))
+	}
+	return title, note
+}
+
+// unrelated says why two runs cannot be compared at all: one has no
+// samples, or they ran different scenarios. It returns "" when they can.
+func unrelated(o, n *results.Run) string {
+	switch {
+	case len(o.Samples) == 0:
+		return "nothing compared: OLD has no samples"
+	case len(n.Samples) == 0:
+		return "nothing compared: NEW has no samples"
+	case o.Scenario.Name != n.Scenario.Name:
+		return fmt.Sprintf("nothing compared: different scenarios (OLD %s, NEW %s)", orNone(o.Scenario.Name), orNone(n.Scenario.Name))
+	}
+	return ""
+}
+
+// undecided says why a comparison of related runs cannot pass a gate:
+// no point in common, every common point skipped, or no test able to
+// reach alpha. It returns "" when the comparison can decide.
+func (c *Comparison) undecided(compared, common int) string {
+	switch {
+	case common == 0:
+		return "nothing compared: no (backend, fds, active) point is in both runs"
+	case compared == 0:
+		return "nothing compared: every point in both runs was skipped (see skipped)"
+	case c.Power.Tests == 0:
+		return fmt.Sprintf("cannot decide: %s, need >= %d per side", repsText(c.Power.OldN, c.Power.NewN), c.Power.NeedReps)
+	}
+	return ""
+}
+
+// classify sorts the points of both runs into those to compare (ok in
+// both), returned in table order, and c.Skipped; common counts the points
+// present in both runs whatever their status.
+func (c *Comparison) classify(oldRun, newRun *results.Run, oldPts, newPts map[pointKey]results.Point) (both []pointKey, common int) {
 	skips := map[[3]string]*Skipped{} // backend, active, reason
 	var skipOrder [][3]string
 	skip := func(k pointKey, reason string, lost bool) {
@@ -193,63 +436,110 @@ func Compare(oldRun, newRun *results.Run, opt CompareOptions) (*Comparison, erro
 		}
 		s.FDs = append(s.FDs, k.fds)
 	}
-	for _, k := range keys {
+	for _, k := range unionKeys(oldRun, newRun, oldPts, newPts) {
 		op, inOld := oldPts[k]
 		np, inNew := newPts[k]
+		if inOld && inNew {
+			common++
+		}
+		oldOK, newOK := op.Status == results.StatusOK, np.Status == results.StatusOK
 		switch {
 		case !inNew:
 			skip(k, "only in OLD", false)
 		case !inOld:
 			skip(k, "only in NEW", false)
-		case !measured(op) && !measured(np):
-			skip(k, notMeasured(op, np), false)
-		case !measured(np):
-			skip(k, "measured in OLD, "+statusReason(np)+" in NEW", true)
-		case !measured(op):
-			skip(k, statusReason(op)+" in OLD, measured in NEW", false)
-		default:
+		case oldOK && newOK:
 			both = append(both, k)
+		case oldOK:
+			skip(k, "ok in OLD, "+statusReason(np)+" in NEW", true)
+		case newOK:
+			skip(k, statusReason(op)+" in OLD, ok in NEW", false)
+		default:
+			skip(k, notOK(op, np), false)
 		}
 	}
 	for _, id := range skipOrder {
 		c.Skipped = append(c.Skipped, *skips[id])
 	}
+	return both, common
+}
 
-	for _, m := range compareMetrics {
-		t := MetricTable{Metric: m.name, Title: m.title, Unit: m.unit, HigherIsBetter: m.higherIsBetter}
-		for _, k := range both {
-			op, np := oldPts[k], newPts[k]
-			d := Delta{
-				Backend: k.backend, Active: k.active, FDs: k.fds,
-				Old: m.point(op).Median, New: m.point(np).Median,
-				OldStatus: op.Status, NewStatus: np.Status,
+// correct applies the correction across every tested row of every table,
+// setting each row's Q and Significance, and returns what the repetitions
+// can detect.
+func (c *Comparison) correct() Power {
+	var rows []*Delta
+	var ps []float64
+	pw := Power{MinP: 1, NeedReps: MinRepetitions(c.Alpha)}
+	first := true
+	for ti := range c.Tables {
+		for i := range c.Tables[ti].Rows {
+			d := &c.Tables[ti].Rows[i]
+			if mp := minUTestP(d.OldN, d.NewN); first || mp < pw.MinP {
+				pw.MinP, pw.OldN, pw.NewN, first = mp, d.OldN, d.NewN, false
 			}
-			ov, nv := values(oldSamples[k], m.sample), values(newSamples[k], m.sample)
-			d.OldN, d.NewN = len(ov), len(nv)
-			if d.Old > 0 && d.New > 0 {
-				d.Ratio = d.New / d.Old
-			}
-			d.P, d.Significance = significance(ov, nv, alpha)
-			d.Verdict = verdict(d, m.higherIsBetter, opt)
-			t.Rows = append(t.Rows, d)
-			if d.Verdict == Regression {
-				c.Regressions = append(c.Regressions, fmt.Sprintf("%s %s at %s fds, %s: %s → %s (%s, p=%.3f)",
-					k.backend, m.title, groupDigits(float64(k.fds)), plural(k.active, "active connection"),
-					formatValue(d.Old, m.unit), formatValue(d.New, m.unit), formatDelta(d.Ratio), *d.P))
-			}
-		}
-		t.Geomean = geomean(t.Rows)
-		c.Tables = append(c.Tables, t)
-	}
-	if opt.Gate {
-		for _, s := range c.Skipped {
-			if s.Lost {
-				c.Regressions = append(c.Regressions, fmt.Sprintf("%s at %s fds, %s: %s",
-					s.Backend, fdInts(s.FDs), plural(s.Active, "active connection"), s.Reason))
+			if d.P != nil {
+				rows = append(rows, d)
+				ps = append(ps, *d.P)
 			}
 		}
 	}
-	return c, nil
+	for i, q := range bhAdjust(ps) {
+		d := rows[i]
+		d.Q = &q
+		d.Significance = NotSignificant
+		if q <= c.Alpha {
+			d.Significance = Significant
+		}
+	}
+	pw.Tests = len(ps)
+	pw.MinTests = bhMinTests(pw.MinP, c.Alpha, pw.Tests)
+	if pw.Tests > 0 {
+		pw.NeedRepsOne = MinRepetitions(c.Alpha / float64(pw.Tests))
+	}
+	return pw
+}
+
+// summarize returns, per backend and metric, the geometric mean of the rows'
+// ratios with its interval at confidence, and their median detectable
+// change; backends in table order.
+func summarize(tables []MetricTable, confidence float64) []BackendSummary {
+	var order []string
+	seen := map[string]bool{}
+	for _, t := range tables {
+		for _, d := range t.Rows {
+			if !seen[d.Backend] {
+				seen[d.Backend] = true
+				order = append(order, d.Backend)
+			}
+		}
+	}
+	var out []BackendSummary
+	for _, be := range order {
+		for _, t := range tables {
+			var ratios, detect []float64
+			for _, d := range t.Rows {
+				if d.Backend != be || d.Ratio == 0 {
+					continue
+				}
+				ratios = append(ratios, d.Ratio)
+				if d.OldN > 1 && d.NewN > 1 {
+					detect = append(detect, d.Detectable)
+				}
+			}
+			if len(ratios) == 0 {
+				continue
+			}
+			s := BackendSummary{Backend: be, Metric: t.Metric, HigherIsBetter: t.HigherIsBetter, Points: len(ratios), Confidence: confidence}
+			s.Ratio, s.Lo, s.Hi = geomeanCI(ratios, confidence)
+			if len(detect) > 0 {
+				med, _ := stats.Median(detect) // not empty
+				s.Detectable = &med
+			}
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func runInfo(name string, r *results.Run) RunInfo {
@@ -272,12 +562,13 @@ func indexPoints(pts []results.Point) map[pointKey]results.Point {
 	return m
 }
 
-// indexSamples groups the measured samples (not unsupported or failed) by
-// point: these are the repetitions the significance test compares.
+// indexSamples groups the ok samples by point: the repetitions the
+// significance test compares. Compare only tests points whose every sample
+// is ok, so this is all of their samples.
 func indexSamples(ss []results.Sample) map[pointKey][]results.Sample {
 	m := map[pointKey][]results.Sample{}
 	for _, s := range ss {
-		if s.Status == results.StatusUnsupported || s.Status == results.StatusFailed {
+		if s.Status != results.StatusOK {
 			continue
 		}
 		k := pointKey{s.Backend, s.Active, s.FDs}
@@ -327,14 +618,19 @@ func unionKeys(oldRun, newRun *results.Run, a, b map[pointKey]results.Point) []p
 	return keys
 }
 
+// statusReason is a point's status with its reason; a saturated point
+// without one says what it achieved.
 func statusReason(p results.Point) string {
-	if p.Reason == "" {
-		return p.Status
+	switch {
+	case p.Reason != "":
+		return p.Status + " (" + oneLine(p.Reason) + ")"
+	case p.Status == results.StatusSaturated && p.RateRequested > 0:
+		return fmt.Sprintf("%s (achieved %s of %s req/s)", p.Status, groupDigits(p.RateAchieved.Median), groupDigits(p.RateRequested))
 	}
-	return p.Status + " (" + oneLine(p.Reason) + ")"
+	return p.Status
 }
 
-func notMeasured(op, np results.Point) string {
+func notOK(op, np results.Point) string {
 	if op.Status == np.Status && op.Reason == np.Reason {
 		return statusReason(op) + " in both"
 	}
@@ -349,73 +645,32 @@ func values(ss []results.Sample, f func(results.Sample) float64) []float64 {
 	return out
 }
 
-// significance runs the Mann-Whitney U test on the two sets of repetitions.
-// When the samples are so small that even completely separated values
-// could not reach alpha (e.g. 3 against 3 at 0.05, or a single repetition),
-// the test cannot say anything and TooFew is returned without a p-value.
-func significance(old, new []float64, alpha float64) (*float64, string) {
-	if minUTestP(len(old), len(new)) > alpha {
-		return nil, TooFew
+// repsText says how many repetitions a comparison's points had: "3
+// repetitions" when both sides had the same, "3+5 repetitions" otherwise.
+func repsText(oldN, newN int) string {
+	if oldN == newN {
+		return plural(oldN, "repetition")
 	}
-	th := &benchmath.Thresholds{CompareAlpha: alpha}
-	// NewSample sorts in place; keep the caller's order.
-	s1 := benchmath.NewSample(append([]float64(nil), old...), th)
-	s2 := benchmath.NewSample(append([]float64(nil), new...), th)
-	cmp := benchmath.AssumeNothing.Compare(s1, s2)
-	p := cmp.P
-	if p < alpha {
-		return &p, Significant
-	}
-	return &p, NotSignificant
-}
-
-// minUTestP is the smallest two-sided p-value the Mann-Whitney U test can
-// give for samples of n1 and n2 values: every old value below every new one
-// is one of C(n1+n2, n1) equally likely orderings, doubled for two sides.
-func minUTestP(n1, n2 int) float64 {
-	if n1 < 1 || n2 < 1 {
-		return 1
-	}
-	// C(n1+n2, n1) computed in floating point; it only needs to be compared
-	// with alpha.
-	c := 1.0
-	for i := 1; i <= n1; i++ {
-		c = c * float64(n2+i) / float64(i)
-	}
-	return math.Min(1, 2/c)
-}
-
-// MinRepetitions returns the fewest repetitions per side with which the
-// Mann-Whitney U test can reach alpha at all.
-func MinRepetitions(alpha float64) int {
-	for n := 1; n < 100; n++ {
-		if minUTestP(n, n) <= alpha {
-			return n
-		}
-	}
-	return 100
+	return fmt.Sprintf("%d+%d repetitions", oldN, newN)
 }
 
 // verdict classifies a row: no significant change, better, worse, or
-// worse beyond the gate's threshold.
-func verdict(d Delta, higherIsBetter bool, opt CompareOptions) string {
-	if d.Significance != Significant || d.Ratio == 0 {
+// worse beyond the gate's threshold (only when gate is set).
+func verdict(d Delta, higherIsBetter, gate bool, threshold float64) string {
+	if d.Significance != Significant || d.Ratio == 0 || d.Ratio == 1 {
 		return ""
 	}
 	worse := d.Ratio > 1
 	if higherIsBetter {
 		worse = d.Ratio < 1
 	}
-	if d.Ratio == 1 {
-		return ""
-	}
 	if !worse {
 		return Better
 	}
-	if opt.Gate {
-		exceeds := d.Ratio > 1+opt.Threshold
+	if gate {
+		exceeds := d.Ratio > 1+threshold
 		if higherIsBetter {
-			exceeds = d.Ratio < 1-opt.Threshold
+			exceeds = d.Ratio < 1-threshold
 		}
 		if exceeds {
 			return Regression

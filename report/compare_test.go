@@ -3,7 +3,9 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -31,75 +33,161 @@ func TestMinUTestP(t *testing.T) {
 	}
 }
 
-func TestSignificance(t *testing.T) {
+func TestUTest(t *testing.T) {
 	tests := []struct {
 		name     string
 		old, new []float64
-		alpha    float64
-		want     string
-		wantP    float64 // -1: no p-value
+		want     float64 // -1: anything above 0.05
 	}{
-		{"one repetition each", []float64{1}, []float64{2}, 0.05, TooFew, -1},
-		{"three each cannot reach 0.05", []float64{1, 2, 3}, []float64{7, 8, 9}, 0.05, TooFew, -1},
-		{"three each can reach 0.2", []float64{1, 2, 3}, []float64{7, 8, 9}, 0.2, Significant, 0.1},
-		{"five each, separated", []float64{1, 2, 3, 4, 5}, []float64{6, 7, 8, 9, 10}, 0.05, Significant, 2.0 / 252},
-		{"five each, interleaved", []float64{1, 3, 5, 7, 9}, []float64{2, 4, 6, 8, 10}, 0.05, NotSignificant, -2},
-		{"five each, identical", []float64{5, 5, 5, 5, 5}, []float64{5, 5, 5, 5, 5}, 0.05, NotSignificant, 1},
+		{"three each, separated", []float64{1, 2, 3}, []float64{7, 8, 9}, 0.1},
+		{"five each, separated", []float64{1, 2, 3, 4, 5}, []float64{6, 7, 8, 9, 10}, 2.0 / 252},
+		{"five each, separated downwards", []float64{6, 7, 8, 9, 10}, []float64{1, 2, 3, 4, 5}, 2.0 / 252},
+		{"five each, interleaved", []float64{1, 3, 5, 7, 9}, []float64{2, 4, 6, 8, 10}, -1},
+		{"five each, identical", []float64{5, 5, 5, 5, 5}, []float64{5, 5, 5, 5, 5}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			old := append([]float64(nil), tt.old...)
-			p, got := significance(tt.old, tt.new, tt.alpha)
-			if got != tt.want {
-				t.Errorf("significance = %q; want %q", got, tt.want)
-			}
+			old := slices.Clone(tt.old)
+			got := uTest(tt.old, tt.new)
 			switch {
-			case tt.wantP == -1 && p != nil:
-				t.Errorf("p = %v; want none", *p)
-			case tt.wantP >= 0 && (p == nil || math.Abs(*p-tt.wantP) > 1e-9):
-				t.Errorf("p = %v; want %v", p, tt.wantP)
+			case tt.want == -1 && got <= 0.05:
+				t.Errorf("uTest = %v; want > 0.05", got)
+			case tt.want >= 0 && math.Abs(got-tt.want) > 1e-9:
+				t.Errorf("uTest = %v; want %v", got, tt.want)
 			}
-			if strings.Join(fmtFloats(old), ",") != strings.Join(fmtFloats(tt.old), ",") {
-				t.Error("significance reordered the caller's slice")
+			if !slices.Equal(old, tt.old) {
+				t.Error("uTest reordered the caller's slice")
 			}
 		})
 	}
 }
 
-func fmtFloats(v []float64) []string {
-	s := make([]string, len(v))
-	for i, f := range v {
-		s[i] = groupDigits(f)
+func TestBHAdjust(t *testing.T) {
+	tests := []struct {
+		ps, want []float64
+	}{
+		{nil, []float64{}},
+		{[]float64{0.03}, []float64{0.03}},
+		{[]float64{0.01, 0.04, 0.03, 0.005}, []float64{0.02, 0.04, 0.04, 0.02}},
+		{[]float64{0.5, 0.001}, []float64{0.5, 0.002}},
+		{[]float64{0.01, 0.01, 0.01}, []float64{0.01, 0.01, 0.01}},
+		{[]float64{0.9, 0.8}, []float64{0.9, 0.9}}, // 2·0.8 capped by the larger p's 0.9
+		{[]float64{0.7, 0.6, 0.65}, []float64{0.7, 0.7, 0.7}},
 	}
-	return s
+	for _, tt := range tests {
+		got := bhAdjust(tt.ps)
+		ok := len(got) == len(tt.want)
+		for i := range got {
+			ok = ok && math.Abs(got[i]-tt.want[i]) < 1e-12
+		}
+		if !ok {
+			t.Errorf("bhAdjust(%v) = %v; want %v", tt.ps, got, tt.want)
+		}
+	}
+}
+
+func TestBHMinTests(t *testing.T) {
+	tests := []struct {
+		p     float64
+		alpha float64
+		m     int
+		want  int
+	}{
+		{2.0 / 252, 0.05, 30, 5}, // 5+5 repetitions: 5 fully separated tests of 30
+		{2.0 / 252, 0.05, 1, 1},
+		{2.0 / 70, 0.05, 10, 6},    // 4+4: most of the tests must move together
+		{0.1, 0.05, 30, 31},        // 3+3: none can
+		{0.05, 0.05, 1, 1},         // exactly at alpha
+		{0.0001, 0.05, 500, 1},     // enough repetitions for one point alone
+		{2.0 / 252, 0.05, 240, 39}, // the full default sweep
+	}
+	for _, tt := range tests {
+		if got := bhMinTests(tt.p, tt.alpha, tt.m); got != tt.want {
+			t.Errorf("bhMinTests(%v, %v, %d) = %d; want %d", tt.p, tt.alpha, tt.m, got, tt.want)
+		}
+	}
+}
+
+func TestStudentQuantile(t *testing.T) {
+	// Two-sided 95% critical values from any t table.
+	for _, tt := range []struct {
+		df   int
+		want float64
+	}{{1, 12.7062}, {2, 4.3027}, {3, 3.1824}, {4, 2.7764}, {9, 2.2622}, {10, 2.2281}, {30, 2.0423}} {
+		if got := studentQuantile(0.975, tt.df); math.Abs(got-tt.want) > 5e-4 {
+			t.Errorf("studentQuantile(0.975, %d) = %.4f; want %.4f", tt.df, got, tt.want)
+		}
+	}
+	if got := studentQuantile(0.95, 5); math.Abs(got-2.0150) > 5e-4 {
+		t.Errorf("studentQuantile(0.95, 5) = %.4f; want 2.0150", got)
+	}
+	for _, df := range []int{1, 2, 7} {
+		if got := studentCDF(0, df); math.Abs(got-0.5) > 1e-12 {
+			t.Errorf("studentCDF(0, %d) = %v; want 0.5", df, got)
+		}
+		if got := studentCDF(-1.5, df) + studentCDF(1.5, df); math.Abs(got-1) > 1e-12 {
+			t.Errorf("studentCDF(-1.5, %d) + studentCDF(1.5, %d) = %v; want 1", df, df, got)
+		}
+	}
+}
+
+func TestGeomeanCI(t *testing.T) {
+	gm, lo, hi := geomeanCI([]float64{2, 2, 2}, 0.95)
+	if math.Abs(gm-2) > 1e-12 || math.Abs(lo-2) > 1e-12 || math.Abs(hi-2) > 1e-12 {
+		t.Errorf("geomeanCI(2, 2, 2) = %v [%v, %v]; want 2 [2, 2]", gm, lo, hi)
+	}
+	// Log ratios 0.1 and 0.3: mean 0.2, standard error 0.1, t(0.975, 1) 12.706.
+	gm, lo, hi = geomeanCI([]float64{math.Exp(0.1), math.Exp(0.3)}, 0.95)
+	if math.Abs(math.Log(gm)-0.2) > 1e-9 || math.Abs(math.Log(lo)-(0.2-1.27062)) > 1e-4 || math.Abs(math.Log(hi)-(0.2+1.27062)) > 1e-4 {
+		t.Errorf("geomeanCI(e^0.1, e^0.3) = %v [%v, %v]; want e^0.2 [e^(0.2∓1.2706)]", gm, lo, hi)
+	}
+	if gm, lo, hi = geomeanCI([]float64{1.5}, 0.95); gm != 1.5 || lo != 0 || hi != 0 {
+		t.Errorf("geomeanCI(1.5) = %v [%v, %v]; want 1.5 and no interval", gm, lo, hi)
+	}
+}
+
+func TestSpread(t *testing.T) {
+	tests := []struct {
+		o, n results.Stat
+		want float64
+	}{
+		{results.Stat{Median: 10, Min: 9, Max: 11}, results.Stat{Median: 10, Min: 10, Max: 10}, 11.0/9 - 1},
+		{results.Stat{Median: 10, Min: 10, Max: 10}, results.Stat{Median: 20, Min: 10, Max: 30}, 2},
+		{results.Stat{Min: 0, Max: 5}, results.Stat{Min: 0, Max: 5}, 0},
+	}
+	for _, tt := range tests {
+		if got := spread(tt.o, tt.n); math.Abs(got-tt.want) > 1e-12 {
+			t.Errorf("spread(%+v, %+v) = %v; want %v", tt.o, tt.n, got, tt.want)
+		}
+	}
 }
 
 func TestVerdict(t *testing.T) {
-	p := 0.001
-	sig := func(r float64) Delta { return Delta{Ratio: r, P: &p, Significance: Significant} }
-	gate10 := CompareOptions{Gate: true, Threshold: 0.10}
+	q := 0.001
+	sig := func(r float64) Delta { return Delta{Ratio: r, P: &q, Q: &q, Significance: Significant} }
 	tests := []struct {
-		name   string
-		d      Delta
-		higher bool
-		opt    CompareOptions
-		want   string
+		name      string
+		d         Delta
+		higher    bool
+		gate      bool
+		threshold float64
+		want      string
 	}{
-		{"latency doubled", sig(2), false, gate10, Regression},
-		{"latency up 5%, under the threshold", sig(1.05), false, gate10, Worse},
-		{"latency up 11%", sig(1.11), false, gate10, Regression},
-		{"latency halved", sig(0.5), false, gate10, Better},
-		{"rate halved", sig(0.5), true, gate10, Regression},
-		{"rate up", sig(1.3), true, gate10, Better},
-		{"rate down 5%", sig(0.95), true, gate10, Worse},
-		{"no gate", sig(2), false, CompareOptions{}, Worse},
-		{"gate at 0%", sig(1.01), false, CompareOptions{Gate: true}, Regression},
-		{"not significant", Delta{Ratio: 2, Significance: NotSignificant}, false, gate10, ""},
-		{"too few", Delta{Ratio: 2, Significance: TooFew}, false, gate10, ""},
-		{"no ratio", Delta{Ratio: 0, P: &p, Significance: Significant}, false, gate10, ""},
+		{"latency doubled", sig(2), false, true, 0.10, Regression},
+		{"latency up 5%, under the threshold", sig(1.05), false, true, 0.10, Worse},
+		{"latency up 11%", sig(1.11), false, true, 0.10, Regression},
+		{"latency halved", sig(0.5), false, true, 0.10, Better},
+		{"rate halved", sig(0.5), true, true, 0.10, Regression},
+		{"rate up", sig(1.3), true, true, 0.10, Better},
+		{"rate down 5%", sig(0.95), true, true, 0.10, Worse},
+		{"no gate", sig(2), false, false, 0, Worse},
+		{"gate at 0%", sig(1.01), false, true, 0, Regression},
+		{"not significant", Delta{Ratio: 2, Significance: NotSignificant}, false, true, 0.10, ""},
+		{"too few", Delta{Ratio: 2, Significance: TooFew}, false, true, 0.10, ""},
+		{"no ratio", Delta{Ratio: 0, P: &q, Significance: Significant}, false, true, 0.10, ""},
 	}
 	for _, tt := range tests {
-		if got := verdict(tt.d, tt.higher, tt.opt); got != tt.want {
+		if got := verdict(tt.d, tt.higher, tt.gate, tt.threshold); got != tt.want {
 			t.Errorf("%s: verdict = %q; want %q", tt.name, got, tt.want)
 		}
 	}
@@ -182,7 +270,7 @@ func TestCompareOneRepetition(t *testing.T) {
 	}
 	for _, tb := range c.Tables {
 		for _, d := range tb.Rows {
-			if d.Significance != TooFew || d.P != nil || d.Verdict != "" {
+			if d.Significance != TooFew || d.P != nil || d.Q != nil || d.Verdict != "" {
 				t.Errorf("%s %s: %+v; want n too small, no p, no verdict", tb.Metric, d.Backend, d)
 			}
 		}
@@ -190,13 +278,194 @@ func TestCompareOneRepetition(t *testing.T) {
 	if len(c.Regressions) != 0 {
 		t.Errorf("regressions %q from single repetitions; want none", c.Regressions)
 	}
+	if want := "cannot decide: 1 repetition, need >= 4 per side"; c.Undecided != want {
+		t.Errorf("Undecided = %q; want %q", c.Undecided, want)
+	}
 	var buf bytes.Buffer
 	if err := c.Write(&buf, "text"); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"n too small", "rerun with ≥ 4 repetitions per side", "Gate: PASS"} {
+	for _, want := range []string{"n too small", "no test can reach it; need >= 4 repetitions per side", "Gate: FAIL, cannot decide"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("text output lacks %q:\n%s", want, buf.String())
+		}
+	}
+}
+
+// TestCompareAA: two runs of the same code (5 repetitions each, ±15%
+// noise) must pass a 25% gate however the noise falls, across 45 tests,
+// though uncorrected tests find "significant" rows among them. Doubling
+// the CPU per request everywhere must fail it, on CPU alone. Over the 20
+// seed pairs the per-backend 95% intervals must hold the true ratio (1,
+// then 2 for CPU) about as often as they claim to.
+func TestCompareAA(t *testing.T) {
+	base := reporttest.Options{FDs: []int{101, 501, 1001}, Noise: 0.15} // 5 backends × 3 fd counts × 3 metrics
+	gate := CompareOptions{Gate: true, Threshold: 0.25}
+	uncorrected, intervals, covered := 0, 0, 0
+	coverage := func(s BackendSummary, want float64) {
+		intervals++
+		if s.Lo < want && want < s.Hi {
+			covered++
+		}
+	}
+	for seed := uint64(1); seed <= 20; seed++ {
+		a, b := base, base
+		a.Seed, b.Seed = 2*seed, 2*seed+1
+		c, err := Compare(reporttest.Run(a), reporttest.Run(b), gate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Power.Tests != 45 || c.Undecided != "" {
+			t.Fatalf("seeds %d, %d: %d tests, undecided %q; want 45 and decided", a.Seed, b.Seed, c.Power.Tests, c.Undecided)
+		}
+		if len(c.Regressions) != 0 {
+			t.Errorf("seeds %d, %d (same distribution): regressions %q; want none", a.Seed, b.Seed, c.Regressions)
+		}
+		for _, tb := range c.Tables {
+			for _, d := range tb.Rows {
+				if *d.P <= DefaultAlpha {
+					uncorrected++
+				}
+			}
+		}
+		for _, s := range c.Summary {
+			coverage(s, 1)
+		}
+
+		doubled := reporttest.Run(b)
+		for i := range doubled.Samples {
+			doubled.Samples[i].Server.CPUNsPerReq *= 2
+		}
+		c, err = Compare(reporttest.Run(a), doubled, gate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var flagged []string
+		for _, tb := range c.Tables {
+			for _, d := range tb.Rows {
+				if d.Verdict == Regression {
+					flagged = append(flagged, tb.Metric)
+				}
+			}
+		}
+		if got, want := strings.Join(flagged, " "), strings.TrimSpace(strings.Repeat("cpu ", 15)); got != want {
+			t.Errorf("seeds %d, %d, CPU doubled: regressions in %q; want cpu at all 15 points", a.Seed, b.Seed, got)
+		}
+		for _, s := range c.Summary {
+			if s.Metric == "cpu" {
+				coverage(s, 2)
+			}
+		}
+	}
+	t.Logf("uncorrected p <= 0.05 in %d of %d A/A tests; intervals held the true ratio %d times of %d", uncorrected, 20*45, covered, intervals)
+	if float64(covered) < 0.85*float64(intervals) {
+		t.Errorf("intervals held the true ratio %d times of %d; want >= 85%% from 95%% intervals", covered, intervals)
+	}
+	if uncorrected == 0 {
+		t.Error("no uncorrected p <= 0.05 in 900 A/A tests: the noise is too small for this test to show the correction working")
+	}
+}
+
+// TestCompareSkipsNotOK: only points ok in both runs are tested; ok in
+// OLD and not in NEW is a lost point, the other way round an improvement.
+func TestCompareSkipsNotOK(t *testing.T) {
+	opt := reporttest.Options{Backends: []string{"poll", "epoll-lt", "epoll-et"}, FDs: []int{101, 1001, 20001}}
+	old := reporttest.Run(opt) // poll saturates at 20,001
+	opt.Seed = 2
+	opt.ErrorsAt = map[string]int{"epoll-et": 1001}
+	newer := reporttest.Run(opt)
+	for i, s := range newer.Samples {
+		if s.Backend == "epoll-lt" && s.FDs == 101 { // a saturated point in OLD only
+			old.Samples[i].Status = results.StatusSaturated
+		}
+	}
+	c, err := Compare(old, newer, CompareOptions{Gate: true, Threshold: 0.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var skipped []string
+	for _, s := range c.Skipped {
+		skipped = append(skipped, fmt.Sprintf("%s %s lost=%v: %s", s.Backend, fdInts(s.FDs), s.Lost, s.Reason))
+	}
+	want := []string{
+		"poll 20,001 lost=false: saturated (achieved 5,912 of 10,000 req/s) in both",
+		"epoll-lt 101 lost=false: saturated (achieved 9,980 of 10,000 req/s) in OLD, ok in NEW",
+		"epoll-et 1,001 lost=true: ok in OLD, errors (3 connections reset by peer during the window) in NEW",
+	}
+	if strings.Join(skipped, "\n") != strings.Join(want, "\n") {
+		t.Errorf("skipped:\n%s\nwant:\n%s", strings.Join(skipped, "\n"), strings.Join(want, "\n"))
+	}
+	if c.Power.Tests != 6*3 {
+		t.Errorf("%d tests; want 18 (6 points ok in both × 3 metrics)", c.Power.Tests)
+	}
+	if len(c.Regressions) != 1 || !strings.Contains(c.Regressions[0], "epoll-et at 1,001 fds, 32 active connections: ok in OLD, errors") {
+		t.Errorf("regressions %q; want the lost epoll-et point alone", c.Regressions)
+	}
+}
+
+// TestCompareRate: open-loop runs leave the achieved rate out and say so;
+// closed-loop runs test it, higher being better.
+func TestCompareRate(t *testing.T) {
+	for _, mode := range []string{"open", "closed"} {
+		old := reporttest.Run(reporttest.Options{FDs: []int{101, 1001}})
+		newer := reporttest.Run(reporttest.Options{FDs: []int{101, 1001}, Seed: 2})
+		old.Scenario.Mode, newer.Scenario.Mode = mode, mode
+		c, err := Compare(old, newer, CompareOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var metrics []string
+		for _, tb := range c.Tables {
+			metrics = append(metrics, tb.Metric)
+		}
+		got := strings.Join(metrics, " ") + " / " + strings.Join(c.Omitted, "; ")
+		want := "p50 p99 cpu / " + rateOmitted
+		if mode == "closed" {
+			want = "p50 p99 cpu rate / "
+		}
+		if got != want {
+			t.Errorf("%s loop: metrics / omitted = %q; want %q", mode, got, want)
+		}
+	}
+}
+
+// TestCompareUndecided: Compare says why a comparison cannot pass a gate.
+func TestCompareUndecided(t *testing.T) {
+	run := func(o reporttest.Options) *results.Run { return reporttest.Run(o) }
+	base := reporttest.Options{FDs: []int{101, 1001}}
+	empty := run(base)
+	empty.Samples = nil
+	other := run(base)
+	other.Scenario.Name = "busy-sweep"
+	slowOther := run(reporttest.Options{FDs: []int{101, 1001}, Scale: map[string]float64{"poll": 3}})
+	slowOther.Scenario.Name = "busy-sweep"
+	unsupported := run(reporttest.Options{Backends: []string{"select"}, FDs: []int{2001, 5001}})
+	tests := []struct {
+		name     string
+		old, new *results.Run
+		want     string
+	}{
+		{"comparable", run(base), run(base), ""},
+		{"OLD empty", empty, run(base), "nothing compared: OLD has no samples"},
+		{"NEW empty", run(base), empty, "nothing compared: NEW has no samples"},
+		{"other scenario", run(base), other, "nothing compared: different scenarios (OLD idle-sweep, NEW busy-sweep)"},
+		{"other scenario, 3× slower", run(base), slowOther, "nothing compared: different scenarios (OLD idle-sweep, NEW busy-sweep)"},
+		{"disjoint points", run(base), run(reporttest.Options{FDs: []int{501}}), "nothing compared: no (backend, fds, active) point is in both runs"},
+		{"all unsupported", unsupported, unsupported, "nothing compared: every point in both runs was skipped (see skipped)"},
+		{"3+3 repetitions", run(reporttest.Options{FDs: []int{101}, Reps: 3}), run(reporttest.Options{FDs: []int{101}, Reps: 3}), "cannot decide: 3 repetitions, need >= 4 per side"},
+		{"3+5 repetitions", run(reporttest.Options{FDs: []int{101}, Reps: 3}), run(reporttest.Options{FDs: []int{101}}), ""}, // 2/56 < 0.05
+		{"2+5 repetitions", run(reporttest.Options{FDs: []int{101}, Reps: 2}), run(reporttest.Options{FDs: []int{101}}), "cannot decide: 2+5 repetitions, need >= 4 per side"},
+	}
+	for _, tt := range tests {
+		c, err := Compare(tt.old, tt.new, CompareOptions{Gate: true, Threshold: 0.1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Undecided != tt.want {
+			t.Errorf("%s: Undecided = %q; want %q", tt.name, c.Undecided, tt.want)
+		}
+		if tt.want != "" && len(c.Regressions) != 0 {
+			t.Errorf("%s: regressions %q; want none from an undecided comparison", tt.name, c.Regressions)
 		}
 	}
 }
@@ -228,7 +497,7 @@ func TestCompareMismatched(t *testing.T) {
 	want := []string{
 		"select 101, 1,001, 2,001: only in OLD",
 		"poll 101: only in OLD",
-		"poll 2,001: measured in OLD, failed (server exited: signal: killed) in NEW",
+		"poll 2,001: ok in OLD, failed (server exited: signal: killed) in NEW",
 		"poll 5,001: only in NEW",
 		"epoll-lt 101: only in OLD",
 		"epoll-lt 5,001: only in NEW",
@@ -237,8 +506,12 @@ func TestCompareMismatched(t *testing.T) {
 	if strings.Join(skipped, "\n") != strings.Join(want, "\n") {
 		t.Errorf("skipped:\n%s\nwant:\n%s", strings.Join(skipped, "\n"), strings.Join(want, "\n"))
 	}
-	if !strings.Contains(strings.Join(c.Regressions, "\n"), "poll at 2,001 fds, 32 active connections: measured in OLD, failed") {
+	// Two repetitions cannot test anything, but the lost point needs no test.
+	if !strings.Contains(strings.Join(c.Regressions, "\n"), "poll at 2,001 fds, 32 active connections: ok in OLD, failed") {
 		t.Errorf("the lost poll point is not a regression: %q", c.Regressions)
+	}
+	if !strings.HasPrefix(c.Undecided, "cannot decide: 2 repetitions") {
+		t.Errorf("Undecided = %q; want cannot decide with 2 repetitions", c.Undecided)
 	}
 	if !strings.Contains(strings.Join(c.Notes, "\n"), "rate differs: OLD 10,000 req/s, NEW 20,000 req/s") {
 		t.Errorf("notes do not mention the rate change: %q", c.Notes)
@@ -285,7 +558,87 @@ func TestCompareJSONRoundTrip(t *testing.T) {
 	if err := json.Unmarshal(buf.Bytes(), &back); err != nil {
 		t.Fatalf("JSON output does not decode: %v", err)
 	}
-	if len(back.Tables) != 4 || len(back.Regressions) != len(c.Regressions) || len(back.Regressions) == 0 {
-		t.Errorf("decoded %d tables, %d regressions; want 4 and %d", len(back.Tables), len(back.Regressions), len(c.Regressions))
+	if len(back.Tables) != 3 || len(back.Summary) != len(c.Summary) || len(back.Regressions) != len(c.Regressions) || len(back.Regressions) == 0 {
+		t.Errorf("decoded %d tables, %d summary rows, %d regressions; want 3, %d and %d", len(back.Tables), len(back.Summary), len(back.Regressions), len(c.Summary), len(c.Regressions))
+	}
+}
+
+// TestCompareGoldenText pins the text output of a passing gate (an A/A
+// comparison), a failing one (CPU per request doubled) and one that cannot
+// decide (3 repetitions a side).
+func TestCompareGoldenText(t *testing.T) {
+	base := reporttest.Options{Backends: []string{"poll", "epoll-lt", "gonet"}, FDs: []int{101, 1001, 10001}, Noise: 0.15}
+	a, b := base, base
+	b.Seed = 2
+	doubled := reporttest.Run(b)
+	for i := range doubled.Samples {
+		doubled.Samples[i].Server.CPUNsPerReq *= 2
+	}
+	three := reporttest.Options{Backends: []string{"poll", "epoll-lt"}, FDs: []int{101, 1001}, Reps: 3}
+	slow3 := three
+	slow3.Seed, slow3.Scale = 2, map[string]float64{"poll": 2}
+	for _, tt := range []struct {
+		name     string
+		old, new *results.Run
+	}{
+		{"compare-pass.golden.txt", reporttest.Run(a), reporttest.Run(b)},
+		{"compare-fail.golden.txt", reporttest.Run(a), doubled},
+		{"compare-undecided.golden.txt", reporttest.Run(three), reporttest.Run(slow3)},
+	} {
+		c, err := Compare(tt.old, tt.new, CompareOptions{Gate: true, Threshold: 0.25, OldName: "old", NewName: "new"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := c.Write(&buf, "text"); err != nil {
+			t.Fatal(err)
+		}
+		golden(t, tt.name, buf.Bytes())
+	}
+}
+
+// TestCompareCPUScope: the cpu table says whose CPU it counts, and a
+// note flags points where OLD and NEW counted different CPU.
+func TestCompareCPUScope(t *testing.T) {
+	scoped := func(seed uint64, loopScope string) *results.Run {
+		r := reporttest.Run(reporttest.Options{Backends: []string{"poll", "gonet"}, FDs: []int{101, 1001}, Seed: seed})
+		for i, s := range r.Samples {
+			r.Samples[i].Server.CPUScope = loopScope
+			if s.Backend == "gonet" {
+				r.Samples[i].Server.CPUScope = results.CPUScopeProcess
+			}
+		}
+		return r
+	}
+	tests := []struct {
+		name      string
+		old, new  *results.Run
+		wantTitle string
+		wantNote  string
+	}{
+		{"not recorded", reporttest.Run(reporttest.Options{FDs: []int{101}}), reporttest.Run(reporttest.Options{FDs: []int{101}}), "server CPU per request", ""},
+		{"by backend", scoped(1, results.CPUScopeLoop), scoped(2, results.CPUScopeLoop),
+			"server CPU per request (loop thread: poll; process: gonet)", ""},
+		{"OLD before scopes", scoped(1, ""), scoped(2, results.CPUScopeLoop),
+			"server CPU per request (loop thread: poll; process: gonet)",
+			"server CPU scope differs at 2 points (e.g. poll at 101 fds: OLD not recorded, NEW loop thread): the cpu ratios there compare different CPU"},
+	}
+	for _, tt := range tests {
+		c, err := Compare(tt.old, tt.new, CompareOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Tables[2].Title; got != tt.wantTitle {
+			t.Errorf("%s: cpu title %q; want %q", tt.name, got, tt.wantTitle)
+		}
+		var note string
+		for _, n := range c.Notes {
+			if strings.HasPrefix(n, "server CPU scope") {
+				note = n
+			}
+		}
+		if note != tt.wantNote {
+			t.Errorf("%s: scope note %q; want %q", tt.name, note, tt.wantNote)
+		}
 	}
 }

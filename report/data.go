@@ -175,10 +175,10 @@ var chartKinds = []chartKind{
 		{"tail (p99)", "latency (log scale)", logScale, true, func(p results.Point) results.Stat { return p.P99 }, 1e-3, false},
 	}},
 	{"cpu", "server CPU per request vs fds", []metric{
-		{"", "server CPU time per request (log scale)", logScale, true, func(p results.Point) results.Stat { return p.ServerCPUPerReq }, 1e-3, false},
+		{"", "server CPU per request: loop thread (gonet: whole process), log scale", logScale, true, func(p results.Point) results.Stat { return p.ServerCPUPerReq }, 1e-3, false},
 	}},
 	{"util", "server CPU utilisation vs fds", []metric{
-		{"", "server CPU utilisation (% of one core)", linearScale, false, func(p results.Point) results.Stat { return p.ServerCPUUtil }, 100, false},
+		{"", "server CPU: loop thread (gonet: process), % of one core", linearScale, false, func(p results.Point) results.Stat { return p.ServerCPUUtil }, 100, false},
 	}},
 	{"events", "multiplexer work vs fds", []metric{
 		{"events returned per wait call", "events per wait call", autoScale, false, func(p results.Point) results.Stat { return p.EventsPerWait }, 1, true},
@@ -195,7 +195,7 @@ func ChartKinds() []string {
 	return out
 }
 
-const xLabel = "file descriptors watched (idle + active + listener, log scale)"
+const xLabel = "file descriptors watched (connections + listener + wake-up eventfd, log scale)"
 
 // Charts builds the latency, cpu, util and events charts for the runs,
 // one set per active-connection count. With one active count the charts are

@@ -17,6 +17,12 @@ const maxObservations = 5
 // points, most important first: limits hit, saturation and errors, then
 // how the multiplexers' costs compare and scale. Each one is produced only
 // when the data supports it; none is fixed text.
+//
+// The rules: comparisons use only points whose every repetition was ok
+// (saturated and error points are named as such, never compared), and a
+// difference is stated only when the two points' ranges over their
+// repetitions (min–max) do not overlap — so never smaller than the spread,
+// and never from a single repetition, which has no spread.
 func observations(d dataset) []string {
 	var out []string
 	add := func(s string) {
@@ -58,12 +64,12 @@ func focusActive(d dataset) (int, string) {
 	return best, ""
 }
 
-// measuredAt returns a backend's measured points at an active count, keyed
-// by fds, keeping only those where value is positive.
+// measuredAt returns a backend's clean points (every repetition ok) at an
+// active count, keyed by fds, keeping only those where value is positive.
 func measuredAt(d dataset, backend string, active int, value func(results.Point) float64) map[int]results.Point {
 	out := map[int]results.Point{}
 	for _, p := range d.points {
-		if p.Backend == backend && p.Active == active && measured(p) && value(p) > 0 {
+		if p.Backend == backend && p.Active == active && p.Status == results.StatusOK && p.Reps > 0 && value(p) > 0 {
 			out[p.FDs] = p
 		}
 	}
@@ -71,7 +77,41 @@ func measuredAt(d dataset, backend string, active int, value func(results.Point)
 }
 
 func cpuPerReq(p results.Point) float64 { return p.ServerCPUPerReq.Median }
-func p99(p results.Point) float64       { return p.P99.Median }
+
+// apart tells whether x's and y's ranges over their repetitions are
+// disjoint: +1 when x lies wholly above y, -1 wholly below, 0 when they
+// overlap or either point has fewer than minSpreadReps repetitions.
+func apart(x, y results.Point, stat func(results.Point) results.Stat) int {
+	if x.Reps < minSpreadReps || y.Reps < minSpreadReps {
+		return 0
+	}
+	sx, sy := stat(x), stat(y)
+	switch {
+	case sx.Min > sy.Max:
+		return 1
+	case sx.Max < sy.Min:
+		return -1
+	}
+	return 0
+}
+
+// minSpreadReps is the fewest repetitions a point needs for its range to
+// say anything: one sample has no spread.
+const minSpreadReps = 2
+
+func cpuStat(p results.Point) results.Stat { return p.ServerCPUPerReq }
+func p99Stat(p results.Point) results.Stat { return p.P99 }
+
+// relativeApart is relative for two points, stating a difference only when
+// their ranges are apart; otherwise it says the difference is within the
+// spread of the repetitions.
+func relativeApart(x, y results.Point, stat func(results.Point) results.Stat, times, less, sameAs string) string {
+	if apart(x, y, stat) == 0 {
+		return "the same " + sameAs + " within the spread of repetitions"
+	}
+	return relative(stat(x).Median/stat(y).Median, times, less, sameAs)
+}
+func p99(p results.Point) float64 { return p.P99.Median }
 func waitsPerReq(p results.Point) float64 {
 	return p.WaitsPerReq.Median
 }
@@ -93,7 +133,7 @@ func obsLimits(d dataset) string {
 		var bad []results.Point
 		maxOK := -1
 		for _, p := range d.points {
-			if p.Backend != b || p.FDs-1 < p.Active {
+			if p.Backend != b || p.FDs-results.ServerOwnFDs < p.Active {
 				continue // not a limit of the backend: the point cannot hold its active connections
 			}
 			if measured(p) {
@@ -268,13 +308,10 @@ func obsScanCost(d dataset, active int, at string) string {
 			continue
 		}
 		x, y := cpuPerReq(m[f]), cpuPerReq(bm[f])
-		s := fmt.Sprintf("at %s fds%s, %s spent %s (%s vs %s",
-			groupDigits(float64(f)), at, b, relative(x/y, base+"'s CPU per request", "less CPU per request than "+base, "CPU per request as "+base),
+		s := fmt.Sprintf("at %s fds%s, %s spent %s (%s vs %s, medians)",
+			groupDigits(float64(f)), at, b, relativeApart(m[f], bm[f], cpuStat, base+"'s CPU per request", "less CPU per request than "+base, "CPU per request as "+base),
 			fmtNs(x), fmtNs(y))
-		if m[f].Status == results.StatusSaturated {
-			s += "; " + b + " was saturated there, so the ratio is a lower bound"
-		}
-		parts = append(parts, s+")")
+		parts = append(parts, s)
 	}
 	if len(parts) == 0 {
 		return ""
@@ -318,6 +355,7 @@ func obsGrowth(d dataset, active int, at string) string {
 		b      string
 		lo, hi int
 		r      float64
+		within bool // the two ends' ranges overlap
 	}
 	var gs []growth
 	lo, hi := math.MaxInt, 0
@@ -331,6 +369,10 @@ func obsGrowth(d dataset, active int, at string) string {
 			g.lo, g.hi = min(g.lo, f), max(g.hi, f)
 		}
 		g.r = cpuPerReq(m[g.hi]) / cpuPerReq(m[g.lo])
+		if apart(m[g.hi], m[g.lo], cpuStat) == 0 {
+			g.r = 1 // within the spread: no growth is claimed
+			g.within = true
+		}
 		gs = append(gs, g)
 		lo, hi = min(lo, g.lo), max(hi, g.hi)
 	}
@@ -356,8 +398,10 @@ func obsGrowth(d dataset, active int, at string) string {
 			grew = append(grew, ratioText(g.r)+" for "+g.b+span(g))
 		case g.r <= 1/1.5:
 			fell = append(fell, ratioText(1/g.r)+" for "+g.b+span(g))
+		case g.within:
+			flat = append(flat, fmt.Sprintf("%s (within the spread of repetitions%s)", g.b, strings.TrimSuffix(strings.Replace(span(g), " (", ", ", 1), ")")))
 		default:
-			flat = append(flat, fmt.Sprintf("%s (%+.0f%%%s)", g.b, (g.r-1)*100, strings.TrimPrefix(span(g), " ")))
+			flat = append(flat, fmt.Sprintf("%s (%+.0f%%%s)", g.b, (g.r-1)*100, strings.TrimSuffix(strings.Replace(span(g), " (", ", ", 1), ")")))
 		}
 	}
 	var clauses []string
@@ -408,18 +452,39 @@ func geomeanRatio(x, y map[int]results.Point, value func(results.Point) float64)
 }
 
 // obsEdgeVsLevel compares edge- with level-triggered epoll across the fd
-// counts both ran: CPU per request and, when counted, wait calls per request.
+// counts both ran: CPU per request and, when counted, reads and wait calls
+// per request. A direction is stated only when it holds, beyond the spread
+// of repetitions, at every fd count compared.
 func obsEdgeVsLevel(d dataset, active int, at string) string {
 	et, lt := measuredAt(d, "epoll-et", active, cpuPerReq), measuredAt(d, "epoll-lt", active, cpuPerReq)
 	g, lo, hi, n := geomeanRatio(et, lt, cpuPerReq)
 	if n == 0 {
 		return ""
 	}
-	s := "Edge- vs level-triggered epoll" + at + ": epoll-et used " +
-		relative(g, "epoll-lt's CPU per request", "less CPU per request than epoll-lt", "CPU per request as epoll-lt")
+	above, below := 0, 0
+	for f, pe := range et {
+		if pl, ok := lt[f]; ok {
+			switch apart(pe, pl, cpuStat) {
+			case 1:
+				above++
+			case -1:
+				below++
+			}
+		}
+	}
+	s := "Edge- vs level-triggered epoll" + at + ": epoll-et used "
+	switch {
+	case below == n || above == n:
+		s += relative(g, "epoll-lt's CPU per request", "less CPU per request than epoll-lt", "CPU per request as epoll-lt")
+	case below == 0 && above == 0:
+		s += "the same CPU per request as epoll-lt within the spread of repetitions"
+	default:
+		s += fmt.Sprintf("the same CPU per request as epoll-lt within the spread of repetitions at %d of %d fd counts (less beyond it at %d, more at %d)",
+			n-above-below, n, below, above)
+	}
 	switch {
 	case n > 1 && fmt.Sprintf("%.2f", lo) != fmt.Sprintf("%.2f", hi):
-		s += fmt.Sprintf(" (geometric mean over %d fd counts; %.2f–%.2f×)", n, lo, hi)
+		s += fmt.Sprintf(" (median ratio: geometric mean %.2f× over %d fd counts, %.2f–%.2f×)", g, n, lo, hi)
 	case n > 1:
 		s += fmt.Sprintf(" (%.2f× at each of %d fd counts)", g, n)
 	default:
@@ -427,7 +492,7 @@ func obsEdgeVsLevel(d dataset, active int, at string) string {
 	}
 	wet, wlt := measuredAt(d, "epoll-et", active, waitsPerReq), measuredAt(d, "epoll-lt", active, waitsPerReq)
 	if wg, _, _, wn := geomeanRatio(wet, wlt, waitsPerReq); wn > 0 {
-		s += " and made " + relative(wg, "epoll-lt's wait calls per request", "fewer wait calls per request than epoll-lt", "number of wait calls per request as epoll-lt") + fmt.Sprintf(" (%.2f×)", wg)
+		s += fmt.Sprintf("; wait calls per request %.2f× epoll-lt's", wg)
 	}
 	return s + "."
 }
@@ -444,13 +509,13 @@ func obsGonet(d dataset, active int, at string) string {
 	if !ok {
 		return ""
 	}
-	s := fmt.Sprintf("At %s fds%s, gonet (Go's own netpoller) spent %s (%s vs %s)", groupDigits(float64(f)), at,
-		relative(cpuPerReq(gc[f])/cpuPerReq(bc[f]), base+"'s CPU per request", "less CPU per request than "+base, "CPU per request as "+base),
-		fmtNs(cpuPerReq(gc[f])), fmtNs(cpuPerReq(bc[f])))
+	s := fmt.Sprintf("At %s fds%s, gonet (Go's own netpoller; its whole process) spent %s (%s vs %s of %s's loop thread)", groupDigits(float64(f)), at,
+		relativeApart(gc[f], bc[f], cpuStat, base+"'s CPU per request", "less CPU per request than "+base, "CPU per request as "+base),
+		fmtNs(cpuPerReq(gc[f])), fmtNs(cpuPerReq(bc[f])), base)
 	gp, bp := gc[f], bc[f]
 	if p99(gp) > 0 && p99(bp) > 0 {
 		s += fmt.Sprintf(" and its p99 latency was %s (%s vs %s)",
-			relative(p99(gp)/p99(bp), base+"'s", "lower than "+base+"'s", "as "+base+"'s"), fmtNs(p99(gp)), fmtNs(p99(bp)))
+			relativeApart(gp, bp, p99Stat, base+"'s", "lower than "+base+"'s", "as "+base+"'s"), fmtNs(p99(gp)), fmtNs(p99(bp)))
 	}
 	return s + "."
 }
@@ -483,8 +548,8 @@ func obsLatencySpread(d dataset, active int, at string) string {
 			hi = p
 		}
 	}
-	if p99(hi)/p99(lo) < 1.2 {
-		return fmt.Sprintf("At %s fds%s, p99 latency was within 20%% across backends (%s to %s).",
+	if p99(hi)/p99(lo) < 1.2 || apart(hi, lo, p99Stat) == 0 {
+		return fmt.Sprintf("At %s fds%s, p99 latency was within 20%% or the spread of repetitions across backends (%s to %s).",
 			groupDigits(float64(best)), at, fmtNs(p99(lo)), fmtNs(p99(hi)))
 	}
 	return fmt.Sprintf("At %s fds%s, p99 latency ranged from %s (%s) to %s (%s), %s apart.",

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"time"
 )
 
 // Errors ReadRun wraps, so callers can tell a damaged file from a file that
@@ -100,9 +102,38 @@ func describeJSONError(data []byte, err error) string {
 	case errors.As(err, &syntaxErr):
 		return fmt.Sprintf("line %d: invalid JSON: %v", lineAt(data, syntaxErr.Offset), syntaxErr)
 	case errors.As(err, &typeErr):
-		return fmt.Sprintf("line %d: field %s is a JSON %s, want %s", lineAt(data, typeErr.Offset), typeErr.Field, typeErr.Value, typeErr.Type)
+		return fmt.Sprintf("line %d: field %s is a JSON %s, want %s", lineAt(data, typeErr.Offset), typeErr.Field, typeErr.Value, jsonKind(typeErr.Type))
 	}
 	return err.Error()
+}
+
+// jsonKind names what JSON value decodes into a Go type, so a message speaks
+// of the file ("an array") rather than of this package's types.
+func jsonKind(t reflect.Type) string {
+	switch {
+	case t == nil:
+		return "another value"
+	case t == reflect.TypeFor[time.Time]():
+		return "a time string like \"2026-01-02T15:04:05Z\""
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "another value"
 }
 
 // lineAt returns the 1-based line of byte offset off in data.

@@ -26,16 +26,20 @@ func TestReadRunErrors(t *testing.T) {
 		{"empty", "", ErrCorrupt, "corrupt run record: the file is empty"},
 		{"garbage on line 3", "{\n\"tool\": \"muxbench\",\n oops\n}", ErrCorrupt, "corrupt run record: line 3: invalid JSON"},
 		{"foreign JSON", `{"name": "left-pad", "version": "1.3.0"}`, ErrForeign, `not a muxbench run record: it has no "tool" field`},
-		{"other tool", `{"tool": "wrk2", "schema": 1}`, ErrForeign, `not a muxbench run record: its "tool" is "wrk2"`},
+		{"other tool", `{"tool": "wrk2", "schema": 2}`, ErrForeign, `not a muxbench run record: its "tool" is "wrk2"`},
 		{"tool not a string", `{"tool": 7}`, ErrForeign, `not a muxbench run record: "tool" is a JSON number`},
 		{"top-level array", `[1, 2, 3]`, ErrForeign, "not a muxbench run record: the top level is a JSON array, want an object"},
-		{"newer schema", `{"tool": "muxbench", "schema": 2, "samples": "whatever"}`, ErrSchema,
-			"unsupported schema version: the file is schema 2, this muxbench reads schema 1"},
+		{"newer schema", `{"tool": "muxbench", "schema": 3, "samples": "whatever"}`, ErrSchema,
+			"unsupported schema version: the file is schema 3, this muxbench reads schema 2"},
+		{"older schema", `{"tool": "muxbench", "schema": 1, "samples": []}`, ErrSchema,
+			"unsupported schema version: the file is schema 1, this muxbench reads schema 2"},
 		{"no schema", `{"tool": "muxbench"}`, ErrSchema, `unsupported schema version: it has no "schema" field`},
-		{"schema not a number", `{"tool": "muxbench", "schema": "1"}`, ErrSchema, `"schema" is "1", want the number 1`},
-		{"wrong field type", "{\"tool\": \"muxbench\", \"schema\": 1,\n\"samples\": [{\"fds\": \"many\"}]}", ErrCorrupt,
-			"corrupt run record: line 2: field samples.fds is a JSON string, want int"},
-		{"unknown status", `{"tool": "muxbench", "schema": 1, "samples": [{"status": "ok"}, {"status": "great"}]}`, ErrCorrupt,
+		{"schema not a number", `{"tool": "muxbench", "schema": "1"}`, ErrSchema, `"schema" is "1", want the number 2`},
+		{"wrong field type", "{\"tool\": \"muxbench\", \"schema\": 2,\n\"samples\": [{\"fds\": \"many\"}]}", ErrCorrupt,
+			"corrupt run record: line 2: field samples.fds is a JSON string, want a whole number"},
+		{"samples not an array", "{\"tool\": \"muxbench\", \"schema\": 2,\n\"samples\": {}}", ErrCorrupt,
+			"corrupt run record: line 2: field samples is a JSON object, want an array"},
+		{"unknown status", `{"tool": "muxbench", "schema": 2, "samples": [{"status": "ok"}, {"status": "great"}]}`, ErrCorrupt,
 			`samples[1] has unknown status "great"`},
 	}
 	for _, tt := range tests {
@@ -76,12 +80,12 @@ func FuzzParseRun(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(good)
-	f.Add([]byte(`{"tool": "muxbench", "schema": 1}`))
-	f.Add([]byte(`{"tool": "muxbench", "schema": 1, "samples": [{"status": "ok", "errors": {"x": 1}}]}`))
+	f.Add([]byte(`{"tool": "muxbench", "schema": 2}`))
+	f.Add([]byte(`{"tool": "muxbench", "schema": 2, "samples": [{"status": "ok", "errors": {"x": 1}}]}`))
 	f.Add([]byte(`{"tool": "muxbench", "schema": 2}`))
 	f.Add([]byte(`{"name": "x"}`))
 	f.Add([]byte(`[]`))
-	f.Add([]byte(`{"tool": "muxbench", "schema": 1, "started": "2026-03-01T12:00:00+01:00"}`))
+	f.Add([]byte(`{"tool": "muxbench", "schema": 2, "started": "2026-03-01T12:00:00+01:00"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		run, err := ParseRun("fuzz.json", data)
 		if err != nil {

@@ -8,17 +8,36 @@ import "time"
 
 // SchemaVersion is the version of the run.json layout written by this
 // package. Readers refuse other versions with an error naming both.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Status values of a Sample or a Point. A sample is exactly one of these; the
 // order is worst-last so a point's status is the worst of its samples'.
 const (
 	StatusOK          = "ok"          // measured, rate met, no integrity errors
-	StatusSaturated   = "saturated"   // achieved rate < 95% of requested (open loop)
-	StatusErrors      = "errors"      // echo mismatches, timeouts, resets or rejected conns
+	StatusSaturated   = "saturated"   // open loop: achieved rate < 95% of requested, or the server's CPU >= SaturatedCPU
+	StatusErrors      = "errors"      // echo mismatches, timeouts, resets, unanswered requests or rejected conns
 	StatusUnsupported = "unsupported" // the backend cannot run this point (Reason says why)
-	StatusFailed      = "failed"      // the server died or hung, or setup failed (Reason says why)
+	StatusFailed      = "failed"      // the server died or hung, setup failed, or the window's conditions did not hold (Reason says why)
 )
+
+// SaturatedCPU is the server CPU utilisation (of one core) from which an
+// open-loop point is marked saturated although the rate was met: the
+// server then answers several requests per wait, and CPU per request is
+// just 1/rate. (Closed loop is always CPU-bound; there CPU per request is
+// the measurement.)
+const SaturatedCPU = 0.95
+
+// CPU scopes: whose CPU time ServerDelta.CPUNsPerReq's scoped figures count.
+const (
+	CPUScopeLoop    = "loop thread" // the event loop's own thread (schedstat)
+	CPUScopeProcess = "process"     // every thread of the server process (getrusage)
+)
+
+// ServerOwnFDs is how many fds a server's multiplexer watches besides its
+// connections: the listener and the event loop's wake-up eventfd (Go's
+// netpoller watches a listener and an eventfd of its own too). A point's
+// FDs is its connections plus these.
+const ServerOwnFDs = 2
 
 // Run is the whole record of one `muxbench run`, written as run.json.
 type Run struct {
@@ -41,15 +60,27 @@ type Environment struct {
 	CPUModel   string `json:"cpu_model"`   // /proc/cpuinfo "model name"
 	Cores      int    `json:"cores"`       // online CPUs
 	GoVersion  string `json:"go_version"`  // runtime.Version()
-	Version    string `json:"version"`     // muxbench module version or "devel"
-	Commit     string `json:"commit"`      // vcs.revision from build info, "" if unknown
-	Dirty      bool   `json:"dirty"`       // vcs.modified
+	Version    string `json:"version"`     // main module version from build info, "devel" for a source build, "" if unknown
+	Commit     string `json:"commit"`      // vcs.revision from the binary's build info, "" if unknown
+	Dirty      bool   `json:"dirty"`       // vcs.modified; meaningful only with Commit
 	NoFileSoft uint64 `json:"nofile_soft"` // RLIMIT_NOFILE
 	NoFileHard uint64 `json:"nofile_hard"`
 	PortRange  string `json:"port_range"` // net.ipv4.ip_local_port_range, "lo hi"
 	Somaxconn  int    `json:"somaxconn"`
 	ServerCPUs string `json:"server_cpus"` // CPU list the server was pinned to, "" = unpinned
 	ClientCPUs string `json:"client_cpus"` // CPU list the load generator was pinned to
+
+	// What changes the cost of a wake-up between machines. Each is absent
+	// when it could not be read: absent means unknown, never "none" or 0.
+	CPUIdleDriver   string            `json:"cpuidle_driver,omitempty"`   // /sys/devices/system/cpu/cpuidle/current_driver
+	CPUIdleGovernor string            `json:"cpuidle_governor,omitempty"` // current_governor_ro or current_governor
+	Haltpoll        map[string]string `json:"haltpoll,omitempty"`         // /sys/module/haltpoll/parameters/*, by name
+	Vulnerabilities map[string]string `json:"vulnerabilities,omitempty"`  // /sys/devices/system/cpu/vulnerabilities/*, by name
+	// IRQTimeAccounting is "yes" or "no" for CONFIG_IRQ_TIME_ACCOUNTING
+	// (from /proc/config.gz or /boot/config-RELEASE): with it, time in
+	// interrupts is not charged to the task they interrupted.
+	IRQTimeAccounting string `json:"irq_time_accounting,omitempty"`
+	GOMAXPROCS        int    `json:"gomaxprocs,omitempty"` // of the harness process when the environment was collected
 }
 
 // Scenario is the scenario as run: every field has its default filled in.
@@ -75,7 +106,7 @@ type Scenario struct {
 // Sample is one measured window: one backend at one point in one repetition.
 type Sample struct {
 	Backend    string `json:"backend"`
-	FDs        int    `json:"fds"`    // total fds the multiplexer watches: Idle + Active + 1 listener
+	FDs        int    `json:"fds"`    // total fds the multiplexer watches: Idle + Active + ServerOwnFDs
 	Idle       int    `json:"idle"`   // idle connections
 	Active     int    `json:"active"` // active connections
 	Repetition int    `json:"rep"`    // 0-based
@@ -97,7 +128,14 @@ type Sample struct {
 	// so runs can be merged and re-percentiled.
 	Histogram string `json:"histogram,omitempty"`
 
-	Errors map[string]int64 `json:"errors,omitempty"` // by kind: mismatch, short, timeout, reset, closed, rejected, connect
+	Errors map[string]int64 `json:"errors,omitempty"` // by kind: mismatch, short, timeout, reset, closed, rejected, connect, unanswered
+
+	// Watched is how many fds the server's multiplexer watched at the
+	// window's end as the server counts them (listener, wake-up eventfd,
+	// connections; 0 where the backend cannot tell), and MaxWatchedFD the
+	// highest connection fd number: select's cost follows it, not FDs.
+	Watched      int64 `json:"watched"`
+	MaxWatchedFD int64 `json:"max_watched_fd"`
 
 	Server ServerDelta `json:"server"` // server counters over the window
 	Client ClientDelta `json:"client"`
@@ -116,27 +154,37 @@ type Latency struct {
 }
 
 // ServerDelta is the change in the server's counters over the measured
-// window (end minus start), plus derived per-request figures. CPU comes from
-// the server process's getrusage(RUSAGE_SELF), sampled through its stats
-// command at the window's start and end.
+// window (end minus start), plus derived per-request figures, sampled
+// through the server's stats command at the window's start and end.
+//
+// CPU is counted two ways. UserNs/SysNs are the whole process's
+// getrusage(RUSAGE_SELF), Go runtime threads included; LoopCPUNs is the event
+// loop thread's own time. CPUScope says which one the headline figures
+// (CPUNsPerReq, CPUUtil) count: the loop thread for event-loop backends —
+// the multiplexer and the loop, not the runtime's housekeeping — and the
+// process for gonet, whose server is the whole process.
 type ServerDelta struct {
-	UserNs        int64 `json:"user_ns"`
-	SysNs         int64 `json:"sys_ns"`
-	MaxRSSKiB     int64 `json:"max_rss_kib"` // at window end (ru_maxrss)
-	VolCtxSw      int64 `json:"vol_ctxsw"`
-	InvolCtxSw    int64 `json:"invol_ctxsw"`
-	Waits         int64 `json:"waits"`         // select/poll/epoll_wait calls
-	Events        int64 `json:"events"`        // ready events returned by those calls
-	Accepts       int64 `json:"accepts"`       // accepted connections
-	Reads         int64 `json:"reads"`         // read syscalls
-	Writes        int64 `json:"writes"`        // write syscalls
-	ReadEAGAIN    int64 `json:"read_eagain"`   // reads that returned EAGAIN
-	WriteEAGAIN   int64 `json:"write_eagain"`  // writes that returned EAGAIN or were short
-	InterestMods  int64 `json:"interest_mods"` // epoll_ctl / fd_set / pollfd changes
-	BytesIn       int64 `json:"bytes_in"`
-	BytesOut      int64 `json:"bytes_out"`
-	ConnsOpen     int64 `json:"conns_open"` // open at window end (a level, not a delta)
-	ConnsRejected int64 `json:"conns_rejected"`
+	CPUScope   string `json:"cpu_scope"` // CPUScopeLoop or CPUScopeProcess
+	UserNs     int64  `json:"user_ns"`
+	SysNs      int64  `json:"sys_ns"`
+	MaxRSSKiB  int64  `json:"max_rss_kib"` // at window end (ru_maxrss)
+	VolCtxSw   int64  `json:"vol_ctxsw"`
+	InvolCtxSw int64  `json:"invol_ctxsw"`
+	Waits      int64  `json:"waits"`  // select/poll/epoll_wait calls that returned events
+	Events     int64  `json:"events"` // ready events returned by those calls
+	// WaitsInterrupted counts wait calls a signal interrupted before any
+	// event (EINTR): no work for any request, so left out of the ratios.
+	WaitsInterrupted int64 `json:"waits_interrupted"`
+	Accepts          int64 `json:"accepts"`       // accepted connections
+	Reads            int64 `json:"reads"`         // read syscalls
+	Writes           int64 `json:"writes"`        // write syscalls
+	ReadEAGAIN       int64 `json:"read_eagain"`   // reads that returned EAGAIN
+	WriteEAGAIN      int64 `json:"write_eagain"`  // writes that returned EAGAIN or were short
+	InterestMods     int64 `json:"interest_mods"` // epoll_ctl / fd_set / pollfd changes
+	BytesIn          int64 `json:"bytes_in"`
+	BytesOut         int64 `json:"bytes_out"`
+	ConnsOpen        int64 `json:"conns_open"` // open at window end (a level, not a delta)
+	ConnsRejected    int64 `json:"conns_rejected"`
 
 	// LoopCPUNs is the event loop thread's own CPU time (schedstat), the
 	// multiplexer and loop without the Go runtime's other threads; 0 for
@@ -144,11 +192,18 @@ type ServerDelta struct {
 	LoopCPUNs       int64   `json:"loop_cpu_ns"`
 	LoopCPUNsPerReq float64 `json:"loop_cpu_ns_per_req"`
 
-	CPUNsPerReq    float64 `json:"cpu_ns_per_req"`   // (user+sys) / requests
-	CPUUtil        float64 `json:"cpu_util"`         // (user+sys) / window, 1.0 = one core
-	WaitsPerReq    float64 `json:"waits_per_req"`    // waits / requests
-	EventsPerWait  float64 `json:"events_per_wait"`  // events / waits
-	SyscallsPerReq float64 `json:"syscalls_per_req"` // (waits+reads+writes+mods) / requests
+	Threads    int    `json:"threads"`           // server OS threads at the window's end
+	GOMAXPROCS int    `json:"gomaxprocs"`        // the server's
+	GODEBUG    string `json:"godebug,omitempty"` // the server's
+	GC         string `json:"gc,omitempty"`      // the server's garbage collector: "default" or off with a memory limit
+
+	ProcessCPUNsPerReq float64 `json:"process_cpu_ns_per_req"` // (user+sys) / requests
+	ProcessCPUUtil     float64 `json:"process_cpu_util"`       // (user+sys) / window, 1.0 = one core
+	CPUNsPerReq        float64 `json:"cpu_ns_per_req"`         // CPU of CPUScope / requests
+	CPUUtil            float64 `json:"cpu_util"`               // CPU of CPUScope / window, 1.0 = one core
+	WaitsPerReq        float64 `json:"waits_per_req"`          // waits / requests
+	EventsPerWait      float64 `json:"events_per_wait"`        // events / waits
+	SyscallsPerReq     float64 `json:"syscalls_per_req"`       // (waits+reads+writes+mods) / requests
 }
 
 // ClientDelta is the load generator's own cost over the window, so a reader
@@ -157,6 +212,10 @@ type ClientDelta struct {
 	CPUNs          int64   `json:"cpu_ns"` // user+sys of the generator process over the window
 	CPUNsPerReq    float64 `json:"cpu_ns_per_req"`
 	ConnectSeconds float64 `json:"connect_seconds"` // time to open all connections
+	// SetupSeconds is connect plus accept: from the first connect until
+	// the server reported every connection accepted and open (libev's
+	// "setup" beside the steady state the window measures).
+	SetupSeconds float64 `json:"setup_seconds"`
 }
 
 // Point is the summary of one backend at one (fds, active) point across
@@ -172,17 +231,23 @@ type Point struct {
 	Reason  string `json:"reason,omitempty"`
 	Reps    int    `json:"reps"` // measured samples summarised (unsupported/failed excluded)
 
-	RateRequested   float64 `json:"rate_requested"`
-	RateAchieved    Stat    `json:"rate_achieved"`
-	P50             Stat    `json:"p50_ns"`
-	P99             Stat    `json:"p99_ns"`
-	P999            Stat    `json:"p999_ns"`
-	ServerCPUPerReq Stat    `json:"server_cpu_ns_per_req"`
-	ServerCPUUtil   Stat    `json:"server_cpu_util"`
-	ClientCPUPerReq Stat    `json:"client_cpu_ns_per_req"`
-	WaitsPerReq     Stat    `json:"waits_per_req"`
-	EventsPerWait   Stat    `json:"events_per_wait"`
-	Errors          int64   `json:"errors"` // total over samples
+	RateRequested float64 `json:"rate_requested"`
+	RateAchieved  Stat    `json:"rate_achieved"`
+	P50           Stat    `json:"p50_ns"`
+	P99           Stat    `json:"p99_ns"`
+	P999          Stat    `json:"p999_ns"`
+	// ServerCPUScope is whose CPU ServerCPUPerReq and ServerCPUUtil
+	// count (a CPUScope* value); ProcessCPUPerReq is always the whole
+	// process.
+	ServerCPUScope   string `json:"server_cpu_scope"`
+	ServerCPUPerReq  Stat   `json:"server_cpu_ns_per_req"`
+	ServerCPUUtil    Stat   `json:"server_cpu_util"`
+	ProcessCPUPerReq Stat   `json:"process_cpu_ns_per_req"`
+	SetupSeconds     Stat   `json:"setup_seconds"`
+	ClientCPUPerReq  Stat   `json:"client_cpu_ns_per_req"`
+	WaitsPerReq      Stat   `json:"waits_per_req"`
+	EventsPerWait    Stat   `json:"events_per_wait"`
+	Errors           int64  `json:"errors"` // total over samples
 }
 
 // Stat is a median with its spread across repetitions.

@@ -98,8 +98,11 @@ func summarizePoint(samples []Sample) Point {
 	p.P50 = stat(m, func(s Sample) float64 { return float64(s.Latency.P50) })
 	p.P99 = stat(m, func(s Sample) float64 { return float64(s.Latency.P99) })
 	p.P999 = stat(m, func(s Sample) float64 { return float64(s.Latency.P999) })
+	p.ServerCPUScope = m[0].Server.CPUScope
 	p.ServerCPUPerReq = stat(m, func(s Sample) float64 { return s.Server.CPUNsPerReq })
 	p.ServerCPUUtil = stat(m, func(s Sample) float64 { return s.Server.CPUUtil })
+	p.ProcessCPUPerReq = stat(m, func(s Sample) float64 { return s.Server.ProcessCPUNsPerReq })
+	p.SetupSeconds = stat(m, func(s Sample) float64 { return s.Client.SetupSeconds })
 	p.ClientCPUPerReq = stat(m, func(s Sample) float64 { return s.Client.CPUNsPerReq })
 	p.WaitsPerReq = stat(m, func(s Sample) float64 { return s.Server.WaitsPerReq })
 	p.EventsPerWait = stat(m, func(s Sample) float64 { return s.Server.EventsPerWait })

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -100,6 +101,34 @@ func WriteDir(dir string, run *Run) error {
 		return fmt.Errorf("write results: %w", err)
 	}
 	return nil
+}
+
+// maxDirSuffix bounds CreateDir's search for a free name: past it, something
+// other than runs started together is filling the parent directory.
+const maxDirSuffix = 100
+
+// CreateDir creates a new, empty results directory named base, or base-2,
+// base-3, ... when that name is taken, and returns the one it created. The
+// directory is created exclusively (mkdir fails if it exists), so two runs
+// started in the same second never share one. Missing parents are created.
+func CreateDir(base string) (string, error) {
+	if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {
+		return "", fmt.Errorf("create results directory: %w", err)
+	}
+	for i := 1; i <= maxDirSuffix; i++ {
+		dir := base
+		if i > 1 {
+			dir = fmt.Sprintf("%s-%d", base, i)
+		}
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			return dir, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", fmt.Errorf("create results directory: %w", err)
+		}
+	}
+	return "", fmt.Errorf("create results directory: %s and %s-2 to -%d all exist (remove old runs or choose a directory with -out)", base, base, maxDirSuffix)
 }
 
 // writeFileAtomic replaces path with data: readers see the old file or the

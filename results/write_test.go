@@ -98,7 +98,7 @@ func TestWriteDirRejects(t *testing.T) {
 		{"infinite rate", func(r *Run) { r.Scenario.Rate = math.Inf(1) },
 			"run.scenario.rate (+Inf) is not a finite number"},
 		{"foreign tool", func(r *Run) { r.Tool = "wrk" }, `run says tool "wrk", want "muxbench"`},
-		{"other schema", func(r *Run) { r.Schema = 99 }, "run says schema 99, this muxbench writes schema 1"},
+		{"other schema", func(r *Run) { r.Schema = 99 }, "run says schema 99, this muxbench writes schema 2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -168,5 +168,30 @@ func TestFormatNs(t *testing.T) {
 		if got := formatNs(tt.ns); got != tt.want {
 			t.Errorf("formatNs(%v) = %q, want %q", tt.ns, got, tt.want)
 		}
+	}
+}
+
+// TestCreateDir: runs started in the same second get distinct directories,
+// created exclusively, never one shared.
+func TestCreateDir(t *testing.T) {
+	base := filepath.Join(t.TempDir(), "results", "quick-20260102-150405")
+	var got []string
+	for range 3 {
+		dir, err := CreateDir(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, dir)
+	}
+	want := []string{base, base + "-2", base + "-3"}
+	if !slices.Equal(got, want) {
+		t.Errorf("CreateDir three times = %q; want %q", got, want)
+	}
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if dir, err := CreateDir(filepath.Join(file, "run")); err == nil {
+		t.Errorf("CreateDir under a regular file = %q; want an error", dir)
 	}
 }

@@ -20,16 +20,18 @@
 //	name         the scenario's name, used in result directory names: letters,
 //	             digits, '.', '_' and '-', at most 64 characters.
 //	             Default: the file name without its extension.
-//	description  one line saying what the scenario is for. Default: empty.
+//	description  one line saying what the scenario is for, at most 200
+//	             characters. Default: empty.
 //	backends     list of multiplexers to run, from select, poll, epoll-lt,
 //	             epoll-et, gonet. Default: all five, in that order.
 //	fds          REQUIRED. The sweep: total fd counts the server's multiplexer
-//	             watches at each point, idle + active connections + 1 listener.
-//	             Ascending, no repeats, each at least (smallest active)+1.
+//	             watches at each point: idle + active connections + the
+//	             server's own 2 (listener and wake-up eventfd). Ascending, no
+//	             repeats, each at least (smallest active)+2.
 //	active       active connections: one number or an ascending list (a second
 //	             axis). Every value must fit the largest fd count. A
 //	             combination whose fd count cannot hold the active connections
-//	             and the listener (fds < active+1) cannot run, and a run
+//	             and the server's own fds (fds < active+2) cannot run, and a run
 //	             records it as unsupported; this lets one sweep start below
 //	             its largest active count. Default: [1].
 //	mode         open (requests at a fixed total rate, latency measured from
@@ -37,16 +39,17 @@
 //	             sends its next request when the echo arrives: max throughput).
 //	             Default: open.
 //	rate         total requests per second across the active connections,
-//	             open mode only (> 0). Default: 2000 in open mode; it must not
-//	             be set in closed mode.
-//	size         bytes per request, 1 to 1048576 (1 MiB); at least 14 with
-//	             proto sockperf (its header). Default: 64.
+//	             open mode only (> 0, and no more than the load generator
+//	             paces, 1e9). Default: 2000 in open mode; it must not be set
+//	             in closed mode.
+//	size         bytes per request, 1 to 1048576 (1 MiB); with proto sockperf
+//	             14 (its header) to 65507 (its largest message). Default: 64.
 //	keepalive    Go duration between the small messages each idle connection
 //	             sends to stay "mostly idle"; 0 keeps idle connections silent,
 //	             otherwise at least 100ms. Default: 0.
-//	warmup       Go duration driven before each measured window, not measured.
-//	             Default: 1s.
-//	duration     Go duration of each measured window, at least 100ms.
+//	warmup       Go duration driven before each measured window, not measured,
+//	             at most 10m. Default: 1s.
+//	duration     Go duration of each measured window, 100ms to 10m.
 //	             Default: 3s.
 //	repetitions  measured windows per point and backend, 1 to 1000.
 //	             Default: 3.

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -17,6 +18,8 @@ import (
 	"github.com/goccy/go-yaml/token"
 
 	"github.com/muxbench/muxbench/internal/cpuset"
+	"github.com/muxbench/muxbench/internal/sockperf"
+	"github.com/muxbench/muxbench/loadgen"
 	"github.com/muxbench/muxbench/results"
 )
 
@@ -33,15 +36,21 @@ const (
 	defaultClientCPUs  = "1"
 )
 
-// Limits on values; each is enforced with a message that explains it.
+// Limits on values; each is enforced with a message that explains it. The
+// load generator's own limits (sizes, rate) are imported from loadgen, not
+// repeated here.
 const (
-	maxFDs            = 10_000_000 // far beyond any RLIMIT_NOFILE a loopback run can use
-	maxSize           = 1 << 20
-	sockperfHeader    = 14 // bytes of sockperf's frame header
-	minKeepAlive      = 100 * time.Millisecond
-	minDuration       = 100 * time.Millisecond
-	maxRepetitions    = 1000
-	maxNameLen        = 64
+	maxFDs         = 10_000_000 // far beyond any RLIMIT_NOFILE a loopback run can use
+	minKeepAlive   = 100 * time.Millisecond
+	minDuration    = 100 * time.Millisecond
+	maxRepetitions = 1000
+	maxNameLen     = 64
+	// A sample lasts warm-up plus window, and a sweep takes
+	// points x backends x repetitions samples: past these, a typo ("30m"
+	// for "30s") would make a run of days.
+	maxDuration       = 10 * time.Minute
+	maxWarmup         = 10 * time.Minute
+	maxDescriptionLen = 200 // one line of a report
 	maxReportedErrors = 20
 )
 
@@ -181,6 +190,7 @@ func (d *decoder) decode(data []byte, f *fields) bool {
 	if !d.checkKeys(body) {
 		return false
 	}
+	d.dropUnknownKeys(body)
 	if err := guard(func() error { return yaml.NodeToValue(body, f, yaml.Strict()) }); err != nil {
 		d.yamlError(err)
 		return false
@@ -221,6 +231,35 @@ func (d *decoder) checkKeys(body ast.Node) bool {
 	return good
 }
 
+// dropUnknownKeys reports every top-level key that is not a field and
+// removes it, so that decoding goes on and the file's other problems are
+// listed too. (Keys brought in by a merge key are left to the strict
+// decoder.)
+func (d *decoder) dropUnknownKeys(body ast.Node) {
+	m, ok := unwrap(body).(*ast.MappingNode)
+	if !ok {
+		return
+	}
+	kept := m.Values[:0:0]
+	for _, mv := range m.Values {
+		if key, ok := unwrap(mv.Key).(*ast.StringNode); ok && !slices.Contains(fieldNames, key.Value) {
+			d.unknownField(key.Value, tokenLine(key.GetToken()))
+			continue
+		}
+		kept = append(kept, mv)
+	}
+	m.Values = kept
+}
+
+// unknownField records a key that is not a field, with the nearest field name.
+func (d *decoder) unknownField(key string, line int) {
+	hint := "fields are " + strings.Join(fieldNames, ", ")
+	if near := closest(key, fieldNames); near != "" {
+		hint = fmt.Sprintf("did you mean %q? %s", near, hint)
+	}
+	d.errs = append(d.errs, &Error{d.file, line, fmt.Sprintf("unknown field %q (%s)", key, hint)})
+}
+
 // yamlError records an error from the YAML library, rephrased where the
 // library's wording is about Go rather than the file.
 func (d *decoder) yamlError(err error) {
@@ -233,11 +272,7 @@ func (d *decoder) yamlError(err error) {
 		if unknown.Token != nil {
 			key = unknown.Token.Value
 		}
-		hint := "fields are " + strings.Join(fieldNames, ", ")
-		if near := closest(key, fieldNames); near != "" {
-			hint = fmt.Sprintf("did you mean %q? %s", near, hint)
-		}
-		d.errs = append(d.errs, &Error{d.file, tokenLine(unknown.Token), fmt.Sprintf("unknown field %q (%s)", key, hint)})
+		d.unknownField(key, tokenLine(unknown.Token))
 	case errors.As(err, &nodeType):
 		d.errs = append(d.errs, &Error{d.file, tokenLine(nodeType.Token),
 			fmt.Sprintf("a scenario is a mapping of fields, got a %s (write fields like \"fds: [10, 100]\", one per line)", nodeType.Actual.YAMLName())})
@@ -286,7 +321,14 @@ func editDistance(a, b string) int {
 
 // scenario converts and validates every field, filling in defaults.
 func (d *decoder) scenario(f *fields) results.Scenario {
-	description, _ := d.text("description", f.Description, "")
+	description, ok := d.text("description", f.Description, "")
+	switch {
+	case !ok:
+	case strings.ContainsAny(description, "\r\n"):
+		d.errorf(f.Description, "description: more than one line (say what the scenario is for in one line of at most %d characters)", maxDescriptionLen)
+	case utf8.RuneCountInString(description) > maxDescriptionLen:
+		d.errorf(f.Description, "description: %d characters is too long for the one line reports show (use at most %d)", utf8.RuneCountInString(description), maxDescriptionLen)
+	}
 	s := results.Scenario{
 		Name:        d.name(f.Name),
 		Description: description,
@@ -304,12 +346,20 @@ func (d *decoder) scenario(f *fields) results.Scenario {
 		d.errorf(f.KeepAlive, "keepalive: %v is not a trickle (use 0 for silent idle connections, or %v or more)", keepAlive, minKeepAlive)
 	}
 	warmup, ok := d.duration("warmup", f.Warmup, defaultWarmup)
-	if ok && warmup < 0 {
+	switch {
+	case !ok:
+	case warmup < 0:
 		d.errorf(f.Warmup, "warmup: %v is negative (use 0 for no warm-up, or a duration like 1s)", warmup)
+	case warmup > maxWarmup:
+		d.errorf(f.Warmup, "warmup: %v before every sample is too long (use at most %v; a few seconds warms the caches)", warmup, maxWarmup)
 	}
 	window, ok := d.duration("duration", f.Duration, defaultDuration)
-	if ok && window < minDuration {
+	switch {
+	case !ok:
+	case window < minDuration:
 		d.errorf(f.Duration, "duration: %v is too short to measure (use %v or more, e.g. 3s)", window, minDuration)
+	case window > maxDuration:
+		d.errorf(f.Duration, "duration: %v per sample is too long (use at most %v, and more repetitions for more data)", window, maxDuration)
 	}
 	s.KeepAlive, s.Warmup, s.Duration = keepAlive.String(), warmup.String(), window.String()
 
@@ -364,8 +414,8 @@ func (d *decoder) sweep(fdsNode, activeNode ast.Node) (fds, active []int) {
 	fds, fdNodes := d.intList("fds", fdsNode, false)
 	for i, n := range fds {
 		switch {
-		case n < 2 || n > maxFDs:
-			d.errorf(fdNodes[i], "fds: %d is out of range (each count includes the listener and at least one active connection: use 2 to %d)", n, maxFDs)
+		case n < results.ServerOwnFDs+1 || n > maxFDs:
+			d.errorf(fdNodes[i], "fds: %d is out of range (each count includes the server's own %d fds, listener and wake-up eventfd, and at least one active connection: use %d to %d)", n, results.ServerOwnFDs, results.ServerOwnFDs+1, maxFDs)
 		case i > 0 && n == fds[i-1]:
 			d.errorf(fdNodes[i], "fds: %d is listed twice (list each fd count once, from smallest to largest)", n)
 		case i > 0 && n < fds[i-1]:
@@ -396,8 +446,8 @@ func (d *decoder) sweep(fdsNode, activeNode ast.Node) (fds, active []int) {
 	// not fit are the run's to record as unsupported.
 	least, most := slices.Min(active), slices.Max(fds)
 	for i, n := range fds {
-		if n >= 2 && n < least+1 {
-			d.errorf(fdNodes[i], "fds: %d is too small for %d active connection(s) (each fd count includes the active connections and the listener: use at least %d)", n, least, least+1)
+		if n > results.ServerOwnFDs && n < least+results.ServerOwnFDs {
+			d.errorf(fdNodes[i], "fds: %d is too small for %d active connection(s) (each fd count includes the active connections and the server's own %d fds, listener and wake-up eventfd: use at least %d)", n, least, results.ServerOwnFDs, least+results.ServerOwnFDs)
 		}
 	}
 	for i, n := range active {
@@ -423,8 +473,14 @@ func (d *decoder) rate(n ast.Node, mode string) float64 {
 		return defaultRate
 	}
 	rate, ok := d.number("rate", n)
-	if ok && rate <= 0 {
+	switch {
+	case !ok:
+	case rate <= 0:
 		d.errorf(n, "rate: %v req/s can't pace an open loop (set a positive rate like 2000, or use mode: closed)", rate)
+	default:
+		if why := loadgenRejects("Rate", func(c *loadgen.Config) { c.Rate = rate }); why != "" {
+			d.errorf(n, "rate: %v req/s is more than the load generator paces (%s)", rate, why)
+		}
 	}
 	return rate
 }
@@ -436,10 +492,12 @@ func (d *decoder) size(n ast.Node, proto string) int {
 	size, ok := d.integer("size", n)
 	switch {
 	case !ok:
-	case size < 1 || size > maxSize:
-		d.errorf(n, "size: %d bytes is out of range (use 1 to %d)", size, maxSize)
-	case proto == "sockperf" && size < sockperfHeader:
-		d.errorf(n, "size: %d bytes can't hold sockperf's %d-byte header (use %d or more, or proto: echo)", size, sockperfHeader, sockperfHeader)
+	case size < 1 || size > loadgen.MaxSize:
+		d.errorf(n, "size: %d bytes is out of range (use 1 to %d)", size, loadgen.MaxSize)
+	case proto == loadgen.ProtoSockperf && size < sockperf.HeaderLen:
+		d.errorf(n, "size: %d bytes can't hold sockperf's %d-byte header (use %d or more, or proto: echo)", size, sockperf.HeaderLen, sockperf.HeaderLen)
+	case proto == loadgen.ProtoSockperf && size > loadgen.MaxSockperfSize:
+		d.errorf(n, "size: %d bytes is more than a sockperf message holds (use at most %d with proto: sockperf, or proto: echo)", size, loadgen.MaxSockperfSize)
 	}
 	return size
 }
@@ -483,6 +541,27 @@ func (d *decoder) cpus(serverNode, clientNode ast.Node) (server, client string) 
 		}
 	}
 	return server, client
+}
+
+// loadgenRejects returns why the load generator's own validation refuses a
+// value, or "" if it accepts it. The value is set by set on a Config that
+// is otherwise valid, so any complaint is about it, and the scenario is held
+// to exactly the limits the run would hit (loadgen.Config.Validate is their
+// one source). field is the Config field set, whose name Validate's message
+// starts with; the rest of the message is returned.
+func loadgenRejects(field string, set func(*loadgen.Config)) string {
+	c := loadgen.Config{Target: "127.0.0.1:1", Conns: 1, Active: 1, Rate: 1, Duration: time.Second}
+	set(&c)
+	err := c.Validate()
+	if err == nil {
+		return ""
+	}
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	msg = strings.TrimPrefix(msg, field+" ")
+	if _, why, ok := strings.Cut(msg, ": "); ok {
+		return why
+	}
+	return msg
 }
 
 // oneOf converts a text field that must be one of choices.

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/muxbench/muxbench/backends"
 	"github.com/muxbench/muxbench/results"
 )
 
@@ -23,13 +24,13 @@ const Default = "quick"
 //go:embed *.yaml
 var builtin embed.FS
 
-// knownBackends lists the backend names a scenario may use, in the default
-// order. It must match the backend registry's names.
-var knownBackends = []string{"select", "poll", "epoll-lt", "epoll-et", "gonet"}
+// knownBackends lists the backend names a scenario may use: every built-in
+// backend, variants included.
+var knownBackends = backends.Order
 
-// KnownBackends returns the backend names a scenario may list, in the order
-// a scenario without a backends field runs them.
-func KnownBackends() []string { return slices.Clone(knownBackends) }
+// KnownBackends returns the backends a scenario without a backends field
+// runs, in that order (the variants are left out: name them to run them).
+func KnownBackends() []string { return slices.Clone(backends.Default) }
 
 // Info names and describes a built-in scenario.
 type Info struct {

@@ -95,10 +95,10 @@ func TestParseDefaults(t *testing.T) {
 		{
 			name: "empty values take defaults too",
 			file: "x.yaml",
-			src:  "name: x\nwarmup:\nactive:\nfds: [2]\n",
+			src:  "name: x\nwarmup:\nactive:\nfds: [3]\n",
 			want: results.Scenario{
 				Name: "x", Backends: []string{"select", "poll", "epoll-lt", "epoll-et", "gonet"},
-				FDs: []int{2}, Active: []int{1}, Mode: "open", Rate: 2000, Size: 64,
+				FDs: []int{3}, Active: []int{1}, Mode: "open", Rate: 2000, Size: 64,
 				KeepAlive: "0s", Warmup: "1s", Duration: "3s", Repetitions: 3, Proto: "echo",
 				ServerCPUs: "0", ClientCPUs: "1",
 			},
@@ -133,10 +133,10 @@ client_cpus: 2,3
 		{
 			name: "unpinned, fractional rate, anchors and tags",
 			file: "u.yaml",
-			src:  "name: u\nfds: &sweep [3, 5]\nrate: 2.5e3\nserver_cpus: ''\nclient_cpus: !!str 1\nactive: 2\n",
+			src:  "name: u\nfds: &sweep [4, 5]\nrate: 2.5e3\nserver_cpus: ''\nclient_cpus: !!str 1\nactive: 2\n",
 			want: results.Scenario{
 				Name: "u", Backends: []string{"select", "poll", "epoll-lt", "epoll-et", "gonet"},
-				FDs: []int{3, 5}, Active: []int{2}, Mode: "open", Rate: 2500, Size: 64,
+				FDs: []int{4, 5}, Active: []int{2}, Mode: "open", Rate: 2500, Size: 64,
 				KeepAlive: "0s", Warmup: "1s", Duration: "3s", Repetitions: 3, Proto: "echo",
 				ServerCPUs: "", ClientCPUs: "1",
 			},
@@ -179,8 +179,11 @@ func TestBuiltins(t *testing.T) {
 		if s.Description == "" || s.Description != info.Description {
 			t.Errorf("%s: description %q, List says %q; want the same, non-empty", info.Name, s.Description, info.Description)
 		}
-		if !slices.Equal(s.Backends, KnownBackends()) {
-			t.Errorf("%s: backends %v, want all of %v", info.Name, s.Backends, KnownBackends())
+		// Every built-in runs every default backend (variants may be added).
+		for _, b := range KnownBackends() {
+			if !slices.Contains(s.Backends, b) {
+				t.Errorf("%s: backends %v lack %s; want all of %v", info.Name, s.Backends, b, KnownBackends())
+			}
 		}
 	}
 
@@ -190,8 +193,9 @@ func TestBuiltins(t *testing.T) {
 	if d := measuredTime(t, quick); d > 90*time.Second {
 		t.Errorf("quick measures for %v in total, want at most 90s so the run fits in 2 minutes", d)
 	}
-	if quick.FDs[0] != 10 || quick.FDs[len(quick.FDs)-1] != 10000 || quick.Repetitions != 1 {
-		t.Errorf("quick sweeps %v with %d repetitions, want 10..10000 with 1", quick.FDs, quick.Repetitions)
+	// A first look shows medians with a spread: at least 3 repetitions.
+	if quick.FDs[0] != 10 || quick.FDs[len(quick.FDs)-1] != 10000 || quick.Repetitions < 3 {
+		t.Errorf("quick sweeps %v with %d repetitions, want 10..10000 with at least 3", quick.FDs, quick.Repetitions)
 	}
 
 	sweep, _ := Load("idle-sweep")

@@ -6,8 +6,15 @@
 #   scripts/sockperf-compare.sh [DURATION_SECONDS] [REPS]
 #
 # Prints, per backend, the median over REPS runs of server CPU µs/request
-# (from /proc/PID/task/*/schedstat) and p50 round trip, and the ratio
+# (from /proc/PID/task/*/schedstat: every thread of either server, so ours
+# includes the Go runtime's threads) and p50 round trip, and the ratio
 # muxbench / sockperf. sockperf's -F s|p|e servers are select, poll, epoll.
+#
+# ACTIVE=N (default 1) makes the client ping-pong over N connections (a
+# sockperf feed file; one message in flight, sent round-robin), and IDLE=M
+# (default 0) holds M more connections open and silent for the run with
+# `muxbench load -active 0`, pinned with the client. Runs are interleaved
+# ours/theirs, so drift hits both alike.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -20,6 +27,9 @@ REPS=${2:-3}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 MSG=${MSG:-64}
+ACTIVE=${ACTIVE:-1}
+IDLE=${IDLE:-0}
+BACKENDS=${BACKENDS:-select:s poll:p epoll-lt:e epoll-et:e}
 
 work=$(mktemp -d)
 pids=()
@@ -35,11 +45,28 @@ go build -o "$work/muxbench" ./cmd/muxbench
 # run_client PORT PID: drive the server with sockperf and print
 # "cpu_ns_per_req p50_us" for it.
 run_client() {
-	local port=$1 pid=$2 c0 c1 out replies p50
+	local port=$1 pid=$2 c0 c1 out replies p50 idle=""
+	if [ "$IDLE" -gt 0 ]; then
+		taskset -c "$CLIENT_CPU" "$work/muxbench" load -target "127.0.0.1:$port" -conns "$IDLE" -active 0 \
+			-duration $((DURATION + 4))s >"$work/idle.out" 2>&1 &
+		idle=$!
+		pids+=("$idle")
+		for _ in $(seq 1 100); do # bounded: at most 10 s for the idle connections to be accepted
+			[ "$(ss -Htn state established "dport = :$port" | wc -l)" -ge "$IDLE" ] && break
+			sleep 0.1
+		done
+		sleep 1 # let the server finish accepting before the CPU sample
+	fi
+	: >"$work/feed.client"
+	for _ in $(seq 1 "$ACTIVE"); do echo "T:127.0.0.1:$port" >>"$work/feed.client"; done
 	c0=$(cpu_ns "$pid")
-	out=$(timeout $((DURATION + 30)) taskset -c "$CLIENT_CPU" sockperf ping-pong --tcp -i 127.0.0.1 -p "$port" \
+	out=$(timeout $((DURATION + 30)) taskset -c "$CLIENT_CPU" sockperf ping-pong -f "$work/feed.client" -F e \
 		-t "$DURATION" -m "$MSG" --full-rtt 2>&1)
 	c1=$(cpu_ns "$pid")
+	if [ -n "$idle" ]; then
+		kill "$idle" 2>/dev/null || true
+		wait "$idle" 2>/dev/null || true
+	fi
 	replies=$(echo "$out" | sed -n 's/.*\[Total Run\].*ReceivedMessages=\([0-9]*\).*/\1/p')
 	p50=$(echo "$out" | sed -n 's/.*percentile 50.000 = *\([0-9.]*\).*/\1/p')
 	if [ -z "$replies" ] || [ "$replies" -eq 0 ]; then
@@ -85,7 +112,8 @@ theirs() {
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 printf '%-9s %12s %12s %7s %12s %12s\n' backend "ours µs/req" "sockperf" ratio "ours p50µs" "sockperf p50"
-for pair in select:s poll:p epoll-lt:e epoll-et:e; do
+echo "active $ACTIVE, idle $IDLE, ${MSG} B, $REPS interleaved runs of ${DURATION}s, server CPU $SERVER_CPU, client CPU $CLIENT_CPU"
+for pair in $BACKENDS; do
 	b=${pair%%:*} f=${pair##*:}
 	: >"$work/o" ; : >"$work/t"
 	for _ in $(seq 1 "$REPS"); do # interleaved, so drift hits both alike

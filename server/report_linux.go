@@ -27,6 +27,17 @@ type Hello struct {
 	// MaxFD is the backend's own limit on fd numbers (select: FD_SETSIZE);
 	// 0 means none.
 	MaxFD int `json:"max_fd,omitempty"`
+	// LoopThread is true for the event-loop backends: their cost is the
+	// loop thread's CPU (Report.LoopCPUNs). A whole server of its own
+	// (gonet) is the whole process.
+	LoopThread bool `json:"loop_thread"`
+	// GOMAXPROCS and GODEBUG are the Go runtime settings the server runs
+	// with; both change how many threads wake and how often.
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	GODEBUG    string `json:"godebug,omitempty"`
+	// GC is the garbage collector's setting: "default", or off with a
+	// memory limit for the event loop (which allocates nothing per request).
+	GC string `json:"gc"`
 }
 
 // Report is one line printed for `muxbench serve`'s stats command: every
@@ -45,6 +56,9 @@ type Report struct {
 	// without the Go runtime's other threads. 0 for gonet, which has no
 	// single loop thread.
 	LoopCPUNs int64 `json:"loop_cpu_ns"`
+	// Threads is the server process's OS thread count (/proc/self/status;
+	// 0 if unreadable).
+	Threads int `json:"threads"`
 	// MonoNs is CLOCK_MONOTONIC when the report was taken, so a reader can
 	// compute utilisation over exactly the interval between two reports.
 	MonoNs int64 `json:"mono_ns"`
@@ -66,6 +80,7 @@ func TakeReport(r Runner) Report {
 	if lt, ok := r.(interface{ LoopThread() int }); ok && lt.LoopThread() > 0 {
 		rep.LoopCPUNs = threadCPU(lt.LoopThread())
 	}
+	rep.Threads = threadCount()
 	var ts unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err == nil {
 		rep.MonoNs = ts.Nano()
@@ -88,6 +103,21 @@ func threadCPU(tid int) int64 {
 	}
 	n, _ := strconv.ParseInt(f[0], 10, 64)
 	return n
+}
+
+// threadCount reads this process's thread count (0 if unreadable).
+func threadCount() int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Threads:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
 }
 
 // OpenFDs counts this process's open file descriptors (-1 if /proc is

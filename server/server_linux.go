@@ -6,10 +6,13 @@
 // The loop, per DESIGN.md:
 //   - the listener and every accepted socket are non-blocking; accepted
 //     sockets get TCP_NODELAY;
-//   - edge-triggered backends accept, read and write until EAGAIN (an ET
-//     listener that accepts once loses connections; an ET reader that stops
-//     early stalls forever); level-triggered ones do one accept or read per
-//     readiness and let the next wait report what is left;
+//   - every backend accepts in bounded batches (acceptBatch per readiness),
+//     edge-triggered ones until EAGAIN (an ET listener that accepts once
+//     loses connections), so populating n fds never costs n wait calls;
+//   - level-triggered backends read once per readiness and let the next
+//     wait report what is left; edge-triggered ones read until the socket is
+//     drained — a short read, or EAGAIN — and on to EOF when the event
+//     reported a hang-up (an ET reader that stops early stalls forever);
 //   - a write that returns EAGAIN or is short keeps the rest in the
 //     connection's pending buffer, and the connection stops reading until it
 //     is flushed: back-pressure with at most one read buffer per connection;
@@ -38,6 +41,11 @@ const ReadBufferSize = 64 << 10
 // eventBatch is how many ready events one Wait call can return.
 const eventBatch = 256
 
+// acceptBatch bounds the accepts a level-triggered loop makes per listener
+// readiness, so a connect storm cannot starve established connections
+// (libevent and the C reference loops do the same).
+const acceptBatch = 64
+
 // conn is one accepted connection's state.
 type conn struct {
 	fd      int
@@ -49,7 +57,9 @@ type conn struct {
 // Server is the event-loop echo server.
 type Server struct {
 	poller  backends.Poller
-	edge    bool
+	edge    bool // edge-triggered: interest registered once, accept and read until drained
+	drain   bool // edge-triggered reads go on to EAGAIN even after a short read
+	once    bool // level-triggered: one accept per listener readiness
 	proto   Proto
 	sndbuf  int
 	lnFD    int
@@ -94,7 +104,8 @@ func New(info backends.Info, cfg Config) (*Server, error) {
 		spare = -1 // without a spare fd an EMFILE storm is only counted, not shed
 	}
 	s := &Server{
-		poller: p, edge: info.EdgeTriggered, proto: cfg.Proto, sndbuf: cfg.SendBuffer,
+		poller: p, edge: info.EdgeTriggered, drain: info.DrainReads, once: info.AcceptOnce,
+		proto: cfg.Proto, sndbuf: cfg.SendBuffer,
 		lnFD: lnFD, addr: bound, wakeFD: wakeFD, spareFD: spare,
 		events: make([]backends.Event, eventBatch),
 		rbuf:   make([]byte, ReadBufferSize),
@@ -104,6 +115,7 @@ func New(info backends.Info, cfg Config) (*Server, error) {
 			s.closeAll()
 			return nil, fmt.Errorf("watch fd %d with %s: %w", fd, info.Name, err)
 		}
+		s.c.Watched.Add(1)
 	}
 	return s, nil
 }
@@ -128,6 +140,11 @@ func (s *Server) Shutdown() {
 // Serve runs the event loop on a locked OS thread until Shutdown, then
 // closes every connection, the listener and the poller. A wait error other
 // than EINTR ends the loop and is returned.
+//
+// A wait that returns no event (it never times out) was interrupted by a
+// signal — the Go runtime's preemption signal, unless that is turned off —
+// and is counted as WaitsInterrupted, not as a wait: it did no work for any
+// request, though for select and poll it still cost a full scan.
 func (s *Server) Serve() error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -137,6 +154,10 @@ func (s *Server) Serve() error {
 		n, err := s.poller.Wait(s.events, -1)
 		if err != nil {
 			return err
+		}
+		if n == 0 {
+			s.c.WaitsInterrupted.Add(1)
+			continue
 		}
 		s.c.Waits.Add(1)
 		s.c.Events.Add(uint64(n))
@@ -169,10 +190,12 @@ func (s *Server) closeAll() {
 	}
 }
 
-// accept takes pending connections: all of them when edge-triggered, one
-// per readiness otherwise.
+// accept takes pending connections: until EAGAIN when edge-triggered (no
+// new edge comes for connections left in the queue), at most acceptBatch
+// otherwise (the next wait reports the rest), one with AcceptOnce. Out of
+// fds, it sheds pending connections instead of leaving them queued.
 func (s *Server) accept() {
-	for {
+	for n := 0; s.edge || n < acceptBatch; n++ {
 		fd, _, err := unix.Accept4(s.lnFD, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		switch {
 		case err == unix.EAGAIN:
@@ -181,32 +204,39 @@ func (s *Server) accept() {
 			continue
 		case err == unix.EMFILE || err == unix.ENFILE:
 			s.c.ErrAccept.Add(1)
-			s.shed()
-			return
+			if !s.shed() {
+				return
+			}
+			continue
 		case err != nil:
 			s.c.ErrAccept.Add(1)
 			return
 		}
 		s.c.Accepts.Add(1)
 		s.admit(fd)
-		if !s.edge {
+		if s.once && !s.edge {
 			return
 		}
 	}
 }
 
-// shed drops one pending connection when out of fds, so a level-triggered
-// listener does not spin on a readiness it cannot act on.
-func (s *Server) shed() {
+// shed closes one pending connection when out of fds: it frees the spare
+// fd, accepts into it, closes the connection (the client sees it closed at
+// once instead of waiting in the queue) and takes the spare back. It
+// reports whether it closed one; false means the queue is empty or there is
+// no spare, and the caller must stop accepting.
+func (s *Server) shed() bool {
 	if s.spareFD < 0 {
-		return
+		return false
 	}
 	unix.Close(s.spareFD)
-	if fd, _, err := unix.Accept4(s.lnFD, unix.SOCK_CLOEXEC); err == nil {
+	fd, _, err := unix.Accept4(s.lnFD, unix.SOCK_CLOEXEC)
+	if err == nil {
 		unix.Close(fd)
 		s.c.ConnsRejected.Add(1)
 	}
 	s.spareFD, _ = unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	return err == nil && s.spareFD >= 0
 }
 
 func (s *Server) admit(fd int) {
@@ -233,6 +263,10 @@ func (s *Server) admit(fd int) {
 	}
 	s.conns[fd] = &conn{fd: fd}
 	s.c.ConnsOpen.Add(1)
+	s.c.Watched.Add(1)
+	if int64(fd) > s.c.MaxWatchedFD.Load() {
+		s.c.MaxWatchedFD.Store(int64(fd))
+	}
 }
 
 func (s *Server) handle(c *conn, r backends.Ready) {
@@ -251,13 +285,20 @@ func (s *Server) handle(c *conn, r backends.Ready) {
 	} else if r&(backends.Readable|backends.Hangup|backends.Failed) == 0 {
 		return
 	}
-	s.read(c)
+	s.read(c, r)
 }
 
-// read reads once (level-triggered) or until EAGAIN (edge-triggered),
-// answering each read before the next, and stops early when output is left
-// pending (back-pressure) or the connection is closed.
-func (s *Server) read(c *conn) {
+// read reads once (level-triggered) or until the socket is drained
+// (edge-triggered), answering each read before the next, and stops early
+// when output is left pending (back-pressure) or the connection is closed.
+//
+// Drained means EAGAIN, or a read shorter than the buffer: a stream
+// socket's receive queue is then empty, and data arriving later raises a
+// new edge (epoll(7)). Not when r reports a hang-up or an error: data and
+// the peer's close can arrive in one edge, and the close raises no other,
+// so then the loop reads on to EOF or EAGAIN.
+func (s *Server) read(c *conn, r backends.Ready) {
+	untilEOF := s.drain || r&(backends.Hangup|backends.Failed) != 0
 	for {
 		n, err := unix.Read(c.fd, s.rbuf)
 		s.c.Reads.Add(1)
@@ -285,6 +326,9 @@ func (s *Server) read(c *conn) {
 		}
 		if !s.send(c, reply) || len(c.out) > 0 || !s.edge {
 			return
+		}
+		if n < len(s.rbuf) && !untilEOF {
+			return // a short read: drained
 		}
 	}
 }
@@ -388,6 +432,7 @@ func (s *Server) close(c *conn, cause error) {
 	}
 	s.c.InterestMods.Add(1)
 	s.poller.Remove(c.fd) // cannot fail for an fd we added; the close below removes it anyway
+	s.c.Watched.Add(-1)
 	unix.Close(c.fd)
 	s.conns[c.fd] = nil
 	s.c.ConnsOpen.Add(-1)

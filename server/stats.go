@@ -14,19 +14,22 @@ import (
 // uncontended atomic add, a few nanoseconds against the microseconds of the
 // syscalls being counted.
 type Counters struct {
-	Waits         atomic.Uint64 // multiplexer wait calls (select/poll/epoll_wait)
-	Events        atomic.Uint64 // ready events those calls returned
-	Accepts       atomic.Uint64 // connections accepted
-	Reads         atomic.Uint64 // read syscalls
-	Writes        atomic.Uint64 // write syscalls
-	ReadEAGAIN    atomic.Uint64 // reads that returned EAGAIN
-	WriteEAGAIN   atomic.Uint64 // writes that returned EAGAIN or were short
-	InterestMods  atomic.Uint64 // Add/Modify/Remove calls on the poller (epoll_ctl, fd_set or pollfd edits)
-	BytesIn       atomic.Uint64
-	BytesOut      atomic.Uint64
-	ConnsOpen     atomic.Int64  // connections open now
-	ConnsClosed   atomic.Uint64 // connections closed (for any reason)
-	ConnsRejected atomic.Uint64 // accepted, then closed because the backend could not watch the fd
+	Waits            atomic.Uint64 // multiplexer wait calls that returned events (select/poll/epoll_wait)
+	WaitsInterrupted atomic.Uint64 // wait calls a signal interrupted before any event (EINTR)
+	Events           atomic.Uint64 // ready events those calls returned
+	Accepts          atomic.Uint64 // connections accepted
+	Reads            atomic.Uint64 // read syscalls
+	Writes           atomic.Uint64 // write syscalls
+	ReadEAGAIN       atomic.Uint64 // reads that returned EAGAIN
+	WriteEAGAIN      atomic.Uint64 // writes that returned EAGAIN or were short
+	InterestMods     atomic.Uint64 // Add/Modify/Remove calls on the poller (epoll_ctl, fd_set or pollfd edits)
+	BytesIn          atomic.Uint64
+	BytesOut         atomic.Uint64
+	ConnsOpen        atomic.Int64  // connections open now
+	ConnsClosed      atomic.Uint64 // connections closed (for any reason)
+	ConnsRejected    atomic.Uint64 // accepted, then closed because the backend could not watch the fd
+	Watched          atomic.Int64  // fds registered with the multiplexer now: listener, wake-up eventfd, connections
+	MaxWatchedFD     atomic.Int64  // highest connection fd number ever registered (select's cost follows it)
 
 	ErrReset    atomic.Uint64 // ECONNRESET on read or write
 	ErrPipe     atomic.Uint64 // EPIPE on write
@@ -54,21 +57,26 @@ func (c *Counters) CountError(err error) {
 // command. Backends that cannot observe a counter (gonet has no wait calls
 // of its own) leave it zero.
 type Stats struct {
-	Waits         uint64 `json:"waits"`
-	Events        uint64 `json:"events"`
-	Accepts       uint64 `json:"accepts"`
-	Reads         uint64 `json:"reads"`
-	Writes        uint64 `json:"writes"`
-	ReadEAGAIN    uint64 `json:"read_eagain"`
-	WriteEAGAIN   uint64 `json:"write_eagain"`
-	InterestMods  uint64 `json:"interest_mods"`
-	BytesIn       uint64 `json:"bytes_in"`
-	BytesOut      uint64 `json:"bytes_out"`
-	ConnsOpen     int64  `json:"conns_open"`
-	ConnsAccepted uint64 `json:"conns_accepted"`
-	ConnsClosed   uint64 `json:"conns_closed"`
-	ConnsRejected uint64 `json:"conns_rejected"`
-	Errors        Errors `json:"errors"`
+	Waits            uint64 `json:"waits"`
+	WaitsInterrupted uint64 `json:"waits_interrupted"`
+	Events           uint64 `json:"events"`
+	Accepts          uint64 `json:"accepts"`
+	Reads            uint64 `json:"reads"`
+	Writes           uint64 `json:"writes"`
+	ReadEAGAIN       uint64 `json:"read_eagain"`
+	WriteEAGAIN      uint64 `json:"write_eagain"`
+	InterestMods     uint64 `json:"interest_mods"`
+	BytesIn          uint64 `json:"bytes_in"`
+	BytesOut         uint64 `json:"bytes_out"`
+	ConnsOpen        int64  `json:"conns_open"`
+	ConnsClosed      uint64 `json:"conns_closed"`
+	ConnsRejected    uint64 `json:"conns_rejected"`
+	// Watched is how many fds the multiplexer watches now (0 where the
+	// backend cannot tell: gonet); MaxWatchedFD the highest connection fd
+	// number registered so far.
+	Watched      int64  `json:"watched"`
+	MaxWatchedFD int64  `json:"max_watched_fd"`
+	Errors       Errors `json:"errors"`
 }
 
 // Errors counts per-connection errors by kind.
@@ -83,20 +91,22 @@ type Errors struct {
 // Snapshot reads every counter.
 func (c *Counters) Snapshot() Stats {
 	return Stats{
-		Waits:         c.Waits.Load(),
-		Events:        c.Events.Load(),
-		Accepts:       c.Accepts.Load(),
-		Reads:         c.Reads.Load(),
-		Writes:        c.Writes.Load(),
-		ReadEAGAIN:    c.ReadEAGAIN.Load(),
-		WriteEAGAIN:   c.WriteEAGAIN.Load(),
-		InterestMods:  c.InterestMods.Load(),
-		BytesIn:       c.BytesIn.Load(),
-		BytesOut:      c.BytesOut.Load(),
-		ConnsOpen:     c.ConnsOpen.Load(),
-		ConnsAccepted: c.Accepts.Load(),
-		ConnsClosed:   c.ConnsClosed.Load(),
-		ConnsRejected: c.ConnsRejected.Load(),
+		Waits:            c.Waits.Load(),
+		WaitsInterrupted: c.WaitsInterrupted.Load(),
+		Events:           c.Events.Load(),
+		Accepts:          c.Accepts.Load(),
+		Reads:            c.Reads.Load(),
+		Writes:           c.Writes.Load(),
+		ReadEAGAIN:       c.ReadEAGAIN.Load(),
+		WriteEAGAIN:      c.WriteEAGAIN.Load(),
+		InterestMods:     c.InterestMods.Load(),
+		BytesIn:          c.BytesIn.Load(),
+		BytesOut:         c.BytesOut.Load(),
+		ConnsOpen:        c.ConnsOpen.Load(),
+		ConnsClosed:      c.ConnsClosed.Load(),
+		ConnsRejected:    c.ConnsRejected.Load(),
+		Watched:          c.Watched.Load(),
+		MaxWatchedFD:     c.MaxWatchedFD.Load(),
 		Errors: Errors{
 			Reset:    c.ErrReset.Load(),
 			Pipe:     c.ErrPipe.Load(),

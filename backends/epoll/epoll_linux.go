@@ -6,8 +6,9 @@
 // for as long as it stays ready; the server asks for write readiness only
 // while it has output pending. Edge-triggered reports an fd when it becomes
 // ready; the server registers read and write interest once per connection,
-// never modifies it, and must drain every read, write and accept to EAGAIN
-// or the connection stalls forever.
+// never modifies it, and must drain every read and accept (to EAGAIN, or to
+// a short read) or the connection stalls forever. "epoll-et-drain" is the
+// variant that always reads to EAGAIN.
 package epoll
 
 import (
@@ -37,8 +38,16 @@ func init() {
 	})
 	backends.Register(backends.Info{
 		Name:          "epoll-et",
-		Description:   "epoll(7) edge-triggered: IN|OUT|RDHUP|ET registered once per connection, drained to EAGAIN",
+		Description:   "epoll(7) edge-triggered: IN|OUT|RDHUP|ET registered once per connection, reads stop at a short read",
 		EdgeTriggered: true,
+		New:           func() (backends.Poller, error) { return New(EdgeTriggered) },
+	})
+	backends.Register(backends.Info{
+		Name:          "epoll-et-drain",
+		Description:   "variant of epoll-et: every read drained to EAGAIN (one extra read per request)",
+		EdgeTriggered: true,
+		DrainReads:    true,
+		Variant:       true,
 		New:           func() (backends.Poller, error) { return New(EdgeTriggered) },
 	})
 }

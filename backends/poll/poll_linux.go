@@ -22,6 +22,13 @@ func init() {
 		Description: "poll(2): one pollfd array passed and scanned in full every call",
 		New:         func() (backends.Poller, error) { return New(), nil },
 	})
+	backends.Register(backends.Info{
+		Name:        "poll-accept1",
+		Description: "variant of poll: one accept per listener readiness, so populating n fds costs n O(n) poll calls",
+		AcceptOnce:  true,
+		Variant:     true,
+		New:         func() (backends.Poller, error) { return New(), nil },
+	})
 }
 
 // Poller is a poll(2) multiplexer.

@@ -23,18 +23,24 @@ const compareSynopsis = "compare [-alpha A] [-threshold PCT] [-format F] OLD NEW
 
 func runCompare(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("compare", compareSynopsis, stderr)
-	alpha := fs.Float64("alpha", report.DefaultAlpha, "significance level `A` of the Mann-Whitney U test, in (0, 1)")
+	alpha := fs.Float64("alpha", report.DefaultAlpha, "false discovery rate `A` of the corrected Mann-Whitney U tests, in (0, 1)")
 	threshold := fs.String("threshold", "", "exit 1 when a metric gets significantly worse by more than `PCT` (e.g. 10%); default: report only")
 	format := fs.String("format", "text", "output `format`: "+strings.Join(report.CompareFormats, ", "))
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: muxbench %s\n\n", compareSynopsis)
-		fmt.Fprintln(stderr, "OLD and NEW are results directories or run.json files. For each backend and")
-		fmt.Fprintln(stderr, "point both measured, compares the medians of p50, p99, server CPU per request")
-		fmt.Fprintln(stderr, "and achieved rate, tests the difference across repetitions (Mann-Whitney U)")
-		fmt.Fprintln(stderr, "and adds a geomean row; points in only one run are listed as skipped.")
-		fmt.Fprintln(stderr, "\nExit status: 0 no gate or gate passed; 1 with -threshold, a significant")
-		fmt.Fprintln(stderr, "regression beyond it (latency or CPU higher, rate lower) or a point OLD")
-		fmt.Fprintln(stderr, "measured and NEW could not; 2 bad arguments or unreadable input.")
+		fmt.Fprintln(stderr, "OLD and NEW are results directories or run.json files of the same scenario.")
+		fmt.Fprintln(stderr, "For each backend and point that is ok in both, compares the medians of p50,")
+		fmt.Fprintln(stderr, "p99 and server CPU per request (and achieved rate in closed loop), tests each")
+		fmt.Fprintln(stderr, "difference across repetitions (Mann-Whitney U) with a "+report.Correction)
+		fmt.Fprintln(stderr, "correction across all the tests, and summarises each backend by the geomean")
+		fmt.Fprintln(stderr, "of its ratios with a t-interval. Points not ok in both are listed as skipped.")
+		fmt.Fprintf(stderr, "A gate needs >= %d repetitions per side at the default -alpha; a change seen\n", report.MinRepetitions(report.DefaultAlpha))
+		fmt.Fprintln(stderr, "at only a few points needs more (the output's power line says how many).")
+		fmt.Fprintln(stderr, "\nExit status: 0 no gate, or gate passed; 1 with -threshold, a significant")
+		fmt.Fprintln(stderr, "regression beyond it (latency or CPU higher, rate lower) or a point ok in OLD")
+		fmt.Fprintln(stderr, "and not in NEW; 2 bad arguments or unreadable input, or with -threshold, a")
+		fmt.Fprintln(stderr, "comparison that cannot decide (too few repetitions) or compared nothing (no")
+		fmt.Fprintln(stderr, "samples, different scenarios, no point in common, every point skipped).")
 		fmt.Fprintln(stderr, "\nflags:")
 		fs.PrintDefaults()
 	}
@@ -75,8 +81,14 @@ func runCompare(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if err := cmp.Write(stdout, *format); err != nil {
 		return err
 	}
-	if len(cmp.Regressions) > 0 {
+	// A lost point is decided without statistics, so a regression outranks
+	// an undecided comparison. Report-only mode exits 0 either way; the
+	// output says when it could not decide.
+	switch {
+	case len(cmp.Regressions) > 0:
 		return &exitError{code: 1, err: fmt.Errorf("%d regression(s) beyond -threshold %s", len(cmp.Regressions), *threshold)}
+	case opt.Gate && cmp.Undecided != "":
+		return &exitError{code: 2, err: fmt.Errorf("-threshold %s: %s", *threshold, cmp.Undecided)}
 	}
 	return nil
 }

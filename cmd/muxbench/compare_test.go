@@ -108,12 +108,13 @@ func TestCompareGate(t *testing.T) {
 		wantStdout []string
 	}{
 		{"noise passes the gate", []string{"-threshold", "10%", "old", "rerun"}, 0, []string{"Gate: PASS"}},
-		{"2× slower fails the gate", []string{"-threshold", "10%", "old", "slow"}, 1, []string{"Gate: FAIL (9 beyond 10%)", "REGRESSION", "epoll-lt server CPU per request at 101 fds"}},
+		{"2× slower fails the gate", []string{"-threshold", "10%", "old", "slow"}, 1, []string{"Gate: FAIL (9 beyond 10% or lost)", "REGRESSION", "epoll-lt server CPU per request at 101 fds"}},
 		{"bare number is a percentage", []string{"-threshold", "10", "old", "slow"}, 1, []string{"Gate: FAIL"}},
 		{"a threshold above the change passes", []string{"-threshold", "150%", "old", "slow"}, 0, []string{"Gate: PASS", "worse"}},
 		{"no threshold reports only", []string{"old", "slow"}, 0, []string{"gate: off", "worse"}},
 		{"run.json paths work", []string{"-threshold", "10%", "old/run.json", "slow/run.json"}, 1, []string{"Gate: FAIL"}},
-		{"one repetition is never significant", []string{"-threshold", "10%", "one-old", "one-slow"}, 0, []string{"n too small", "Gate: PASS"}},
+		{"one repetition cannot decide", []string{"-threshold", "10%", "one-old", "one-slow"}, 2, []string{"n too small", "Gate: FAIL, cannot decide: 1 repetition, need >= 4 per side"}},
+		{"one repetition, report only", []string{"one-old", "one-slow"}, 0, []string{"n too small", "cannot decide: 1 repetition, need >= 4 per side (report only; a gate would exit 2)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -163,7 +164,7 @@ func TestCompareBadInput(t *testing.T) {
 		{"bad threshold", []string{"-threshold", "ten", "good", "good"}, `-threshold "ten": want a percentage such as 10%`},
 		{"negative threshold", []string{"-threshold", "-5%", "good", "good"}, "must not be negative"},
 		{"flag after arguments", []string{"good", "good", "-threshold", "10%"}, "flag -threshold after the arguments"},
-		{"unknown flag", []string{"-bogus", "good", "good"}, "flag provided but not defined: -bogus"},
+		{"unknown flag", []string{"-bogus", "good", "good"}, "unknown flag -bogus"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -195,5 +196,72 @@ func TestParsePercent(t *testing.T) {
 		if (err == nil) != tt.ok || (tt.ok && got != tt.want) {
 			t.Errorf("parsePercent(%q) = %v, %v; want %v, ok %v", tt.in, got, err, tt.want, tt.ok)
 		}
+	}
+}
+
+// TestCompareUndecided: a gate that compared nothing, or whose repetitions
+// are too few for any test to reach alpha, exits 2 and says why; without
+// -threshold the same comparison is reported and exits 0.
+func TestCompareUndecided(t *testing.T) {
+	t.Chdir(t.TempDir())
+	base := reporttest.Options{FDs: []int{101, 1001}}
+	writeRun(t, "old", reporttest.Run(base))
+	empty := reporttest.Run(base)
+	empty.Samples = nil
+	writeRun(t, "empty", empty)
+	other := reporttest.Run(base)
+	other.Scenario.Name = "busy-sweep"
+	writeRun(t, "other-scenario", other)
+	disjoint := base
+	disjoint.FDs = []int{501, 2001}
+	writeRun(t, "disjoint", reporttest.Run(disjoint))
+	saturated := func(seed uint64) *results.Run {
+		o := base
+		o.Seed = seed
+		r := reporttest.Run(o)
+		for i := range r.Samples {
+			if r.Samples[i].Status == results.StatusOK {
+				r.Samples[i].Status = results.StatusSaturated
+			}
+		}
+		return r
+	}
+	writeRun(t, "sat-old", saturated(1))
+	writeRun(t, "sat-new", saturated(2))
+	three := base
+	three.Reps = 3
+	writeRun(t, "three-old", reporttest.Run(three))
+	three.Seed, three.Scale = 2, map[string]float64{"epoll-lt": 2}
+	writeRun(t, "three-slow", reporttest.Run(three))
+
+	tests := []struct {
+		name     string
+		old, new string
+		want     string // on stdout, and on stderr when gating
+	}{
+		{"OLD has no samples", "empty", "old", "nothing compared: OLD has no samples"},
+		{"NEW has no samples", "old", "empty", "nothing compared: NEW has no samples"},
+		{"different scenarios", "old", "other-scenario", "nothing compared: different scenarios (OLD idle-sweep, NEW busy-sweep)"},
+		{"no common point", "old", "disjoint", "nothing compared: no (backend, fds, active) point is in both runs"},
+		{"every point skipped", "sat-old", "sat-new", "nothing compared: every point in both runs was skipped"},
+		{"three repetitions", "three-old", "three-slow", "cannot decide: 3 repetitions, need >= 4 per side"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := execMuxbench(t, "compare", "-threshold", "10%", tt.old, tt.new)
+			if code != 2 {
+				t.Errorf("gate: exit status %d; want 2\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+			}
+			if !strings.Contains(stdout, tt.want) || !strings.Contains(stderr, tt.want) {
+				t.Errorf("gate: stdout and stderr should both say %q\nstdout:\n%s\nstderr:\n%s", tt.want, stdout, stderr)
+			}
+			code, stdout, stderr = execMuxbench(t, "compare", tt.old, tt.new)
+			if code != 0 {
+				t.Errorf("report only: exit status %d; want 0\nstderr:\n%s", code, stderr)
+			}
+			if !strings.Contains(stdout, tt.want) {
+				t.Errorf("report only: stdout lacks %q:\n%s", tt.want, stdout)
+			}
+		})
 	}
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -16,7 +18,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/muxbench/muxbench/internal/cpuset"
 	"github.com/muxbench/muxbench/loadgen"
 )
 
@@ -88,12 +89,19 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs.Var(durationFlag{&c.Duration}, "duration", "length of the measured window: a `duration` like 5s")
 	spin := loadgen.DefaultSpinBefore
 	fs.Var(durationFlag{&spin}, "spin", "open loop: stop sleeping this `duration` before each due send and poll, so requests leave on time (0 = never; costs client CPU)")
-	fs.Var(durationFlag{&c.Timeout}, "timeout", "an echo not complete after this `duration` is a timeout error")
-	fs.Float64Var(&c.ConnectRate, "connect-rate", loadgen.DefaultConnectRate, "connections opened per second (`N`)")
+	fs.Var(durationFlag{&c.Timeout}, "timeout", "an echo not complete after this `duration` (> 0) is a timeout error")
+	fs.Float64Var(&c.ConnectRate, "connect-rate", loadgen.DefaultConnectRate, "connections opened per second (`N` > 0)")
 	fs.IntVar(&c.Pipeline, "pipeline", loadgen.DefaultPipeline, "open loop: at most `N` requests in flight per active connection (1 = wrk2-style, no pipelining)")
 	sourceIPs := fs.String("source-ips", "", "source addresses to spread connections over, `list` like 127.0.0.1,127.0.0.2 or 127.0.0.1-127.0.0.8 (default: automatic over 127.0.0.x for a loopback target)")
 	fs.StringVar(&c.Proto, "proto", loadgen.ProtoEcho, "`protocol`: echo (plain bytes) or sockperf (sockperf's TCP framing)")
-	fs.Uint64Var(&c.ServerNoFile, "server-nofile", 0, "the server's RLIMIT_NOFILE if known (`n`; 0 = unknown), checked before connecting")
+	fs.Func("server-nofile", "the server's RLIMIT_NOFILE if known (`n`; 0 = unknown), checked before connecting", func(s string) error {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return errors.New("want the server's fd limit, a whole number (0 = unknown)")
+		}
+		c.ServerNoFile = n
+		return nil
+	})
 	cpus := fs.String("cpus", "", "pin the generator's threads to these CPUs, `list` like 1 or 2-3")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	if err := parseFlags(fs, args); err != nil {
@@ -106,11 +114,31 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if c.Target == "" {
 		return usageErrorf("-target is required (e.g. -target 127.0.0.1:7000)")
 	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	if c.Mode == loadgen.ModeClosed {
 		if rate.set {
 			return usageErrorf("-rate applies to -mode open only; closed loop sends as fast as the server answers")
 		}
+		if given["pipeline"] {
+			return usageErrorf("-pipeline applies to -mode open only; closed loop has one request in flight per connection")
+		}
 		c.Rate = 0
+	}
+	if rate.set && c.Active == 0 {
+		return usageErrorf("-rate %v with -active 0: every connection is idle, so nothing is sent (give -active 1 or more, or drop -rate)", c.Rate)
+	}
+	// Config reads 0 as "the default"; on the command line the defaults
+	// are shown and 0 would only be a mistake.
+	switch {
+	case c.Timeout == 0:
+		return usageErrorf("-timeout 0: want a positive duration (default %v)", loadgen.DefaultTimeout)
+	case c.Pipeline == 0:
+		return usageErrorf("-pipeline 0: want 1 or more requests in flight (default %d)", loadgen.DefaultPipeline)
+	case c.ConnectRate == 0:
+		return usageErrorf("-connect-rate 0: want a positive number of connections per second (default %d)", loadgen.DefaultConnectRate)
+	case c.Size == 0:
+		return usageErrorf("-size 0: want 1 or more bytes (default %d)", loadgen.DefaultSize)
 	}
 	if *sourceIPs != "" {
 		ips, err := loadgen.ParseSourceIPs(*sourceIPs)
@@ -119,21 +147,18 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		}
 		c.SourceIPs = ips
 	}
-	set, err := cpuset.Parse(*cpus)
+	set, err := parseCPUsFlag(*cpus)
 	if err != nil {
-		return usageErrorf("-cpus: %v", err)
+		return err
 	}
 	if err := c.Validate(); err != nil {
 		return usageErrorf("%v", flagNames(err))
 	}
-	if err := set.PinProcess(); err != nil {
-		return err
-	}
 	// The traffic loop holds one P (it waits in raw syscalls, out of the
 	// scheduler's way); a second one keeps signal handling and progress
 	// responsive. Started on one CPU (taskset -c 1) Go picks 1.
-	if runtime.GOMAXPROCS(0) < 2 {
-		runtime.GOMAXPROCS(2)
+	if err := set.PinProcess(max(2, runtime.GOMAXPROCS(0))); err != nil {
+		return err
 	}
 
 	var bar *loadBar

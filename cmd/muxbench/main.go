@@ -12,11 +12,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
+	"strings"
+
+	"github.com/muxbench/muxbench/internal/cpuset"
 )
 
-// command is one subcommand: run parses args itself and returns an error;
-// errors wrapping errUsage exit 2, others 1, unless exitCode says otherwise.
+// command is one subcommand: run parses args itself and returns an error.
+// An *exitError (usageErrorf makes one with status 2) sets the exit status;
+// any other error exits 1.
 type command struct {
 	summary string
 	run     func(args []string, stdin io.Reader, stdout, stderr io.Writer) error
@@ -24,10 +29,9 @@ type command struct {
 
 var commands = map[string]command{}
 
-// errUsage marks an error caused by bad command-line input (exit status 2).
-var errUsage = errors.New("usage")
-
-// exitError carries an explicit exit status (compare's threshold gate uses 1).
+// exitError carries an explicit exit status: 2 for bad input (usageErrorf),
+// 1 for compare's threshold gate, 130 for an interrupted run. It is the one
+// way a command chooses its exit status.
 type exitError struct {
 	code int
 	err  error
@@ -68,9 +72,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return ee.code
 	}
 	fmt.Fprintf(stderr, "muxbench %s: %v\n", args[0], err)
-	if errors.Is(err, errUsage) {
-		return 2
-	}
 	return 1
 }
 
@@ -92,7 +93,7 @@ func usage(w io.Writer) {
 
 // usageErrorf returns an error that exits with status 2 and names what was wrong.
 func usageErrorf(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
+	return &exitError{code: 2, err: fmt.Errorf(format, args...)}
 }
 
 // newFlagSet returns a FlagSet that reports parse errors instead of exiting
@@ -109,13 +110,21 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 
 // parseArgs parses flags followed by positional arguments (parseFlags
 // allows none) and rejects a flag placed after them, which the flag package
-// would otherwise take silently as an argument.
+// would otherwise take silently as an argument. -h prints the usage; a bad
+// flag is one line that says where the flags are listed, not the whole list.
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	if err := fs.Parse(args); err != nil {
+	usage, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}     // the flag package calls it on every error
+	fs.SetOutput(io.Discard) // and prints the error itself first
+	err := fs.Parse(args)
+	fs.Usage = usage
+	fs.SetOutput(out)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			usage()
 			return nil, err
 		}
-		return nil, fmt.Errorf("%w: %v", errUsage, err)
+		return nil, usageErrorf("%s (see muxbench %s -h)", flagError(err), fs.Name())
 	}
 	rest := fs.Args()
 	for _, a := range rest {
@@ -135,4 +144,49 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return usageErrorf("unexpected argument %q (flags go before arguments; see muxbench %s -h)", fs.Arg(0), fs.Name())
 	}
 	return nil
+}
+
+// parseCPUsFlag parses the CPU list of a -cpus flag and checks that its
+// CPUs are online, so a bad list is a usage error before anything starts.
+func parseCPUsFlag(value string) (cpuset.Set, error) {
+	for _, part := range strings.Split(value, ",") {
+		if p := strings.TrimSpace(part); strings.HasPrefix(p, "-") {
+			return cpuset.Set{}, usageErrorf("-cpus %s: %s is not a CPU; CPUs are numbered from 0 (write e.g. 0, 1-3 or 0,2-3)", value, p)
+		}
+	}
+	set, err := cpuset.Parse(value)
+	if err != nil {
+		return cpuset.Set{}, usageErrorf("-cpus: %v", err)
+	}
+	b, err := os.ReadFile("/sys/devices/system/cpu/online")
+	if err != nil {
+		return set, nil // pinning will say what is wrong, if anything
+	}
+	online, err := cpuset.Parse(strings.TrimSpace(string(b)))
+	if err != nil {
+		return set, nil
+	}
+	for _, c := range set.CPUs() {
+		if !slices.Contains(online.CPUs(), c) {
+			return cpuset.Set{}, usageErrorf("-cpus %s: CPU %d is not online (online CPUs: %s)", value, c, online)
+		}
+	}
+	return set, nil
+}
+
+// flagError rewords the flag package's parse errors that are about Go
+// rather than the command line.
+func flagError(err error) string {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+		return "unknown flag " + name
+	}
+	// strconv's syntax error, as the flag package words it for numbers.
+	if head, ok := strings.CutSuffix(msg, ": parse error"); ok {
+		return head + ": not a number"
+	}
+	if head, ok := strings.CutSuffix(msg, ": value out of range"); ok {
+		return head + ": too large"
+	}
+	return msg
 }

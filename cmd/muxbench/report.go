@@ -60,14 +60,66 @@ func runReport(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		if err != nil {
 			return &exitError{code: 2, err: fmt.Errorf("read %s: %w", p, err)}
 		}
+		if len(run.Samples) == 0 {
+			return usageErrorf("%s has no samples: nothing to chart (was the run stopped before its first sample finished?)", p)
+		}
 		inputs[i] = report.Input{Label: strings.TrimSpace(names[i]), Run: run}
 	}
-	if err := report.Write(dir, inputs...); err != nil {
+	written, err := writeReport(dir, inputs...)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "muxbench report: wrote %s and charts %s (SVG and PNG)\n",
-		filepath.Join(dir, report.ReportFile), strings.Join(report.ChartKinds(), ", "))
+	fmt.Fprintf(stderr, "muxbench report: wrote %s\n", describeWritten(dir, written))
 	return nil
+}
+
+// writeReport writes the report of inputs into dir with report.Write and
+// returns the files it wrote, checked on disk: a file counts when it is new
+// or was replaced (report.Write renames a new file over the old one). On
+// error, it says which of the report's files were written and which not.
+func writeReport(dir string, inputs ...report.Input) (written []string, err error) {
+	charts, err := report.Charts(inputs...)
+	if err != nil {
+		return nil, err
+	}
+	want := []string{}
+	for _, c := range charts {
+		for _, f := range report.Formats {
+			want = append(want, c.Name+"."+f)
+		}
+	}
+	want = append(want, report.ReportFile) // written last
+	before := map[string]os.FileInfo{}
+	for _, name := range want {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			before[name] = fi
+		}
+	}
+	werr := report.Write(dir, inputs...)
+	var missing []string
+	for _, name := range want {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err == nil && (before[name] == nil || !os.SameFile(before[name], fi)) {
+			written = append(written, name)
+		} else {
+			missing = append(missing, name)
+		}
+	}
+	switch {
+	case werr != nil:
+		return written, fmt.Errorf("%w\nwrote %s; not written: %s", werr, describeWritten(dir, written), strings.Join(missing, ", "))
+	case len(missing) > 0: // report.Write said it succeeded, but the files say otherwise
+		return written, fmt.Errorf("write report: %s not written to %s", strings.Join(missing, ", "), dir)
+	}
+	return written, nil
+}
+
+// describeWritten lists the files written into dir, or says there are none.
+func describeWritten(dir string, names []string) string {
+	if len(names) == 0 {
+		return "nothing in " + dir
+	}
+	return fmt.Sprintf("%d files in %s: %s", len(names), dir, strings.Join(names, ", "))
 }
 
 // runDir is the results directory of a RUN argument: the argument itself,

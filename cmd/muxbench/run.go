@@ -2,17 +2,25 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
 	"golang.org/x/term"
 
 	"github.com/muxbench/muxbench/harness"
+	"github.com/muxbench/muxbench/internal/cpuset"
+	"github.com/muxbench/muxbench/internal/runlock"
+	"github.com/muxbench/muxbench/loadgen"
 	"github.com/muxbench/muxbench/report"
 	"github.com/muxbench/muxbench/results"
 	"github.com/muxbench/muxbench/scenarios"
@@ -27,12 +35,19 @@ func init() {
 
 func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", "run [flags] [SCENARIO|FILE.yaml]   (default scenario: quick; see muxbench list)", stderr)
-	out := fs.String("out", "", "results `directory` (default results/SCENARIO-YYYYMMDD-HHMMSS)")
-	timeout := fs.Duration("timeout", 0, "per-request `timeout` of the load generator (default: its own, 2s)")
+	out := fs.String("out", "", "results `directory`, created if missing; an existing one must be empty unless -force (default results/SCENARIO-YYYYMMDD-HHMMSS, or -2, -3... when taken)")
+	force := fs.Bool("force", false, "with -out, replace the previous run in that directory: its "+strings.Join(runFilePatterns(), ", ")+" are removed first")
+	timeout := fs.Duration("timeout", loadgen.DefaultTimeout, "per-request `timeout` of the load generator (> 0)")
 	noReport := fs.Bool("no-report", false, "skip charts and report.md (run.json, summary.csv and bench.txt are still written)")
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		return err
+	}
+	if *timeout <= 0 {
+		return usageErrorf("-timeout %v: want a positive duration, e.g. %v (the default)", *timeout, loadgen.DefaultTimeout)
+	}
+	if *force && *out == "" {
+		return usageErrorf("-force needs -out (a default results directory is always new)")
 	}
 	if len(rest) > 1 {
 		return usageErrorf("one scenario at a time (got %d: %v)", len(rest), rest)
@@ -49,9 +64,10 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("find this program to start servers with: %w", err)
 	}
-	dir := *out
-	if dir == "" {
-		dir = filepath.Join("results", fmt.Sprintf("%s-%s", sc.Name, time.Now().Format("20060102-150405")))
+	if *out != "" {
+		if err := checkOutDir(*out, *force); err != nil {
+			return err
+		}
 	}
 
 	fmt.Fprintf(stderr, "scenario %s: %s\n", sc.Name, sc.Description)
@@ -66,6 +82,20 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	}
 	if fatal {
 		return usageErrorf("preflight failed; fix the scenario or the machine as shown above")
+	}
+	lock, err := lockCPUs(sc)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	dir := *out
+	if dir == "" {
+		base := filepath.Join("results", fmt.Sprintf("%s-%s", sc.Name, time.Now().Format("20060102-150405")))
+		if dir, err = results.CreateDir(base); err != nil {
+			return err
+		}
+	} else if err := prepareOutDir(dir, *force); err != nil {
+		return err
 	}
 	fmt.Fprintf(stderr, "writing %s\n", dir)
 
@@ -87,24 +117,128 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return runErr
 	}
 	stop() // a second Ctrl-C now kills us the usual way
+	var reportErr error
 	if len(run.Samples) > 0 {
 		fmt.Fprintln(stdout)
 		if err := results.Human(stdout, results.Summarize(run.Samples)); err != nil {
 			return err
 		}
 		if !*noReport {
-			if err := report.Write(dir, report.Input{Run: run}); err != nil {
-				fmt.Fprintf(stderr, "muxbench run: charts and report: %v (the results files are complete)\n", err)
-			}
+			_, reportErr = writeReport(dir, report.Input{Run: run})
 		}
+	}
+	// Say what is on disk, as listed, not as intended.
+	onDisk := "nothing"
+	if names, err := runFiles(dir); err != nil {
+		onDisk = fmt.Sprintf("unknown (%v)", err)
+	} else if len(names) > 0 {
+		onDisk = strings.Join(names, ", ")
 	}
 	if runErr != nil {
 		if harness.IsInterrupted(runErr) {
-			fmt.Fprintf(stderr, "interrupted: %s holds the %d samples finished (run marked incomplete)\n", dir, len(run.Samples))
+			fmt.Fprintf(stderr, "interrupted: %s holds the %d samples finished (run marked incomplete): %s\n", dir, len(run.Samples), onDisk)
 			return &exitError{code: 130, err: runErr}
 		}
-		return runErr
+		return fmt.Errorf("%w (%s holds: %s)", runErr, dir, onDisk)
 	}
-	fmt.Fprintf(stderr, "\nresults: %s (run.json, summary.csv, bench.txt%s)\n", dir, map[bool]string{false: ", report.md, charts", true: ""}[*noReport])
+	if reportErr != nil {
+		return fmt.Errorf("charts and report: %w\n%s holds: %s (the results files are complete; muxbench report %s retries the rest)", reportErr, dir, onDisk, dir)
+	}
+	fmt.Fprintf(stderr, "\nresults: %s (%s)\n", dir, onDisk)
 	return nil
+}
+
+// runFilePatterns are the files a run and its report leave in a results
+// directory, as glob patterns: -force removes exactly these.
+func runFilePatterns() []string {
+	pats := []string{results.RunFile, results.SummaryFile, results.BenchFile, report.ReportFile}
+	for _, f := range report.Formats {
+		pats = append(pats, "*."+f)
+	}
+	return pats
+}
+
+// runFiles lists the files of dir that muxbench writes, sorted.
+func runFiles(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		for _, pat := range runFilePatterns() {
+			if ok, _ := filepath.Match(pat, e.Name()); ok {
+				names = append(names, e.Name())
+				break
+			}
+		}
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// checkOutDir refuses an -out directory that holds anything, unless force
+// allows replacing a previous run there, before anything runs.
+func checkOutDir(dir string, force bool) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return usageErrorf("-out %s: %v", dir, err)
+	case len(entries) == 0:
+		return nil
+	case !force:
+		return usageErrorf("-out %s is not empty (it holds %s): choose a new directory, or add -force to replace the run in it", dir, entries[0].Name())
+	}
+	return nil
+}
+
+// prepareOutDir creates dir, or with force empties it of a previous run's
+// files, so the new run's files are never mixed with an old run's.
+func prepareOutDir(dir string, force bool) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create results directory: %w", err)
+	}
+	if !force {
+		return nil
+	}
+	old, err := runFiles(dir)
+	if err != nil {
+		return fmt.Errorf("-force: list %s: %w", dir, err)
+	}
+	for _, name := range old {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+			return fmt.Errorf("-force: remove the previous run's %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// lockCPUs takes the run lock of every CPU the scenario pins the server or
+// the load generator to (every CPU when either is unpinned), so a second run
+// on the same CPUs is refused before it starts a server.
+func lockCPUs(sc results.Scenario) (*runlock.Lock, error) {
+	var cpus []int
+	for _, list := range []string{sc.ServerCPUs, sc.ClientCPUs} {
+		set, err := cpuset.Parse(list)
+		if err != nil {
+			return nil, usageErrorf("%v", err) // Preflight already reported it
+		}
+		if set.Empty() {
+			for c := range runtime.NumCPU() {
+				cpus = append(cpus, c)
+			}
+		}
+		cpus = append(cpus, set.CPUs()...)
+	}
+	lock, err := runlock.Acquire(runlock.Dir(), cpus)
+	var held *runlock.HeldError
+	if errors.As(err, &held) {
+		return nil, usageErrorf("%v: wait for that run to finish, or run this one on other CPUs (server_cpus and client_cpus in a scenario file)", err)
+	}
+	return lock, err
 }

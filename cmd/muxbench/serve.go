@@ -5,8 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
+	"net/netip"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,7 +20,6 @@ import (
 
 	"github.com/muxbench/muxbench/backends"
 	"github.com/muxbench/muxbench/backends/all"
-	"github.com/muxbench/muxbench/internal/cpuset"
 	"github.com/muxbench/muxbench/server"
 )
 
@@ -44,9 +48,12 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageErrorf("-proto: %v", err)
 	}
-	set, err := cpuset.Parse(*cpus)
+	set, err := parseCPUsFlag(*cpus)
 	if err != nil {
-		return usageErrorf("-cpus: %v", err)
+		return err
+	}
+	if err := checkListenAddr(*addr, stderr); err != nil {
+		return err
 	}
 	if *sndbuf < 0 {
 		return usageErrorf("-sndbuf: %d is negative (0 leaves the kernel default)", *sndbuf)
@@ -54,7 +61,24 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if *control != "stdin" && *control != "none" {
 		return usageErrorf("-control: %q is not stdin or none", *control)
 	}
-	if err := set.PinProcess(); err != nil {
+	info, _ := backends.Lookup(*backend)
+	// A Go server runs with the GOMAXPROCS its CPU set gives it (gonet on
+	// one CPU: 1). The event loop holds its P while it waits (package
+	// rawwait), so its process needs a second P for the control reader.
+	procs := set.Len()
+	gc := "default"
+	if loop := info.New != nil; loop {
+		procs = max(2, procs, runtime.GOMAXPROCS(0))
+		// The loop allocates nothing per request: with the collector off
+		// (bounded by a memory limit) no stop-the-world ever has to wait
+		// for the loop's raw wait call, so the harness can also turn off
+		// the preemption signal that otherwise interrupts every wait
+		// (harness.serverEnv).
+		debug.SetGCPercent(-1)
+		debug.SetMemoryLimit(loopMemoryLimit)
+		gc = fmt.Sprintf("off (memory limit %d MiB)", loopMemoryLimit>>20)
+	}
+	if err := set.PinProcess(procs); err != nil {
 		return err
 	}
 	srv, err := all.Start(*backend, server.Config{Addr: *addr, Proto: proto, SendBuffer: *sndbuf})
@@ -63,12 +87,12 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	var lim unix.Rlimit
 	unix.Getrlimit(unix.RLIMIT_NOFILE, &lim)
-	info, _ := backends.Lookup(*backend)
 	out := &lineWriter{w: stdout}
 	out.json(server.Hello{
 		Addr: srv.Addr(), PID: os.Getpid(), Backend: *backend, Proto: proto.String(),
 		CPUs: set.String(), NoFileSoft: lim.Cur, NoFileHard: lim.Max,
 		OpenFDs: server.OpenFDs(), MaxFD: info.MaxFD,
+		LoopThread: info.New != nil, GOMAXPROCS: runtime.GOMAXPROCS(0), GODEBUG: os.Getenv("GODEBUG"), GC: gc,
 	})
 
 	served := make(chan error, 1)
@@ -93,6 +117,11 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	out.json(final)
 	return serveErr
 }
+
+// loopMemoryLimit is the event-loop server's soft memory limit, the only
+// trigger left for its garbage collector: far above what 20,000 idle
+// connections take (a few MiB), so reaching it means something is wrong.
+const loopMemoryLimit = 1 << 30
 
 // serveControl reads commands, one per line, until EOF, which stops the server.
 func serveControl(stdin io.Reader, srv server.Runner, out *lineWriter) {
@@ -126,4 +155,28 @@ func (l *lineWriter) json(v any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.w.Write(append(b, '\n'))
+}
+
+// checkListenAddr refuses an -addr the server could not listen on, and warns
+// when it is not a loopback address: the echo server answers anyone.
+func checkListenAddr(addr string, stderr io.Writer) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return usageErrorf("-addr %q: want IP:PORT, e.g. 127.0.0.1:0 (port 0 picks a free port)", addr)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return usageErrorf("-addr %q: port %q is not a number in 0..65535", addr, port)
+	}
+	loopback := host == "localhost"
+	if !loopback && host != "" {
+		ip, err := netip.ParseAddr(host)
+		if err != nil {
+			return usageErrorf("-addr %q: %q is not an IP address (want e.g. 127.0.0.1:0 or [::1]:0)", addr, host)
+		}
+		loopback = ip.IsLoopback()
+	}
+	if !loopback {
+		fmt.Fprintf(stderr, "muxbench serve: warning: listening on %s: the echo server is reachable from the network (use 127.0.0.1 to keep it local)\n", addr)
+	}
+	return nil
 }

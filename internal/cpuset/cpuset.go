@@ -64,6 +64,9 @@ const maxCPU = 1024
 // Empty reports whether the set names no CPU (pinning is off).
 func (s Set) Empty() bool { return len(s.cpus) == 0 }
 
+// Len is the number of CPUs in the set.
+func (s Set) Len() int { return len(s.cpus) }
+
 // CPUs returns the CPU numbers in the order they were listed.
 func (s Set) CPUs() []int { return append([]int(nil), s.cpus...) }
 

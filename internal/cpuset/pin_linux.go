@@ -11,13 +11,24 @@ import (
 )
 
 // PinProcess sets the CPU affinity of every existing thread of this process
-// to s, and of the calling thread last. New threads inherit the affinity of
-// the thread that creates them, and the Go runtime creates threads from
-// already-pinned ones, so the whole process stays on s. An empty set is a
-// no-op. A set with no online CPU is an error saying which CPUs exist.
-// (The set may lie outside the current affinity: a child started by a
-// pinned parent re-pins itself elsewhere.)
-func (s Set) PinProcess() error {
+// to s, and of the calling thread last, and sets GOMAXPROCS to procs. New
+// threads inherit the affinity of the thread that creates them, and the Go
+// runtime creates threads from already-pinned ones, so the whole process
+// stays on s. An empty set only sets GOMAXPROCS. A set with no online CPU is
+// an error saying which CPUs exist. (The set may lie outside the current
+// affinity: a child started by a pinned parent re-pins itself elsewhere.)
+//
+// procs is explicit because Go otherwise re-derives GOMAXPROCS from the
+// affinity within a second or so of a change, and what is right depends on
+// the caller: a Go server on one CPU runs with 1 (gonet), while a process
+// whose event loop holds its P through raw wait calls (package rawwait)
+// needs at least 2 so its other goroutines can run. procs <= 0 keeps the
+// current value (and stops the automatic update).
+func (s Set) PinProcess(procs int) error {
+	if procs <= 0 {
+		procs = runtime.GOMAXPROCS(0)
+	}
+	runtime.GOMAXPROCS(procs)
 	if s.Empty() {
 		return nil
 	}
@@ -25,12 +36,6 @@ func (s Set) PinProcess() error {
 	for _, c := range s.cpus {
 		mask.Set(c)
 	}
-	// Go lowers GOMAXPROCS to the affinity's CPU count within a second or
-	// so of a change. Pinned to one CPU that would leave one P, which the
-	// server's event loop holds while it waits (package rawwait): every
-	// other goroutine would then wait for the loop. Setting GOMAXPROCS
-	// explicitly stops the automatic update; keep at least 2.
-	runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0)))
 	tasks, err := os.ReadDir("/proc/self/task")
 	if err != nil {
 		return fmt.Errorf("pin to CPUs %s: list threads: %w", s, err)

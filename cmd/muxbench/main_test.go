@@ -1,0 +1,76 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestMain lets the test binary stand in for muxbench when `run` starts
+// servers: `run` starts os.Executable() with "serve", which is this binary.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "serve" {
+		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// TestUsageErrors: bad command lines exit 2 with one line in the user's
+// words, before anything starts.
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+		not  string // must not appear
+	}{
+		{"unknown flag is one line", []string{"serve", "-bogus"}, "unknown flag -bogus (see muxbench serve -h)", "flags:"},
+		{"serve bad address", []string{"serve", "-addr", "foo"}, `-addr "foo": want IP:PORT`, ""},
+		{"serve host name", []string{"serve", "-addr", "example.com:0"}, "is not an IP address", ""},
+		{"serve offline CPU", []string{"serve", "-cpus", "99"}, "CPU 99 is not online", ""},
+		{"negative CPU", []string{"load", "-target", "127.0.0.1:1", "-cpus", "-1"}, "-1 is not a CPU; CPUs are numbered from 0", `""`},
+		{"negative fd limit", []string{"load", "-target", "127.0.0.1:1", "-server-nofile", "-1"}, "want the server's fd limit", "parse error"},
+		{"not a number", []string{"load", "-target", "127.0.0.1:1", "-conns", "x"}, `invalid value "x" for flag -conns: not a number`, "parse error"},
+		{"active out of range", []string{"load", "-target", "127.0.0.1:1", "-active", "-1"}, "up to -conns (1)", "0..Conns"},
+		{"rate with nothing active", []string{"load", "-target", "127.0.0.1:1", "-conns", "3", "-active", "0", "-rate", "1000"}, "-rate 1000 with -active 0", ""},
+		{"timeout 0", []string{"load", "-target", "127.0.0.1:1", "-timeout", "0"}, "-timeout 0: want a positive duration", ""},
+		{"pipeline 0", []string{"load", "-target", "127.0.0.1:1", "-pipeline", "0"}, "-pipeline 0", ""},
+		{"connect-rate 0", []string{"load", "-target", "127.0.0.1:1", "-connect-rate", "0"}, "-connect-rate 0", ""},
+		{"pipeline in closed loop", []string{"load", "-target", "127.0.0.1:1", "-mode", "closed", "-pipeline", "4"}, "-pipeline applies to -mode open only", ""},
+		{"run negative timeout", []string{"run", "-timeout", "-1s", "smoke"}, "-timeout -1s: want a positive duration", ""},
+		{"run -force without -out", []string{"run", "-force", "smoke"}, "-force needs -out", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := execMuxbench(t, tt.args...)
+			if code != 2 {
+				t.Errorf("exit %d; want 2 (stderr %q)", code, stderr)
+			}
+			if !strings.Contains(stderr, tt.want) || (tt.not != "" && strings.Contains(stderr, tt.not)) {
+				t.Errorf("stderr %q; want it to contain %q and not %q", stderr, tt.want, tt.not)
+			}
+			if n := strings.Count(strings.TrimSuffix(stderr, "\n"), "\n"); n > 0 {
+				t.Errorf("stderr has %d lines; want one:\n%s", n+1, stderr)
+			}
+			if stdout != "" {
+				t.Errorf("stdout %q; want nothing", stdout)
+			}
+		})
+	}
+}
+
+func TestServeWarnsOffLoopback(t *testing.T) {
+	var out, errb strings.Builder
+	code := run([]string{"serve", "-addr", "0.0.0.0:0"}, strings.NewReader(""), &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d; stderr %q", code, errb.String())
+	}
+	if got := errb.String(); strings.Count(got, "\n") != 1 || !strings.Contains(got, "reachable from the network") {
+		t.Errorf("stderr %q; want one warning line that the server is reachable from the network", got)
+	}
+	errb.Reset()
+	run([]string{"serve", "-addr", "127.0.0.1:0"}, strings.NewReader(""), &out, &errb)
+	if errb.Len() != 0 {
+		t.Errorf("loopback: stderr %q; want no warning", errb.String())
+	}
+}
