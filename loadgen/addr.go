@@ -29,6 +29,11 @@ func LoopbackSources(n int) []netip.Addr {
 // (round-robin): the given ones, or for a loopback IPv4 target as many
 // 127.0.0.x addresses as conns needs with ports local ports per address,
 // or nil (the kernel picks the source) otherwise.
+//
+// An IPv6 loopback target gets nil too: IPv6 has one loopback address,
+// ::1 (not a /8 like IPv4), so there is nothing to spread over and the
+// kernel's choice is ::1 itself. All its connections then share one
+// address's port range, which checkLimits counts as one source.
 func planSources(target netip.Addr, conns int, given []netip.Addr, ports int) []netip.Addr {
 	if given != nil {
 		return given

@@ -62,20 +62,28 @@ type dialer struct {
 }
 
 func newDialer(target netip.AddrPort, sources []netip.Addr, ports PortRange) (*dialer, error) {
-	d := &dialer{target: target, sources: sources, ports: ports}
-	if target.Addr().Is4() {
-		d.family = unix.AF_INET
-		d.sa = &unix.SockaddrInet4{Port: int(target.Port()), Addr: target.Addr().As4()}
-	} else {
-		d.family = unix.AF_INET6
-		d.sa = &unix.SockaddrInet6{Port: int(target.Port()), Addr: target.Addr().As16()}
-	}
+	// Unmapped, so an IPv4-mapped IPv6 address ("::ffff:127.0.0.1") is the
+	// IPv4 address it stands for, on an AF_INET socket.
+	target = netip.AddrPortFrom(target.Addr().Unmap(), target.Port())
+	d := &dialer{target: target, ports: ports}
+	d.family, d.sa = sockaddr(target)
 	for _, s := range sources {
+		s = s.Unmap()
 		if s.Is4() != target.Addr().Is4() {
 			return nil, fmt.Errorf("source address %s and target %s are of different IP versions", s, target)
 		}
+		d.sources = append(d.sources, s)
 	}
 	return d, nil
+}
+
+// sockaddr returns the socket family and address for ap, which is
+// unmapped: AF_INET for an IPv4 address, AF_INET6 for an IPv6 one.
+func sockaddr(ap netip.AddrPort) (family int, sa unix.Sockaddr) {
+	if ap.Addr().Is4() {
+		return unix.AF_INET, &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
+	}
+	return unix.AF_INET6, &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
 }
 
 // source returns the source address of connection i ("" = kernel's choice).
@@ -117,6 +125,10 @@ func (d *dialer) setup(fd int, src netip.Addr, nodelay bool) error {
 			return fmt.Errorf("set TCP_NODELAY: %w", err)
 		}
 	}
+	// IP_LOCAL_PORT_RANGE and IP_BIND_ADDRESS_NO_PORT are IPPROTO_IP
+	// options, and an AF_INET6 TCP socket takes them too: Linux hands
+	// IPPROTO_IP options on it to the IPv4 code, which owns the port
+	// choice for both families.
 	if !d.ports.IsZero() {
 		v := int(uint32(d.ports.Lo) | uint32(d.ports.Hi)<<16)
 		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_LOCAL_PORT_RANGE, v); err != nil {
@@ -129,12 +141,7 @@ func (d *dialer) setup(fd int, src netip.Addr, nodelay bool) error {
 	if err := unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1); err != nil {
 		return fmt.Errorf("set IP_BIND_ADDRESS_NO_PORT: %w", err)
 	}
-	var sa unix.Sockaddr
-	if src.Is4() {
-		sa = &unix.SockaddrInet4{Addr: src.As4()}
-	} else {
-		sa = &unix.SockaddrInet6{Addr: src.As16()}
-	}
+	_, sa := sockaddr(netip.AddrPortFrom(src, 0))
 	return unix.Bind(fd, sa)
 }
 

@@ -93,8 +93,11 @@ func checkLimits(c Config, target netip.Addr, ports PortRange, sources []netip.A
 	have := uint64(ports.Size())
 	if perSource > have {
 		fix := "add source addresses with -source-ips (e.g. 127.0.0.1-127.0.0.4 for a loopback target)"
-		if c.SourceIPs == nil && target.Is4() && target.IsLoopback() {
+		switch {
+		case c.SourceIPs == nil && target.Is4() && target.IsLoopback():
 			fix = "leave -source-ips unset to spread over enough 127.0.0.x addresses"
+		case target.Is6() && target.IsLoopback():
+			fix = "IPv6 loopback has only ::1: use a 127.0.0.1 target to spread over 127.0.0.x, or add IPv6 addresses to lo and list them with -source-ips"
 		}
 		return &LimitError{Limit: ErrPorts, Need: perSource, Have: have, msg: fmt.Sprintf(
 			"need %d local ports per source address (%d connections over %d source addresses), the local port range %s has %d: %s, or widen net.ipv4.ip_local_port_range",

@@ -11,9 +11,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Listen opens a non-blocking TCP listening socket on addr ("host:port";
-// port 0 picks a free port) with the largest backlog the kernel allows
-// (net.core.somaxconn), and returns its fd and the bound address.
+// Listen opens a non-blocking TCP listening socket on addr ("IP:PORT",
+// "[IPv6]:PORT" or "localhost:PORT"; port 0 picks a free port) with the
+// largest backlog the kernel allows (net.core.somaxconn), and returns its
+// fd and the bound address.
 func Listen(addr string) (fd int, bound string, err error) {
 	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
@@ -28,12 +29,7 @@ func Listen(addr string) (fd int, bound string, err error) {
 			return -1, "", fmt.Errorf("listen address %q: %v (want an IP address and port, e.g. 127.0.0.1:0)", addr, err)
 		}
 	}
-	family := unix.AF_INET
-	var sa unix.Sockaddr = &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().Unmap().As4()}
-	if ap.Addr().Is6() && !ap.Addr().Is4In6() {
-		family = unix.AF_INET6
-		sa = &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
-	}
+	family, sa := sockaddr(ap)
 	fd, err = unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return -1, "", fmt.Errorf("socket: %w", err)
@@ -62,6 +58,18 @@ func Listen(addr string) (fd int, bound string, err error) {
 		bound = netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(a.Port)).String()
 	}
 	return fd, bound, nil
+}
+
+// sockaddr returns the socket family and address to bind ap: AF_INET for
+// an IPv4 address (an IPv4-mapped IPv6 one included, so "[::ffff:127.0.0.1]"
+// is an ordinary IPv4 listener), AF_INET6 otherwise. An AF_INET6 socket
+// keeps the kernel's IPV6_V6ONLY default (net.ipv6.bindv6only, 0 on
+// Linux), so "[::]" also accepts IPv4 clients, as Go's net.Listen does.
+func sockaddr(ap netip.AddrPort) (family int, sa unix.Sockaddr) {
+	if a := ap.Addr().Unmap(); a.Is4() {
+		return unix.AF_INET, &unix.SockaddrInet4{Port: int(ap.Port()), Addr: a.As4()}
+	}
+	return unix.AF_INET6, &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
 }
 
 // Somaxconn returns net.core.somaxconn, the cap on any listen backlog, or
