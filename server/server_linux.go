@@ -27,6 +27,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -66,11 +67,15 @@ type Server struct {
 	addr    string
 	wakeFD  int // eventfd that Shutdown writes to stop Serve
 	spareFD int // kept open so an EMFILE accept can be shed (close spare, accept, close)
-	conns   []*conn
-	events  []backends.Event
-	rbuf    []byte
-	wbuf    []byte // sockperf replies
-	c       Counters
+	// acceptPaused: out of fds and unable to shed, the listener is not
+	// watched until acceptRetry (see pauseAccept).
+	acceptPaused bool
+	acceptRetry  time.Time
+	conns        []*conn
+	events       []backends.Event
+	rbuf         []byte
+	wbuf         []byte // sockperf replies
+	c            Counters
 
 	stopOnce sync.Once
 	loopTID  atomic.Int32 // the event loop's OS thread, once Serve runs
@@ -151,12 +156,21 @@ func (s *Server) Serve() error {
 	s.loopTID.Store(int32(unix.Gettid()))
 	defer s.closeAll()
 	for {
-		n, err := s.poller.Wait(s.events, -1)
+		timeout := -1
+		if s.acceptPaused {
+			timeout = acceptRetryMs
+		}
+		n, err := s.poller.Wait(s.events, timeout)
 		if err != nil {
 			return err
 		}
+		if s.acceptPaused && time.Now().After(s.acceptRetry) {
+			s.resumeAccept()
+		}
 		if n == 0 {
-			s.c.WaitsInterrupted.Add(1)
+			if !s.acceptPaused && timeout < 0 {
+				s.c.WaitsInterrupted.Add(1)
+			}
 			continue
 		}
 		s.c.Waits.Add(1)
@@ -195,6 +209,10 @@ func (s *Server) closeAll() {
 // otherwise (the next wait reports the rest), one with AcceptOnce. Out of
 // fds, it sheds pending connections instead of leaving them queued.
 func (s *Server) accept() {
+	if s.spareFD < 0 {
+		// Take the spare back before any connection can have its fd.
+		s.spareFD, _ = unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	}
 	for n := 0; s.edge || n < acceptBatch; n++ {
 		fd, _, err := unix.Accept4(s.lnFD, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		switch {
@@ -204,10 +222,13 @@ func (s *Server) accept() {
 			continue
 		case err == unix.EMFILE || err == unix.ENFILE:
 			s.c.ErrAccept.Add(1)
-			if !s.shed() {
-				return
+			switch s.shed() {
+			case shedOne:
+				continue
+			case shedFailed:
+				s.pauseAccept()
 			}
-			continue
+			return
 		case err != nil:
 			s.c.ErrAccept.Add(1)
 			return
@@ -220,14 +241,50 @@ func (s *Server) accept() {
 	}
 }
 
+// shed results.
+const (
+	shedOne    = iota // closed one pending connection
+	shedEmpty         // the accept queue is empty
+	shedFailed        // no spare fd, or another thread took the freed one
+)
+
+// acceptRetryMs is how long the loop stops watching the listener when it
+// is out of fds and cannot shed: level-triggered, the listener would be
+// reported ready on every wait (a spin); edge-triggered, no new edge would
+// come for the connections still queued (a stall).
+const acceptRetryMs = 10
+
+// pauseAccept stops watching the listener for acceptRetryMs.
+func (s *Server) pauseAccept() {
+	s.c.InterestMods.Add(1)
+	if err := s.poller.Modify(s.lnFD, 0); err != nil {
+		s.c.ErrOther.Add(1)
+	}
+	s.acceptPaused = true
+	s.acceptRetry = time.Now().Add(acceptRetryMs * time.Millisecond)
+}
+
+// resumeAccept watches the listener again and accepts what is queued (an
+// edge-triggered Modify re-arms the edge only if a connection arrives, so
+// accept now).
+func (s *Server) resumeAccept() {
+	s.acceptPaused = false
+	s.c.InterestMods.Add(1)
+	if err := s.poller.Modify(s.lnFD, backends.Read); err != nil {
+		s.c.ErrOther.Add(1)
+	}
+	s.accept()
+}
+
 // shed closes one pending connection when out of fds: it frees the spare
 // fd, accepts into it, closes the connection (the client sees it closed at
-// once instead of waiting in the queue) and takes the spare back. It
-// reports whether it closed one; false means the queue is empty or there is
-// no spare, and the caller must stop accepting.
-func (s *Server) shed() bool {
+// once instead of waiting in the queue) and takes the spare back. Another
+// thread of the process (the stats reader opening /proc files) can take
+// the freed fd first; then, or with no spare, it reports shedFailed.
+func (s *Server) shed() int {
 	if s.spareFD < 0 {
-		return false
+		s.spareFD, _ = unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		return shedFailed
 	}
 	unix.Close(s.spareFD)
 	fd, _, err := unix.Accept4(s.lnFD, unix.SOCK_CLOEXEC)
@@ -236,7 +293,13 @@ func (s *Server) shed() bool {
 		s.c.ConnsRejected.Add(1)
 	}
 	s.spareFD, _ = unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	return err == nil && s.spareFD >= 0
+	switch {
+	case err == unix.EAGAIN:
+		return shedEmpty
+	case err != nil || s.spareFD < 0:
+		return shedFailed
+	}
+	return shedOne
 }
 
 func (s *Server) admit(fd int) {
