@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"runtime"
 	"strings"
@@ -37,13 +36,9 @@ type child struct {
 	err    error // Wait's result, valid once exited is closed
 }
 
-// startChild starts argv (the serve command line) with env added to this
-// process's environment, and reads its hello line.
-func startChild(argv, env []string) (*child, error) {
+// startChild starts argv (the serve command line) and reads its hello line.
+func startChild(argv []string) (*child, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
-	if len(env) > 0 {
-		cmd.Env = append(os.Environ(), env...)
-	}
 	// If the harness dies, the kernel kills the server: no orphans. Its own
 	// process group lets kill take any helper processes with it, and keeps
 	// a terminal's Ctrl-C for the harness, which then stops the server.

@@ -201,9 +201,14 @@ type ServerDelta struct {
 	ProcessCPUUtil     float64 `json:"process_cpu_util"`       // (user+sys) / window, 1.0 = one core
 	CPUNsPerReq        float64 `json:"cpu_ns_per_req"`         // CPU of CPUScope / requests
 	CPUUtil            float64 `json:"cpu_util"`               // CPU of CPUScope / window, 1.0 = one core
-	WaitsPerReq        float64 `json:"waits_per_req"`          // waits / requests
-	EventsPerWait      float64 `json:"events_per_wait"`        // events / waits
-	SyscallsPerReq     float64 `json:"syscalls_per_req"`       // (waits+reads+writes+mods) / requests
+	// CPUSetBusy is how busy the server's CPU set was over the window
+	// (/proc/stat: everything but idle and iowait, whichever task), 0..1;
+	// absent when the server was not pinned. It tells a server whose CPU
+	// was full although its own thread was not (kernel work, other tasks).
+	CPUSetBusy     float64 `json:"cpuset_busy,omitempty"`
+	WaitsPerReq    float64 `json:"waits_per_req"`    // waits / requests
+	EventsPerWait  float64 `json:"events_per_wait"`  // events / waits
+	SyscallsPerReq float64 `json:"syscalls_per_req"` // (waits+reads+writes+mods) / requests
 }
 
 // ClientDelta is the load generator's own cost over the window, so a reader

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,8 +42,16 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if _, err := backends.Lookup(*backend); err != nil {
+	info, err := backends.Lookup(*backend)
+	if err != nil {
 		return usageErrorf("-backend: %v", err)
+	}
+	// An event-loop server started as its own process: re-exec before
+	// anything is printed. (Called in-process, by tests, it runs as it is.)
+	if info.New != nil && len(os.Args) > 1 && os.Args[1] == "serve" && slices.Equal(os.Args[2:], args) {
+		if err := execWithoutPreemptSignal(); err != nil {
+			return err
+		}
 	}
 	proto, err := server.ParseProto(*protoName)
 	if err != nil {
@@ -61,7 +70,6 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if *control != "stdin" && *control != "none" {
 		return usageErrorf("-control: %q is not stdin or none", *control)
 	}
-	info, _ := backends.Lookup(*backend)
 	// A Go server runs with the GOMAXPROCS its CPU set gives it (gonet on
 	// one CPU: 1). The event loop holds its P while it waits (package
 	// rawwait), so its process needs a second P for the control reader.
@@ -71,9 +79,8 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		procs = max(2, procs, runtime.GOMAXPROCS(0))
 		// The loop allocates nothing per request: with the collector off
 		// (bounded by a memory limit) no stop-the-world ever has to wait
-		// for the loop's raw wait call, so the harness can also turn off
-		// the preemption signal that otherwise interrupts every wait
-		// (harness.serverEnv).
+		// for the loop's raw wait call, which is what makes turning the
+		// preemption signal off safe.
 		debug.SetGCPercent(-1)
 		debug.SetMemoryLimit(loopMemoryLimit)
 		gc = fmt.Sprintf("off (memory limit %d MiB)", loopMemoryLimit>>20)
@@ -116,6 +123,36 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	final.Final = true
 	out.json(final)
 	return serveErr
+}
+
+// noPreempt is the GODEBUG setting an event-loop server runs with.
+const noPreempt = "asyncpreemptoff=1"
+
+// execWithoutPreemptSignal re-executes this process with noPreempt added to
+// GODEBUG, unless it is there already (then it returns nil at once; on
+// success it does not return). The runtime reads GODEBUG only at start.
+//
+// Why: the loop waits in raw system calls holding its P (package rawwait),
+// so the runtime's sysmon sees the loop goroutine running and sends it the
+// asynchronous preemption signal every 10–20 ms of idleness. Each one ends
+// the wait with EINTR, and for select and poll the retry is another full
+// scan of every watched fd: at 20,000 fds ~12 ms each, most of a core spent
+// on the runtime's signal, not on the multiplexer. gonet keeps Go's
+// defaults: it is the baseline.
+func execWithoutPreemptSignal() error {
+	godebug := os.Getenv("GODEBUG")
+	if slices.Contains(strings.Split(godebug, ","), noPreempt) {
+		return nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("re-exec with GODEBUG=%s: %w", noPreempt, err)
+	}
+	if godebug != "" {
+		godebug += ","
+	}
+	env := append(os.Environ(), "GODEBUG="+godebug+noPreempt)
+	return fmt.Errorf("re-exec with GODEBUG=%s: %w", noPreempt, syscall.Exec(exe, os.Args, env))
 }
 
 // loopMemoryLimit is the event-loop server's soft memory limit, the only
