@@ -13,8 +13,11 @@
 # ACTIVE=N (default 1) makes the client ping-pong over N connections (a
 # sockperf feed file; one message in flight, sent round-robin), and IDLE=M
 # (default 0) holds M more connections open and silent for the run with
-# `muxbench load -active 0`, pinned with the client. Runs are interleaved
-# ours/theirs, so drift hits both alike.
+# `muxbench load -active 0`, pinned with the client. MPS=R (default 0)
+# switches the client from ping-pong (closed loop) to `under-load --mps R`
+# (open loop at R messages/s; sockperf then answers only every reply it
+# samples, so CPU per request counts every message sent). Runs are
+# interleaved ours/theirs, so drift hits both alike.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -29,6 +32,7 @@ CLIENT_CPU=${CLIENT_CPU:-1}
 MSG=${MSG:-64}
 ACTIVE=${ACTIVE:-1}
 IDLE=${IDLE:-0}
+MPS=${MPS:-0}
 BACKENDS=${BACKENDS:-select:s poll:p epoll-lt:e epoll-et:e}
 
 work=$(mktemp -d)
@@ -60,7 +64,9 @@ run_client() {
 	: >"$work/feed.client"
 	for _ in $(seq 1 "$ACTIVE"); do echo "T:127.0.0.1:$port" >>"$work/feed.client"; done
 	c0=$(cpu_ns "$pid")
-	out=$(timeout $((DURATION + 30)) taskset -c "$CLIENT_CPU" sockperf ping-pong -f "$work/feed.client" -F e \
+	local mode=(ping-pong)
+	if [ "$MPS" -gt 0 ]; then mode=(under-load --mps "$MPS" --reply-every 1); fi
+	out=$(timeout $((DURATION + 30)) taskset -c "$CLIENT_CPU" sockperf "${mode[@]}" -f "$work/feed.client" -F e \
 		-t "$DURATION" -m "$MSG" --full-rtt 2>&1)
 	c1=$(cpu_ns "$pid")
 	if [ -n "$idle" ]; then
@@ -112,7 +118,7 @@ theirs() {
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 printf '%-9s %12s %12s %7s %12s %12s\n' backend "ours µs/req" "sockperf" ratio "ours p50µs" "sockperf p50"
-echo "active $ACTIVE, idle $IDLE, ${MSG} B, $REPS interleaved runs of ${DURATION}s, server CPU $SERVER_CPU, client CPU $CLIENT_CPU"
+echo "active $ACTIVE, idle $IDLE, ${MSG} B, $([ "$MPS" -gt 0 ] && echo "open loop $MPS msg/s" || echo "ping-pong"), $REPS interleaved runs of ${DURATION}s, server CPU $SERVER_CPU, client CPU $CLIENT_CPU"
 for pair in $BACKENDS; do
 	b=${pair%%:*} f=${pair##*:}
 	: >"$work/o" ; : >"$work/t"

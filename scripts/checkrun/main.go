@@ -1,6 +1,7 @@
 // Command checkrun verifies a muxbench results directory the way CI needs:
 // every backend of the scenario is present at every point, no sample has
-// integrity errors or failed, select is unsupported exactly where its
+// integrity errors or failed, every measured window saw no accept and every
+// connection open, select is unsupported exactly where its
 // FD_SETSIZE says it must be, and every file parses (run.json through
 // package results, bench.txt through golang.org/x/perf/benchfmt).
 //
@@ -63,6 +64,18 @@ func check(dir string, out io.Writer) ([]string, error) {
 		}
 		if s.Status == results.StatusOK && s.Requests == 0 {
 			bad("%s at %d fds: status ok with no requests", s.Backend, s.FDs)
+		}
+		// The population proof, checked from the record on its own: a
+		// measured window saw no accept and every connection open, and an
+		// event-loop server watched exactly the point's fds.
+		if measured := s.Status == results.StatusOK || s.Status == results.StatusSaturated; measured {
+			conns := int64(s.FDs - results.ServerOwnFDs)
+			if s.Server.Accepts != 0 || s.Server.ConnsOpen != conns {
+				bad("%s at %d fds: %d accepts in the window, %d of %d connections open at its end", s.Backend, s.FDs, s.Server.Accepts, s.Server.ConnsOpen, conns)
+			}
+			if s.Server.CPUScope == results.CPUScopeLoop && s.Watched != int64(s.FDs) {
+				bad("%s at %d fds: the server watched %d fds", s.Backend, s.FDs, s.Watched)
+			}
 		}
 	}
 	for _, b := range run.Scenario.Backends {
