@@ -321,7 +321,7 @@ func sample(ctx context.Context, opts Options, t timing, job Job) results.Sample
 		// the server is always busy; there CPU per request is the
 		// measurement.)
 		s.Status = results.StatusSaturated
-		s.Reason = fmt.Sprintf("server CPU %s %.0f%% busy (%s %.0f%%): CPU per request is capped at 1/rate (%.0f µs); the cost per wait call and latency show the rest",
+		s.Reason = fmt.Sprintf("server CPU %s %.0f%% busy (%s %.0f%%): CPU per request is capped at 1/rate, %.0f µs",
 			sc.ServerCPUs, s.Server.CPUSetBusy*100, s.Server.CPUScope, s.Server.CPUUtil*100, 1e6/max(s.RateAchieved, 1))
 	default:
 		s.Status = results.StatusOK

@@ -1,6 +1,7 @@
 package results
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -88,6 +89,9 @@ func summarizePoint(samples []Sample) Point {
 			p.Errors += n
 		}
 	}
+	if len(reasons) > maxReasons {
+		reasons = append(reasons[:maxReasons], fmt.Sprintf("%d more like these", len(reasons)-maxReasons))
+	}
 	p.Reason = strings.Join(reasons, "; ")
 	p.Reps = len(m)
 	if len(m) == 0 {
@@ -108,6 +112,10 @@ func summarizePoint(samples []Sample) Point {
 	p.EventsPerWait = stat(m, func(s Sample) float64 { return s.Server.EventsPerWait })
 	return p
 }
+
+// maxReasons caps the distinct sample reasons a point's Reason lists: the
+// samples of one point usually differ only in their figures.
+const maxReasons = 2
 
 // stat is the median, min and max of one figure over samples.
 func stat(samples []Sample, figure func(Sample) float64) Stat {

@@ -1,10 +1,12 @@
 # Shared helpers for muxbench scripts (sourced, not run).
 
-# free_port prints a TCP port nothing on 127.0.0.1 listens on (bounded tries).
+# free_port prints a TCP port nothing on 127.0.0.1 listens on (bounded
+# tries), below the ephemeral range (32768.. by default) so no client
+# connection, open or in TIME_WAIT, holds it as its local port.
 free_port() {
 	local port tries
 	for tries in $(seq 1 50); do
-		port=$((20000 + RANDOM % 30000))
+		port=$((10000 + RANDOM % 20000))
 		if ! ss -Hltn "sport = :$port" | grep -q .; then
 			echo "$port"
 			return 0
@@ -24,6 +26,20 @@ wait_listen() {
 		sleep 0.05
 	done
 	echo "wait_listen: nothing listens on port $1 after 10 s" >&2
+	return 1
+}
+
+# wait_fds PID N: wait (at most 30 s) until process PID holds at least N
+# open fds — a server has then accepted that many connections.
+wait_fds() {
+	local i
+	for i in $(seq 1 300); do
+		if [ "$(ls /proc/"$1"/fd 2>/dev/null | wc -l)" -ge "$2" ]; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "wait_fds: process $1 holds $(ls /proc/"$1"/fd 2>/dev/null | wc -l) fds after 30 s, want $2" >&2
 	return 1
 }
 

@@ -13,7 +13,8 @@
 # ACTIVE=N (default 1) makes the client ping-pong over N connections (a
 # sockperf feed file; one message in flight, sent round-robin), and IDLE=M
 # (default 0) holds M more connections open and silent for the run with
-# `muxbench load -active 0`, pinned with the client. MPS=R (default 0)
+# `muxbench load -active 0` (at 500 connects/s: sockperf listens with a
+# backlog of 10, and a faster burst loses connections), pinned with the client. MPS=R (default 0)
 # switches the client from ping-pong (closed loop) to `under-load --mps R`
 # (open loop at R messages/s; sockperf then answers only every reply it
 # samples, so CPU per request counts every message sent). Runs are
@@ -51,18 +52,17 @@ go build -o "$work/muxbench" ./cmd/muxbench
 run_client() {
 	local port=$1 pid=$2 c0 c1 out replies p50 idle=""
 	if [ "$IDLE" -gt 0 ]; then
-		taskset -c "$CLIENT_CPU" "$work/muxbench" load -target "127.0.0.1:$port" -conns "$IDLE" -active 0 \
-			-duration $((DURATION + 4))s >"$work/idle.out" 2>&1 &
+		taskset -c "$CLIENT_CPU" "$work/muxbench" load -target "127.0.0.1:$port" -conns "$IDLE" -active 0 -connect-rate 500 \
+			-duration $((DURATION + 8))s >"$work/idle.out" 2>&1 &
 		idle=$!
 		pids+=("$idle")
-		for _ in $(seq 1 100); do # bounded: at most 10 s for the idle connections to be accepted
-			[ "$(ss -Htn state established "dport = :$port" | wc -l)" -ge "$IDLE" ] && break
-			sleep 0.1
-		done
-		sleep 1 # let the server finish accepting before the CPU sample
+		# Population proof: the server holds the idle connections (accepted,
+		# not just queued) before its CPU is sampled.
+		wait_fds "$pid" "$IDLE" || { cat "$work/idle.out" >&2; return 1; }
 	fi
 	: >"$work/feed.client"
 	for _ in $(seq 1 "$ACTIVE"); do echo "T:127.0.0.1:$port" >>"$work/feed.client"; done
+	sleep 0.5 # and has finished accepting; then the window starts
 	c0=$(cpu_ns "$pid")
 	local mode=(ping-pong)
 	if [ "$MPS" -gt 0 ]; then mode=(under-load --mps "$MPS" --reply-every 1); fi
@@ -110,14 +110,18 @@ theirs() {
 	local spid=$!
 	pids+=("$spid")
 	wait_listen "$port"
+	sleep 1 # sockperf listens before its loop watches the listener; connections in between wait unaccepted
 	run_client "$port" "$spid"
 	kill "$spid"
 	wait "$spid" 2>/dev/null || true
 }
 
+# range FILE: min-max of the first column, in µs.
+range() { cut -d' ' -f1 "$1" | sort -n | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.1f-%.1f", lo/1000, hi/1000}'; }
+
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-printf '%-9s %12s %12s %7s %12s %12s\n' backend "ours µs/req" "sockperf" ratio "ours p50µs" "sockperf p50"
+printf '%-9s %12s %12s %7s %12s %12s  %s\n' backend "ours µs/req" "sockperf" ratio "ours p50µs" "sockperf p50" "ours / sockperf µs/req ranges (min-max)"
 echo "active $ACTIVE, idle $IDLE, ${MSG} B, $([ "$MPS" -gt 0 ] && echo "open loop $MPS msg/s" || echo "ping-pong"), $REPS interleaved runs of ${DURATION}s, server CPU $SERVER_CPU, client CPU $CLIENT_CPU"
 for pair in $BACKENDS; do
 	b=${pair%%:*} f=${pair##*:}
@@ -128,6 +132,6 @@ for pair in $BACKENDS; do
 	done
 	oc=$(cut -d' ' -f1 "$work/o" | median) tc=$(cut -d' ' -f1 "$work/t" | median)
 	op=$(cut -d' ' -f2 "$work/o" | median) tp=$(cut -d' ' -f2 "$work/t" | median)
-	printf '%-9s %12.2f %12.2f %7.2f %12.1f %12.1f\n' "$b" "$(echo "$oc/1000" | bc -l)" "$(echo "$tc/1000" | bc -l)" \
-		"$(echo "$oc/$tc" | bc -l)" "$op" "$tp"
+	printf '%-9s %12.2f %12.2f %7.2f %12.1f %12.1f  %s / %s\n' "$b" "$(echo "$oc/1000" | bc -l)" "$(echo "$tc/1000" | bc -l)" \
+		"$(echo "$oc/$tc" | bc -l)" "$op" "$tp" "$(range "$work/o")" "$(range "$work/t")"
 done
