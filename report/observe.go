@@ -235,7 +235,8 @@ func saturation(d dataset) []string {
 		s := fmt.Sprintf("%s saturated at %s fds", b, fdList(sat))
 		switch {
 		case first.RateRequested > 0 && first.RateAchieved.Median >= 0.95*first.RateRequested:
-			s += fmt.Sprintf(" (the rate was met with the server %.0f%% busy, so CPU per request there is only 1/rate)", 100*first.ServerCPUUtil.Median)
+			busy := max(first.ServerCPUUtil.Median, first.CPUSetBusy.Median)
+			s += fmt.Sprintf(" (the rate was met with the server's CPU %.0f%% busy, so CPU per request there is only 1/rate)", 100*busy)
 		case first.RateRequested > 0:
 			s += fmt.Sprintf(" (achieved %.0f%% of the requested %s req/s", 100*first.RateAchieved.Median/first.RateRequested, groupDigits(first.RateRequested))
 			if strings.Contains(fdList(sat), " and ") {

@@ -52,6 +52,9 @@ var knownStyles = map[string]Style{
 	"epoll-lt": {palette[3], ShapeCircle},
 	"epoll-et": {palette[2], ShapeDiamond},
 	"gonet":    {palette[5], ShapeTriangleDown},
+	// Variants: the colour family of what they vary, another shape.
+	"epoll-et-drain": {palette[1], ShapeSquare},
+	"poll-accept1":   {palette[6], ShapeDiamond},
 }
 
 // BackendStyle returns the colour and marker for a backend name. Names

@@ -249,6 +249,7 @@ type Point struct {
 	ServerCPUUtil    Stat   `json:"server_cpu_util"`
 	ProcessCPUPerReq Stat   `json:"process_cpu_ns_per_req"`
 	SetupSeconds     Stat   `json:"setup_seconds"`
+	CPUSetBusy       Stat   `json:"cpuset_busy"` // the server CPU set's busy fraction (0 when unpinned)
 	ClientCPUPerReq  Stat   `json:"client_cpu_ns_per_req"`
 	WaitsPerReq      Stat   `json:"waits_per_req"`
 	EventsPerWait    Stat   `json:"events_per_wait"`

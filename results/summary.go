@@ -107,6 +107,7 @@ func summarizePoint(samples []Sample) Point {
 	p.ServerCPUUtil = stat(m, func(s Sample) float64 { return s.Server.CPUUtil })
 	p.ProcessCPUPerReq = stat(m, func(s Sample) float64 { return s.Server.ProcessCPUNsPerReq })
 	p.SetupSeconds = stat(m, func(s Sample) float64 { return s.Client.SetupSeconds })
+	p.CPUSetBusy = stat(m, func(s Sample) float64 { return s.Server.CPUSetBusy })
 	p.ClientCPUPerReq = stat(m, func(s Sample) float64 { return s.Client.CPUNsPerReq })
 	p.WaitsPerReq = stat(m, func(s Sample) float64 { return s.Server.WaitsPerReq })
 	p.EventsPerWait = stat(m, func(s Sample) float64 { return s.Server.EventsPerWait })
