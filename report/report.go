@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/muxbench/muxbench/internal/atomicfile"
 	"github.com/muxbench/muxbench/results"
 )
 
@@ -25,9 +26,9 @@ import (
 const ReportFile = "report.md"
 
 // Write renders every chart of the runs as SVG and PNG, and report.md, into
-// dir (created if needed). Each file is written to a temporary name and
-// renamed, so an interrupted Write leaves no half-written file. Several
-// inputs are overlaid into one report.
+// dir (created if needed). Each file is replaced with atomicfile.Write
+// (temporary file, fsync, rename), so an interrupted Write, or a crash,
+// leaves no half-written file. Several inputs are overlaid into one report.
 func Write(dir string, inputs ...Input) error {
 	ds, err := prepare(inputs)
 	if err != nil {
@@ -43,14 +44,14 @@ func Write(dir string, inputs ...Input) error {
 			if err := c.Render(&buf, f); err != nil {
 				return fmt.Errorf("write report: %w", err)
 			}
-			if err := writeFileAtomic(filepath.Join(dir, c.Name+"."+f), buf.Bytes()); err != nil {
+			if err := atomicfile.Write(filepath.Join(dir, c.Name+"."+f), buf.Bytes()); err != nil {
 				return fmt.Errorf("write report: %w", err)
 			}
 		}
 	}
 	var md bytes.Buffer
 	writeMarkdown(&md, ds, charts)
-	if err := writeFileAtomic(filepath.Join(dir, ReportFile), md.Bytes()); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, ReportFile), md.Bytes()); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
@@ -67,32 +68,6 @@ func WriteMarkdown(w io.Writer, inputs ...Input) error {
 	writeMarkdown(&md, ds, buildCharts(ds))
 	if _, err := w.Write(md.Bytes()); err != nil {
 		return fmt.Errorf("write markdown: %w", err)
-	}
-	return nil
-}
-
-// writeFileAtomic writes data to a temporary file in name's directory and
-// renames it over name.
-func writeFileAtomic(name string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	cerr := f.Close()
-	if werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Chmod(tmp, 0o644)
-	}
-	if werr == nil {
-		werr = os.Rename(tmp, name)
-	}
-	if werr != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", name, werr)
 	}
 	return nil
 }
