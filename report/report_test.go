@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	goldenfile "github.com/muxbench/muxbench/internal/golden"
 	"github.com/muxbench/muxbench/report/reporttest"
 	"github.com/muxbench/muxbench/results"
 )
@@ -21,42 +22,8 @@ var (
 // golden compares got with testdata/name, or rewrites it with -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (go test -update rewrites it; check the diff):\n%s", path, lineDiff(string(want), string(got)))
-	}
+	goldenfile.Check(t, filepath.Join("testdata", name), got, *update)
 }
-
-// lineDiff lists the lines that differ, enough to see what changed.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	for i := 0; i < max(len(w), len(g)); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			b.WriteString("line " + itoa(i+1) + ":\n  want: " + wl + "\n  got:  " + gl + "\n")
-		}
-	}
-	return b.String()
-}
-
-func itoa(i int) string { return groupDigits(float64(i)) }
 
 func TestMarkdownGolden(t *testing.T) {
 	run := reporttest.Run(reporttest.Options{ErrorsAt: map[string]int{"epoll-et": 20001}})

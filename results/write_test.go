@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/muxbench/muxbench/internal/golden"
 )
 
 func TestWriteDirRoundTrip(t *testing.T) {
@@ -140,13 +142,13 @@ func TestGoldenFiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		checkGolden(t, filepath.Join("testdata", name+".golden"), got)
+		golden.Check(t, filepath.Join("testdata", name+".golden"), got, *update)
 	}
 	var human bytes.Buffer
 	if err := Human(&human, Summarize(run.Samples)); err != nil {
 		t.Fatal(err)
 	}
-	checkGolden(t, filepath.Join("testdata", "human.txt.golden"), human.Bytes())
+	golden.Check(t, filepath.Join("testdata", "human.txt.golden"), human.Bytes(), *update)
 }
 
 func TestFormatNs(t *testing.T) {
