@@ -10,6 +10,7 @@ import (
 
 	"github.com/montanaflynn/stats"
 
+	"github.com/muxbench/muxbench/internal/human"
 	"github.com/muxbench/muxbench/loadgen"
 	"github.com/muxbench/muxbench/results"
 )
@@ -320,7 +321,7 @@ func Compare(oldRun, newRun *results.Run, opt CompareOptions) (*Comparison, erro
 			d.Verdict = verdict(*d, t.HigherIsBetter, gate, opt.Threshold)
 			if d.Verdict == Regression {
 				c.Regressions = append(c.Regressions, fmt.Sprintf("%s %s at %s fds, %s: %s → %s (%s, p=%.3f, q=%.3f)",
-					d.Backend, t.Title, groupDigits(float64(d.FDs)), plural(d.Active, "active connection"),
+					d.Backend, t.Title, human.Thousands(float64(d.FDs)), human.Plural(d.Active, "active connection"),
 					formatValue(d.Old, t.Unit), formatValue(d.New, t.Unit), formatDelta(d.Ratio), *d.P, *d.Q))
 			}
 		}
@@ -331,7 +332,7 @@ func Compare(oldRun, newRun *results.Run, opt CompareOptions) (*Comparison, erro
 		for _, s := range c.Skipped {
 			if s.Lost {
 				c.Regressions = append(c.Regressions, fmt.Sprintf("%s at %s fds, %s: %s",
-					s.Backend, fdInts(s.FDs), plural(s.Active, "active connection"), s.Reason))
+					s.Backend, fdInts(s.FDs), human.Plural(s.Active, "active connection"), s.Reason))
 			}
 		}
 	}
@@ -386,7 +387,7 @@ func cpuScopes(both []pointKey, oldPts, newPts map[pointKey]results.Point) (titl
 			return s
 		}
 		note = fmt.Sprintf("server CPU scope differs at %s (e.g. %s at %s fds: OLD %s, NEW %s): the cpu ratios there compare different CPU",
-			plural(len(differ), "point"), k.backend, groupDigits(float64(k.fds)), recorded(oldPts[k].ServerCPUScope), recorded(newPts[k].ServerCPUScope))
+			human.Plural(len(differ), "point"), k.backend, human.Thousands(float64(k.fds)), recorded(oldPts[k].ServerCPUScope), recorded(newPts[k].ServerCPUScope))
 	}
 	return title, note
 }
@@ -547,7 +548,7 @@ func runInfo(name string, r *results.Run) RunInfo {
 		Name:        name,
 		Scenario:    r.Scenario.Name,
 		Host:        r.Env.Hostname,
-		Commit:      shortCommit(r.Env.Commit, r.Env.Dirty),
+		Commit:      r.Env.ShortCommit(),
 		Started:     r.Started,
 		Repetitions: r.Scenario.Repetitions,
 		Incomplete:  r.Incomplete,
@@ -623,9 +624,9 @@ func unionKeys(oldRun, newRun *results.Run, a, b map[pointKey]results.Point) []p
 func statusReason(p results.Point) string {
 	switch {
 	case p.Reason != "":
-		return p.Status + " (" + oneLine(p.Reason) + ")"
+		return p.Status + " (" + human.OneLine(p.Reason) + ")"
 	case p.Status == results.StatusSaturated && p.RateRequested > 0:
-		return fmt.Sprintf("%s (achieved %s of %s req/s)", p.Status, groupDigits(p.RateAchieved.Median), groupDigits(p.RateRequested))
+		return fmt.Sprintf("%s (achieved %s of %s req/s)", p.Status, human.Thousands(p.RateAchieved.Median), human.Thousands(p.RateRequested))
 	}
 	return p.Status
 }
@@ -649,7 +650,7 @@ func values(ss []results.Sample, f func(results.Sample) float64) []float64 {
 // repetitions" when both sides had the same, "3+5 repetitions" otherwise.
 func repsText(oldN, newN int) string {
 	if oldN == newN {
-		return plural(oldN, "repetition")
+		return human.Plural(oldN, "repetition")
 	}
 	return fmt.Sprintf("%d+%d repetitions", oldN, newN)
 }
@@ -710,7 +711,7 @@ func differences(o, n *results.Run) []string {
 	so, sn := o.Scenario, n.Scenario
 	diff("scenario", so.Name, sn.Name)
 	diff("mode", so.Mode, sn.Mode)
-	diff("rate", groupDigits(so.Rate)+" req/s", groupDigits(sn.Rate)+" req/s")
+	diff("rate", human.Thousands(so.Rate)+" req/s", human.Thousands(sn.Rate)+" req/s")
 	diff("message size", fmt.Sprintf("%d B", so.Size), fmt.Sprintf("%d B", sn.Size))
 	diff("protocol", so.Proto, sn.Proto)
 	diff("idle keep-alive", so.KeepAlive, sn.KeepAlive)
@@ -743,7 +744,7 @@ func orNone(s string) string {
 func fdInts(fds []int) string {
 	s := make([]string, len(fds))
 	for i, f := range fds {
-		s[i] = groupDigits(float64(f))
+		s[i] = human.Thousands(float64(f))
 	}
 	return strings.Join(s, ", ")
 }

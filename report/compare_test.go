@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/muxbench/muxbench/internal/human"
 	"github.com/muxbench/muxbench/report/reporttest"
 	"github.com/muxbench/muxbench/results"
 )
@@ -485,7 +486,7 @@ func TestCompareMismatched(t *testing.T) {
 	}
 	var compared []string
 	for _, d := range c.Tables[0].Rows {
-		compared = append(compared, d.Backend+"@"+groupDigits(float64(d.FDs)))
+		compared = append(compared, d.Backend+"@"+human.Thousands(float64(d.FDs)))
 	}
 	if got, want := strings.Join(compared, " "), "poll@1,001 epoll-lt@1,001 epoll-lt@2,001"; got != want {
 		t.Errorf("compared %s; want %s", got, want)

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/muxbench/muxbench/internal/human"
 )
 
 // CompareFormats lists the output formats of Comparison.Write.
@@ -50,9 +52,9 @@ func (c *Comparison) Write(w io.Writer, format string) error {
 // formatValue formats a median in its unit.
 func formatValue(v float64, unit string) string {
 	if unit == "ns" {
-		return fmtNs(v)
+		return human.Ns(v)
 	}
-	return groupDigits(v)
+	return human.Thousands(v)
 }
 
 // formatDelta formats a ratio as a signed percentage change.
@@ -112,7 +114,7 @@ func (r RunInfo) describe() string {
 	if !r.Started.IsZero() {
 		parts = append(parts, r.Started.UTC().Format("2006-01-02 15:04 UTC"))
 	}
-	parts = append(parts, plural(r.Repetitions, "repetition"))
+	parts = append(parts, human.Plural(r.Repetitions, "repetition"))
 	if r.Incomplete {
 		parts = append(parts, "INCOMPLETE")
 	}
@@ -127,7 +129,7 @@ func (r RunInfo) describe() string {
 func (c *Comparison) testLine() string {
 	tests := "all tests"
 	if c.Power.Tests > 0 {
-		tests = "all " + plural(c.Power.Tests, "test")
+		tests = "all " + human.Plural(c.Power.Tests, "test")
 	}
 	return fmt.Sprintf("Mann-Whitney U per point and metric, %s correction across %s, false discovery rate %g", c.Correction, tests, c.Alpha)
 }
@@ -239,7 +241,7 @@ func (c *Comparison) outcome() []string {
 	var out []string
 	switch {
 	case tested > 0:
-		s := fmt.Sprintf("%s: %d significantly worse, %d significantly better.", plural(tested, "test"), worse, better)
+		s := fmt.Sprintf("%s: %d significantly worse, %d significantly better.", human.Plural(tested, "test"), worse, better)
 		if tooFew > 0 {
 			s += fmt.Sprintf(" %d rows with too few repetitions to test.", tooFew)
 		}
@@ -290,7 +292,7 @@ func (c *Comparison) writeText(b *bytes.Buffer) {
 		tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "backend\tactive\tfds\told\tnew\tdelta\tp\tq\tn\t")
 		for _, d := range t.Rows {
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d+%d\t%s\n", d.Backend, d.Active, groupDigits(float64(d.FDs)),
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d+%d\t%s\n", d.Backend, d.Active, human.Thousands(float64(d.FDs)),
 				formatValue(d.Old, t.Unit), formatValue(d.New, t.Unit), formatDelta(d.Ratio), pText(d.P), pText(d.Q), d.OldN, d.NewN, d.verdictText())
 		}
 		if g := t.Geomean; g != nil {
@@ -301,7 +303,7 @@ func (c *Comparison) writeText(b *bytes.Buffer) {
 	if len(c.Skipped) > 0 {
 		b.WriteString("\nskipped (not ok in both runs, so not tested):\n")
 		for _, s := range c.Skipped {
-			fmt.Fprintf(b, "  %s, %s, fds %s: %s\n", s.Backend, plural(s.Active, "active connection"), fdInts(s.FDs), s.Reason)
+			fmt.Fprintf(b, "  %s, %s, fds %s: %s\n", s.Backend, human.Plural(s.Active, "active connection"), fdInts(s.FDs), s.Reason)
 		}
 	}
 	if len(c.Notes) > 0 {
@@ -321,9 +323,9 @@ func (c *Comparison) writeText(b *bytes.Buffer) {
 
 func (c *Comparison) writeMarkdown(b *bytes.Buffer) {
 	b.WriteString("## muxbench compare\n\n")
-	fmt.Fprintf(b, "- old: %s\n- new: %s\n", mdCell(c.Old.describe()), mdCell(c.New.describe()))
+	fmt.Fprintf(b, "- old: %s\n- new: %s\n", human.MDCell(c.Old.describe()), human.MDCell(c.New.describe()))
 	for _, l := range c.headerLines() {
-		fmt.Fprintf(b, "- %s\n", mdCell(l))
+		fmt.Fprintf(b, "- %s\n", human.MDCell(l))
 	}
 	if len(c.Summary) > 0 {
 		fmt.Fprintf(b, "\n### Summary by backend\n\nG%s.\n\n", strings.TrimPrefix(c.summaryHeading(), "summary by backend: g"))
@@ -333,7 +335,7 @@ func (c *Comparison) writeMarkdown(b *bytes.Buffer) {
 			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", s.Backend, s.Metric, points, delta, ci, detect)
 		}
 		if l := c.blindLine(); l != "" {
-			fmt.Fprintf(b, "\n%s\n", mdCell(l))
+			fmt.Fprintf(b, "\n%s\n", human.MDCell(l))
 		}
 	}
 	for _, t := range c.Tables {
@@ -347,7 +349,7 @@ func (c *Comparison) writeMarkdown(b *bytes.Buffer) {
 			if d.Verdict == Regression {
 				v = "**" + v + "**"
 			}
-			fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %d+%d | %s |\n", d.Backend, d.Active, groupDigits(float64(d.FDs)),
+			fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %d+%d | %s |\n", d.Backend, d.Active, human.Thousands(float64(d.FDs)),
 				formatValue(d.Old, t.Unit), formatValue(d.New, t.Unit), formatDelta(d.Ratio), pText(d.P), pText(d.Q), d.OldN, d.NewN, v)
 		}
 		if g := t.Geomean; g != nil {
@@ -357,7 +359,7 @@ func (c *Comparison) writeMarkdown(b *bytes.Buffer) {
 	if len(c.Skipped) > 0 {
 		b.WriteString("\n### Skipped (not ok in both runs, so not tested)\n\n")
 		for _, s := range c.Skipped {
-			fmt.Fprintf(b, "- %s, %s, fds %s: %s\n", s.Backend, plural(s.Active, "active connection"), fdInts(s.FDs), mdCell(s.Reason))
+			fmt.Fprintf(b, "- %s, %s, fds %s: %s\n", s.Backend, human.Plural(s.Active, "active connection"), fdInts(s.FDs), human.MDCell(s.Reason))
 		}
 	}
 	if len(c.Notes) > 0 {
@@ -373,7 +375,7 @@ func (c *Comparison) writeMarkdown(b *bytes.Buffer) {
 	if len(c.Regressions) > 0 {
 		b.WriteString("\n")
 		for _, r := range c.Regressions {
-			fmt.Fprintf(b, "- %s\n", mdCell(r))
+			fmt.Fprintf(b, "- %s\n", human.MDCell(r))
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/muxbench/muxbench/internal/human"
 	"github.com/muxbench/muxbench/results"
 )
 
@@ -59,7 +60,7 @@ func focusActive(d dataset) (int, string) {
 		}
 	}
 	if len(acts) > 1 {
-		return best, " with " + plural(best, "active connection")
+		return best, " with " + human.Plural(best, "active connection")
 	}
 	return best, ""
 }
@@ -156,13 +157,13 @@ func obsLimits(d dataset) string {
 		case maxOK < 0:
 			where = "at every fd count"
 		case first.FDs > maxOK:
-			where = fmt.Sprintf("from %s fds up (it ran up to %s)", groupDigits(float64(first.FDs)), groupDigits(float64(maxOK)))
+			where = fmt.Sprintf("from %s fds up (it ran up to %s)", human.Thousands(float64(first.FDs)), human.Thousands(float64(maxOK)))
 		default:
 			where = "at " + fdList(bad) + " fds"
 		}
 		s := b + " " + verb + " " + where
 		if first.Reason != "" {
-			s += ": " + strings.TrimSuffix(oneLine(first.Reason), ".")
+			s += ": " + strings.TrimSuffix(human.OneLine(first.Reason), ".")
 		}
 		parts = append(parts, s)
 	}
@@ -185,7 +186,7 @@ func fdList(pts []results.Point) string {
 	sort.Ints(fds)
 	s := make([]string, len(fds))
 	for i, f := range fds {
-		s[i] = groupDigits(float64(f))
+		s[i] = human.Thousands(float64(f))
 	}
 	return joinAnd(s)
 }
@@ -237,12 +238,12 @@ func saturation(d dataset) []string {
 		case first.RateRequested > 0 && first.RateAchieved.Median >= 0.95*first.RateRequested:
 			s += fmt.Sprintf(" (the rate was met with the server %.0f%% busy, so CPU per request there is only 1/rate)", 100*first.ServerCPUUtil.Median)
 		case first.RateRequested > 0:
-			s += fmt.Sprintf(" (achieved %.0f%% of the requested %s req/s", 100*first.RateAchieved.Median/first.RateRequested, groupDigits(first.RateRequested))
+			s += fmt.Sprintf(" (achieved %.0f%% of the requested %s req/s", 100*first.RateAchieved.Median/first.RateRequested, human.Thousands(first.RateRequested))
 			if strings.Contains(fdList(sat), " and ") {
-				s += " at " + groupDigits(float64(first.FDs)) + " fds"
+				s += " at " + human.Thousands(float64(first.FDs)) + " fds"
 			}
 			if multi {
-				s += " with " + plural(first.Active, "active connection")
+				s += " with " + human.Plural(first.Active, "active connection")
 			}
 			s += ")"
 		}
@@ -265,7 +266,7 @@ func errorCounts(d dataset) []string {
 		if len(bad) == 0 {
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s had %s at %s fds", b, plural(int(n), "error"), fdList(bad)))
+		parts = append(parts, fmt.Sprintf("%s had %s at %s fds", b, human.Plural(int(n), "error"), fdList(bad)))
 	}
 	return parts
 }
@@ -309,8 +310,8 @@ func obsScanCost(d dataset, active int, at string) string {
 		}
 		x, y := cpuPerReq(m[f]), cpuPerReq(bm[f])
 		s := fmt.Sprintf("at %s fds%s, %s spent %s (%s vs %s, medians)",
-			groupDigits(float64(f)), at, b, relativeApart(m[f], bm[f], cpuStat, base+"'s CPU per request", "less CPU per request than "+base, "CPU per request as "+base),
-			fmtNs(x), fmtNs(y))
+			human.Thousands(float64(f)), at, b, relativeApart(m[f], bm[f], cpuStat, base+"'s CPU per request", "less CPU per request than "+base, "CPU per request as "+base),
+			human.Ns(x), human.Ns(y))
 		parts = append(parts, s)
 	}
 	if len(parts) == 0 {
@@ -382,11 +383,11 @@ func obsGrowth(d dataset, active int, at string) string {
 	span := func(g growth) string {
 		switch {
 		case g.lo != lo && g.hi != hi:
-			return fmt.Sprintf(" (%s to %s fds)", groupDigits(float64(g.lo)), groupDigits(float64(g.hi)))
+			return fmt.Sprintf(" (%s to %s fds)", human.Thousands(float64(g.lo)), human.Thousands(float64(g.hi)))
 		case g.hi != hi:
-			return fmt.Sprintf(" (up to %s fds)", groupDigits(float64(g.hi)))
+			return fmt.Sprintf(" (up to %s fds)", human.Thousands(float64(g.hi)))
 		case g.lo != lo:
-			return fmt.Sprintf(" (from %s fds)", groupDigits(float64(g.lo)))
+			return fmt.Sprintf(" (from %s fds)", human.Thousands(float64(g.lo)))
 		}
 		return ""
 	}
@@ -412,7 +413,7 @@ func obsGrowth(d dataset, active int, at string) string {
 		clauses = append(clauses, "fell "+joinAnd(fell))
 	}
 	s := fmt.Sprintf("From %s to %s fds%s (%s the fds), server CPU per request ",
-		groupDigits(float64(lo)), groupDigits(float64(hi)), at, ratioText(float64(hi)/float64(lo)))
+		human.Thousands(float64(lo)), human.Thousands(float64(hi)), at, ratioText(float64(hi)/float64(lo)))
 	if len(clauses) > 0 {
 		s += joinAnd(clauses)
 		if len(flat) > 0 {
@@ -509,13 +510,13 @@ func obsGonet(d dataset, active int, at string) string {
 	if !ok {
 		return ""
 	}
-	s := fmt.Sprintf("At %s fds%s, gonet (Go's own netpoller; its whole process) spent %s (%s vs %s of %s's loop thread)", groupDigits(float64(f)), at,
+	s := fmt.Sprintf("At %s fds%s, gonet (Go's own netpoller; its whole process) spent %s (%s vs %s of %s's loop thread)", human.Thousands(float64(f)), at,
 		relativeApart(gc[f], bc[f], cpuStat, base+"'s CPU per request", "less CPU per request than "+base, "CPU per request as "+base),
-		fmtNs(cpuPerReq(gc[f])), fmtNs(cpuPerReq(bc[f])), base)
+		human.Ns(cpuPerReq(gc[f])), human.Ns(cpuPerReq(bc[f])), base)
 	gp, bp := gc[f], bc[f]
 	if p99(gp) > 0 && p99(bp) > 0 {
 		s += fmt.Sprintf(" and its p99 latency was %s (%s vs %s)",
-			relativeApart(gp, bp, p99Stat, base+"'s", "lower than "+base+"'s", "as "+base+"'s"), fmtNs(p99(gp)), fmtNs(p99(bp)))
+			relativeApart(gp, bp, p99Stat, base+"'s", "lower than "+base+"'s", "as "+base+"'s"), human.Ns(p99(gp)), human.Ns(p99(bp)))
 	}
 	return s + "."
 }
@@ -550,8 +551,8 @@ func obsLatencySpread(d dataset, active int, at string) string {
 	}
 	if p99(hi)/p99(lo) < 1.2 || apart(hi, lo, p99Stat) == 0 {
 		return fmt.Sprintf("At %s fds%s, p99 latency was within 20%% or the spread of repetitions across backends (%s to %s).",
-			groupDigits(float64(best)), at, fmtNs(p99(lo)), fmtNs(p99(hi)))
+			human.Thousands(float64(best)), at, human.Ns(p99(lo)), human.Ns(p99(hi)))
 	}
 	return fmt.Sprintf("At %s fds%s, p99 latency ranged from %s (%s) to %s (%s), %s apart.",
-		groupDigits(float64(best)), at, fmtNs(p99(lo)), lo.Backend, fmtNs(p99(hi)), hi.Backend, ratioText(p99(hi)/p99(lo)))
+		human.Thousands(float64(best)), at, human.Ns(p99(lo)), lo.Backend, human.Ns(p99(hi)), hi.Backend, ratioText(p99(hi)/p99(lo)))
 }

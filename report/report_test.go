@@ -292,30 +292,6 @@ func TestNoObservations(t *testing.T) {
 	}
 }
 
-func TestGroupDigits(t *testing.T) {
-	tests := []struct {
-		v    float64
-		want string
-	}{{0, "0"}, {999, "999"}, {1000, "1,000"}, {9980.4, "9,980"}, {1234567, "1,234,567"}, {-1500, "-1,500"}}
-	for _, tt := range tests {
-		if got := groupDigits(tt.v); got != tt.want {
-			t.Errorf("groupDigits(%v) = %q; want %q", tt.v, got, tt.want)
-		}
-	}
-}
-
-func TestFmtNs(t *testing.T) {
-	tests := []struct {
-		v    float64
-		want string
-	}{{0, "0"}, {950, "950 ns"}, {4330, "4.33 µs"}, {85000, "85.0 µs"}, {412e3, "412 µs"}, {2.1e6, "2.10 ms"}, {1.5e9, "1.50 s"}}
-	for _, tt := range tests {
-		if got := fmtNs(tt.v); got != tt.want {
-			t.Errorf("fmtNs(%v) = %q; want %q", tt.v, got, tt.want)
-		}
-	}
-}
-
 // TestObservationsOneRepetition: one repetition has no spread, so no
 // difference is claimed from it however large the medians' ratio.
 func TestObservationsOneRepetition(t *testing.T) {

@@ -4,7 +4,9 @@
 // summary.csv and bench.txt (Go benchmark format, readable by benchstat).
 package results
 
-import "time"
+import (
+	"time"
+)
 
 // SchemaVersion is the version of the run.json layout written by this
 // package. Readers refuse other versions with an error naming both.
@@ -81,6 +83,20 @@ type Environment struct {
 	// interrupts is not charged to the task they interrupted.
 	IRQTimeAccounting string `json:"irq_time_accounting,omitempty"`
 	GOMAXPROCS        int    `json:"gomaxprocs,omitempty"` // of the harness process when the environment was collected
+}
+
+// ShortCommit is the build's commit as people cite it: the first 7 hex
+// digits, with "+dirty" when the tree had uncommitted changes; "" when the
+// commit is unknown.
+func (e Environment) ShortCommit() string {
+	c := e.Commit
+	if len(c) > 7 {
+		c = c[:7]
+	}
+	if c != "" && e.Dirty {
+		c += "+dirty"
+	}
+	return c
 }
 
 // Scenario is the scenario as run: every field has its default filled in.

@@ -151,28 +151,6 @@ func TestGoldenFiles(t *testing.T) {
 	golden.Check(t, filepath.Join("testdata", "human.txt.golden"), human.Bytes(), *update)
 }
 
-func TestFormatNs(t *testing.T) {
-	tests := []struct {
-		ns   float64
-		want string
-	}{
-		{0, "0ns"},
-		{812, "812ns"},
-		{999.4, "999ns"},
-		{999.6, "1.00µs"},
-		{41_234, "41.2µs"},
-		{123_456, "123µs"},
-		{999_960, "1.00ms"},
-		{1_304_000, "1.30ms"},
-		{2_050_000_000, "2.05s"},
-	}
-	for _, tt := range tests {
-		if got := formatNs(tt.ns); got != tt.want {
-			t.Errorf("formatNs(%v) = %q, want %q", tt.ns, got, tt.want)
-		}
-	}
-}
-
 // TestCreateDir: runs started in the same second get distinct directories,
 // created exclusively, never one shared.
 func TestCreateDir(t *testing.T) {
