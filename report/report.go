@@ -1,8 +1,8 @@
 // Package report turns muxbench runs into what people and CI read: charts
 // of latency, CPU and multiplexer work against the number of watched fds
-// (SVG and PNG, drawn with gonum/plot), a markdown report with the summary
-// table and observations computed from the data, and old-versus-new
-// comparisons with a significance test and a regression gate.
+// (SVG and PNG, drawn with gonum/plot) and a markdown report with the
+// summary table and observations computed from the data. Old-versus-new
+// comparisons are package compare's.
 //
 // Everything here works from the results record alone (run.json): nothing
 // is re-measured. Statistics across repetitions come from

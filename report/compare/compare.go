@@ -1,4 +1,10 @@
-package report
+// Package compare compares two muxbench runs point by point: medians of
+// latency, server CPU per request and (in closed loop) throughput, a
+// Mann-Whitney U test across repetitions with a Benjamini-Hochberg
+// correction, per-backend geometric means with an interval, and a
+// regression gate for CI. It works from run.json alone and draws nothing,
+// so it does not depend on the charting library the report package uses.
+package compare
 
 import (
 	"fmt"
@@ -18,7 +24,7 @@ import (
 // DefaultAlpha is the significance level compare uses unless told otherwise.
 const DefaultAlpha = 0.05
 
-// Correction names the multiple-comparison correction Compare applies
+// Correction names the multiple-comparison correction Runs applies
 // across all the Mann-Whitney tests of one comparison. Benjamini-Hochberg
 // bounds the expected share of false discoveries among the rows it flags
 // by alpha; when nothing changed (an A/A comparison, the case a gate must
@@ -42,8 +48,8 @@ const (
 	Regression = "regression" // significant, worse by more than the gate's threshold
 )
 
-// CompareOptions configures Compare.
-type CompareOptions struct {
+// Options configures Runs.
+type Options struct {
 	// Alpha is the false discovery rate of the corrected Mann-Whitney U
 	// tests; 0 means DefaultAlpha. The per-backend intervals are at
 	// confidence 1-Alpha.
@@ -237,7 +243,7 @@ type pointKey struct {
 	active, fds int
 }
 
-// Compare compares NEW against OLD at every backend × point that is ok in
+// Runs compares NEW against OLD at every backend × point that is ok in
 // both: medians of p50, p99, server CPU per request (and achieved rate in
 // closed loop), their ratio, and a Mann-Whitney U test across the
 // repetitions (benchmath.AssumeNothing) whose p-values are adjusted with
@@ -247,7 +253,7 @@ type pointKey struct {
 // run, or not ok in one, are listed in Skipped, not tested; ok in OLD and
 // not in NEW is a lost point, which fails the gate. Comparison.Undecided
 // says when nothing was compared or no test could reach alpha.
-func Compare(oldRun, newRun *results.Run, opt CompareOptions) (*Comparison, error) {
+func Runs(oldRun, newRun *results.Run, opt Options) (*Comparison, error) {
 	if oldRun == nil || newRun == nil {
 		return nil, fmt.Errorf("compare: nil run")
 	}
@@ -564,7 +570,7 @@ func indexPoints(pts []results.Point) map[pointKey]results.Point {
 }
 
 // indexSamples groups the ok samples by point: the repetitions the
-// significance test compares. Compare only tests points whose every sample
+// significance test compares. Runs only tests points whose every sample
 // is ok, so this is all of their samples.
 func indexSamples(ss []results.Sample) map[pointKey][]results.Sample {
 	m := map[pointKey][]results.Sample{}

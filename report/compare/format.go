@@ -1,4 +1,4 @@
-package report
+package compare
 
 import (
 	"bytes"
@@ -14,8 +14,8 @@ import (
 	"github.com/muxbench/muxbench/internal/human"
 )
 
-// CompareFormats lists the output formats of Comparison.Write.
-var CompareFormats = []string{"text", "markdown", "csv", "json"}
+// Formats lists the output formats of Comparison.Write.
+var Formats = []string{"text", "markdown", "csv", "json"}
 
 // Write writes the comparison to w as "text" (aligned tables), "markdown",
 // "csv" (one row per metric and point, plus per-backend and geomean rows)
@@ -38,7 +38,7 @@ func (c *Comparison) Write(w io.Writer, format string) error {
 		enc.SetIndent("", "  ")
 		err = enc.Encode(c)
 	default:
-		return fmt.Errorf("write comparison: unknown format %q (want one of %s)", format, strings.Join(CompareFormats, ", "))
+		return fmt.Errorf("write comparison: unknown format %q (want one of %s)", format, strings.Join(Formats, ", "))
 	}
 	if err != nil {
 		return fmt.Errorf("write comparison as %s: %w", format, err)
