@@ -10,6 +10,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/muxbench/muxbench/internal/human"
 	"github.com/muxbench/muxbench/results"
 )
 
@@ -183,17 +184,13 @@ func tickLabel(v float64, micros bool) string {
 		return compactNumber(v)
 	}
 	ns := v * 1e3
-	switch {
-	case ns == 0:
+	if ns == 0 {
 		return "0"
-	case ns < 1e3:
-		return trimFloat(ns) + " ns"
-	case ns < 1e6:
-		return trimFloat(ns/1e3) + " µs"
-	case ns < 1e9:
-		return trimFloat(ns/1e6) + " ms"
 	}
-	return trimFloat(ns/1e9) + " s"
+	// Ticks are round values, so they print as few digits as they have
+	// ("2 ms", not "2.00 ms"), in the unit a table would use.
+	scale, unit := human.NsUnit(ns)
+	return trimFloat(ns/scale) + " " + unit
 }
 
 // compactNumber formats an axis value: 0.5, 20, 500, 1k, 20k, 1M.

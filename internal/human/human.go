@@ -16,20 +16,27 @@ var nsUnits = []struct {
 	name  string
 }{{1e9, "s"}, {1e6, "ms"}, {1e3, "µs"}}
 
-// nsParts returns ns as three significant digits and the unit that keeps
-// them between 1 and 1000. The unit is chosen after rounding: 999.96 µs
-// rounds to 1000 µs, which is 1.00 ms. Zero or less (nothing measured) is
-// "0" with no unit.
+// NsUnit returns the unit for a nanosecond figure shown with three
+// significant digits, and its size in ns: the unit that keeps the digits
+// between 1 and 1000 after rounding, so 999.96 µs (which rounds to 1000
+// µs) is in ms. Chart ticks use it too, so an axis and a table agree.
+func NsUnit(ns float64) (scale float64, unit string) {
+	for _, u := range nsUnits {
+		if ns >= u.scale*0.9995 {
+			return u.scale, u.name
+		}
+	}
+	return 1, "ns"
+}
+
+// nsParts returns ns as three significant digits and its unit; zero or
+// less (nothing measured) is "0" with no unit.
 func nsParts(ns float64) (digits, unit string) {
 	if !(ns > 0) {
 		return "0", ""
 	}
-	for _, u := range nsUnits {
-		if ns >= u.scale*0.9995 {
-			return Sig3(ns / u.scale), u.name
-		}
-	}
-	return Sig3(ns), "ns"
+	scale, unit := NsUnit(ns)
+	return Sig3(ns / scale), unit
 }
 
 // Ns formats a nanosecond figure for prose and markdown: "812 ns",

@@ -81,3 +81,16 @@ func TestText(t *testing.T) {
 		t.Errorf("MDCell = %q; want %q", got, want)
 	}
 }
+
+func TestNsUnit(t *testing.T) {
+	tests := []struct {
+		ns    float64
+		scale float64
+		unit  string
+	}{{0, 1, "ns"}, {999.4, 1, "ns"}, {999.6, 1e3, "µs"}, {500e3, 1e3, "µs"}, {999_960, 1e6, "ms"}, {1e6, 1e6, "ms"}, {2e9, 1e9, "s"}}
+	for _, tt := range tests {
+		if scale, unit := NsUnit(tt.ns); scale != tt.scale || unit != tt.unit {
+			t.Errorf("NsUnit(%v) = %v, %q; want %v, %q", tt.ns, scale, unit, tt.scale, tt.unit)
+		}
+	}
+}
