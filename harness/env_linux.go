@@ -15,8 +15,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/muxbench/muxbench/internal/cpuset"
+	"github.com/muxbench/muxbench/internal/procfs"
 	"github.com/muxbench/muxbench/results"
-	"github.com/muxbench/muxbench/server"
 )
 
 // CollectEnvironment describes this machine and build for the record. What
@@ -25,7 +25,7 @@ import (
 func CollectEnvironment() results.Environment {
 	e := results.Environment{
 		OS: runtime.GOOS, Arch: runtime.GOARCH, Cores: runtime.NumCPU(),
-		GoVersion: runtime.Version(), Somaxconn: server.Somaxconn(),
+		GoVersion:  runtime.Version(),
 		GOMAXPROCS: runtime.GOMAXPROCS(0),
 	}
 	e.Hostname, _ = os.Hostname()
@@ -33,15 +33,17 @@ func CollectEnvironment() results.Environment {
 	if unix.Uname(&u) == nil {
 		e.Kernel = unix.ByteSliceToString(u.Release[:])
 	}
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		e.CPUModel = parseCPUModel(b)
-	}
+	e.CPUModel, _ = procfs.CPUModel()
 	readWakeup("/", &e)
-	var lim unix.Rlimit
-	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil {
-		e.NoFileSoft, e.NoFileHard = lim.Cur, lim.Max
+	// Unreadable limits stay absent (0, ""): a default here would be
+	// recorded as if measured.
+	if n, err := procfs.Somaxconn(); err == nil {
+		e.Somaxconn = n
 	}
-	if lo, hi, err := portRange(); err == nil {
+	if soft, hard, err := procfs.NoFile(); err == nil {
+		e.NoFileSoft, e.NoFileHard = soft, hard
+	}
+	if lo, hi, err := procfs.LocalPortRange(); err == nil {
 		e.PortRange = fmt.Sprintf("%d %d", lo, hi)
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
@@ -121,21 +123,6 @@ func readKernelConfig(root, release string) ([]byte, error) {
 	return os.ReadFile(filepath.Join(root, "boot", "config-"+release))
 }
 
-func portRange() (lo, hi int, err error) {
-	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
-	if err != nil {
-		return 0, 0, err
-	}
-	f := strings.Fields(string(b))
-	if len(f) != 2 {
-		return 0, 0, fmt.Errorf("ip_local_port_range %q: want two numbers", b)
-	}
-	if lo, err = strconv.Atoi(f[0]); err == nil {
-		hi, err = strconv.Atoi(f[1])
-	}
-	return lo, hi, err
-}
-
 // Check is one preflight finding.
 type Check struct {
 	Name   string
@@ -182,24 +169,25 @@ func Preflight(sc results.Scenario) []Check {
 	}
 
 	// File descriptors: each process holds one fd per connection.
-	var lim unix.Rlimit
-	unix.Getrlimit(unix.RLIMIT_NOFILE, &lim)
+	soft, hard, limErr := procfs.NoFile()
 	const reserve = 16 // stdio, listener, poller, runtime, control pipes
 	switch {
+	case limErr != nil:
+		add("nofile", "warn", fmt.Sprintf("cannot read RLIMIT_NOFILE: %v", limErr), "")
 	case maxFDs == 0:
-		add("nofile", "ok", fmt.Sprintf("RLIMIT_NOFILE %d (hard %d): up to about %d fds per point", lim.Cur, lim.Max, lim.Cur-reserve), "")
-	case uint64(maxFDs+reserve) > lim.Cur:
-		add("nofile", "warn", fmt.Sprintf("largest point needs about %d fds per process; RLIMIT_NOFILE is %d (hard %d): points above %d fds will be recorded unsupported", maxFDs+reserve, lim.Cur, lim.Max, lim.Cur-reserve),
+		add("nofile", "ok", fmt.Sprintf("RLIMIT_NOFILE %d (hard %d): up to about %d fds per point", soft, hard, soft-reserve), "")
+	case uint64(maxFDs+reserve) > soft:
+		add("nofile", "warn", fmt.Sprintf("largest point needs about %d fds per process; RLIMIT_NOFILE is %d (hard %d): points above %d fds will be recorded unsupported", maxFDs+reserve, soft, hard, soft-reserve),
 			"raise the hard limit (ulimit -Hn, LimitNOFILE= in systemd, /etc/security/limits.conf) or lower the scenario's fds")
 	default:
-		add("nofile", "ok", fmt.Sprintf("RLIMIT_NOFILE %d: enough for %d fds", lim.Cur, maxFDs), "")
+		add("nofile", "ok", fmt.Sprintf("RLIMIT_NOFILE %d: enough for %d fds", soft, maxFDs), "")
 	}
 
 	// Ephemeral ports: one per connection per source address.
-	if lo, hi, err := portRange(); err != nil {
+	if lo, hi, err := procfs.LocalPortRange(); err != nil {
 		add("ports", "warn", fmt.Sprintf("cannot read the local port range: %v", err), "check /proc/sys/net/ipv4/ip_local_port_range")
 	} else {
-		ports := hi - lo + 1
+		ports := int(hi) - int(lo) + 1
 		detail := fmt.Sprintf("local port range %d-%d (%d ports per source address)", lo, hi, ports)
 		if maxFDs > ports {
 			detail += fmt.Sprintf("; %d connections spread over %d loopback source addresses (127.0.0.x)", maxFDs, (maxFDs+ports-1)/ports)
@@ -208,7 +196,9 @@ func Preflight(sc results.Scenario) []Check {
 	}
 
 	// Listen backlog: bounds how many connects can be queued at once.
-	if sm := server.Somaxconn(); sm < 1024 {
+	if sm, err := procfs.Somaxconn(); err != nil {
+		add("somaxconn", "warn", fmt.Sprintf("cannot read net.core.somaxconn: %v", err), "check /proc/sys/net/core/somaxconn")
+	} else if sm < 1024 {
 		add("somaxconn", "warn", fmt.Sprintf("net.core.somaxconn is %d: fast connection bursts may be dropped and retried", sm), "sysctl -w net.core.somaxconn=4096")
 	} else {
 		add("somaxconn", "ok", fmt.Sprintf("net.core.somaxconn %d", sm), "")

@@ -8,7 +8,7 @@ import (
 )
 
 // The parsers below turn what the kernel and the Go toolchain report into
-// results.Environment fields. They are pure, so they are tested on fixtures;
+// results.Environment fields (the CPU model and limits are procfs's). They are pure, so they are tested on fixtures;
 // env_linux.go reads the files. Each returns "" for what it cannot tell:
 // an unknown value is left out of the record, never guessed.
 
@@ -40,34 +40,6 @@ func buildProvenance(bi *debug.BuildInfo) (version, commit string, dirty bool) {
 		dirty = false // no commit to be modified from
 	}
 	return version, commit, dirty
-}
-
-// cpuModelKeys are the /proc/cpuinfo keys that name the CPU, in order of
-// preference: x86 and most others write "model name"; some arm32 and
-// RISC-V kernels "Processor", "cpu model" or "uarch"; POWER "cpu".
-var cpuModelKeys = []string{"model name", "Processor", "cpu model", "uarch", "cpu"}
-
-// parseCPUModel returns the CPU's name exactly as /proc/cpuinfo gives it
-// (the value of the first key in cpuModelKeys it has), or "".
-func parseCPUModel(cpuinfo []byte) string {
-	found := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(cpuinfo))
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok {
-			continue
-		}
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		if _, seen := found[k]; !seen && v != "" {
-			found[k] = v
-		}
-	}
-	for _, k := range cpuModelKeys {
-		if v, ok := found[k]; ok {
-			return v
-		}
-	}
-	return ""
 }
 
 // parseIRQTimeAccounting reads CONFIG_IRQ_TIME_ACCOUNTING from a kernel

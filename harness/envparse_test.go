@@ -39,24 +39,6 @@ func TestBuildProvenance(t *testing.T) {
 	}
 }
 
-func TestParseCPUModel(t *testing.T) {
-	tests := []struct{ name, in, want string }{
-		{"x86", "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) CPU @ 2.20GHz\nprocessor\t: 1\nmodel name\t: Intel(R) Xeon(R) CPU @ 2.20GHz\n",
-			"Intel(R) Xeon(R) CPU @ 2.20GHz"},
-		{"spaces inside kept", "model name\t: AMD EPYC  7B13  64-Core Processor  \n", "AMD EPYC  7B13  64-Core Processor"},
-		{"colon in the name", "model name\t: Foo: Bar\n", "Foo: Bar"},
-		{"POWER", "processor\t: 0\ncpu\t\t: POWER9 (architected), altivec supported\n", "POWER9 (architected), altivec supported"},
-		{"RISC-V uarch", "processor\t: 0\nisa\t\t: rv64imafdc\nuarch\t\t: sifive,u74-mc\n", "sifive,u74-mc"},
-		{"arm64 names none", "processor\t: 0\nBogoMIPS\t: 50.00\nCPU implementer\t: 0x41\nCPU part\t: 0xd0c\n", ""},
-		{"empty", "", ""},
-	}
-	for _, tt := range tests {
-		if got := parseCPUModel([]byte(tt.in)); got != tt.want {
-			t.Errorf("%s: parseCPUModel = %q; want %q", tt.name, got, tt.want)
-		}
-	}
-}
-
 func TestParseIRQTimeAccounting(t *testing.T) {
 	tests := []struct{ name, in, want string }{
 		{"set", "CONFIG_TICK_CPU_ACCOUNTING=y\nCONFIG_IRQ_TIME_ACCOUNTING=y\n", "yes"},
@@ -69,9 +51,4 @@ func TestParseIRQTimeAccounting(t *testing.T) {
 			t.Errorf("%s: parseIRQTimeAccounting = %q; want %q", tt.name, got, tt.want)
 		}
 	}
-}
-
-func FuzzParseCPUModel(f *testing.F) {
-	f.Add("model name\t: x\n")
-	f.Fuzz(func(t *testing.T, s string) { parseCPUModel([]byte(s)) })
 }

@@ -3,7 +3,6 @@ package loadgen
 import (
 	"fmt"
 	"net/netip"
-	"strconv"
 	"strings"
 )
 
@@ -82,20 +81,6 @@ func ParseSourceIPs(s string) ([]netip.Addr, error) {
 		return nil, fmt.Errorf("source address list %q is empty", s)
 	}
 	return out, nil
-}
-
-// parsePortRange parses /proc/sys/net/ipv4/ip_local_port_range ("32768\t60999\n").
-func parsePortRange(s string) (PortRange, error) {
-	f := strings.Fields(s)
-	if len(f) != 2 {
-		return PortRange{}, fmt.Errorf("port range %q: want two numbers", s)
-	}
-	lo, err1 := strconv.ParseUint(f[0], 10, 16)
-	hi, err2 := strconv.ParseUint(f[1], 10, 16)
-	if err1 != nil || err2 != nil || lo == 0 || hi < lo {
-		return PortRange{}, fmt.Errorf("port range %q: want two port numbers lo <= hi", s)
-	}
-	return PortRange{uint16(lo), uint16(hi)}, nil
 }
 
 // intersect returns the ports in both r and o (o zero = no restriction),

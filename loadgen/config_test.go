@@ -226,28 +226,6 @@ func FuzzParseSourceIPs(f *testing.F) {
 	})
 }
 
-func TestParsePortRange(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    PortRange
-		wantErr bool
-	}{
-		{"32768\t60999\n", PortRange{32768, 60999}, false},
-		{"1024 1024", PortRange{1024, 1024}, false},
-		{"60999 32768", PortRange{}, true},
-		{"0 10", PortRange{}, true},
-		{"1 70000", PortRange{}, true},
-		{"1", PortRange{}, true},
-		{"", PortRange{}, true},
-	}
-	for _, tt := range tests {
-		got, err := parsePortRange(tt.in)
-		if (err != nil) != tt.wantErr || got != tt.want {
-			t.Errorf("parsePortRange(%q) = %v, %v; want %v, error %v", tt.in, got, err, tt.want, tt.wantErr)
-		}
-	}
-}
-
 func TestPlanSources(t *testing.T) {
 	loop := netip.MustParseAddr("127.0.0.1")
 	other := netip.MustParseAddr("10.1.2.3")

@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/muxbench/muxbench/internal/procfs"
 )
 
 // Sentinel errors wrapped by the *LimitError that Check returns; test with
@@ -67,18 +68,18 @@ func Check(c Config) error {
 }
 
 func checkLimits(c Config, target netip.Addr, ports PortRange, sources []netip.Addr) error {
-	var lim unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
-		return fmt.Errorf("read RLIMIT_NOFILE: %w", err)
+	_, hard, err := procfs.NoFile()
+	if err != nil {
+		return err
 	}
 	open := openFDs()
 	need := uint64(c.Conns) + uint64(open) + clientSpareFDs
 	// Run raises the soft limit up to the hard one itself (Go already
 	// does at start-up), so the hard limit is what counts.
-	if need > lim.Max {
-		return &LimitError{Limit: ErrNoFile, Need: need, Have: lim.Max, msg: fmt.Sprintf(
+	if need > hard {
+		return &LimitError{Limit: ErrNoFile, Need: need, Have: hard, msg: fmt.Sprintf(
 			"need %d fds, limit is %d: lower -conns or raise ulimit -n (%d connections + %d already open + %d spare)",
-			need, lim.Max, c.Conns, open, clientSpareFDs)}
+			need, hard, c.Conns, open, clientSpareFDs)}
 	}
 	if c.ServerNoFile > 0 {
 		need := uint64(c.Conns) + 1 + serverSpareFDs
@@ -123,26 +124,22 @@ func raiseNoFile(need uint64) error {
 	return nil
 }
 
-// openFDs counts this process's open file descriptors (0 if unknown).
+// openFDs counts this process's open file descriptors, or 0 if /proc is
+// unreadable: the spare fds in every estimate cover the few a process
+// holds before it opens connections.
 func openFDs() int {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		return 0
-	}
-	return len(ents)
+	n, _ := procfs.OpenFDs()
+	return n
 }
 
 // localPorts returns the ports a socket may use: the system's
 // net.ipv4.ip_local_port_range narrowed by restrict.
 func localPorts(restrict PortRange) (PortRange, error) {
-	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	lo, hi, err := procfs.LocalPortRange()
 	if err != nil {
-		return PortRange{}, fmt.Errorf("read local port range: %w", err)
+		return PortRange{}, err
 	}
-	sys, err := parsePortRange(string(b))
-	if err != nil {
-		return PortRange{}, fmt.Errorf("read local port range: %w", err)
-	}
+	sys := PortRange{lo, hi}
 	r := sys.intersect(restrict)
 	if r.Size() == 0 {
 		return PortRange{}, fmt.Errorf("LocalPorts %s does not overlap net.ipv4.ip_local_port_range %s: pick ports inside it", restrict, sys)

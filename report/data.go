@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/muxbench/muxbench/internal/human"
 	"github.com/muxbench/muxbench/results"
 )
 
@@ -53,7 +54,7 @@ func fillLabels(ds []dataset) {
 	}
 	candidates := []func(*results.Run) string{
 		func(r *results.Run) string { return r.Env.Hostname },
-		func(r *results.Run) string { return shortCommit(r.Env.Commit, r.Env.Dirty) },
+		func(r *results.Run) string { return r.Env.ShortCommit() },
 		func(r *results.Run) string { return r.Scenario.Name },
 		func(r *results.Run) string {
 			if r.Started.IsZero() {
@@ -87,16 +88,6 @@ func distinct(ds []dataset, f func(*results.Run) string) bool {
 		seen[v] = true
 	}
 	return true
-}
-
-func shortCommit(c string, dirty bool) string {
-	if len(c) > 7 {
-		c = c[:7]
-	}
-	if c != "" && dirty {
-		c += "+dirty"
-	}
-	return c
 }
 
 // backends returns the backends of all datasets in scenario order (the
@@ -318,7 +309,7 @@ func scenarioNames(ds []dataset) string {
 // conditions describes what was held fixed for a chart: active connections,
 // the load, the message size.
 func conditions(ds []dataset, active int) string {
-	parts := []string{plural(active, "active connection")}
+	parts := []string{human.Plural(active, "active connection")}
 	load := uniq(ds, " / ", func(d dataset) string { return loadText(d.Run.Scenario) })
 	if load != "" {
 		parts = append(parts, load)
@@ -348,7 +339,7 @@ func loadText(sc results.Scenario) string {
 	case sc.Mode == "closed":
 		return "closed loop (max throughput)"
 	case sc.Rate > 0:
-		return "open loop at " + groupDigits(sc.Rate) + " req/s"
+		return "open loop at " + human.Thousands(sc.Rate) + " req/s"
 	}
 	return sc.Mode
 }
@@ -389,7 +380,7 @@ func envText(e results.Environment) string {
 	if e.CPUModel != "" {
 		cpu := e.CPUModel
 		if e.Cores > 0 {
-			cpu += fmt.Sprintf(" (%s)", plural(e.Cores, "core"))
+			cpu += fmt.Sprintf(" (%s)", human.Plural(e.Cores, "core"))
 		}
 		parts = append(parts, cpu)
 	}
@@ -400,7 +391,7 @@ func envText(e results.Environment) string {
 	if e.Version != "" {
 		build += " " + e.Version
 	}
-	if c := shortCommit(e.Commit, e.Dirty); c != "" {
+	if c := e.ShortCommit(); c != "" {
 		build += " " + c
 	}
 	parts = append(parts, build)
@@ -415,28 +406,4 @@ func orDash(s string) string {
 		return "any"
 	}
 	return s
-}
-
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return groupDigits(float64(n)) + " " + noun + "s"
-}
-
-// groupDigits formats a count or rate, rounded to a whole number, with
-// thousands separators: 10,000.
-func groupDigits(v float64) string {
-	s := fmt.Sprintf("%.0f", math.Abs(v))
-	var b strings.Builder
-	if v <= -0.5 {
-		b.WriteByte('-')
-	}
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }

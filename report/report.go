@@ -1,8 +1,8 @@
 // Package report turns muxbench runs into what people and CI read: charts
 // of latency, CPU and multiplexer work against the number of watched fds
-// (SVG and PNG, drawn with gonum/plot), a markdown report with the summary
-// table and observations computed from the data, and old-versus-new
-// comparisons with a significance test and a regression gate.
+// (SVG and PNG, drawn with gonum/plot) and a markdown report with the
+// summary table and observations computed from the data. Old-versus-new
+// comparisons are package compare's.
 //
 // Everything here works from the results record alone (run.json): nothing
 // is re-measured. Statistics across repetitions come from
@@ -18,6 +18,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/muxbench/muxbench/internal/atomicfile"
+	"github.com/muxbench/muxbench/internal/human"
 	"github.com/muxbench/muxbench/results"
 )
 
@@ -25,9 +27,9 @@ import (
 const ReportFile = "report.md"
 
 // Write renders every chart of the runs as SVG and PNG, and report.md, into
-// dir (created if needed). Each file is written to a temporary name and
-// renamed, so an interrupted Write leaves no half-written file. Several
-// inputs are overlaid into one report.
+// dir (created if needed). Each file is replaced with atomicfile.Write
+// (temporary file, fsync, rename), so an interrupted Write, or a crash,
+// leaves no half-written file. Several inputs are overlaid into one report.
 func Write(dir string, inputs ...Input) error {
 	ds, err := prepare(inputs)
 	if err != nil {
@@ -43,14 +45,14 @@ func Write(dir string, inputs ...Input) error {
 			if err := c.Render(&buf, f); err != nil {
 				return fmt.Errorf("write report: %w", err)
 			}
-			if err := writeFileAtomic(filepath.Join(dir, c.Name+"."+f), buf.Bytes()); err != nil {
+			if err := atomicfile.Write(filepath.Join(dir, c.Name+"."+f), buf.Bytes()); err != nil {
 				return fmt.Errorf("write report: %w", err)
 			}
 		}
 	}
 	var md bytes.Buffer
 	writeMarkdown(&md, ds, charts)
-	if err := writeFileAtomic(filepath.Join(dir, ReportFile), md.Bytes()); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, ReportFile), md.Bytes()); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
@@ -71,43 +73,17 @@ func WriteMarkdown(w io.Writer, inputs ...Input) error {
 	return nil
 }
 
-// writeFileAtomic writes data to a temporary file in name's directory and
-// renames it over name.
-func writeFileAtomic(name string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	cerr := f.Close()
-	if werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Chmod(tmp, 0o644)
-	}
-	if werr == nil {
-		werr = os.Rename(tmp, name)
-	}
-	if werr != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", name, werr)
-	}
-	return nil
-}
-
 func writeMarkdown(b *bytes.Buffer, ds []dataset, charts []*Chart) {
 	fmt.Fprintf(b, "# muxbench report: %s\n\n", scenarioNames(ds))
 	if len(ds) > 1 {
 		fmt.Fprintf(b, "%d runs overlaid: %s. Each series is labelled \"backend (run)\".\n\n", len(ds), joinLabels(ds))
 	}
-	descs := uniq(ds, "\x00", func(d dataset) string { return oneLine(d.Run.Scenario.Description) })
+	descs := uniq(ds, "\x00", func(d dataset) string { return human.OneLine(d.Run.Scenario.Description) })
 	if descs != "" && !strings.Contains(descs, "\x00") {
 		fmt.Fprintf(b, "%s\n\n", descs) // one description, shared by all runs
 	} else if descs != "" {
 		for _, d := range ds {
-			if desc := oneLine(d.Run.Scenario.Description); desc != "" {
+			if desc := human.OneLine(d.Run.Scenario.Description); desc != "" {
 				fmt.Fprintf(b, "**%s**: %s\n\n", d.Label, desc)
 			}
 		}
@@ -157,7 +133,7 @@ func writeMarkdown(b *bytes.Buffer, ds []dataset, charts []*Chart) {
 	acts := actives(ds)
 	for _, a := range acts {
 		if len(acts) > 1 {
-			fmt.Fprintf(b, "### %s\n\n", plural(a, "active connection"))
+			fmt.Fprintf(b, "### %s\n\n", human.Plural(a, "active connection"))
 		}
 		writeSummaryTable(b, ds, a)
 		b.WriteString("\n")
@@ -180,8 +156,6 @@ func labelSuffix(ds []dataset, d dataset) string {
 	}
 	return " " + d.Label
 }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // writeRunTable writes the scenario and environment, one column per run.
 func writeRunTable(b *bytes.Buffer, ds []dataset) {
@@ -211,7 +185,7 @@ func writeRunTable(b *bytes.Buffer, ds []dataset) {
 			return "one message every " + k
 		}},
 		{"timing", func(r *results.Run) string {
-			return fmt.Sprintf("warm-up %s, measured %s, %s (backends interleaved)", orDash(r.Scenario.Warmup), orDash(r.Scenario.Duration), plural(r.Scenario.Repetitions, "repetition"))
+			return fmt.Sprintf("warm-up %s, measured %s, %s (backends interleaved)", orDash(r.Scenario.Warmup), orDash(r.Scenario.Duration), human.Plural(r.Scenario.Repetitions, "repetition"))
 		}},
 		{"CPUs", func(r *results.Run) string {
 			return fmt.Sprintf("server on CPU %s, load generator on CPU %s", orDash(r.Env.ServerCPUs), orDash(r.Env.ClientCPUs))
@@ -225,13 +199,13 @@ func writeRunTable(b *bytes.Buffer, ds []dataset) {
 				parts = append(parts, "Linux "+r.Env.Kernel)
 			}
 			if r.Env.CPUModel != "" {
-				parts = append(parts, fmt.Sprintf("%s (%s)", r.Env.CPUModel, plural(r.Env.Cores, "core")))
+				parts = append(parts, fmt.Sprintf("%s (%s)", r.Env.CPUModel, human.Plural(r.Env.Cores, "core")))
 			}
 			return strings.Join(parts, ", ")
 		}},
 		{"build", func(r *results.Run) string {
 			s := r.Env.GoVersion + ", muxbench " + r.Env.Version
-			if c := shortCommit(r.Env.Commit, r.Env.Dirty); c != "" {
+			if c := r.Env.ShortCommit(); c != "" {
 				s += " " + c
 			}
 			return s
@@ -259,7 +233,7 @@ func writeRunTable(b *bytes.Buffer, ds []dataset) {
 	} else {
 		b.WriteString("| |")
 		for _, d := range ds {
-			fmt.Fprintf(b, " %s |", mdCell(d.Label))
+			fmt.Fprintf(b, " %s |", human.MDCell(d.Label))
 		}
 		b.WriteString("\n|---|")
 		for range ds {
@@ -270,7 +244,7 @@ func writeRunTable(b *bytes.Buffer, ds []dataset) {
 	for _, row := range rows {
 		fmt.Fprintf(b, "| %s |", row.name)
 		for _, d := range ds {
-			fmt.Fprintf(b, " %s |", mdCell(row.f(d.Run)))
+			fmt.Fprintf(b, " %s |", human.MDCell(row.f(d.Run)))
 		}
 		b.WriteString("\n")
 	}
@@ -279,15 +253,9 @@ func writeRunTable(b *bytes.Buffer, ds []dataset) {
 func joinInts(v []int) string {
 	s := make([]string, len(v))
 	for i, n := range v {
-		s[i] = groupDigits(float64(n))
+		s[i] = human.Thousands(float64(n))
 	}
 	return strings.Join(s, ", ")
-}
-
-// mdCell escapes what would break a markdown table cell.
-func mdCell(s string) string {
-	s = strings.ReplaceAll(s, "|", "\\|")
-	return strings.ReplaceAll(s, "\n", " ")
 }
 
 // writeSummaryTable writes one row per backend (and run) and fd count.
@@ -307,19 +275,19 @@ func writeSummaryTable(b *bytes.Buffer, ds []dataset, active int) {
 			for _, p := range d.pointsAt(be, active) {
 				fmt.Fprintf(b, "| %s |", be)
 				if multi {
-					fmt.Fprintf(b, " %s |", mdCell(d.Label))
+					fmt.Fprintf(b, " %s |", human.MDCell(d.Label))
 				}
-				fmt.Fprintf(b, " %s | %s |", groupDigits(float64(p.FDs)), p.Status)
+				fmt.Fprintf(b, " %s | %s |", human.Thousands(float64(p.FDs)), p.Status)
 				if !measured(p) {
 					b.WriteString(" — | — | — | — | — | — | — | — |\n")
 					continue
 				}
-				rate := groupDigits(p.RateAchieved.Median)
+				rate := human.Thousands(p.RateAchieved.Median)
 				if p.RateRequested > 0 {
-					rate += " / " + groupDigits(p.RateRequested)
+					rate += " / " + human.Thousands(p.RateRequested)
 				}
 				fmt.Fprintf(b, " %s | %s | %s | %s | %s | %s | %s | %d |\n",
-					rate, fmtNs(p.P50.Median), fmtNs(p.P99.Median), fmtNs(p.ServerCPUPerReq.Median),
+					rate, human.Ns(p.P50.Median), human.Ns(p.P99.Median), human.Ns(p.ServerCPUPerReq.Median),
 					fmtPct(p.ServerCPUUtil.Median), fmtCount(p.EventsPerWait.Median), fmtCount(p.WaitsPerReq.Median), p.Errors)
 			}
 		}
@@ -355,15 +323,15 @@ func writeProblems(b *bytes.Buffer, ds []dataset) {
 					if p.Status == results.StatusOK {
 						continue
 					}
-					l := fmt.Sprintf("%s%s at %s fds, %s: **%s**", be, labelSuffix(ds, d), groupDigits(float64(p.FDs)), plural(p.Active, "active connection"), p.Status)
+					l := fmt.Sprintf("%s%s at %s fds, %s: **%s**", be, labelSuffix(ds, d), human.Thousands(float64(p.FDs)), human.Plural(p.Active, "active connection"), p.Status)
 					if p.Status == results.StatusSaturated && p.RateRequested > 0 {
-						l += fmt.Sprintf(" (achieved %s of %s req/s)", groupDigits(p.RateAchieved.Median), groupDigits(p.RateRequested))
+						l += fmt.Sprintf(" (achieved %s of %s req/s)", human.Thousands(p.RateAchieved.Median), human.Thousands(p.RateRequested))
 					}
 					if p.Errors > 0 {
 						l += fmt.Sprintf(", %d errors", p.Errors)
 					}
 					if p.Reason != "" {
-						l += " — " + oneLine(p.Reason)
+						l += " — " + human.OneLine(p.Reason)
 					}
 					lines = append(lines, l)
 				}
@@ -380,38 +348,13 @@ func writeProblems(b *bytes.Buffer, ds []dataset) {
 	b.WriteString("\n")
 }
 
-// fmtNs formats nanoseconds with three significant digits in a readable unit.
-func fmtNs(ns float64) string {
-	switch {
-	case ns <= 0:
-		return "0"
-	case ns < 1e3:
-		return sig3(ns) + " ns"
-	case ns < 1e6:
-		return sig3(ns/1e3) + " µs"
-	case ns < 1e9:
-		return sig3(ns/1e6) + " ms"
-	}
-	return sig3(ns/1e9) + " s"
-}
-
-func sig3(v float64) string {
-	switch {
-	case v >= 100:
-		return fmt.Sprintf("%.0f", v)
-	case v >= 10:
-		return fmt.Sprintf("%.1f", v)
-	}
-	return fmt.Sprintf("%.2f", v)
-}
-
 // fmtPct formats a utilisation (1.0 = one core) as a percentage.
-func fmtPct(u float64) string { return sig3(u*100) + "%" }
+func fmtPct(u float64) string { return human.Sig3(u*100) + "%" }
 
 // fmtCount formats a per-call or per-request count; 0 means not counted.
 func fmtCount(v float64) string {
 	if v <= 0 {
 		return "—"
 	}
-	return sig3(v)
+	return human.Sig3(v)
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	goldenfile "github.com/muxbench/muxbench/internal/golden"
 	"github.com/muxbench/muxbench/report/reporttest"
 	"github.com/muxbench/muxbench/results"
 )
@@ -21,42 +22,8 @@ var (
 // golden compares got with testdata/name, or rewrites it with -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (go test -update rewrites it; check the diff):\n%s", path, lineDiff(string(want), string(got)))
-	}
+	goldenfile.Check(t, filepath.Join("testdata", name), got, *update)
 }
-
-// lineDiff lists the lines that differ, enough to see what changed.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	for i := 0; i < max(len(w), len(g)); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			b.WriteString("line " + itoa(i+1) + ":\n  want: " + wl + "\n  got:  " + gl + "\n")
-		}
-	}
-	return b.String()
-}
-
-func itoa(i int) string { return groupDigits(float64(i)) }
 
 func TestMarkdownGolden(t *testing.T) {
 	run := reporttest.Run(reporttest.Options{ErrorsAt: map[string]int{"epoll-et": 20001}})
@@ -322,30 +289,6 @@ func TestNoObservations(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), "None: too few measured points") {
 		t.Errorf("report of an empty run does not say there is nothing to observe:\n%s", buf.String())
-	}
-}
-
-func TestGroupDigits(t *testing.T) {
-	tests := []struct {
-		v    float64
-		want string
-	}{{0, "0"}, {999, "999"}, {1000, "1,000"}, {9980.4, "9,980"}, {1234567, "1,234,567"}, {-1500, "-1,500"}}
-	for _, tt := range tests {
-		if got := groupDigits(tt.v); got != tt.want {
-			t.Errorf("groupDigits(%v) = %q; want %q", tt.v, got, tt.want)
-		}
-	}
-}
-
-func TestFmtNs(t *testing.T) {
-	tests := []struct {
-		v    float64
-		want string
-	}{{0, "0"}, {950, "950 ns"}, {4330, "4.33 µs"}, {85000, "85.0 µs"}, {412e3, "412 µs"}, {2.1e6, "2.10 ms"}, {1.5e9, "1.50 s"}}
-	for _, tt := range tests {
-		if got := fmtNs(tt.v); got != tt.want {
-			t.Errorf("fmtNs(%v) = %q; want %q", tt.v, got, tt.want)
-		}
 	}
 }
 

@@ -2,30 +2,10 @@ package results
 
 import (
 	"flag"
-	"os"
-	"testing"
 	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// checkGolden compares got with the golden file, or rewrites it with -update.
-func checkGolden(t *testing.T, golden string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("got:\n%s\nwant (%s):\n%s", got, golden, want)
-	}
-}
 
 // testRun is a small run with every kind of sample: two repetitions of
 // three backends at two points, interleaved as the harness runs them, with

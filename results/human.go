@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/muxbench/muxbench/internal/human"
 )
 
 // Human writes points as the short table printed at the end of a run: one
@@ -20,8 +22,8 @@ func Human(w io.Writer, points []Point) error {
 		row := []string{p.Backend, strconv.Itoa(p.FDs), strconv.Itoa(p.Active)}
 		if p.Reps > 0 {
 			row = append(row,
-				formatNs(p.P50.Median),
-				formatNs(p.P99.Median),
+				human.NsCompact(p.P50.Median),
+				human.NsCompact(p.P99.Median),
 				strconv.FormatFloat(p.ServerCPUPerReq.Median/1e3, 'f', 2, 64),
 				strconv.FormatFloat(p.ServerCPUUtil.Median*100, 'f', 1, 64),
 				strconv.FormatFloat(p.RateAchieved.Median, 'f', 0, 64),
@@ -61,32 +63,4 @@ func Human(w io.Writer, points []Point) error {
 		return fmt.Errorf("write summary table: %w", err)
 	}
 	return nil
-}
-
-// formatNs formats a nanosecond figure with three significant digits and a
-// unit that keeps it between 1 and 1000: 812ns, 41.2µs, 1.30ms, 2.05s.
-func formatNs(ns float64) string {
-	units := []struct {
-		scale float64
-		name  string
-	}{{1e9, "s"}, {1e6, "ms"}, {1e3, "µs"}}
-	for _, u := range units {
-		// Compare with the rounding in mind: 999.96µs is 1.00ms.
-		if ns >= u.scale*0.9995 {
-			return threeDigits(ns/u.scale) + u.name
-		}
-	}
-	return strconv.FormatFloat(ns, 'f', 0, 64) + "ns"
-}
-
-// threeDigits formats v (about 1 or more) with three significant digits.
-func threeDigits(v float64) string {
-	switch {
-	case v >= 99.95:
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	case v >= 9.995:
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	default:
-		return strconv.FormatFloat(v, 'f', 2, 64)
-	}
 }

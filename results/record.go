@@ -4,7 +4,9 @@
 // summary.csv and bench.txt (Go benchmark format, readable by benchstat).
 package results
 
-import "time"
+import (
+	"time"
+)
 
 // SchemaVersion is the version of the run.json layout written by this
 // package. Readers refuse other versions with an error naming both.
@@ -53,22 +55,24 @@ type Run struct {
 
 // Environment describes the machine and build that produced a Run.
 type Environment struct {
-	Hostname   string `json:"hostname"`
-	Kernel     string `json:"kernel"`      // uname -r
-	OS         string `json:"os"`          // runtime.GOOS
-	Arch       string `json:"arch"`        // runtime.GOARCH
-	CPUModel   string `json:"cpu_model"`   // /proc/cpuinfo "model name"
-	Cores      int    `json:"cores"`       // online CPUs
-	GoVersion  string `json:"go_version"`  // runtime.Version()
-	Version    string `json:"version"`     // main module version from build info, "devel" for a source build, "" if unknown
-	Commit     string `json:"commit"`      // vcs.revision from the binary's build info, "" if unknown
-	Dirty      bool   `json:"dirty"`       // vcs.modified; meaningful only with Commit
-	NoFileSoft uint64 `json:"nofile_soft"` // RLIMIT_NOFILE
-	NoFileHard uint64 `json:"nofile_hard"`
-	PortRange  string `json:"port_range"` // net.ipv4.ip_local_port_range, "lo hi"
-	Somaxconn  int    `json:"somaxconn"`
-	ServerCPUs string `json:"server_cpus"` // CPU list the server was pinned to, "" = unpinned
-	ClientCPUs string `json:"client_cpus"` // CPU list the load generator was pinned to
+	Hostname  string `json:"hostname"`
+	Kernel    string `json:"kernel"`     // uname -r
+	OS        string `json:"os"`         // runtime.GOOS
+	Arch      string `json:"arch"`       // runtime.GOARCH
+	CPUModel  string `json:"cpu_model"`  // /proc/cpuinfo "model name"
+	Cores     int    `json:"cores"`      // online CPUs
+	GoVersion string `json:"go_version"` // runtime.Version()
+	Version   string `json:"version"`    // main module version from build info, "devel" for a source build, "" if unknown
+	Commit    string `json:"commit"`     // vcs.revision from the binary's build info, "" if unknown
+	Dirty     bool   `json:"dirty"`      // vcs.modified; meaningful only with Commit
+	// The limits below are absent (0, "") when they could not be read,
+	// never a default standing in for a measurement.
+	NoFileSoft uint64 `json:"nofile_soft,omitempty"` // RLIMIT_NOFILE
+	NoFileHard uint64 `json:"nofile_hard,omitempty"`
+	PortRange  string `json:"port_range,omitempty"` // net.ipv4.ip_local_port_range, "lo hi"
+	Somaxconn  int    `json:"somaxconn,omitempty"`  // net.core.somaxconn
+	ServerCPUs string `json:"server_cpus"`          // CPU list the server was pinned to, "" = unpinned
+	ClientCPUs string `json:"client_cpus"`          // CPU list the load generator was pinned to
 
 	// What changes the cost of a wake-up between machines. Each is absent
 	// when it could not be read: absent means unknown, never "none" or 0.
@@ -81,6 +85,20 @@ type Environment struct {
 	// interrupts is not charged to the task they interrupted.
 	IRQTimeAccounting string `json:"irq_time_accounting,omitempty"`
 	GOMAXPROCS        int    `json:"gomaxprocs,omitempty"` // of the harness process when the environment was collected
+}
+
+// ShortCommit is the build's commit as people cite it: the first 7 hex
+// digits, with "+dirty" when the tree had uncommitted changes; "" when the
+// commit is unknown.
+func (e Environment) ShortCommit() string {
+	c := e.Commit
+	if len(c) > 7 {
+		c = c[:7]
+	}
+	if c != "" && e.Dirty {
+		c += "+dirty"
+	}
+	return c
 }
 
 // Scenario is the scenario as run: every field has its default filled in.

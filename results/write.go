@@ -14,6 +14,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+
+	"github.com/muxbench/muxbench/internal/atomicfile"
 )
 
 // Names of the files in a results directory.
@@ -92,13 +94,9 @@ func WriteDir(dir string, run *Run) error {
 		{BenchFile, bench.Bytes()},
 		{RunFile, runJSON},
 	} {
-		if err := writeFileAtomic(filepath.Join(dir, f.name), f.data); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, f.name), f.data); err != nil {
 			return fmt.Errorf("write results: %w", err)
 		}
-	}
-	// Make the renames themselves durable.
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("write results: %w", err)
 	}
 	return nil
 }
@@ -129,51 +127,6 @@ func CreateDir(base string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("create results directory: %s and %s-2 to -%d all exist (remove old runs or choose a directory with -out)", base, base, maxDirSuffix)
-}
-
-// writeFileAtomic replaces path with data: readers see the old file or the
-// new one, never a part of either.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir, base := filepath.Split(path)
-	f, err := os.CreateTemp(dir, "."+base+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("create temporary file for %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close() // may already be closed; the first error is the one to report
-			os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err := f.Chmod(0o644); err != nil { // CreateTemp makes it 0600
-		return fmt.Errorf("chmod %s: %w", tmp, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("rename %s to %s: %w", tmp, path, err)
-	}
-	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open directory %s to fsync it: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync directory %s: %w", dir, err)
-	}
-	return nil
 }
 
 // nonFinite returns the JSON path of the first NaN or infinite float in v,

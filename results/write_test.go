@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/muxbench/muxbench/internal/golden"
 )
 
 func TestWriteDirRoundTrip(t *testing.T) {
@@ -140,35 +142,13 @@ func TestGoldenFiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		checkGolden(t, filepath.Join("testdata", name+".golden"), got)
+		golden.Check(t, filepath.Join("testdata", name+".golden"), got, *update)
 	}
 	var human bytes.Buffer
 	if err := Human(&human, Summarize(run.Samples)); err != nil {
 		t.Fatal(err)
 	}
-	checkGolden(t, filepath.Join("testdata", "human.txt.golden"), human.Bytes())
-}
-
-func TestFormatNs(t *testing.T) {
-	tests := []struct {
-		ns   float64
-		want string
-	}{
-		{0, "0ns"},
-		{812, "812ns"},
-		{999.4, "999ns"},
-		{999.6, "1.00µs"},
-		{41_234, "41.2µs"},
-		{123_456, "123µs"},
-		{999_960, "1.00ms"},
-		{1_304_000, "1.30ms"},
-		{2_050_000_000, "2.05s"},
-	}
-	for _, tt := range tests {
-		if got := formatNs(tt.ns); got != tt.want {
-			t.Errorf("formatNs(%v) = %q, want %q", tt.ns, got, tt.want)
-		}
-	}
+	golden.Check(t, filepath.Join("testdata", "human.txt.golden"), human.Bytes(), *update)
 }
 
 // TestCreateDir: runs started in the same second get distinct directories,

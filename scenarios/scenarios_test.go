@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muxbench/muxbench/internal/golden"
 	"github.com/muxbench/muxbench/results"
 )
 
@@ -52,25 +53,8 @@ func TestBadFiles(t *testing.T) {
 			if !errors.As(err, &perr) || perr.File != file {
 				t.Errorf("errors.As(err, *Error) = %v, %+v; want an *Error for %s", errors.As(err, &perr), perr, file)
 			}
-			checkGolden(t, strings.TrimSuffix(file, ".yaml")+".golden", got)
+			golden.Check(t, strings.TrimSuffix(file, ".yaml")+".golden", []byte(got), *update)
 		})
-	}
-}
-
-func checkGolden(t *testing.T, golden, got string) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("got:\n%s\nwant (%s):\n%s", got, golden, want)
 	}
 }
 

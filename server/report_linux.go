@@ -1,12 +1,11 @@
 package server
 
 import (
-	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/muxbench/muxbench/internal/procfs"
 )
 
 // Hello is the first line `muxbench serve` prints: where the server listens
@@ -90,47 +89,25 @@ func TakeReport(r Runner) Report {
 	return rep
 }
 
-// threadCPU reads a thread's time on CPU in ns from its schedstat (0 if
-// unreadable).
+// threadCPU is a thread's time on CPU in ns, 0 if unreadable (the wire
+// field's "not counted").
 func threadCPU(tid int) int64 {
-	b, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(tid) + "/schedstat")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return 0
-	}
-	n, _ := strconv.ParseInt(f[0], 10, 64)
+	n, _ := procfs.ThreadCPU(tid)
 	return n
 }
 
-// threadCount reads this process's thread count (0 if unreadable).
+// threadCount is this process's thread count, 0 if unreadable.
 func threadCount() int {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "Threads:"); ok {
-			n, _ := strconv.Atoi(strings.TrimSpace(v))
-			return n
-		}
-	}
-	return 0
+	n, _ := procfs.Threads()
+	return n
 }
 
 // OpenFDs counts this process's open file descriptors (-1 if /proc is
 // unreadable).
 func OpenFDs() int {
-	d, err := os.Open("/proc/self/fd")
+	n, err := procfs.OpenFDs()
 	if err != nil {
 		return -1
 	}
-	defer d.Close()
-	names, err := d.Readdirnames(-1)
-	if err != nil {
-		return -1
-	}
-	return len(names) - 1 // not counting d itself
+	return n
 }

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/muxbench/muxbench/report"
+	"github.com/muxbench/muxbench/report/compare"
 	"github.com/muxbench/muxbench/results"
 )
 
@@ -23,18 +23,18 @@ const compareSynopsis = "compare [-alpha A] [-threshold PCT] [-format F] OLD NEW
 
 func runCompare(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("compare", compareSynopsis, stderr)
-	alpha := fs.Float64("alpha", report.DefaultAlpha, "false discovery rate `A` of the corrected Mann-Whitney U tests, in (0, 1)")
+	alpha := fs.Float64("alpha", compare.DefaultAlpha, "false discovery rate `A` of the corrected Mann-Whitney U tests, in (0, 1)")
 	threshold := fs.String("threshold", "", "exit 1 when a metric gets significantly worse by more than `PCT` (e.g. 10%); default: report only")
-	format := fs.String("format", "text", "output `format`: "+strings.Join(report.CompareFormats, ", "))
+	format := fs.String("format", "text", "output `format`: "+strings.Join(compare.Formats, ", "))
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: muxbench %s\n\n", compareSynopsis)
 		fmt.Fprintln(stderr, "OLD and NEW are results directories or run.json files of the same scenario.")
 		fmt.Fprintln(stderr, "For each backend and point that is ok in both, compares the medians of p50,")
 		fmt.Fprintln(stderr, "p99 and server CPU per request (and achieved rate in closed loop), tests each")
-		fmt.Fprintln(stderr, "difference across repetitions (Mann-Whitney U) with a "+report.Correction)
+		fmt.Fprintln(stderr, "difference across repetitions (Mann-Whitney U) with a "+compare.Correction)
 		fmt.Fprintln(stderr, "correction across all the tests, and summarises each backend by the geomean")
 		fmt.Fprintln(stderr, "of its ratios with a t-interval. Points not ok in both are listed as skipped.")
-		fmt.Fprintf(stderr, "A gate needs >= %d repetitions per side at the default -alpha; a change seen\n", report.MinRepetitions(report.DefaultAlpha))
+		fmt.Fprintf(stderr, "A gate needs >= %d repetitions per side at the default -alpha; a change seen\n", compare.MinRepetitions(compare.DefaultAlpha))
 		fmt.Fprintln(stderr, "at only a few points needs more (the output's power line says how many).")
 		fmt.Fprintln(stderr, "\nExit status: 0 no gate, or gate passed; 1 with -threshold, a significant")
 		fmt.Fprintln(stderr, "regression beyond it (latency or CPU higher, rate lower) or a point ok in OLD")
@@ -54,10 +54,10 @@ func runCompare(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if !(*alpha > 0 && *alpha < 1) {
 		return usageErrorf("-alpha %v: want a value between 0 and 1, e.g. 0.05", *alpha)
 	}
-	if !slices.Contains(report.CompareFormats, *format) {
-		return usageErrorf("-format %q: want one of %s", *format, strings.Join(report.CompareFormats, ", "))
+	if !slices.Contains(compare.Formats, *format) {
+		return usageErrorf("-format %q: want one of %s", *format, strings.Join(compare.Formats, ", "))
 	}
-	opt := report.CompareOptions{Alpha: *alpha, OldName: paths[0], NewName: paths[1]}
+	opt := compare.Options{Alpha: *alpha, OldName: paths[0], NewName: paths[1]}
 	if *threshold != "" {
 		t, err := parsePercent(*threshold)
 		if err != nil {
@@ -74,7 +74,7 @@ func runCompare(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("read NEW %s: %w", paths[1], err)}
 	}
-	cmp, err := report.Compare(oldRun, newRun, opt)
+	cmp, err := compare.Runs(oldRun, newRun, opt)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}

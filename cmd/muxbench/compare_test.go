@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/muxbench/muxbench/internal/golden"
 	"github.com/muxbench/muxbench/report/reporttest"
 	"github.com/muxbench/muxbench/results"
 )
@@ -32,31 +33,11 @@ func writeRun(t *testing.T, dir string, run *results.Run) string {
 	return dir
 }
 
-func checkGolden(t *testing.T, path string, got string) {
-	t.Helper()
-	if *updateGolden {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update creates it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
-
 // TestCompareGolden compares two synthetic runs that differ the way real
 // ones do: NEW added gonet and a larger fd count, poll got twice as slow,
 // select is unsupported past FD_SETSIZE in both.
 func TestCompareGolden(t *testing.T) {
-	golden, err := filepath.Abs(filepath.Join("testdata", "compare"))
+	goldenDir, err := filepath.Abs(filepath.Join("testdata", "compare"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +62,7 @@ func TestCompareGolden(t *testing.T) {
 				t.Errorf("stderr = %q; want it to say the gate failed", stderr)
 			}
 			ext := map[string]string{"text": "txt", "markdown": "md", "csv": "csv", "json": "json"}[format]
-			checkGolden(t, filepath.Join(golden, "old-new."+ext), stdout)
+			golden.Check(t, filepath.Join(goldenDir, "old-new."+ext), []byte(stdout), *updateGolden)
 		})
 	}
 }

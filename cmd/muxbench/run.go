@@ -99,9 +99,9 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "writing %s\n", dir)
 
-	var progress harness.Progress = &harness.LineProgress{W: stderr}
+	var progress harness.Progress = &lineProgress{w: stderr}
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		progress = &harness.BarProgress{W: stderr}
+		progress = &barProgress{w: stderr}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

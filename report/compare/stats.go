@@ -1,4 +1,4 @@
-package report
+package compare
 
 import (
 	"math"
@@ -11,7 +11,7 @@ import (
 	"github.com/muxbench/muxbench/results"
 )
 
-// This file holds the statistics behind Compare as pure functions: the
+// This file holds the statistics behind Runs as pure functions: the
 // Mann-Whitney U test and the smallest p it can give, the
 // Benjamini-Hochberg adjustment across a comparison's tests, the Student
 // t-interval of the per-backend geometric means, and the spread rule for

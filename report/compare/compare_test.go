@@ -1,17 +1,23 @@
-package report
+package compare
 
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/muxbench/muxbench/internal/golden"
+	"github.com/muxbench/muxbench/internal/human"
 	"github.com/muxbench/muxbench/report/reporttest"
 	"github.com/muxbench/muxbench/results"
 )
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 func TestMinUTestP(t *testing.T) {
 	tests := []struct {
@@ -218,9 +224,9 @@ func TestCompareRegression(t *testing.T) {
 	rerun.Seed = 2
 	slow := rerun
 	slow.Scale = map[string]float64{"epoll-lt": 2}
-	opt := CompareOptions{Gate: true, Threshold: 0.10}
+	opt := Options{Gate: true, Threshold: 0.10}
 
-	c, err := Compare(old, reporttest.Run(rerun), opt)
+	c, err := Runs(old, reporttest.Run(rerun), opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +234,7 @@ func TestCompareRegression(t *testing.T) {
 		t.Errorf("rerun with noise: regressions %q; want none", c.Regressions)
 	}
 
-	c, err = Compare(old, reporttest.Run(slow), opt)
+	c, err = Runs(old, reporttest.Run(slow), opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +258,7 @@ func TestCompareRegression(t *testing.T) {
 
 	// Without the gate the same changes are reported as worse, not failures.
 	opt.Gate = false
-	c, err = Compare(old, reporttest.Run(slow), opt)
+	c, err = Runs(old, reporttest.Run(slow), opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +270,7 @@ func TestCompareRegression(t *testing.T) {
 func TestCompareOneRepetition(t *testing.T) {
 	old := reporttest.Run(reporttest.Options{FDs: []int{101}, Reps: 1})
 	slow := reporttest.Run(reporttest.Options{FDs: []int{101}, Reps: 1, Scale: map[string]float64{"poll": 3}})
-	c, err := Compare(old, slow, CompareOptions{Gate: true, Threshold: 0.1})
+	c, err := Runs(old, slow, Options{Gate: true, Threshold: 0.1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +306,7 @@ func TestCompareOneRepetition(t *testing.T) {
 // then 2 for CPU) about as often as they claim to.
 func TestCompareAA(t *testing.T) {
 	base := reporttest.Options{FDs: []int{101, 501, 1001}, Noise: 0.15} // 5 backends × 3 fd counts × 3 metrics
-	gate := CompareOptions{Gate: true, Threshold: 0.25}
+	gate := Options{Gate: true, Threshold: 0.25}
 	uncorrected, intervals, covered := 0, 0, 0
 	coverage := func(s BackendSummary, want float64) {
 		intervals++
@@ -311,7 +317,7 @@ func TestCompareAA(t *testing.T) {
 	for seed := uint64(1); seed <= 20; seed++ {
 		a, b := base, base
 		a.Seed, b.Seed = 2*seed, 2*seed+1
-		c, err := Compare(reporttest.Run(a), reporttest.Run(b), gate)
+		c, err := Runs(reporttest.Run(a), reporttest.Run(b), gate)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -336,7 +342,7 @@ func TestCompareAA(t *testing.T) {
 		for i := range doubled.Samples {
 			doubled.Samples[i].Server.CPUNsPerReq *= 2
 		}
-		c, err = Compare(reporttest.Run(a), doubled, gate)
+		c, err = Runs(reporttest.Run(a), doubled, gate)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -379,7 +385,7 @@ func TestCompareSkipsNotOK(t *testing.T) {
 			old.Samples[i].Status = results.StatusSaturated
 		}
 	}
-	c, err := Compare(old, newer, CompareOptions{Gate: true, Threshold: 0.1})
+	c, err := Runs(old, newer, Options{Gate: true, Threshold: 0.1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,7 +416,7 @@ func TestCompareRate(t *testing.T) {
 		old := reporttest.Run(reporttest.Options{FDs: []int{101, 1001}})
 		newer := reporttest.Run(reporttest.Options{FDs: []int{101, 1001}, Seed: 2})
 		old.Scenario.Mode, newer.Scenario.Mode = mode, mode
-		c, err := Compare(old, newer, CompareOptions{})
+		c, err := Runs(old, newer, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -429,7 +435,7 @@ func TestCompareRate(t *testing.T) {
 	}
 }
 
-// TestCompareUndecided: Compare says why a comparison cannot pass a gate.
+// TestCompareUndecided: Runs says why a comparison cannot pass a gate.
 func TestCompareUndecided(t *testing.T) {
 	run := func(o reporttest.Options) *results.Run { return reporttest.Run(o) }
 	base := reporttest.Options{FDs: []int{101, 1001}}
@@ -457,7 +463,7 @@ func TestCompareUndecided(t *testing.T) {
 		{"2+5 repetitions", run(reporttest.Options{FDs: []int{101}, Reps: 2}), run(reporttest.Options{FDs: []int{101}}), "cannot decide: 2+5 repetitions, need >= 4 per side"},
 	}
 	for _, tt := range tests {
-		c, err := Compare(tt.old, tt.new, CompareOptions{Gate: true, Threshold: 0.1})
+		c, err := Runs(tt.old, tt.new, Options{Gate: true, Threshold: 0.1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -479,13 +485,13 @@ func TestCompareMismatched(t *testing.T) {
 			newer.Samples[i].Status, newer.Samples[i].Reason = results.StatusFailed, "server exited: signal: killed"
 		}
 	}
-	c, err := Compare(old, newer, CompareOptions{Gate: true, Threshold: 0.5})
+	c, err := Runs(old, newer, Options{Gate: true, Threshold: 0.5})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var compared []string
 	for _, d := range c.Tables[0].Rows {
-		compared = append(compared, d.Backend+"@"+groupDigits(float64(d.FDs)))
+		compared = append(compared, d.Backend+"@"+human.Thousands(float64(d.FDs)))
 	}
 	if got, want := strings.Join(compared, " "), "poll@1,001 epoll-lt@1,001 epoll-lt@2,001"; got != want {
 		t.Errorf("compared %s; want %s", got, want)
@@ -523,18 +529,18 @@ func TestCompareErrors(t *testing.T) {
 	for _, tt := range []struct {
 		name     string
 		old, new *results.Run
-		opt      CompareOptions
+		opt      Options
 	}{
-		{"nil run", nil, run, CompareOptions{}},
-		{"alpha 1", run, run, CompareOptions{Alpha: 1}},
-		{"negative alpha", run, run, CompareOptions{Alpha: -0.1}},
-		{"negative threshold", run, run, CompareOptions{Gate: true, Threshold: -0.1}},
+		{"nil run", nil, run, Options{}},
+		{"alpha 1", run, run, Options{Alpha: 1}},
+		{"negative alpha", run, run, Options{Alpha: -0.1}},
+		{"negative threshold", run, run, Options{Gate: true, Threshold: -0.1}},
 	} {
-		if _, err := Compare(tt.old, tt.new, tt.opt); err == nil {
+		if _, err := Runs(tt.old, tt.new, tt.opt); err == nil {
 			t.Errorf("%s: got nil error", tt.name)
 		}
 	}
-	c, err := Compare(run, run, CompareOptions{})
+	c, err := Runs(run, run, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -546,7 +552,7 @@ func TestCompareErrors(t *testing.T) {
 func TestCompareJSONRoundTrip(t *testing.T) {
 	old := reporttest.Run(reporttest.Options{FDs: []int{101, 1001}, Reps: 5})
 	slow := reporttest.Run(reporttest.Options{FDs: []int{101, 1001}, Reps: 5, Seed: 3, Scale: map[string]float64{"poll": 2}})
-	c, err := Compare(old, slow, CompareOptions{Gate: true, Threshold: 0.1})
+	c, err := Runs(old, slow, Options{Gate: true, Threshold: 0.1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -585,7 +591,7 @@ func TestCompareGoldenText(t *testing.T) {
 		{"compare-fail.golden.txt", reporttest.Run(a), doubled},
 		{"compare-undecided.golden.txt", reporttest.Run(three), reporttest.Run(slow3)},
 	} {
-		c, err := Compare(tt.old, tt.new, CompareOptions{Gate: true, Threshold: 0.25, OldName: "old", NewName: "new"})
+		c, err := Runs(tt.old, tt.new, Options{Gate: true, Threshold: 0.25, OldName: "old", NewName: "new"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -593,7 +599,7 @@ func TestCompareGoldenText(t *testing.T) {
 		if err := c.Write(&buf, "text"); err != nil {
 			t.Fatal(err)
 		}
-		golden(t, tt.name, buf.Bytes())
+		golden.Check(t, filepath.Join("testdata", tt.name), buf.Bytes(), *update)
 	}
 }
 
@@ -624,7 +630,7 @@ func TestCompareCPUScope(t *testing.T) {
 			"server CPU scope differs at 2 points (e.g. poll at 101 fds: OLD not recorded, NEW loop thread): the cpu ratios there compare different CPU"},
 	}
 	for _, tt := range tests {
-		c, err := Compare(tt.old, tt.new, CompareOptions{})
+		c, err := Runs(tt.old, tt.new, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

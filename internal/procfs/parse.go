@@ -1,0 +1,104 @@
+// Package procfs reads what muxbench needs from /proc, sysctls and rlimits:
+// net.core.somaxconn, the local port range, open fds, a thread's CPU time
+// (schedstat), the thread count, the CPU model and RLIMIT_NOFILE.
+//
+// Reading is kept apart from parsing, as in prometheus/procfs: the parse
+// functions here are pure and tested on fixtures; the read functions in
+// procfs_linux.go open the files and return (value, error). Neither picks a
+// default: a caller that needs one (a listen backlog) chooses it, and a
+// caller that records a value (the run's environment) leaves an unreadable
+// one absent rather than record a 0 that looks measured.
+package procfs
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// ParseInt parses a one-number sysctl file such as
+// /proc/sys/net/core/somaxconn ("4096\n").
+func ParseInt(b []byte) (int, error) {
+	s := strings.TrimSpace(string(b))
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, fmt.Errorf("want one number, got %q", s)
+	}
+	return n, nil
+}
+
+// ParsePortRange parses /proc/sys/net/ipv4/ip_local_port_range
+// ("32768\t60999\n"): two port numbers, 1 <= lo <= hi <= 65535.
+func ParsePortRange(b []byte) (lo, hi uint16, err error) {
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return 0, 0, fmt.Errorf("port range %q: want two numbers", b)
+	}
+	l, err1 := strconv.ParseUint(f[0], 10, 16)
+	h, err2 := strconv.ParseUint(f[1], 10, 16)
+	if err1 != nil || err2 != nil || l == 0 || h < l {
+		return 0, 0, fmt.Errorf("port range %q: want two port numbers lo <= hi", b)
+	}
+	return uint16(l), uint16(h), nil
+}
+
+// ParseSchedstat returns the time on CPU in ns, the first of the three
+// numbers in /proc/PID/task/TID/schedstat ("1234 56 7\n": run time, wait
+// time, timeslices). It counts only that thread, unlike getrusage.
+func ParseSchedstat(b []byte) (int64, error) {
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0, fmt.Errorf("schedstat %q: empty", b)
+	}
+	n, err := strconv.ParseInt(f[0], 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("schedstat %q: want a run time in ns first", b)
+	}
+	return n, nil
+}
+
+// ParseThreads returns the "Threads:" count of a /proc/PID/status file.
+func ParseThreads(status []byte) (int, error) {
+	sc := bufio.NewScanner(bytes.NewReader(status))
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "Threads:"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				return 0, fmt.Errorf("status Threads: %q: want a number", strings.TrimSpace(v))
+			}
+			return n, nil
+		}
+	}
+	return 0, fmt.Errorf("status has no Threads: line")
+}
+
+// cpuModelKeys are the /proc/cpuinfo keys that name the CPU, in order of
+// preference: x86 and most others write "model name"; some arm32 and
+// RISC-V kernels "Processor", "cpu model" or "uarch"; POWER "cpu".
+var cpuModelKeys = []string{"model name", "Processor", "cpu model", "uarch", "cpu"}
+
+// ParseCPUModel returns the CPU's name exactly as /proc/cpuinfo gives it
+// (the value of the first key in cpuModelKeys it has), or "" when it names
+// none (arm64 kernels give only part numbers).
+func ParseCPUModel(cpuinfo []byte) string {
+	found := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(cpuinfo))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if _, seen := found[k]; !seen && v != "" {
+			found[k] = v
+		}
+	}
+	for _, k := range cpuModelKeys {
+		if v, ok := found[k]; ok {
+			return v
+		}
+	}
+	return ""
+}

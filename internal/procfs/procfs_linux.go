@@ -1,0 +1,106 @@
+package procfs
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// Paths read by this package.
+const (
+	somaxconnPath = "/proc/sys/net/core/somaxconn"
+	portRangePath = "/proc/sys/net/ipv4/ip_local_port_range"
+	cpuinfoPath   = "/proc/cpuinfo"
+	selfFDPath    = "/proc/self/fd"
+	selfStatus    = "/proc/self/status"
+)
+
+// Somaxconn returns net.core.somaxconn, the cap on any listen backlog.
+func Somaxconn() (int, error) {
+	b, err := os.ReadFile(somaxconnPath)
+	if err != nil {
+		return 0, fmt.Errorf("read net.core.somaxconn: %w", err)
+	}
+	n, err := ParseInt(b)
+	if err != nil {
+		return 0, fmt.Errorf("read net.core.somaxconn: %w", err)
+	}
+	return n, nil
+}
+
+// LocalPortRange returns net.ipv4.ip_local_port_range, the ports connect
+// picks from when a socket is not bound to one.
+func LocalPortRange() (lo, hi uint16, err error) {
+	b, err := os.ReadFile(portRangePath)
+	if err != nil {
+		return 0, 0, fmt.Errorf("read local port range: %w", err)
+	}
+	lo, hi, err = ParsePortRange(b)
+	if err != nil {
+		return 0, 0, fmt.Errorf("read local port range: %w", err)
+	}
+	return lo, hi, nil
+}
+
+// OpenFDs counts this process's open file descriptors, not counting the
+// one it opens to list /proc/self/fd.
+func OpenFDs() (int, error) {
+	d, err := os.Open(selfFDPath)
+	if err != nil {
+		return 0, fmt.Errorf("count open fds: %w", err)
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return 0, fmt.Errorf("count open fds: %w", err)
+	}
+	return len(names) - 1, nil
+}
+
+// ThreadCPU returns the time on CPU, in ns, of thread tid of this process
+// (/proc/self/task/TID/schedstat).
+func ThreadCPU(tid int) (int64, error) {
+	b, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(tid) + "/schedstat")
+	if err != nil {
+		return 0, fmt.Errorf("read thread %d CPU time: %w", tid, err)
+	}
+	n, err := ParseSchedstat(b)
+	if err != nil {
+		return 0, fmt.Errorf("read thread %d CPU time: %w", tid, err)
+	}
+	return n, nil
+}
+
+// Threads returns this process's OS thread count (/proc/self/status).
+func Threads() (int, error) {
+	b, err := os.ReadFile(selfStatus)
+	if err != nil {
+		return 0, fmt.Errorf("read thread count: %w", err)
+	}
+	n, err := ParseThreads(b)
+	if err != nil {
+		return 0, fmt.Errorf("read thread count: %w", err)
+	}
+	return n, nil
+}
+
+// CPUModel returns the CPU's name from /proc/cpuinfo; "" with a nil error
+// when cpuinfo names none.
+func CPUModel() (string, error) {
+	b, err := os.ReadFile(cpuinfoPath)
+	if err != nil {
+		return "", fmt.Errorf("read CPU model: %w", err)
+	}
+	return ParseCPUModel(b), nil
+}
+
+// NoFile returns this process's RLIMIT_NOFILE, soft and hard.
+func NoFile() (soft, hard uint64, err error) {
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		return 0, 0, fmt.Errorf("read RLIMIT_NOFILE: %w", err)
+	}
+	return lim.Cur, lim.Max, nil
+}
