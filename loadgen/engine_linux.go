@@ -129,22 +129,18 @@ type gen struct {
 	base   time.Time // time origin of the loop's clock
 
 	// Schedule, in ns since base.
-	winStart, winEnd int64
-	interval         float64 // open loop: ns between requests
-	nextN            uint64  // open loop: next global request to dispatch
-	spinNs           int64   // open loop: poll without sleeping this long before a due send
-	kaInterval       float64 // ns between keep-alives (over all idle conns)
-	kaN              uint64
-	hkEvery          int64
-	nextHK           int64
+	win     window
+	pace    pacer // open loop: active requests
+	ka      pacer // keep-alives over all idle conns; interval 0 = none
+	hkEvery int64
+	nextHK  int64
 
 	stop    atomic.Bool // stop sending, drain, return
 	abort   atomic.Bool // with stop: return without draining
 	loopErr error
 
 	// Owned by the loop goroutine until it exits. Window requests are
-	// those intended (closed loop: written) in [winStart, winEnd), see
-	// inWindow.
+	// those intended (closed loop: written) in win, see window.contains.
 	inflight    int64 // active requests written, echo not complete
 	kaInflight  int64
 	winIssued   int64 // window requests: open loop due, closed loop written
@@ -178,7 +174,6 @@ func newGen(c Config, d *dialer) (*gen, error) {
 		closed:   c.mode() == ModeClosed,
 		pipeline: uint64(c.pipeline()),
 		timeout:  int64(c.timeout()),
-		spinNs:   int64(c.spinBefore()),
 		ep:       -1,
 		wakeFD:   -1,
 		hist:     NewHistogram(),
@@ -400,12 +395,12 @@ func (g *gen) loop(done chan<- struct{}) {
 		if !stopping {
 			if !g.closed && len(g.active) > 0 {
 				g.dispatch(now)
-				dueWake = int64(float64(g.nextN) * g.interval)
+				dueWake = g.pace.nextAt()
 				wake = min(wake, dueWake)
 			}
-			if g.kaInterval > 0 {
+			if g.ka.interval > 0 {
 				g.dispatchKeepAlive(now)
-				wake = min(wake, int64(float64(g.kaN)*g.kaInterval))
+				wake = min(wake, g.ka.nextAt())
 			}
 		} else {
 			wake = min(wake, drainUntil)
@@ -415,28 +410,21 @@ func (g *gen) loop(done chan<- struct{}) {
 			g.nextHK = now + g.hkEvery
 		}
 		wake = min(wake, g.nextHK)
-		timeout := min(max(0, wake-g.now()), int64(maxRawWait))
-		spinning := false
-		if g.spinNs > 0 && wake == dueWake {
-			// A timed wait wakes tens of µs late on a VM, and that lateness
-			// would count as server latency (it is measured from the
-			// intended send time). Wake spinNs early, then poll without
-			// sleeping until the request is due.
-			if early := wake - g.spinNs - g.now(); early > 0 {
-				timeout = min(early, int64(maxRawWait))
-			} else {
-				timeout, spinning = 0, true
-			}
+		t := g.now()
+		timeout, spinning := max(0, wake-t), false
+		if wake == dueWake {
+			timeout, spinning = g.pace.sleep(t, wake) // SpinBefore
 		}
+		timeout = min(timeout, int64(maxRawWait))
 		n, err := epollWait(g.ep, g.events, timeout, &g.ts, raw)
-		if now >= g.winStart && now < g.winEnd {
+		if g.win.contains(now) {
 			g.waits++
 		}
 		if err != nil {
 			g.loopErr = err
 			return
 		}
-		if now >= g.winStart && now < g.winEnd {
+		if g.win.contains(now) {
 			g.waitEvents += int64(n)
 		}
 		if n == 0 {
@@ -469,40 +457,31 @@ func (g *gen) loop(done chan<- struct{}) {
 // latency still counts from the intended time.
 func (g *gen) dispatch(now int64) {
 	a := uint64(len(g.active))
-	first := g.nextN
+	first := g.pace.n
 	for {
-		t := int64(float64(g.nextN) * g.interval)
-		if t > now {
+		i, t, ok := g.pace.take(now)
+		if !ok {
 			break
 		}
-		c := &g.active[g.nextN%a]
+		c := &g.active[i]
 		c.dueSeq++
-		if t < g.winEnd {
+		if t < g.win.end {
 			c.endSeq = c.dueSeq
-			if t >= g.winStart {
+			if t >= g.win.start {
 				g.winIssued++
 			}
 		}
-		g.nextN++
 	}
-	if g.nextN-first >= a {
+	if g.pace.n-first >= a {
 		for i := range g.active {
 			g.flush(&g.active[i])
 		}
 		return
 	}
-	for n := first; n < g.nextN; n++ {
+	for n := first; n < g.pace.n; n++ {
 		g.flush(&g.active[n%a])
 	}
 }
-
-// inWindow reports whether a request intended (closed loop: written) at t
-// belongs to the measured window. Membership goes by send time, not by
-// when the echo arrives: an answer drained after the window still counts,
-// one to a warm-up request arriving inside the window does not, so a slow
-// server's late answers are neither lost at the end nor borrowed from the
-// warm-up at the start.
-func (g *gen) inWindow(t int64) bool { return t >= g.winStart && t < g.winEnd }
 
 // endSchedule stops new traffic when the window has closed. Open loop:
 // every request intended in the window is made due (the controller's stop
@@ -514,7 +493,7 @@ func (g *gen) inWindow(t int64) bool { return t >= g.winStart && t < g.winEnd }
 // written are dropped. Closed loop: nothing new is written.
 func (g *gen) endSchedule(now int64) {
 	if !g.closed && len(g.active) > 0 {
-		g.dispatch(min(now, g.winEnd-1))
+		g.dispatch(g.win.last(now))
 	}
 	for i := range g.active {
 		c := &g.active[i]
@@ -536,11 +515,6 @@ func (g *gen) unsent() int64 {
 		}
 	}
 	return n
-}
-
-// intended returns the intended send time of request seq of c.
-func (g *gen) intended(c *activeConn, seq uint64) int64 {
-	return int64(float64(uint64(c.idx)+seq*uint64(len(g.active))) * g.interval)
 }
 
 // flush writes c's pending bytes, then as many due requests as the
@@ -585,7 +559,7 @@ func (g *gen) flush(c *activeConn) {
 		}
 		c.sendSeq += k
 		g.inflight += int64(k)
-		if g.closed && g.inWindow(now) {
+		if g.closed && g.win.contains(now) {
 			g.winIssued += int64(k) // open loop counts them in dispatch
 		}
 		if n < len(buf) {
@@ -700,9 +674,9 @@ func (g *gen) complete(c *activeConn, now int64) {
 	sentAt := c.sent[c.ackSeq&uint64(len(c.sent)-1)]
 	intended := sentAt
 	if !g.closed {
-		intended = g.intended(c, c.ackSeq)
+		intended = g.pace.intended(c.idx, c.ackSeq)
 	}
-	if g.inWindow(intended) {
+	if g.win.contains(intended) {
 		recordClamped(g.hist, now-intended)
 		if !g.closed { // closed loop: identical, copied once at the end
 			recordClamped(g.svc, now-sentAt)
@@ -787,16 +761,17 @@ func (g *gen) housekeep(now int64) {
 	}
 }
 
-// dispatchKeepAlive sends the keep-alives whose time has come: message j
-// at j*kaInterval on idle connection j%len(idle), so each idle connection
-// sends one per KeepAlive interval. One whose previous message is still
-// unanswered after Timeout counts a timeout and is closed; one still
-// within Timeout skips this round.
+// dispatchKeepAlive sends the keep-alives whose time has come (g.ka:
+// message j at j*KeepAlive/len(idle) on idle connection j%len(idle), so
+// each idle connection sends one per KeepAlive interval). One whose
+// previous message is still unanswered after Timeout counts a timeout and
+// is closed; one still within Timeout skips this round.
 func (g *gen) dispatchKeepAlive(now int64) {
-	n := uint64(len(g.idle))
-	for int64(float64(g.kaN)*g.kaInterval) <= now {
-		i := int(g.kaN % n)
-		g.kaN++
+	for {
+		i, _, ok := g.ka.take(now)
+		if !ok {
+			return
+		}
 		ic := &g.idle[i]
 		if ic.fd < 0 {
 			continue
@@ -873,7 +848,7 @@ func (g *gen) idleRead(i int, now int64) bool {
 			ic.busy = false
 			ic.seq++
 			g.kaInflight--
-			if now >= g.winStart && now < g.winEnd {
+			if g.win.contains(now) {
 				g.keepAlives++
 			}
 		}

@@ -83,13 +83,12 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	// Warmup+Duration) after it. Set only now, so time spent in
 	// OnConnected neither eats into the warm-up nor shifts intended times.
 	g.base = time.Now()
-	g.winStart = int64(c.Warmup)
-	g.winEnd = int64(c.Warmup + c.Duration)
+	g.win = window{start: int64(c.Warmup), end: int64(c.Warmup + c.Duration)}
 	if !g.closed && c.Active > 0 {
-		g.interval = 1e9 / c.Rate
+		g.pace = newPacer(1e9/c.Rate, c.Active, c.spinBefore())
 	}
 	if c.KeepAlive > 0 && len(g.idle) > 0 {
-		g.kaInterval = float64(c.KeepAlive) / float64(len(g.idle))
+		g.ka = newPacer(float64(c.KeepAlive)/float64(len(g.idle)), len(g.idle), 0)
 	}
 	g.hkEvery = int64(min(max(c.timeout()/4, time.Millisecond), 50*time.Millisecond))
 
