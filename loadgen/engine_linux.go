@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -45,28 +44,6 @@ const (
 	stConnecting        // non-blocking connect in progress
 	stOpen
 )
-
-// Error kinds as counter indexes (see the ErrKind constants).
-const (
-	ekMismatch = iota
-	ekShort
-	ekTimeout
-	ekReset
-	ekClosed
-	ekConnect
-	ekIdleClosed
-	ekIdleReset
-	ekWrite
-	ekRead
-	numErrKinds
-)
-
-var errKindNames = [numErrKinds]string{
-	ekMismatch: ErrKindMismatch, ekShort: ErrKindShort, ekTimeout: ErrKindTimeout,
-	ekReset: ErrKindReset, ekClosed: ErrKindClosed, ekConnect: ErrKindConnect,
-	ekIdleClosed: ErrKindIdleClosed, ekIdleReset: ErrKindIdleReset,
-	ekWrite: ErrKindWrite, ekRead: ErrKindRead,
-}
 
 const (
 	maxBatchBytes      = 64 << 10 // largest single write of pipelined requests
@@ -139,19 +116,10 @@ type gen struct {
 	abort   atomic.Bool // with stop: return without draining
 	loopErr error
 
-	// Owned by the loop goroutine until it exits. Window requests are
-	// those intended (closed loop: written) in win, see window.contains.
-	inflight    int64 // active requests written, echo not complete
-	kaInflight  int64
-	winIssued   int64 // window requests: open loop due, closed loop written
-	requests    int64 // window requests answered, in the window or the drain
-	runRequests int64 // completed at any time
-	keepAlives  int64
-	lost        int64 // requests in flight on connections that failed
-	waits       int64 // epoll waits in the window
-	waitEvents  int64 // events they returned
-	errs        [numErrKinds]int64
-	hist, svc   *hdrhistogram.Histogram
+	// Owned by the loop goroutine until it exits.
+	tally            // counts for the Result
+	inflight   int64 // active requests written, echo not complete
+	kaInflight int64
 
 	events         []unix.EpollEvent
 	ts             unix.Timespec
@@ -176,8 +144,7 @@ func newGen(c Config, d *dialer) (*gen, error) {
 		timeout:  int64(c.timeout()),
 		ep:       -1,
 		wakeFD:   -1,
-		hist:     NewHistogram(),
-		svc:      NewHistogram(),
+		tally:    newTally(),
 		events:   make([]unix.EpollEvent, 512),
 		rbuf:     make([]byte, max(readBufBytes, size)),
 		wbuf:     make([]byte, max(maxBatchBytes, size)),
@@ -890,8 +857,6 @@ func (g *gen) checkIdle() {
 		}
 	}
 }
-
-func (g *gen) count(kind int) { g.errs[kind]++ }
 
 func writeErrKind(err error) int {
 	if err == unix.ECONNRESET || err == unix.EPIPE {
