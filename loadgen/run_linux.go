@@ -83,13 +83,12 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	// Warmup+Duration) after it. Set only now, so time spent in
 	// OnConnected neither eats into the warm-up nor shifts intended times.
 	g.base = time.Now()
-	g.winStart = int64(c.Warmup)
-	g.winEnd = int64(c.Warmup + c.Duration)
+	g.win = window{start: int64(c.Warmup), end: int64(c.Warmup + c.Duration)}
 	if !g.closed && c.Active > 0 {
-		g.interval = 1e9 / c.Rate
+		g.pace = newPacer(1e9/c.Rate, c.Active, c.spinBefore())
 	}
 	if c.KeepAlive > 0 && len(g.idle) > 0 {
-		g.kaInterval = float64(c.KeepAlive) / float64(len(g.idle))
+		g.ka = newPacer(float64(c.KeepAlive)/float64(len(g.idle)), len(g.idle), 0)
 	}
 	g.hkEvery = int64(min(max(c.timeout()/4, time.Millisecond), 50*time.Millisecond))
 
@@ -144,71 +143,14 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	}
 	runCPU1 := cpuNs()
 	g.checkIdle()
-	if g.closed {
-		// Intended and actual send times are the same in closed loop;
-		// the loop recorded only the corrected histogram.
-		g.svc = g.hist.Clone()
-	}
-
-	r := &Result{
-		Target:         c.Target,
-		Conns:          c.Conns,
-		Active:         c.Active,
-		Idle:           c.Conns - c.Active,
-		Mode:           c.mode(),
-		Proto:          c.proto(),
-		Size:           c.size(),
-		KeepAliveNs:    int64(c.KeepAlive),
-		Requests:       g.requests,
-		Unanswered:     g.winIssued - g.requests,
-		KeepAlives:     g.keepAlives,
-		Lost:           g.lost,
-		RunRequests:    g.runRequests,
-		RunCPUNs:       runCPU1 - runCPU0,
-		ClientWaits:    g.waits,
-		ClientEvents:   g.waitEvents,
-		ClientCPUNs:    cpu1 - cpu0,
-		ConnectSeconds: connectSeconds,
-		WindowNs:       int64(c.Duration),
-		Errors:         map[string]int64{},
-		SourceAddrs:    []string{},
-		Corrected:      g.hist,
-		Uncorrected:    g.svc,
-	}
-	r.PopulateSeconds = populateSeconds
-	for _, a := range sources {
-		r.SourceAddrs = append(r.SourceAddrs, a.String())
-	}
-	for k, n := range g.errs {
-		if n != 0 {
-			r.Errors[errKindNames[k]] = n
-		}
-	}
-	// Window requests answered (some perhaps in the drain) over the
-	// window: with Requests counted by send time, this is the rate the
-	// server kept up with for the requests of the window.
-	r.RateAchieved = float64(r.Requests) / c.Duration.Seconds()
-	if r.Mode == ModeOpen && c.Active > 0 {
-		r.RateRequested = c.Rate
-		r.Saturated = r.RateAchieved < SaturatedBelow*c.Rate
-	}
-	if r.Requests > 0 {
-		r.ClientCPUPerRq = float64(r.ClientCPUNs) / float64(r.Requests)
-	}
-	r.Latency = Summarize(g.hist)
-	r.ServiceLatency = Summarize(g.svc)
-	if r.Histogram, err = EncodeHistogram(g.hist); err != nil {
-		return nil, err
-	}
-	if r.ServiceHistogram, err = EncodeHistogram(g.svc); err != nil {
-		return nil, err
-	}
-	return r, nil
+	return g.result(c, measures{
+		sources:         sources,
+		connectSeconds:  connectSeconds,
+		populateSeconds: populateSeconds,
+		runCPUNs:        runCPU1 - runCPU0,
+		windowCPUNs:     cpu1 - cpu0,
+	})
 }
-
-// SaturatedBelow is the fraction of the requested rate below which an
-// open-loop run is flagged Saturated.
-const SaturatedBelow = 0.95
 
 func stopWith(stopErr, err error) error {
 	if stopErr != nil {

@@ -1,11 +1,11 @@
 package loadgen
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
-	"sync/atomic"
-	"unsafe"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -145,91 +145,100 @@ func (d *dialer) setup(fd int, src netip.Addr, nodelay bool) error {
 	return unix.Bind(fd, sa)
 }
 
-// soError returns the pending error of a socket (the result of a
-// non-blocking connect), nil if none.
-func soError(fd int) error {
-	v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
-	if err != nil {
-		return fmt.Errorf("getsockopt SO_ERROR: %w", err)
-	}
-	if v != 0 {
-		return unix.Errno(v)
+// connectAll opens every connection, active ones first (so they get the
+// server's lowest fds), at most ConnectRate per second and
+// maxConnectInflight at a time. Any failure aborts: a point whose
+// connections cannot all be opened is not measurable.
+func (g *gen) connectAll(ctx context.Context, report func(done, total int)) error {
+	total := len(g.active) + len(g.idle)
+	interval := 1e9 / g.cfg.connectRate()
+	nodelayIdle := g.cfg.KeepAlive > 0
+	start := g.now()
+	lastProgress := start
+	next, done, inflight := 0, 0, 0
+	for done < total {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("open connections (%d of %d open): %w", done, total, err)
+		}
+		now := g.now()
+		for next < total && inflight < maxConnectInflight && float64(now-start) >= float64(next)*interval {
+			isActive := next < len(g.active)
+			fd, err := g.d.dial(next, isActive || nodelayIdle)
+			if err != nil {
+				return g.connectErr(err, done, total)
+			}
+			if isActive {
+				g.active[next].fd = fd
+				g.active[next].state = stConnecting
+				err = g.ctl(unix.EPOLL_CTL_ADD, fd, etEvents, tagActive, next)
+			} else {
+				g.idle[next-len(g.active)].fd = int32(fd)
+				err = g.ctl(unix.EPOLL_CTL_ADD, fd, etEvents, tagIdle, next-len(g.active))
+			}
+			if err != nil {
+				return err
+			}
+			next++
+			inflight++
+		}
+		wait := int64(10 * time.Millisecond) // bounded, so ctx is checked promptly
+		if next < total && inflight < maxConnectInflight {
+			wait = min(wait, max(0, start+int64(float64(next)*interval)-now))
+		}
+		n, err := epollWait(g.ep, g.events, wait, &g.ts, false)
+		if err != nil {
+			return fmt.Errorf("open connections: %w", err)
+		}
+		for _, ev := range g.events[:n] {
+			var fd int
+			switch ev.Pad {
+			case tagActive:
+				if g.active[ev.Fd].state != stConnecting {
+					continue // a later edge of an open connection; the loop reads it
+				}
+				fd = g.active[ev.Fd].fd
+			case tagIdle:
+				if g.idle[ev.Fd].up {
+					continue
+				}
+				g.idle[ev.Fd].up = true
+				fd = int(g.idle[ev.Fd].fd)
+			default:
+				continue
+			}
+			if err := soError(fd); err != nil {
+				src := g.d.source(int(ev.Fd))
+				if ev.Pad == tagIdle {
+					src = g.d.source(len(g.active) + int(ev.Fd))
+				}
+				return g.connectErr(&ConnectError{Op: "connect", Source: src, Target: g.d.target, Err: err}, done, total)
+			}
+			if ev.Pad == tagActive {
+				g.active[ev.Fd].state = stOpen
+			} else if g.cfg.KeepAlive == 0 {
+				// Silent idle connection: out of the epoll set for good.
+				if err := g.ctl(unix.EPOLL_CTL_DEL, fd, 0, 0, 0); err != nil {
+					return err
+				}
+			}
+			inflight--
+			done++
+			lastProgress = g.now()
+		}
+		if report != nil {
+			report(done, total)
+		}
+		if inflight > 0 && g.now()-lastProgress > g.connectTimeout {
+			return g.connectErr(&ConnectError{Op: "connect", Target: g.d.target, Err: unix.ETIMEDOUT}, done, total)
+		}
 	}
 	return nil
 }
 
-// epollWait waits up to timeoutNs nanoseconds (< 0: forever) for events.
-// It uses epoll_pwait2 (Linux 5.11+) for a nanosecond timeout — open-loop
-// pacing needs better than epoll_wait's milliseconds — and falls back to
-// epoll_wait rounding up. EINTR is reported as zero events. ts is
-// caller-owned so the call does not allocate.
-//
-// raw makes it a raw syscall the Go scheduler does not see: no P hand-off,
-// no sysmon retake, no futex wake-ups of other threads around every wait,
-// which on a loaded or virtualised CPU cost more than the wait itself. The
-// goroutine keeps its P while blocked, so raw waits must be short (the
-// traffic loop caps them) and are only for a goroutine on its own locked
-// thread.
-func epollWait(ep int, events []unix.EpollEvent, timeoutNs int64, ts *unix.Timespec, raw bool) (int, error) {
-	if !noPwait2.Load() {
-		var tsp unsafe.Pointer
-		if timeoutNs >= 0 {
-			*ts = unix.NsecToTimespec(timeoutNs)
-			tsp = unsafe.Pointer(ts)
-		}
-		var r uintptr
-		var e unix.Errno
-		if raw {
-			r, _, e = unix.RawSyscall6(unix.SYS_EPOLL_PWAIT2, uintptr(ep), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), uintptr(tsp), 0, 0)
-		} else {
-			r, _, e = unix.Syscall6(unix.SYS_EPOLL_PWAIT2, uintptr(ep), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), uintptr(tsp), 0, 0)
-		}
-		switch e {
-		case 0:
-			return int(r), nil
-		case unix.EINTR:
-			return 0, nil
-		case unix.ENOSYS:
-			noPwait2.Store(true)
-		default:
-			return 0, fmt.Errorf("epoll_pwait2: %w", e)
-		}
+func (g *gen) connectErr(err error, done, total int) error {
+	var ce *ConnectError
+	if errors.As(err, &ce) {
+		ce.Opened, ce.Total = done, total
 	}
-	ms := -1
-	if timeoutNs >= 0 {
-		ms = int((timeoutNs + 999_999) / 1_000_000)
-	}
-	n, err := unix.EpollWait(ep, events, ms)
-	if err == unix.EINTR {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("epoll_wait: %w", err)
-	}
-	return n, nil
+	return fmt.Errorf("open connections: %w", err)
 }
-
-// rawRead and rawWrite are recv(2) and send(2) on non-blocking sockets
-// as raw syscalls: they never block, so telling the scheduler
-// (entersyscall/exitsyscall) would only add cost. recv/send rather than
-// read/write skip the VFS layer (file position lock, fsnotify hooks), and
-// MSG_NOSIGNAL turns a write to a reset connection into EPIPE instead of
-// a SIGPIPE.
-func rawRead(fd int, p []byte) (int, error) {
-	r, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), 0, 0, 0)
-	if e != 0 {
-		return 0, e
-	}
-	return int(r), nil
-}
-
-func rawWrite(fd int, p []byte) (int, error) {
-	r, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), unix.MSG_NOSIGNAL, 0, 0)
-	if e != 0 {
-		return 0, e
-	}
-	return int(r), nil
-}
-
-// noPwait2 is set when the kernel lacks epoll_pwait2.
-var noPwait2 atomic.Bool
