@@ -1,0 +1,275 @@
+package scenarios
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/goccy/go-yaml/ast"
+
+	"github.com/muxbench/muxbench/internal/cpuset"
+	"github.com/muxbench/muxbench/internal/sockperf"
+	"github.com/muxbench/muxbench/loadgen"
+	"github.com/muxbench/muxbench/results"
+)
+
+// This file holds the per-field conversions and checks: each turns one
+// YAML node into a results.Scenario value or records a FILE:LINE error
+// naming the field in the file's own words. parse.go decodes the file.
+
+// scenario converts and validates every field, filling in defaults.
+func (d *decoder) scenario(f *fields) results.Scenario {
+	description, ok := d.text("description", f.Description, "")
+	switch {
+	case !ok:
+	case strings.ContainsAny(description, "\r\n"):
+		d.errorf(f.Description, "description: more than one line (say what the scenario is for in one line of at most %d characters)", maxDescriptionLen)
+	case utf8.RuneCountInString(description) > maxDescriptionLen:
+		d.errorf(f.Description, "description: %d characters is too long for the one line reports show (use at most %d)", utf8.RuneCountInString(description), maxDescriptionLen)
+	}
+	s := results.Scenario{
+		Name:        d.name(f.Name),
+		Description: description,
+		Backends:    d.backends(f.Backends),
+		Mode:        d.oneOf("mode", f.Mode, defaultMode, "open", "closed"),
+		Proto:       d.oneOf("proto", f.Proto, defaultProto, "echo", "sockperf"),
+		Repetitions: d.repetitions(f.Repetitions),
+	}
+	s.FDs, s.Active = d.sweep(f.FDs, f.Active)
+	s.Rate = d.rate(f.Rate, s.Mode)
+	s.Size = d.size(f.Size, s.Proto)
+
+	keepAlive, ok := d.duration("keepalive", f.KeepAlive, 0)
+	if ok && (keepAlive < 0 || (keepAlive > 0 && keepAlive < minKeepAlive)) {
+		d.errorf(f.KeepAlive, "keepalive: %v is not a trickle (use 0 for silent idle connections, or %v or more)", keepAlive, minKeepAlive)
+	}
+	warmup, ok := d.duration("warmup", f.Warmup, defaultWarmup)
+	switch {
+	case !ok:
+	case warmup < 0:
+		d.errorf(f.Warmup, "warmup: %v is negative (use 0 for no warm-up, or a duration like 1s)", warmup)
+	case warmup > maxWarmup:
+		d.errorf(f.Warmup, "warmup: %v before every sample is too long (use at most %v; a few seconds warms the caches)", warmup, maxWarmup)
+	}
+	window, ok := d.duration("duration", f.Duration, defaultDuration)
+	switch {
+	case !ok:
+	case window < minDuration:
+		d.errorf(f.Duration, "duration: %v is too short to measure (use %v or more, e.g. 3s)", window, minDuration)
+	case window > maxDuration:
+		d.errorf(f.Duration, "duration: %v per sample is too long (use at most %v, and more repetitions for more data)", window, maxDuration)
+	}
+	s.KeepAlive, s.Warmup, s.Duration = keepAlive.String(), warmup.String(), window.String()
+
+	s.ServerCPUs, s.ClientCPUs = d.cpus(f.ServerCPUs, f.ClientCPUs)
+	return s
+}
+
+func (d *decoder) name(n ast.Node) string {
+	if n == nil {
+		base := filepath.Base(d.file)
+		name := strings.TrimSuffix(base, filepath.Ext(base))
+		if !validName.MatchString(name) || len(name) > maxNameLen {
+			d.errorf(nil, "the file name %q does not make a valid scenario name (add a name field: letters, digits, '.', '_' and '-')", base)
+		}
+		return name
+	}
+	name, ok := d.text("name", n, "")
+	if ok && (!validName.MatchString(name) || len(name) > maxNameLen) {
+		d.errorf(n, "name: %q is not a valid name (use up to %d letters, digits, '.', '_' and '-', starting with a letter or digit)", name, maxNameLen)
+	}
+	return name
+}
+
+func (d *decoder) backends(n ast.Node) []string {
+	if n == nil {
+		return KnownBackends()
+	}
+	names, nodes := d.textList("backends", n)
+	seen := map[string]bool{}
+	for i, name := range names {
+		switch {
+		case !slices.Contains(knownBackends, name):
+			hint := "choose from " + strings.Join(knownBackends, ", ")
+			if near := closest(name, knownBackends); near != "" {
+				hint = fmt.Sprintf("did you mean %q? %s", near, hint)
+			}
+			d.errorf(nodes[i], "backends: unknown backend %q (%s)", name, hint)
+		case seen[name]:
+			d.errorf(nodes[i], "backends: %q is listed twice (list each backend once)", name)
+		}
+		seen[name] = true
+	}
+	return names
+}
+
+// sweep converts fds and active and checks that they fit together.
+func (d *decoder) sweep(fdsNode, activeNode ast.Node) (fds, active []int) {
+	if fdsNode == nil {
+		d.errorf(nil, "fds: missing (add the fd counts to sweep, e.g. fds: [10, 100, 1000])")
+		return nil, nil
+	}
+	fds, fdNodes := d.intList("fds", fdsNode, false)
+	for i, n := range fds {
+		switch {
+		case n < results.ServerOwnFDs+1 || n > maxFDs:
+			d.errorf(fdNodes[i], "fds: %d is out of range (each count includes the server's own %d fds, listener and wake-up eventfd, and at least one active connection: use %d to %d)", n, results.ServerOwnFDs, results.ServerOwnFDs+1, maxFDs)
+		case i > 0 && n == fds[i-1]:
+			d.errorf(fdNodes[i], "fds: %d is listed twice (list each fd count once, from smallest to largest)", n)
+		case i > 0 && n < fds[i-1]:
+			d.errorf(fdNodes[i], "fds: %d after %d is not ascending (list the fd counts from smallest to largest, each once)", n, fds[i-1])
+		}
+	}
+
+	active, activeNodes := []int{1}, []ast.Node{nil}
+	if activeNode != nil {
+		active, activeNodes = d.intList("active", activeNode, true)
+	}
+	for i, n := range active {
+		switch {
+		case n < 1:
+			d.errorf(activeNodes[i], "active: %d is not a connection count (use 1 or more)", n)
+		case i > 0 && n == active[i-1]:
+			d.errorf(activeNodes[i], "active: %d is listed twice (list each active count once, from smallest to largest)", n)
+		case i > 0 && n < active[i-1]:
+			d.errorf(activeNodes[i], "active: %d after %d is not ascending (list the active counts from smallest to largest, each once)", n, active[i-1])
+		}
+	}
+
+	if len(fds) == 0 || len(active) == 0 {
+		return fds, active
+	}
+	// Every fd count must hold the smallest active count, and every active
+	// count must fit the largest fd count; combinations in between that do
+	// not fit are the run's to record as unsupported.
+	least, most := slices.Min(active), slices.Max(fds)
+	for i, n := range fds {
+		if n > results.ServerOwnFDs && n < least+results.ServerOwnFDs {
+			d.errorf(fdNodes[i], "fds: %d is too small for %d active connection(s) (each fd count includes the active connections and the server's own %d fds, listener and wake-up eventfd: use at least %d)", n, least, results.ServerOwnFDs, least+results.ServerOwnFDs)
+		}
+	}
+	for i, n := range active {
+		if n >= 1 && n+1 > most {
+			node := activeNodes[i]
+			if node == nil {
+				node = fdsNode
+			}
+			d.errorf(node, "active: %d connections do not fit the largest fd count %d (raise fds to at least %d, or lower active)", n, most, n+1)
+		}
+	}
+	return fds, active
+}
+
+func (d *decoder) rate(n ast.Node, mode string) float64 {
+	if mode == "closed" {
+		if n != nil {
+			d.errorf(n, "rate: only open mode paces requests (remove rate, or set mode: open)")
+		}
+		return 0
+	}
+	if n == nil {
+		return defaultRate
+	}
+	rate, ok := d.number("rate", n)
+	switch {
+	case !ok:
+	case rate <= 0:
+		d.errorf(n, "rate: %v req/s can't pace an open loop (set a positive rate like 2000, or use mode: closed)", rate)
+	default:
+		if why := loadgenRejects("Rate", func(c *loadgen.Config) { c.Rate = rate }); why != "" {
+			d.errorf(n, "rate: %v req/s is more than the load generator paces (%s)", rate, why)
+		}
+	}
+	return rate
+}
+
+func (d *decoder) size(n ast.Node, proto string) int {
+	if n == nil {
+		return defaultSize
+	}
+	size, ok := d.integer("size", n)
+	switch {
+	case !ok:
+	case size < 1 || size > loadgen.MaxSize:
+		d.errorf(n, "size: %d bytes is out of range (use 1 to %d)", size, loadgen.MaxSize)
+	case proto == loadgen.ProtoSockperf && size < sockperf.HeaderLen:
+		d.errorf(n, "size: %d bytes can't hold sockperf's %d-byte header (use %d or more, or proto: echo)", size, sockperf.HeaderLen, sockperf.HeaderLen)
+	case proto == loadgen.ProtoSockperf && size > loadgen.MaxSockperfSize:
+		d.errorf(n, "size: %d bytes is more than a sockperf message holds (use at most %d with proto: sockperf, or proto: echo)", size, loadgen.MaxSockperfSize)
+	}
+	return size
+}
+
+func (d *decoder) repetitions(n ast.Node) int {
+	if n == nil {
+		return defaultRepetitions
+	}
+	reps, ok := d.integer("repetitions", n)
+	if ok && (reps < 1 || reps > maxRepetitions) {
+		d.errorf(n, "repetitions: %d is out of range (use 1 to %d; 3 or more gives a median with spread)", reps, maxRepetitions)
+	}
+	return reps
+}
+
+func (d *decoder) cpus(serverNode, clientNode ast.Node) (server, client string) {
+	server, serverOK := d.text("server_cpus", serverNode, defaultServerCPUs)
+	client, clientOK := d.text("client_cpus", clientNode, defaultClientCPUs)
+	server, client = strings.TrimSpace(server), strings.TrimSpace(client)
+	serverSet, err := cpuset.Parse(server)
+	if serverOK && err != nil {
+		d.errorf(serverNode, "server_cpus: %v", err)
+		serverOK = false
+	}
+	clientSet, err := cpuset.Parse(client)
+	if clientOK && err != nil {
+		d.errorf(clientNode, "client_cpus: %v", err)
+		clientOK = false
+	}
+	if serverOK && clientOK {
+		clientCPUs := clientSet.CPUs()
+		for _, c := range serverSet.CPUs() {
+			if slices.Contains(clientCPUs, c) {
+				node := clientNode
+				if node == nil {
+					node = serverNode
+				}
+				d.errorf(node, "client_cpus: CPU %d is also in server_cpus (the load generator would steal the server's CPU: use disjoint sets, like server_cpus: \"0\" and client_cpus: \"1\")", c)
+				break
+			}
+		}
+	}
+	return server, client
+}
+
+// loadgenRejects returns why the load generator's own validation refuses a
+// value, or "" if it accepts it. The value is set by set on a Config that
+// is otherwise valid, so any complaint is about it, and the scenario is held
+// to exactly the limits the run would hit (loadgen.Config.Validate is their
+// one source). field is the Config field set, whose name Validate's message
+// starts with; the rest of the message is returned.
+func loadgenRejects(field string, set func(*loadgen.Config)) string {
+	c := loadgen.Config{Target: "127.0.0.1:1", Conns: 1, Active: 1, Rate: 1, Duration: time.Second}
+	set(&c)
+	err := c.Validate()
+	if err == nil {
+		return ""
+	}
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	msg = strings.TrimPrefix(msg, field+" ")
+	if _, why, ok := strings.Cut(msg, ": "); ok {
+		return why
+	}
+	return msg
+}
+
+// oneOf converts a text field that must be one of choices.
+func (d *decoder) oneOf(key string, n ast.Node, def string, choices ...string) string {
+	v, ok := d.text(key, n, def)
+	if ok && !slices.Contains(choices, v) {
+		d.errorf(n, "%s: %q is not valid (use %s; the default is %s)", key, v, strings.Join(choices, " or "), def)
+	}
+	return v
+}
