@@ -15,8 +15,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/muxbench/muxbench/internal/cpuset"
+	"github.com/muxbench/muxbench/internal/sysctl"
 	"github.com/muxbench/muxbench/results"
-	"github.com/muxbench/muxbench/server"
 )
 
 // CollectEnvironment describes this machine and build for the record. What
@@ -25,7 +25,7 @@ import (
 func CollectEnvironment() results.Environment {
 	e := results.Environment{
 		OS: runtime.GOOS, Arch: runtime.GOARCH, Cores: runtime.NumCPU(),
-		GoVersion: runtime.Version(), Somaxconn: server.Somaxconn(),
+		GoVersion: runtime.Version(), Somaxconn: sysctl.Somaxconn(),
 		GOMAXPROCS: runtime.GOMAXPROCS(0),
 	}
 	e.Hostname, _ = os.Hostname()
@@ -208,7 +208,7 @@ func Preflight(sc results.Scenario) []Check {
 	}
 
 	// Listen backlog: bounds how many connects can be queued at once.
-	if sm := server.Somaxconn(); sm < 1024 {
+	if sm := sysctl.Somaxconn(); sm < 1024 {
 		add("somaxconn", "warn", fmt.Sprintf("net.core.somaxconn is %d: fast connection bursts may be dropped and retried", sm), "sysctl -w net.core.somaxconn=4096")
 	} else {
 		add("somaxconn", "ok", fmt.Sprintf("net.core.somaxconn %d", sm), "")

@@ -19,9 +19,9 @@ import (
 
 	"github.com/muxbench/muxbench/backends"
 	"github.com/muxbench/muxbench/internal/cpuset"
+	"github.com/muxbench/muxbench/internal/wire"
 	"github.com/muxbench/muxbench/loadgen"
 	"github.com/muxbench/muxbench/results"
-	"github.com/muxbench/muxbench/server"
 )
 
 // Options configure Run.
@@ -265,7 +265,7 @@ func sample(ctx context.Context, opts Options, t timing, job Job) results.Sample
 		srv.stop()
 		return fail(results.StatusUnsupported, "%v", err)
 	}
-	var start, end server.Report
+	var start, end wire.Report
 	var startErr, endErr error
 	cfg.OnConnected = func(ctx context.Context) error {
 		return srv.awaitPopulated(ctx, job.Conns(), func(open int) {
@@ -334,7 +334,7 @@ func sample(ctx context.Context, opts Options, t timing, job Job) results.Sample
 // it), and exactly the job's connections open — and, where the server
 // counts them, exactly the job's fds watched — at its start and its end.
 // It returns why the window is not a measurement of the point, or "".
-func windowFault(job Job, h server.Hello, start, end server.Report) string {
+func windowFault(job Job, h wire.Hello, start, end wire.Report) string {
 	conns := int64(job.Conns())
 	var faults []string
 	if n := end.Accepts - start.Accepts; n > 0 {
@@ -342,7 +342,7 @@ func windowFault(job Job, h server.Hello, start, end server.Report) string {
 	}
 	for _, edge := range []struct {
 		name string
-		r    server.Report
+		r    wire.Report
 	}{{"start", start}, {"end", end}} {
 		if edge.r.ConnsOpen != conns {
 			faults = append(faults, fmt.Sprintf("%d of %d connections open at the window's %s", edge.r.ConnsOpen, conns, edge.name))
@@ -366,7 +366,7 @@ func (c *child) exitedEarly() bool {
 
 // fill copies the load generator's result and the server's counter deltas
 // into s.
-func fill(s *results.Sample, res *loadgen.Result, h server.Hello, start, end server.Report) {
+func fill(s *results.Sample, res *loadgen.Result, h wire.Hello, start, end wire.Report) {
 	s.WindowNs = res.WindowNs
 	s.RateAchieved = res.RateAchieved
 	s.Requests = res.Requests

@@ -33,6 +33,7 @@ import (
 
 	"github.com/muxbench/muxbench/backends"
 	"github.com/muxbench/muxbench/internal/sockperf"
+	"github.com/muxbench/muxbench/internal/wire"
 )
 
 // ReadBufferSize is the size of the loop's one read buffer, and so the most
@@ -129,7 +130,7 @@ func New(info backends.Info, cfg Config) (*Server, error) {
 func (s *Server) Addr() string { return s.addr }
 
 // Stats snapshots the counters.
-func (s *Server) Stats() Stats { return s.c.Snapshot() }
+func (s *Server) Stats() wire.Stats { return s.c.Snapshot() }
 
 // LoopThread returns the OS thread id of the event loop (0 before Serve).
 func (s *Server) LoopThread() int { return int(s.loopTID.Load()) }

@@ -27,6 +27,7 @@ import (
 
 	"github.com/muxbench/muxbench/backends"
 	"github.com/muxbench/muxbench/internal/sockperf"
+	"github.com/muxbench/muxbench/internal/wire"
 	"github.com/muxbench/muxbench/server"
 )
 
@@ -102,7 +103,7 @@ func openSpare() int {
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // Stats snapshots the counters.
-func (s *Server) Stats() server.Stats { return s.c.Snapshot() }
+func (s *Server) Stats() wire.Stats { return s.c.Snapshot() }
 
 // Shutdown closes the listener and every connection; Serve then returns.
 func (s *Server) Shutdown() {

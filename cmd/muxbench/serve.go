@@ -21,6 +21,7 @@ import (
 
 	"github.com/muxbench/muxbench/backends"
 	"github.com/muxbench/muxbench/backends/all"
+	"github.com/muxbench/muxbench/internal/wire"
 	"github.com/muxbench/muxbench/server"
 )
 
@@ -95,7 +96,7 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var lim unix.Rlimit
 	unix.Getrlimit(unix.RLIMIT_NOFILE, &lim)
 	out := &lineWriter{w: stdout}
-	out.json(server.Hello{
+	out.json(wire.Hello{
 		Addr: srv.Addr(), PID: os.Getpid(), Backend: *backend, Proto: proto.String(),
 		CPUs: set.String(), NoFileSoft: lim.Cur, NoFileHard: lim.Max,
 		OpenFDs: server.OpenFDs(), MaxFD: info.MaxFD,
@@ -166,13 +167,13 @@ func serveControl(stdin io.Reader, srv server.Runner, out *lineWriter) {
 	for sc.Scan() {
 		switch cmd := strings.TrimSpace(sc.Text()); cmd {
 		case "":
-		case "stats":
+		case wire.CmdStats:
 			out.json(server.TakeReport(srv))
-		case "quit":
+		case wire.CmdQuit:
 			srv.Shutdown()
 			return
 		default:
-			out.json(map[string]string{"error": fmt.Sprintf("unknown command %q (want stats or quit)", cmd)})
+			out.json(map[string]string{"error": fmt.Sprintf("unknown command %q (want %s or %s)", cmd, wire.CmdStats, wire.CmdQuit)})
 		}
 	}
 	srv.Shutdown()
