@@ -107,9 +107,6 @@ func parseTiming(sc results.Scenario) (timing, error) {
 	return t, nil
 }
 
-// connectRate is the load generator's default connect rate, used for estimates.
-const connectRate = 25000
-
 // Estimate is how long the scenario should take: warm-up, window, opening
 // connections and about half a second of server start and stop per sample.
 // Samples that will be recorded unsupported at once (more active
@@ -124,7 +121,7 @@ func Estimate(sc results.Scenario) time.Duration {
 	for _, j := range Jobs(sc) {
 		d += 500 * time.Millisecond
 		if !plannedUnsupported(j) {
-			d += t.warmup + t.duration + time.Duration(float64(j.Conns())/connectRate*float64(time.Second))
+			d += t.warmup + t.duration + time.Duration(float64(j.Conns())/loadgen.DefaultConnectRate*float64(time.Second))
 		}
 	}
 	return d

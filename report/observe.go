@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/muxbench/muxbench/loadgen"
 	"github.com/muxbench/muxbench/results"
 )
 
@@ -234,7 +235,7 @@ func saturation(d dataset) []string {
 		first := sat[0]
 		s := fmt.Sprintf("%s saturated at %s fds", b, fdList(sat))
 		switch {
-		case first.RateRequested > 0 && first.RateAchieved.Median >= 0.95*first.RateRequested:
+		case first.RateRequested > 0 && first.RateAchieved.Median >= loadgen.SaturatedBelow*first.RateRequested:
 			s += fmt.Sprintf(" (the rate was met with the server %.0f%% busy, so CPU per request there is only 1/rate)", 100*first.ServerCPUUtil.Median)
 		case first.RateRequested > 0:
 			s += fmt.Sprintf(" (achieved %.0f%% of the requested %s req/s", 100*first.RateAchieved.Median/first.RateRequested, groupDigits(first.RateRequested))
