@@ -298,7 +298,7 @@ func sample(ctx context.Context, opts Options, t timing, job Job) results.Sample
 		return fail(results.StatusFailed, "%s", reason)
 	}
 	if stopErr != nil {
-		s.Errors["server_exit"]++
+		s.Errors[results.ErrKindServerExit]++
 		s.Reason = stopErr.Error()
 	}
 	switch {
@@ -379,15 +379,15 @@ func fill(s *results.Sample, res *loadgen.Result, h wire.Hello, start, end wire.
 		}
 	}
 	if res.Unanswered > 0 {
-		s.Errors["unanswered"] = res.Unanswered
+		s.Errors[results.ErrKindUnanswered] = res.Unanswered
 	}
 	// Connections the server refused (select past FD_SETSIZE) count since
 	// the server started: they happen while connecting, before the window.
 	if end.ConnsRejected > 0 {
-		s.Errors["rejected"] = int64(end.ConnsRejected)
+		s.Errors[results.ErrKindRejected] = int64(end.ConnsRejected)
 	}
 	if n := end.Errors.Protocol - start.Errors.Protocol; n > 0 {
-		s.Errors["server_protocol"] = int64(n)
+		s.Errors[results.ErrKindServerProtocol] = int64(n)
 	}
 	d := results.ServerDelta{
 		UserNs:           end.UserNs - start.UserNs,

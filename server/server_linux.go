@@ -3,7 +3,7 @@
 // machine. Backends differ only in the backends.Poller they plug in, which
 // is what makes their measurements comparable.
 //
-// The loop, per DESIGN.md:
+// The loop, as muxbench's design describes it:
 //   - the listener and every accepted socket are non-blocking; accepted
 //     sockets get TCP_NODELAY;
 //   - every backend accepts in bounded batches (acceptBatch per readiness),
