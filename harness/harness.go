@@ -17,9 +17,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/muxbench/muxbench/backends"
 	"github.com/muxbench/muxbench/internal/cpuset"
 	"github.com/muxbench/muxbench/internal/wire"
+	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/loadgen"
 	"github.com/muxbench/muxbench/results"
 )
@@ -134,8 +134,8 @@ func plannedUnsupported(j Job) bool {
 	if j.Active > j.Conns() {
 		return true
 	}
-	info, err := backends.Lookup(j.Backend)
-	return err == nil && info.MaxFD > 0 && j.FDs > info.MaxFD
+	b, err := lineup.Lookup(j.Backend)
+	return err == nil && b.MaxFD > 0 && j.FDs > b.MaxFD
 }
 
 // Run runs the scenario and returns the record. When ctx ends (Ctrl-C) it

@@ -12,11 +12,12 @@ import (
 	"time"
 
 	"github.com/muxbench/muxbench/backends"
-	"github.com/muxbench/muxbench/backends/all"
 	fdselect "github.com/muxbench/muxbench/backends/select"
 	"github.com/muxbench/muxbench/internal/sockperf"
 	"github.com/muxbench/muxbench/internal/wire"
+	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/server"
+	"github.com/muxbench/muxbench/server/start"
 )
 
 // deadline bounds every wait in this suite: a stalled backend fails loudly.
@@ -30,7 +31,7 @@ func startServer(t testing.TB, backend string, proto server.Proto) server.Runner
 
 func startServerConfig(t testing.TB, backend string, cfg server.Config) server.Runner {
 	t.Helper()
-	srv, err := all.Start(backend, cfg)
+	srv, err := start.Server(backend, cfg)
 	if err != nil {
 		t.Fatalf("start %s: %v", backend, err)
 	}
@@ -122,12 +123,12 @@ func firstDiff(a, b []byte) int {
 
 // isLoop reports whether the backend runs the event loop (and so has every counter).
 func isLoop(backend string) bool {
-	info, _ := backends.Lookup(backend)
-	return info.New != nil
+	b, _ := lineup.Lookup(backend)
+	return b.EventLoop()
 }
 
 func TestConformance(t *testing.T) {
-	for _, name := range backends.Names() {
+	for _, name := range lineup.Names() {
 		t.Run(name, func(t *testing.T) {
 			for _, size := range []int{1, 64, 64 << 10, 1 << 20, 8 << 20} {
 				t.Run(fmt.Sprintf("echo %d bytes", size), func(t *testing.T) { testEcho(t, name, size) })

@@ -17,10 +17,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/muxbench/muxbench/backends"
-	"github.com/muxbench/muxbench/backends/all"
 	"github.com/muxbench/muxbench/internal/wire"
+	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/server"
+	"github.com/muxbench/muxbench/server/start"
 )
 
 // The fd-limit test runs each server as a child process — this test
@@ -73,7 +73,7 @@ func serveAtFDLimit(backend string, in io.Reader, out io.Writer) error {
 	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
 		return fmt.Errorf("lower RLIMIT_NOFILE to %d: %w", fdLimit, err)
 	}
-	srv, err := all.Start(backend, server.Config{Addr: "127.0.0.1:0"})
+	srv, err := start.Server(backend, server.Config{Addr: "127.0.0.1:0"})
 	if err != nil {
 		return err
 	}
@@ -241,9 +241,9 @@ func TestFDLimit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a child server per backend and opens hundreds of connections")
 	}
-	for _, name := range backends.Names() {
+	for _, name := range lineup.Names() {
 		t.Run(name, func(t *testing.T) {
-			info, err := backends.Lookup(name)
+			info, err := lineup.Lookup(name)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -87,9 +87,6 @@ var _ Runner = (*Server)(nil)
 // New creates a server for the backend as cfg says. The poller is created
 // here and owned by the server. Call Serve to run it.
 func New(info backends.Info, cfg Config) (*Server, error) {
-	if info.New == nil {
-		return nil, fmt.Errorf("backend %q is not a poller backend; start it with its own package", info.Name)
-	}
 	p, err := info.New()
 	if err != nil {
 		return nil, fmt.Errorf("backend %s: %w", info.Name, err)
