@@ -1,16 +1,18 @@
 // Package backends defines the contract every I/O multiplexer backend
-// implements — the Poller — and the registry that maps backend names
-// ("select", "poll", "epoll-lt", "epoll-et", "gonet") to constructors.
+// implements — the Poller — and the registry that maps poller names
+// ("select", "poll", "epoll-lt", "epoll-et", and the variants) to
+// constructors. The poller packages live below it.
 //
 // A Poller only tracks interest and reports readiness. Accepting, reading,
 // writing, buffering and closing live once, in package server, so every
-// backend runs the identical server loop and differs only in how it waits.
+// poller runs the identical server loop and differs only in how it waits.
+// Whole servers of their own (gonet) are not pollers and are not here:
+// package lineup lists every backend, both kinds, in order.
 package backends
 
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 )
@@ -74,7 +76,8 @@ type Poller interface {
 // connection and counts it as rejected.
 var ErrFDLimit = errors.New("fd beyond the backend's limit")
 
-// Info describes a registered backend.
+// Info describes a registered poller: how to make it and which policies
+// of the one server loop run over it.
 type Info struct {
 	// Name is the backend's name everywhere: CLI, results, charts.
 	Name string
@@ -102,15 +105,14 @@ type Info struct {
 	// MaxFD is the largest fd number the backend can watch plus one
 	// (FD_SETSIZE for select); 0 means no limit of its own.
 	MaxFD int
-	// New constructs a Poller. It is nil for backends that are whole servers
-	// of their own rather than pollers (gonet: Go's runtime netpoller).
+	// New constructs a Poller.
 	New func() (Poller, error)
 }
 
 var registry = map[string]Info{}
 
-// Register adds a backend. It is called from the init functions of the
-// backend packages; registering a name twice is a programming error and is
+// Register adds a poller. It is called from the init functions of the
+// poller packages; registering a name twice is a programming error and is
 // reported by Lookup as a conflict rather than a panic.
 func Register(info Info) {
 	if _, dup := registry[info.Name]; dup {
@@ -122,7 +124,7 @@ func Register(info Info) {
 
 var conflicts []string
 
-// Lookup returns the backend registered under name, or an error listing the
+// Lookup returns the poller registered under name, or an error listing the
 // names that are known.
 func Lookup(name string) (Info, error) {
 	if len(conflicts) > 0 {
@@ -135,29 +137,12 @@ func Lookup(name string) (Info, error) {
 	return info, nil
 }
 
-// Default is the backends a sweep runs unless told otherwise, in the
-// canonical order: from the oldest mechanism to the Go baseline.
-var Default = []string{"select", "poll", "epoll-lt", "epoll-et", "gonet"}
-
-// Order is every built-in backend in canonical order: Default, then the
-// variants (Info.Variant). Listings, scenarios and charts use it; a test in
-// backends/all checks it against the registry.
-var Order = append(slices.Clone(Default), "epoll-et-drain", "poll-accept1")
-
-// Names returns the registered backend names, built-ins in Order first.
+// Names returns the registered poller names, sorted.
 func Names() []string {
-	var names []string
-	for _, n := range Order {
-		if _, ok := registry[n]; ok {
-			names = append(names, n)
-		}
-	}
-	var extra []string
+	names := make([]string, 0, len(registry))
 	for n := range registry {
-		if !slices.Contains(Order, n) {
-			extra = append(extra, n)
-		}
+		names = append(names, n)
 	}
-	sort.Strings(extra)
-	return append(names, extra...)
+	sort.Strings(names)
+	return names
 }

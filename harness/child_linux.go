@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/muxbench/muxbench/server"
+	"github.com/muxbench/muxbench/internal/wire"
 )
 
 // Bounds on waiting for the server child; past them it is declared hung.
@@ -31,7 +30,7 @@ type child struct {
 	stdin  io.WriteCloser
 	lines  chan string // stdout, one JSON line each; closed at EOF
 	stderr *syncBuffer
-	hello  server.Hello
+	hello  wire.Hello
 	exited chan struct{}
 	err    error // Wait's result, valid once exited is closed
 }
@@ -87,7 +86,7 @@ func startChild(argv []string) (*child, error) {
 		c.kill()
 		return nil, fmt.Errorf("server hello: %w", err)
 	}
-	if err := json.Unmarshal([]byte(line), &c.hello); err != nil || c.hello.Addr == "" {
+	if c.hello, err = wire.ParseHello([]byte(line)); err != nil {
 		c.kill()
 		return nil, fmt.Errorf("server hello %q: not the JSON line muxbench serve prints", line)
 	}
@@ -122,20 +121,20 @@ func (c *child) stderrTail() string {
 }
 
 // report asks the server for its counters.
-func (c *child) report() (server.Report, error) {
-	if _, err := io.WriteString(c.stdin, "stats\n"); err != nil {
+func (c *child) report() (wire.Report, error) {
+	if _, err := io.WriteString(c.stdin, wire.CmdStats+"\n"); err != nil {
 		if c.waitExit(time.Second) {
-			return server.Report{}, fmt.Errorf("ask server for stats: %s", c.exitReason())
+			return wire.Report{}, fmt.Errorf("ask server for stats: %s", c.exitReason())
 		}
-		return server.Report{}, fmt.Errorf("ask server for stats: %w%s", err, c.stderrTail())
+		return wire.Report{}, fmt.Errorf("ask server for stats: %w%s", err, c.stderrTail())
 	}
 	line, err := c.readLine(statsTimeout)
 	if err != nil {
-		return server.Report{}, fmt.Errorf("server stats: %w", err)
+		return wire.Report{}, fmt.Errorf("server stats: %w", err)
 	}
-	var r server.Report
-	if err := json.Unmarshal([]byte(line), &r); err != nil {
-		return server.Report{}, fmt.Errorf("server stats line %q: %w", line, err)
+	r, err := wire.ParseReport([]byte(line))
+	if err != nil {
+		return wire.Report{}, fmt.Errorf("server stats line %q: %w", line, err)
 	}
 	return r, nil
 }

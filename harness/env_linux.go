@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	fdselect "github.com/muxbench/muxbench/backends/select"
 	"github.com/muxbench/muxbench/internal/cpuset"
 	"github.com/muxbench/muxbench/internal/procfs"
 	"github.com/muxbench/muxbench/results"
@@ -198,7 +199,7 @@ func Preflight(sc results.Scenario) []Check {
 	// Listen backlog: bounds how many connects can be queued at once.
 	if sm, err := procfs.Somaxconn(); err != nil {
 		add("somaxconn", "warn", fmt.Sprintf("cannot read net.core.somaxconn: %v", err), "check /proc/sys/net/core/somaxconn")
-	} else if sm < 1024 {
+	} else if sm < lowSomaxconn {
 		add("somaxconn", "warn", fmt.Sprintf("net.core.somaxconn is %d: fast connection bursts may be dropped and retried", sm), "sysctl -w net.core.somaxconn=4096")
 	} else {
 		add("somaxconn", "ok", fmt.Sprintf("net.core.somaxconn %d", sm), "")
@@ -213,16 +214,21 @@ func Preflight(sc results.Scenario) []Check {
 		}
 		var over []string
 		for _, f := range sc.FDs {
-			if f-1+serverOwnFDs > 1024 {
+			if f-1+serverOwnFDs > fdselect.FDSetSize {
 				over = append(over, strconv.Itoa(f))
 			}
 		}
 		if len(over) > 0 {
-			add("select", "ok", fmt.Sprintf("select stops at FD_SETSIZE (1024): fds %s will be recorded unsupported for it (the server holds ~%d fds of its own)", strings.Join(over, ", "), serverOwnFDs), "")
+			add("select", "ok", fmt.Sprintf("select stops at FD_SETSIZE (%d): fds %s will be recorded unsupported for it (the server holds ~%d fds of its own)", fdselect.FDSetSize, strings.Join(over, ", "), serverOwnFDs), "")
 		}
 	}
 	return checks
 }
+
+// lowSomaxconn is the listen backlog cap below which the environment
+// check warns: a connect burst then overflows the accept queue and
+// connects are retried. (Not FD_SETSIZE, though it is the same number.)
+const lowSomaxconn = 1024
 
 func overlap(a, b cpuset.Set) bool {
 	if a.Empty() || b.Empty() {

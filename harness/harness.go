@@ -17,11 +17,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/muxbench/muxbench/backends"
 	"github.com/muxbench/muxbench/internal/cpuset"
+	"github.com/muxbench/muxbench/internal/wire"
+	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/loadgen"
 	"github.com/muxbench/muxbench/results"
-	"github.com/muxbench/muxbench/server"
 )
 
 // Options configure Run.
@@ -107,9 +107,6 @@ func parseTiming(sc results.Scenario) (timing, error) {
 	return t, nil
 }
 
-// connectRate is the load generator's default connect rate, used for estimates.
-const connectRate = 25000
-
 // Estimate is how long the scenario should take: warm-up, window, opening
 // connections and about half a second of server start and stop per sample.
 // Samples that will be recorded unsupported at once (more active
@@ -124,7 +121,7 @@ func Estimate(sc results.Scenario) time.Duration {
 	for _, j := range Jobs(sc) {
 		d += 500 * time.Millisecond
 		if !plannedUnsupported(j) {
-			d += t.warmup + t.duration + time.Duration(float64(j.Conns())/connectRate*float64(time.Second))
+			d += t.warmup + t.duration + time.Duration(float64(j.Conns())/loadgen.DefaultConnectRate*float64(time.Second))
 		}
 	}
 	return d
@@ -137,8 +134,8 @@ func plannedUnsupported(j Job) bool {
 	if j.Active > j.Conns() {
 		return true
 	}
-	info, err := backends.Lookup(j.Backend)
-	return err == nil && info.MaxFD > 0 && j.FDs > info.MaxFD
+	b, err := lineup.Lookup(j.Backend)
+	return err == nil && b.MaxFD > 0 && j.FDs > b.MaxFD
 }
 
 // Run runs the scenario and returns the record. When ctx ends (Ctrl-C) it
@@ -265,7 +262,7 @@ func sample(ctx context.Context, opts Options, t timing, job Job) results.Sample
 		srv.stop()
 		return fail(results.StatusUnsupported, "%v", err)
 	}
-	var start, end server.Report
+	var start, end wire.Report
 	var startErr, endErr error
 	cfg.OnConnected = func(ctx context.Context) error {
 		return srv.awaitPopulated(ctx, job.Conns(), func(open int) {
@@ -301,7 +298,7 @@ func sample(ctx context.Context, opts Options, t timing, job Job) results.Sample
 		return fail(results.StatusFailed, "%s", reason)
 	}
 	if stopErr != nil {
-		s.Errors["server_exit"]++
+		s.Errors[results.ErrKindServerExit]++
 		s.Reason = stopErr.Error()
 	}
 	switch {
@@ -334,7 +331,7 @@ func sample(ctx context.Context, opts Options, t timing, job Job) results.Sample
 // it), and exactly the job's connections open — and, where the server
 // counts them, exactly the job's fds watched — at its start and its end.
 // It returns why the window is not a measurement of the point, or "".
-func windowFault(job Job, h server.Hello, start, end server.Report) string {
+func windowFault(job Job, h wire.Hello, start, end wire.Report) string {
 	conns := int64(job.Conns())
 	var faults []string
 	if n := end.Accepts - start.Accepts; n > 0 {
@@ -342,7 +339,7 @@ func windowFault(job Job, h server.Hello, start, end server.Report) string {
 	}
 	for _, edge := range []struct {
 		name string
-		r    server.Report
+		r    wire.Report
 	}{{"start", start}, {"end", end}} {
 		if edge.r.ConnsOpen != conns {
 			faults = append(faults, fmt.Sprintf("%d of %d connections open at the window's %s", edge.r.ConnsOpen, conns, edge.name))
@@ -366,7 +363,7 @@ func (c *child) exitedEarly() bool {
 
 // fill copies the load generator's result and the server's counter deltas
 // into s.
-func fill(s *results.Sample, res *loadgen.Result, h server.Hello, start, end server.Report) {
+func fill(s *results.Sample, res *loadgen.Result, h wire.Hello, start, end wire.Report) {
 	s.WindowNs = res.WindowNs
 	s.RateAchieved = res.RateAchieved
 	s.Requests = res.Requests
@@ -382,15 +379,15 @@ func fill(s *results.Sample, res *loadgen.Result, h server.Hello, start, end ser
 		}
 	}
 	if res.Unanswered > 0 {
-		s.Errors["unanswered"] = res.Unanswered
+		s.Errors[results.ErrKindUnanswered] = res.Unanswered
 	}
 	// Connections the server refused (select past FD_SETSIZE) count since
 	// the server started: they happen while connecting, before the window.
 	if end.ConnsRejected > 0 {
-		s.Errors["rejected"] = int64(end.ConnsRejected)
+		s.Errors[results.ErrKindRejected] = int64(end.ConnsRejected)
 	}
 	if n := end.Errors.Protocol - start.Errors.Protocol; n > 0 {
-		s.Errors["server_protocol"] = int64(n)
+		s.Errors[results.ErrKindServerProtocol] = int64(n)
 	}
 	d := results.ServerDelta{
 		UserNs:           end.UserNs - start.UserNs,

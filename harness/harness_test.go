@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muxbench/muxbench/internal/wire"
 	"github.com/muxbench/muxbench/results"
-	"github.com/muxbench/muxbench/server"
 )
 
 // muxbenchBin is the muxbench binary built once for these tests.
@@ -243,23 +243,23 @@ func TestPreflight(t *testing.T) {
 
 func TestWindowFault(t *testing.T) {
 	job := Job{Backend: "poll", FDs: 12, Active: 1}
-	loop := server.Hello{LoopThread: true}
-	full := server.Report{Stats: server.Stats{Accepts: 10, ConnsOpen: 10, Watched: 12}}
+	loop := wire.Hello{LoopThread: true}
+	full := wire.Report{Stats: wire.Stats{Accepts: 10, ConnsOpen: 10, Watched: 12}}
 	for _, tt := range []struct {
 		name       string
-		h          server.Hello
-		start, end server.Report
+		h          wire.Hello
+		start, end wire.Report
 		want       string // substring; "" = no fault
 	}{
 		{"populated", loop, full, full, ""},
 		{"accepting in the window", loop,
-			server.Report{Stats: server.Stats{Accepts: 8, ConnsOpen: 8, Watched: 10}}, full,
+			wire.Report{Stats: wire.Stats{Accepts: 8, ConnsOpen: 8, Watched: 10}}, full,
 			"2 accepts inside the measured window; 8 of 10 connections open at the window's start; 10 of 12 fds watched at the window's start"},
 		{"closed during the window", loop, full,
-			server.Report{Stats: server.Stats{Accepts: 10, ConnsOpen: 9, Watched: 11}},
+			wire.Report{Stats: wire.Stats{Accepts: 10, ConnsOpen: 9, Watched: 11}},
 			"9 of 10 connections open at the window's end; 11 of 12 fds watched at the window's end"},
-		{"gonet cannot count watched fds", server.Hello{},
-			server.Report{Stats: server.Stats{Accepts: 10, ConnsOpen: 10}}, server.Report{Stats: server.Stats{Accepts: 10, ConnsOpen: 10}}, ""},
+		{"gonet cannot count watched fds", wire.Hello{},
+			wire.Report{Stats: wire.Stats{Accepts: 10, ConnsOpen: 10}}, wire.Report{Stats: wire.Stats{Accepts: 10, ConnsOpen: 10}}, ""},
 	} {
 		got := windowFault(job, tt.h, tt.start, tt.end)
 		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {

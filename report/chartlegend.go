@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"image/color"
 	"math"
 	"strconv"
@@ -57,7 +58,7 @@ func (c *Chart) legendEntries() []legendEntry {
 	}
 	grey := color.RGBA{0x44, 0x44, 0x44, 0xff}
 	if saturated {
-		out = append(out, legendEntry{"saturated: rate missed or CPU ≥ 95%", glyphThumb{draw.GlyphStyle{Color: grey, Radius: markerRadius, Shape: glyph{ShapeCircle, true}}}})
+		out = append(out, legendEntry{fmt.Sprintf("saturated: rate missed or CPU ≥ %.0f%%", results.SaturatedCPU*100), glyphThumb{draw.GlyphStyle{Color: grey, Radius: markerRadius, Shape: glyph{ShapeCircle, true}}}})
 	}
 	if errored {
 		out = append(out, legendEntry{"errors (see report)", glyphThumb{draw.GlyphStyle{Color: problemColor, Radius: markerRadius * 2, Shape: ringGlyph{}}}})

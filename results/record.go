@@ -16,10 +16,19 @@ const SchemaVersion = 2
 // order is worst-last so a point's status is the worst of its samples'.
 const (
 	StatusOK          = "ok"          // measured, rate met, no integrity errors
-	StatusSaturated   = "saturated"   // open loop: achieved rate < 95% of requested, or the server's CPU >= SaturatedCPU
-	StatusErrors      = "errors"      // echo mismatches, timeouts, resets, unanswered requests or rejected conns
+	StatusSaturated   = "saturated"   // open loop: achieved rate < loadgen.SaturatedBelow of requested, or the server's CPU >= SaturatedCPU
+	StatusErrors      = "errors"      // any Errors counted: echo mismatches, timeouts, resets, unanswered requests, rejected conns, ...
 	StatusUnsupported = "unsupported" // the backend cannot run this point (Reason says why)
 	StatusFailed      = "failed"      // the server died or hung, setup failed, or the window's conditions did not hold (Reason says why)
+)
+
+// Error kinds the harness adds to a Sample's Errors besides the load
+// generator's.
+const (
+	ErrKindUnanswered     = "unanswered"      // requests still unanswered when the window closed
+	ErrKindRejected       = "rejected"        // connections the server accepted and closed because it could not watch the fd (select past FD_SETSIZE)
+	ErrKindServerProtocol = "server_protocol" // malformed requests the server counted in the window (sockperf framing)
+	ErrKindServerExit     = "server_exit"     // the server exited with an error or had to be killed after the window
 )
 
 // SaturatedCPU is the server CPU utilisation (of one core) from which an
@@ -146,7 +155,12 @@ type Sample struct {
 	// so runs can be merged and re-percentiled.
 	Histogram string `json:"histogram,omitempty"`
 
-	Errors map[string]int64 `json:"errors,omitempty"` // by kind: mismatch, short, timeout, reset, closed, rejected, connect, unanswered
+	// Errors counts integrity errors by kind: the load generator's
+	// (loadgen.ErrKind*: mismatch, short, timeout, reset, closed, connect,
+	// idle_closed, idle_reset, write, read) and the harness's own
+	// (ErrKindUnanswered, ErrKindRejected, ErrKindServerProtocol,
+	// ErrKindServerExit). Kinds that did not occur are left out.
+	Errors map[string]int64 `json:"errors,omitempty"`
 
 	// Watched is how many fds the server's multiplexer watched at the
 	// window's end as the server counts them (listener, wake-up eventfd,

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/muxbench/muxbench/backends"
+	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/results"
 )
 
@@ -26,11 +26,11 @@ var builtin embed.FS
 
 // knownBackends lists the backend names a scenario may use: every built-in
 // backend, variants included.
-var knownBackends = backends.Order
+var knownBackends = lineup.Order
 
 // KnownBackends returns the backends a scenario without a backends field
 // runs, in that order (the variants are left out: name them to run them).
-func KnownBackends() []string { return slices.Clone(backends.Default) }
+func KnownBackends() []string { return slices.Clone(lineup.Default) }
 
 // Info names and describes a built-in scenario.
 type Info struct {

@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/muxbench/muxbench/backends"
+	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/server"
 )
 
@@ -71,7 +71,7 @@ func (c *rawClient) roundTrip() error {
 // (the client here allocates nothing either, and the process is otherwise
 // idle, so any allocation counted is the server's).
 func TestLoopDoesNotAllocate(t *testing.T) {
-	for _, name := range backends.Names() {
+	for _, name := range lineup.Names() {
 		if !isLoop(name) {
 			continue // gonet allocates inside net and the runtime; it is the baseline, not our loop
 		}
@@ -121,7 +121,7 @@ func TestLoopDoesNotAllocate(t *testing.T) {
 // figure against an independent C server (sockperf's) is
 // scripts/sockperf-compare.sh, with server and client pinned apart.
 func BenchmarkEcho(b *testing.B) {
-	for _, name := range backends.Names() {
+	for _, name := range lineup.Names() {
 		for _, idle := range []int{0, 400} {
 			b.Run(fmt.Sprintf("backend=%s/idle=%d", name, idle), func(b *testing.B) {
 				srv := startServer(b, name, server.Echo)

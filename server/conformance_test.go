@@ -12,10 +12,12 @@ import (
 	"time"
 
 	"github.com/muxbench/muxbench/backends"
-	"github.com/muxbench/muxbench/backends/all"
 	fdselect "github.com/muxbench/muxbench/backends/select"
 	"github.com/muxbench/muxbench/internal/sockperf"
+	"github.com/muxbench/muxbench/internal/wire"
+	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/server"
+	"github.com/muxbench/muxbench/server/start"
 )
 
 // deadline bounds every wait in this suite: a stalled backend fails loudly.
@@ -29,7 +31,7 @@ func startServer(t testing.TB, backend string, proto server.Proto) server.Runner
 
 func startServerConfig(t testing.TB, backend string, cfg server.Config) server.Runner {
 	t.Helper()
-	srv, err := all.Start(backend, cfg)
+	srv, err := start.Server(backend, cfg)
 	if err != nil {
 		t.Fatalf("start %s: %v", backend, err)
 	}
@@ -61,7 +63,7 @@ func dial(t *testing.T, srv server.Runner) *net.TCPConn {
 }
 
 // waitStats polls the server's counters until cond holds or the deadline passes.
-func waitStats(t *testing.T, srv server.Runner, what string, cond func(server.Stats) bool) server.Stats {
+func waitStats(t *testing.T, srv server.Runner, what string, cond func(wire.Stats) bool) wire.Stats {
 	t.Helper()
 	end := time.Now().Add(deadline)
 	for {
@@ -121,12 +123,12 @@ func firstDiff(a, b []byte) int {
 
 // isLoop reports whether the backend runs the event loop (and so has every counter).
 func isLoop(backend string) bool {
-	info, _ := backends.Lookup(backend)
-	return info.New != nil
+	b, _ := lineup.Lookup(backend)
+	return b.EventLoop()
 }
 
 func TestConformance(t *testing.T) {
-	for _, name := range backends.Names() {
+	for _, name := range lineup.Names() {
 		t.Run(name, func(t *testing.T) {
 			for _, size := range []int{1, 64, 64 << 10, 1 << 20, 8 << 20} {
 				t.Run(fmt.Sprintf("echo %d bytes", size), func(t *testing.T) { testEcho(t, name, size) })
@@ -161,7 +163,7 @@ func testEcho(t *testing.T, backend string, size int) {
 	werr := make(chan error, 1)
 	go func() { _, err := c.Write(msg); werr <- err }()
 	if isLoop(backend) {
-		waitStats(t, srv, "a write EAGAIN", func(s server.Stats) bool { return s.WriteEAGAIN > 0 })
+		waitStats(t, srv, "a write EAGAIN", func(s wire.Stats) bool { return s.WriteEAGAIN > 0 })
 	}
 	got := make([]byte, size)
 	if _, err := io.ReadFull(c, got); err != nil {
@@ -175,7 +177,7 @@ func testEcho(t *testing.T, backend string, size int) {
 	}
 	// The client can hold the last bytes before the server's write call has
 	// returned and been counted: wait for the counters to settle.
-	waitStats(t, srv, fmt.Sprintf("bytes in/out %d/%d", size, size), func(s server.Stats) bool {
+	waitStats(t, srv, fmt.Sprintf("bytes in/out %d/%d", size, size), func(s wire.Stats) bool {
 		return s.BytesIn == uint64(size) && s.BytesOut == uint64(size)
 	})
 }
@@ -252,7 +254,7 @@ func testConcurrent(t *testing.T, backend string, n int) {
 	for err := range errs {
 		t.Error(err)
 	}
-	st := waitStats(t, srv, "all connections closed", func(s server.Stats) bool {
+	st := waitStats(t, srv, "all connections closed", func(s wire.Stats) bool {
 		return s.ConnsClosed == uint64(n)
 	})
 	if st.Accepts != uint64(n) || st.ConnsRejected != 0 {
@@ -284,7 +286,7 @@ func testHalfClose(t *testing.T, backend string, size int) {
 	if i := firstDiff(got, msg); i >= 0 {
 		t.Fatalf("got %d bytes, want %d; differs at %d", len(got), size, i)
 	}
-	waitStats(t, srv, "the connection closed", func(s server.Stats) bool { return s.ConnsClosed == 1 && s.ConnsOpen == 0 })
+	waitStats(t, srv, "the connection closed", func(s wire.Stats) bool { return s.ConnsClosed == 1 && s.ConnsOpen == 0 })
 }
 
 // testReset: a client that resets mid-stream costs only its own connection.
@@ -299,7 +301,7 @@ func testReset(t *testing.T, backend string) {
 	}
 	c.SetLinger(0) // close sends RST
 	c.Close()
-	waitStats(t, srv, "the reset connection closed", func(s server.Stats) bool { return s.ConnsClosed == 1 })
+	waitStats(t, srv, "the reset connection closed", func(s wire.Stats) bool { return s.ConnsClosed == 1 })
 	roundTrip(t, other, pattern(1000, 3))
 	if st := srv.Stats(); st.ConnsOpen != 1 {
 		t.Errorf("conns open = %d; want 1", st.ConnsOpen)
@@ -383,7 +385,7 @@ func testIdle(t *testing.T, backend string, idle, active int) {
 		dial(t, srv)
 	}
 	want := int64(idle)
-	waitStats(t, srv, fmt.Sprintf("%d idle connections", idle), func(s server.Stats) bool { return s.ConnsOpen == want })
+	waitStats(t, srv, fmt.Sprintf("%d idle connections", idle), func(s wire.Stats) bool { return s.ConnsOpen == want })
 	var wg sync.WaitGroup
 	errs := make(chan error, active)
 	for i := 0; i < active; i++ {
@@ -433,7 +435,7 @@ func testCounters(t *testing.T, backend string) {
 		roundTrip(t, c, pattern(size, i))
 	}
 	c.Close()
-	st := waitStats(t, srv, "close", func(s server.Stats) bool { return s.ConnsClosed == 1 })
+	st := waitStats(t, srv, "close", func(s wire.Stats) bool { return s.ConnsClosed == 1 })
 	checks := []struct {
 		name      string
 		got, want uint64
@@ -517,7 +519,7 @@ func testSockperf(t *testing.T, backend string) {
 	if n, err := bad.Read(make([]byte, 1)); err == nil {
 		t.Fatalf("read after a corrupt frame = %d bytes, nil; want EOF or reset", n)
 	}
-	waitStats(t, srv, "protocol error counted", func(s server.Stats) bool { return s.Errors.Protocol == 1 })
+	waitStats(t, srv, "protocol error counted", func(s wire.Stats) bool { return s.Errors.Protocol == 1 })
 	c.Write(sockperfMsg(5, req, 10))
 	if _, err := io.ReadFull(c, make([]byte, sockperf.HeaderLen+10)); err != nil {
 		t.Fatalf("good connection after another's protocol error: %v", err)
@@ -534,7 +536,7 @@ func TestSelectLimit(t *testing.T) {
 	for i := uint64(0); i < n; i++ {
 		dial(t, srv)
 	}
-	st := waitStats(t, srv, "all connects accepted", func(s server.Stats) bool { return s.Accepts == n+1 })
+	st := waitStats(t, srv, "all connects accepted", func(s wire.Stats) bool { return s.Accepts == n+1 })
 	// Client and server fds share this process, so the server's accepted
 	// fds pass FD_SETSIZE well before n connections: all of those, and only
 	// those, are rejected.

@@ -17,9 +17,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/muxbench/muxbench/backends"
-	"github.com/muxbench/muxbench/backends/all"
+	"github.com/muxbench/muxbench/internal/wire"
+	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/server"
+	"github.com/muxbench/muxbench/server/start"
 )
 
 // The fd-limit test runs each server as a child process — this test
@@ -61,7 +62,7 @@ func TestFDLimitChild(t *testing.T) {
 
 // serveAtFDLimit lowers RLIMIT_NOFILE to fdLimit, serves backend on
 // 127.0.0.1:0, prints "addr HOST:PORT", then answers each "stats" line
-// on in with "report JSON" (server.Report) until in ends.
+// on in with "report JSON" (wire.Report) until in ends.
 func serveAtFDLimit(backend string, in io.Reader, out io.Writer) error {
 	lim := unix.Rlimit{Cur: fdLimit, Max: fdLimit}
 	var old unix.Rlimit
@@ -72,7 +73,7 @@ func serveAtFDLimit(backend string, in io.Reader, out io.Writer) error {
 	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
 		return fmt.Errorf("lower RLIMIT_NOFILE to %d: %w", fdLimit, err)
 	}
-	srv, err := all.Start(backend, server.Config{Addr: "127.0.0.1:0"})
+	srv, err := start.Server(backend, server.Config{Addr: "127.0.0.1:0"})
 	if err != nil {
 		return err
 	}
@@ -167,12 +168,12 @@ func (s *fdLimitServer) line(t *testing.T, prefix string) string {
 	}
 }
 
-func (s *fdLimitServer) report(t *testing.T) server.Report {
+func (s *fdLimitServer) report(t *testing.T) wire.Report {
 	t.Helper()
 	if _, err := io.WriteString(s.stdin, "stats\n"); err != nil {
 		t.Fatalf("ask child server for stats: %v", err)
 	}
-	var r server.Report
+	var r wire.Report
 	if err := json.Unmarshal([]byte(strings.TrimPrefix(s.line(t, "report "), "report ")), &r); err != nil {
 		t.Fatalf("child server report: %v", err)
 	}
@@ -181,7 +182,7 @@ func (s *fdLimitServer) report(t *testing.T) server.Report {
 
 // waitReport polls the child's counters until cond holds or deadline
 // passes, and returns the last report either way.
-func (s *fdLimitServer) waitReport(t *testing.T, cond func(server.Report) bool) (server.Report, bool) {
+func (s *fdLimitServer) waitReport(t *testing.T, cond func(wire.Report) bool) (wire.Report, bool) {
 	t.Helper()
 	end := time.Now().Add(deadline)
 	for {
@@ -195,7 +196,7 @@ func (s *fdLimitServer) waitReport(t *testing.T, cond func(server.Report) bool) 
 
 // cpuShare is the server's CPU time between two reports as a fraction of
 // one core.
-func cpuShare(a, b server.Report) float64 {
+func cpuShare(a, b wire.Report) float64 {
 	wall := b.MonoNs - a.MonoNs
 	if wall <= 0 {
 		return 0
@@ -240,9 +241,9 @@ func TestFDLimit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a child server per backend and opens hundreds of connections")
 	}
-	for _, name := range backends.Names() {
+	for _, name := range lineup.Names() {
 		t.Run(name, func(t *testing.T) {
-			info, err := backends.Lookup(name)
+			info, err := lineup.Lookup(name)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -273,7 +274,7 @@ func testFDLimit(t *testing.T, backend string) {
 		dialOne()
 	}
 	// Settled: every connection offered is held or was shed.
-	settled := func(r server.Report) bool {
+	settled := func(r wire.Report) bool {
 		return r.ConnsOpen+int64(r.ConnsRejected) >= int64(len(conns))
 	}
 	if r, ok := srv.waitReport(t, settled); !ok {
@@ -343,7 +344,7 @@ func testFDLimit(t *testing.T, backend string) {
 		c.Close()
 	}
 	conns = nil
-	if r, ok := srv.waitReport(t, func(r server.Report) bool { return r.ConnsOpen == 0 }); !ok {
+	if r, ok := srv.waitReport(t, func(r wire.Report) bool { return r.ConnsOpen == 0 }); !ok {
 		t.Fatalf("server still holds %d connections %v after the clients closed them", r.ConnsOpen, deadline)
 	}
 	for i := range 8 {

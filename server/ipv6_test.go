@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/muxbench/muxbench/backends"
+	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/loadgen"
 	"github.com/muxbench/muxbench/server"
 )
@@ -33,7 +33,7 @@ func requireIPv6Loopback(t *testing.T) {
 // against it.
 func TestIPv6(t *testing.T) {
 	requireIPv6Loopback(t)
-	for _, name := range backends.Names() {
+	for _, name := range lineup.Names() {
 		t.Run(name, func(t *testing.T) {
 			srv := startServerConfig(t, name, server.Config{Addr: "[::1]:0"})
 			ap, err := net.ResolveTCPAddr("tcp", srv.Addr())

@@ -4,11 +4,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
-	"strconv"
-	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/muxbench/muxbench/internal/procfs"
 )
 
 // Listen opens a non-blocking TCP listening socket on addr ("IP:PORT",
@@ -44,7 +43,7 @@ func Listen(addr string) (fd int, bound string, err error) {
 	if err := unix.Bind(fd, sa); err != nil {
 		return fail("bind", err)
 	}
-	if err := unix.Listen(fd, Somaxconn()); err != nil {
+	if err := unix.Listen(fd, backlog()); err != nil {
 		return fail("listen", err)
 	}
 	got, err := unix.Getsockname(fd)
@@ -72,16 +71,15 @@ func sockaddr(ap netip.AddrPort) (family int, sa unix.Sockaddr) {
 	return unix.AF_INET6, &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
 }
 
-// Somaxconn returns net.core.somaxconn, the cap on any listen backlog, or
-// 4096 (the kernel default since 5.4) if it cannot be read.
-func Somaxconn() int {
-	b, err := os.ReadFile("/proc/sys/net/core/somaxconn")
-	if err != nil {
-		return 4096
+// defaultBacklog is the kernel's default net.core.somaxconn since 5.4, the
+// backlog asked for when the sysctl cannot be read.
+const defaultBacklog = 4096
+
+// backlog is the largest listen backlog the kernel allows
+// (net.core.somaxconn; the kernel caps any larger value to it).
+func backlog() int {
+	if n, err := procfs.Somaxconn(); err == nil && n > 0 {
+		return n
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || n <= 0 {
-		return 4096
-	}
-	return n
+	return defaultBacklog
 }

@@ -1,6 +1,10 @@
 package server
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/muxbench/muxbench/internal/wire"
+)
 
 // Proto is the application protocol the server speaks.
 type Proto int
@@ -53,5 +57,5 @@ type Runner interface {
 	// may be called from any goroutine, more than once.
 	Shutdown()
 	// Stats snapshots the counters; safe from any goroutine.
-	Stats() Stats
+	Stats() wire.Stats
 }

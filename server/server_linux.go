@@ -3,7 +3,7 @@
 // machine. Backends differ only in the backends.Poller they plug in, which
 // is what makes their measurements comparable.
 //
-// The loop, per DESIGN.md:
+// The loop, as muxbench's design describes it:
 //   - the listener and every accepted socket are non-blocking; accepted
 //     sockets get TCP_NODELAY;
 //   - every backend accepts in bounded batches (acceptBatch per readiness),
@@ -33,6 +33,7 @@ import (
 
 	"github.com/muxbench/muxbench/backends"
 	"github.com/muxbench/muxbench/internal/sockperf"
+	"github.com/muxbench/muxbench/internal/wire"
 )
 
 // ReadBufferSize is the size of the loop's one read buffer, and so the most
@@ -86,9 +87,6 @@ var _ Runner = (*Server)(nil)
 // New creates a server for the backend as cfg says. The poller is created
 // here and owned by the server. Call Serve to run it.
 func New(info backends.Info, cfg Config) (*Server, error) {
-	if info.New == nil {
-		return nil, fmt.Errorf("backend %q is not a poller backend; start it with its own package", info.Name)
-	}
 	p, err := info.New()
 	if err != nil {
 		return nil, fmt.Errorf("backend %s: %w", info.Name, err)
@@ -129,7 +127,7 @@ func New(info backends.Info, cfg Config) (*Server, error) {
 func (s *Server) Addr() string { return s.addr }
 
 // Stats snapshots the counters.
-func (s *Server) Stats() Stats { return s.c.Snapshot() }
+func (s *Server) Stats() wire.Stats { return s.c.Snapshot() }
 
 // LoopThread returns the OS thread id of the event loop (0 before Serve).
 func (s *Server) LoopThread() int { return int(s.loopTID.Load()) }

@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/muxbench/muxbench/internal/sockperf"
+	"github.com/muxbench/muxbench/internal/wire"
 )
 
 // Counters are the event loop's cumulative counters. The loop is their only
@@ -53,44 +54,9 @@ func (c *Counters) CountError(err error) {
 	}
 }
 
-// Stats is a snapshot of Counters, as printed by `muxbench serve`'s stats
-// command. Backends that cannot observe a counter (gonet has no wait calls
-// of its own) leave it zero.
-type Stats struct {
-	Waits            uint64 `json:"waits"`
-	WaitsInterrupted uint64 `json:"waits_interrupted"`
-	Events           uint64 `json:"events"`
-	Accepts          uint64 `json:"accepts"`
-	Reads            uint64 `json:"reads"`
-	Writes           uint64 `json:"writes"`
-	ReadEAGAIN       uint64 `json:"read_eagain"`
-	WriteEAGAIN      uint64 `json:"write_eagain"`
-	InterestMods     uint64 `json:"interest_mods"`
-	BytesIn          uint64 `json:"bytes_in"`
-	BytesOut         uint64 `json:"bytes_out"`
-	ConnsOpen        int64  `json:"conns_open"`
-	ConnsClosed      uint64 `json:"conns_closed"`
-	ConnsRejected    uint64 `json:"conns_rejected"`
-	// Watched is how many fds the multiplexer watches now (0 where the
-	// backend cannot tell: gonet); MaxWatchedFD the highest connection fd
-	// number registered so far.
-	Watched      int64  `json:"watched"`
-	MaxWatchedFD int64  `json:"max_watched_fd"`
-	Errors       Errors `json:"errors"`
-}
-
-// Errors counts per-connection errors by kind.
-type Errors struct {
-	Reset    uint64 `json:"reset"`
-	Pipe     uint64 `json:"pipe"`
-	Protocol uint64 `json:"protocol"`
-	Accept   uint64 `json:"accept"`
-	Other    uint64 `json:"other"`
-}
-
 // Snapshot reads every counter.
-func (c *Counters) Snapshot() Stats {
-	return Stats{
+func (c *Counters) Snapshot() wire.Stats {
+	return wire.Stats{
 		Waits:            c.Waits.Load(),
 		WaitsInterrupted: c.WaitsInterrupted.Load(),
 		Events:           c.Events.Load(),
@@ -107,7 +73,7 @@ func (c *Counters) Snapshot() Stats {
 		ConnsRejected:    c.ConnsRejected.Load(),
 		Watched:          c.Watched.Load(),
 		MaxWatchedFD:     c.MaxWatchedFD.Load(),
-		Errors: Errors{
+		Errors: wire.Errors{
 			Reset:    c.ErrReset.Load(),
 			Pipe:     c.ErrPipe.Load(),
 			Protocol: c.ErrProtocol.Load(),

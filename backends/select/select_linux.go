@@ -1,7 +1,7 @@
 // Package fdselect is the select(2) backend, registered as "select". (The
 // package is not called select because select is a Go keyword.)
 //
-// select takes bitmaps of FD_SETSIZE (1024) bits and overwrites them with
+// select takes bitmaps of FD_SETSIZE (1024, FDSetSize) bits and overwrites them with
 // the result, so the Poller keeps master read and write sets and copies them
 // before every call; the kernel then scans every bit up to the highest fd,
 // and so does Wait — that O(highest fd) cost is exactly what is measured.
@@ -25,7 +25,7 @@ const FDSetSize = len(unix.FdSet{}.Bits) * 64
 func init() {
 	backends.Register(backends.Info{
 		Name:        "select",
-		Description: "select(2): fd_set bitmaps copied and scanned every call; fds < FD_SETSIZE (1024) only",
+		Description: fmt.Sprintf("select(2): fd_set bitmaps copied and scanned every call; fds < FD_SETSIZE (%d) only", FDSetSize),
 		MaxFD:       FDSetSize,
 		New:         func() (backends.Poller, error) { return New(), nil },
 	})

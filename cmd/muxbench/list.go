@@ -5,8 +5,7 @@ import (
 	"io"
 	"text/tabwriter"
 
-	"github.com/muxbench/muxbench/backends"
-	_ "github.com/muxbench/muxbench/backends/all" // registers every backend
+	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/scenarios"
 )
 
@@ -24,8 +23,8 @@ func runList(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "BACKEND\tDESCRIPTION")
-	for _, name := range backends.Names() {
-		info, err := backends.Lookup(name)
+	for _, name := range lineup.Names() {
+		info, err := lineup.Lookup(name)
 		if err != nil {
 			return err
 		}

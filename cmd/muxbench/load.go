@@ -235,7 +235,7 @@ func writeLoadTable(w io.Writer, r *loadgen.Result) error {
 	if r.Mode == loadgen.ModeOpen {
 		sat := ""
 		if r.Saturated {
-			sat = "  SATURATED (achieved < 95% of requested)"
+			sat = fmt.Sprintf("  SATURATED (achieved < %.0f%% of requested)", loadgen.SaturatedBelow*100)
 		}
 		fmt.Fprintf(tw, "rate\t%.0f req/s requested, %.0f achieved%s\n", r.RateRequested, r.RateAchieved, sat)
 	} else {

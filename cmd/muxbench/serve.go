@@ -19,9 +19,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/muxbench/muxbench/backends"
-	"github.com/muxbench/muxbench/backends/all"
+	"github.com/muxbench/muxbench/internal/wire"
+	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/server"
+	"github.com/muxbench/muxbench/server/start"
 )
 
 func init() {
@@ -33,7 +34,7 @@ func init() {
 
 func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", "serve [-backend NAME] [-addr IP:PORT] [-proto echo|sockperf] [-cpus LIST]", stderr)
-	backend := fs.String("backend", "epoll-lt", "multiplexer `name`: "+strings.Join(backends.Names(), ", "))
+	backend := fs.String("backend", "epoll-lt", "multiplexer `name`: "+strings.Join(lineup.Names(), ", "))
 	addr := fs.String("addr", "127.0.0.1:0", "listen `address` (port 0 picks a free port; 0.0.0.0 listens on all interfaces)")
 	protoName := fs.String("proto", "echo", "`protocol`: echo (any echo client) or sockperf (sockperf's TCP framing)")
 	cpus := fs.String("cpus", "", "pin every thread to this CPU `list`, e.g. 0 or 0,2-3 (default: not pinned)")
@@ -42,13 +43,13 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	info, err := backends.Lookup(*backend)
+	b, err := lineup.Lookup(*backend)
 	if err != nil {
 		return usageErrorf("-backend: %v", err)
 	}
 	// An event-loop server started as its own process: re-exec before
 	// anything is printed. (Called in-process, by tests, it runs as it is.)
-	if info.New != nil && len(os.Args) > 1 && os.Args[1] == "serve" && slices.Equal(os.Args[2:], args) {
+	if b.EventLoop() && len(os.Args) > 1 && os.Args[1] == "serve" && slices.Equal(os.Args[2:], args) {
 		if err := execWithoutPreemptSignal(); err != nil {
 			return err
 		}
@@ -75,7 +76,7 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	// rawwait), so its process needs a second P for the control reader.
 	procs := set.Len()
 	gc := "default"
-	if loop := info.New != nil; loop {
+	if b.EventLoop() {
 		procs = max(2, procs, runtime.GOMAXPROCS(0))
 		// The loop allocates nothing per request: with the collector off
 		// (bounded by a memory limit) no stop-the-world ever has to wait
@@ -88,18 +89,18 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := set.PinProcess(procs); err != nil {
 		return err
 	}
-	srv, err := all.Start(*backend, server.Config{Addr: *addr, Proto: proto, SendBuffer: *sndbuf})
+	srv, err := start.Server(*backend, server.Config{Addr: *addr, Proto: proto, SendBuffer: *sndbuf})
 	if err != nil {
 		return err
 	}
 	var lim unix.Rlimit
 	unix.Getrlimit(unix.RLIMIT_NOFILE, &lim)
 	out := &lineWriter{w: stdout}
-	out.json(server.Hello{
+	out.json(wire.Hello{
 		Addr: srv.Addr(), PID: os.Getpid(), Backend: *backend, Proto: proto.String(),
 		CPUs: set.String(), NoFileSoft: lim.Cur, NoFileHard: lim.Max,
-		OpenFDs: server.OpenFDs(), MaxFD: info.MaxFD,
-		LoopThread: info.New != nil, GOMAXPROCS: runtime.GOMAXPROCS(0), GODEBUG: os.Getenv("GODEBUG"), GC: gc,
+		OpenFDs: server.OpenFDs(), MaxFD: b.MaxFD,
+		LoopThread: b.EventLoop(), GOMAXPROCS: runtime.GOMAXPROCS(0), GODEBUG: os.Getenv("GODEBUG"), GC: gc,
 	})
 
 	served := make(chan error, 1)
@@ -166,13 +167,13 @@ func serveControl(stdin io.Reader, srv server.Runner, out *lineWriter) {
 	for sc.Scan() {
 		switch cmd := strings.TrimSpace(sc.Text()); cmd {
 		case "":
-		case "stats":
+		case wire.CmdStats:
 			out.json(server.TakeReport(srv))
-		case "quit":
+		case wire.CmdQuit:
 			srv.Shutdown()
 			return
 		default:
-			out.json(map[string]string{"error": fmt.Sprintf("unknown command %q (want stats or quit)", cmd)})
+			out.json(map[string]string{"error": fmt.Sprintf("unknown command %q (want %s or %s)", cmd, wire.CmdStats, wire.CmdQuit)})
 		}
 	}
 	srv.Shutdown()

@@ -6,10 +6,13 @@
 package reporttest
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"time"
 
+	fdselect "github.com/muxbench/muxbench/backends/select"
+	"github.com/muxbench/muxbench/loadgen"
 	"github.com/muxbench/muxbench/results"
 )
 
@@ -72,7 +75,7 @@ var models = map[string]cost{
 }
 
 // Reason is the reason synthetic select samples give above FD_SETSIZE.
-const Reason = "fd 1027 >= FD_SETSIZE (1024): select(2) cannot watch it; use poll or epoll"
+var Reason = fmt.Sprintf("fd %d >= FD_SETSIZE (%d): select(2) cannot watch it; use poll or epoll", fdselect.FDSetSize+3, fdselect.FDSetSize)
 
 // Run returns a run shaped by o, the same for the same options.
 func Run(o Options) *results.Run {
@@ -116,7 +119,7 @@ func sample(b string, fds, active, rep int, o Options, noise func() float64) res
 		Backend: b, FDs: fds, Idle: fds - active - 1, Active: active, Repetition: rep,
 		Mode: "open", Size: 64, Status: results.StatusOK, RateRequested: o.Rate,
 	}
-	if b == "select" && fds >= 1024 {
+	if b == "select" && fds >= fdselect.FDSetSize {
 		s.Status, s.Reason = results.StatusUnsupported, Reason
 		return s
 	}
@@ -141,7 +144,7 @@ func sample(b string, fds, active, rep int, o Options, noise func() float64) res
 	// queue for the whole window.
 	p50 := (30e3 + 0.6*baseCPU) * scale / (1 - math.Min(util, 0.9)) * noise()
 	p99 := p50 * 3.2 * noise()
-	if achieved < 0.95*o.Rate {
+	if achieved < loadgen.SaturatedBelow*o.Rate {
 		s.Status = results.StatusSaturated
 		p50, p99 = 40e6*noise(), 120e6*noise()
 	}

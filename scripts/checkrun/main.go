@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/perf/benchfmt"
 
+	fdselect "github.com/muxbench/muxbench/backends/select"
 	"github.com/muxbench/muxbench/results"
 )
 
@@ -85,11 +86,11 @@ func check(dir string, out io.Writer) ([]string, error) {
 				bad("%s at %d fds: missing", b, fds)
 				continue
 			}
-			// select holds fds 0..1023, and the server needs a dozen of its
-			// own: just below 1024 either status is right.
+			// select holds fds below FD_SETSIZE, and the server needs a dozen
+			// of its own: just below FD_SETSIZE either status is right.
 			unsupported := s.Status == results.StatusUnsupported
 			switch {
-			case b == "select" && fds > 1024 && !unsupported:
+			case b == "select" && fds > fdselect.FDSetSize && !unsupported:
 				bad("select at %d fds: status %s; want unsupported (past FD_SETSIZE)", fds, s.Status)
 			case unsupported && s.Active > fds-results.ServerOwnFDs:
 				// the point cannot hold its active connections: right for every backend

@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/muxbench/muxbench/internal/wire"
 	"github.com/muxbench/muxbench/server"
 )
 
@@ -91,7 +92,7 @@ func connect(t *testing.T, fd int, addr string) {
 }
 
 // waitFor polls cond until it holds or deadline passes.
-func waitFor(t *testing.T, srv *Server, what string, cond func(server.Stats) bool) {
+func waitFor(t *testing.T, srv *Server, what string, cond func(wire.Stats) bool) {
 	t.Helper()
 	end := time.Now().Add(deadline)
 	for !cond(srv.Stats()) {
@@ -113,7 +114,7 @@ func TestShedAtFDLimit(t *testing.T) {
 	for _, fd := range clients[:n] {
 		connect(t, fd, srv.Addr())
 	}
-	waitFor(t, srv, "every connection shed", func(st server.Stats) bool { return st.ConnsRejected == n })
+	waitFor(t, srv, "every connection shed", func(st wire.Stats) bool { return st.ConnsRejected == n })
 	for i, fd := range clients[:n] {
 		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 		if k, err := unix.Poll(fds, int(deadline/time.Millisecond)); k != 1 || err != nil {
@@ -129,7 +130,7 @@ func TestShedAtFDLimit(t *testing.T) {
 	}
 	restore()
 	connect(t, clients[n], srv.Addr())
-	waitFor(t, srv, "the connection after the limit lifted served", func(st server.Stats) bool { return st.ConnsOpen == 1 })
+	waitFor(t, srv, "the connection after the limit lifted served", func(st wire.Stats) bool { return st.ConnsOpen == 1 })
 }
 
 // TestBackOffWithoutSpare: out of fds with no spare to shed through,
@@ -147,7 +148,7 @@ func TestBackOffWithoutSpare(t *testing.T) {
 	for _, fd := range clients {
 		connect(t, fd, srv.Addr())
 	}
-	waitFor(t, srv, "an accept error", func(st server.Stats) bool { return st.Errors.Accept > 0 })
+	waitFor(t, srv, "an accept error", func(st wire.Stats) bool { return st.Errors.Accept > 0 })
 	time.Sleep(300 * time.Millisecond) // a window to count retries in, not a wait for a state
 	// Backing off, 300 ms hold about 6 retries (5+10+...+160 ms); retrying
 	// at once, hundreds of thousands.
@@ -155,5 +156,5 @@ func TestBackOffWithoutSpare(t *testing.T) {
 		t.Errorf("%d accept errors in 300 ms at the fd limit with no spare fd; want a handful (backing off)", got)
 	}
 	restore()
-	waitFor(t, srv, "the pending connections served", func(st server.Stats) bool { return st.ConnsOpen == n })
+	waitFor(t, srv, "the pending connections served", func(st wire.Stats) bool { return st.ConnsOpen == n })
 }

@@ -1,4 +1,4 @@
-// Package gonet is the baseline backend, registered as "gonet": the same
+// Package gonet is the baseline backend, "gonet" (lineup.GoNet): the same
 // echo server written the way a Go programmer would write it — net.Listen,
 // one goroutine per connection, blocking-style Read and Write — so Go's
 // runtime netpoller (epoll, edge-triggered, inside the runtime) does the
@@ -25,13 +25,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/muxbench/muxbench/backends"
 	"github.com/muxbench/muxbench/internal/sockperf"
+	"github.com/muxbench/muxbench/internal/wire"
 	"github.com/muxbench/muxbench/server"
 )
-
-// Name is the backend's registered name.
-const Name = "gonet"
 
 // BufferSize is each connection's read buffer. Larger than bufio's 4 KiB
 // default, smaller than the event-loop server's one shared 64 KiB buffer,
@@ -46,13 +43,6 @@ const (
 	acceptDelayMin = 5 * time.Millisecond
 	acceptDelayMax = time.Second
 )
-
-func init() {
-	backends.Register(backends.Info{
-		Name:        Name,
-		Description: "Go's runtime netpoller: net.Listen, one goroutine per connection (the baseline)",
-	})
-}
 
 // Server is a goroutine-per-connection echo server.
 type Server struct {
@@ -102,7 +92,7 @@ func openSpare() int {
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // Stats snapshots the counters.
-func (s *Server) Stats() server.Stats { return s.c.Snapshot() }
+func (s *Server) Stats() wire.Stats { return s.c.Snapshot() }
 
 // Shutdown closes the listener and every connection; Serve then returns.
 func (s *Server) Shutdown() {

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/muxbench/muxbench/internal/wire"
+)
+
+// TestServeWireRoundTrip starts `muxbench serve` (this test binary, see
+// TestMain) as its own process for an event-loop backend and a whole
+// server, reads its hello, stats and final lines, decodes them with
+// package wire and encodes them again: every field the server prints must
+// survive, so no field is printed that wire does not know.
+func TestServeWireRoundTrip(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, backend := range []string{"epoll-lt", "gonet"} {
+		t.Run(backend, func(t *testing.T) {
+			cmd := exec.Command(exe, "serve", "-backend", backend, "-addr", "127.0.0.1:0")
+			stdin, err := cmd.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			t.Cleanup(func() {
+				cmd.Process.Kill()
+				<-exited
+			})
+			lines := make(chan []byte)
+			go func() {
+				sc := bufio.NewScanner(stdout)
+				for sc.Scan() {
+					lines <- slices.Clone(sc.Bytes())
+				}
+				close(lines)
+			}()
+			next := func(what string) []byte {
+				t.Helper()
+				select {
+				case l, ok := <-lines:
+					if !ok {
+						t.Fatalf("%s: serve ended its output; stderr %q", what, stderr.String())
+					}
+					return l
+				case <-time.After(20 * time.Second):
+					t.Fatalf("%s: no line within 20s", what)
+				}
+				return nil
+			}
+
+			line := next("hello")
+			h, err := wire.ParseHello(line)
+			if err != nil {
+				t.Fatalf("hello %s: %v", line, err)
+			}
+			checkRoundTrip(t, "hello", line, h)
+			if h.Backend != backend || h.PID != cmd.Process.Pid || h.LoopThread != (backend != "gonet") {
+				t.Errorf("hello %+v; want backend %s, pid %d, loop thread %v", h, backend, cmd.Process.Pid, backend != "gonet")
+			}
+
+			io.WriteString(stdin, wire.CmdStats+"\n")
+			line = next("stats")
+			r, err := wire.ParseReport(line)
+			if err != nil {
+				t.Fatalf("stats %s: %v", line, err)
+			}
+			checkRoundTrip(t, "stats", line, r)
+			if r.Final || r.MonoNs == 0 {
+				t.Errorf("stats %+v; want a non-final report with a clock", r)
+			}
+
+			io.WriteString(stdin, wire.CmdQuit+"\n")
+			line = next("final report")
+			r, err = wire.ParseReport(line)
+			if err != nil {
+				t.Fatalf("final report %s: %v", line, err)
+			}
+			checkRoundTrip(t, "final report", line, r)
+			if !r.Final {
+				t.Errorf("last line %s: want final", line)
+			}
+			if err := <-exited; err != nil {
+				t.Errorf("serve exited with %v; stderr %q", err, stderr.String())
+			}
+			exited <- nil // for the cleanup
+		})
+	}
+}
+
+// checkRoundTrip encodes v again and compares it with the line it was
+// decoded from, field by field.
+func checkRoundTrip[T wire.Hello | wire.Report](t *testing.T, what string, line []byte, v T) {
+	t.Helper()
+	again, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, want map[string]any
+	if err := json.Unmarshal(line, &want); err != nil {
+		t.Fatalf("%s %s: %v", what, line, err)
+	}
+	if err := json.Unmarshal(again, &got); err != nil {
+		t.Fatal(err)
+	}
+	for k, w := range want {
+		g, ok := got[k]
+		if !ok {
+			t.Errorf("%s: field %q (= %v) lost in the round trip through package wire", what, k, w)
+			continue
+		}
+		if gb, _ := json.Marshal(g); !bytes.Equal(gb, mustJSON(w)) {
+			t.Errorf("%s: field %q = %s after the round trip; want %s", what, k, gb, mustJSON(w))
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("%s: field %q appeared in the round trip", what, k)
+		}
+	}
+	if !bytes.Equal(again, line) {
+		t.Errorf("%s re-encoded:\n%s\nwant the line serve printed:\n%s", what, again, line)
+	}
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}

@@ -1,0 +1,139 @@
+// Package wire is the schema of what `muxbench serve` says on its standard
+// output and hears on its standard input: one JSON hello line when it
+// listens, one JSON report line per stats command (and a final one as it
+// exits), and the control verbs. The server writes it, the harness and any
+// other client read it; both import it from here so the format has one
+// source.
+package wire
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Control verbs, one per line on the server's standard input. End of input
+// stops the server as quit does.
+const (
+	// CmdStats asks for one Report line.
+	CmdStats = "stats"
+	// CmdQuit stops the server; it prints its final Report and exits.
+	CmdQuit = "quit"
+)
+
+// Hello is the first line `muxbench serve` prints: where the server listens
+// and what it can hold. The harness reads it to find the server and to
+// decide which points the backend can run.
+type Hello struct {
+	Addr       string `json:"addr"`
+	PID        int    `json:"pid"`
+	Backend    string `json:"backend"`
+	Proto      string `json:"proto"`
+	CPUs       string `json:"cpus"` // CPU list the process is pinned to, "" = not pinned
+	NoFileSoft uint64 `json:"nofile_soft"`
+	NoFileHard uint64 `json:"nofile_hard"`
+	// OpenFDs is how many fds the process holds before any connection
+	// (stdio, listener, poller, runtime). Connections take the lowest free
+	// numbers, so with N connections the highest fd is about OpenFDs+N-1.
+	OpenFDs int `json:"open_fds"`
+	// MaxFD is the backend's own limit on fd numbers (select: FD_SETSIZE);
+	// 0 means none.
+	MaxFD int `json:"max_fd,omitempty"`
+	// LoopThread is true for the event-loop backends: their cost is the
+	// loop thread's CPU (Report.LoopCPUNs). A whole server of its own
+	// (gonet) is the whole process.
+	LoopThread bool `json:"loop_thread"`
+	// GOMAXPROCS and GODEBUG are the Go runtime settings the server runs
+	// with; both change how many threads wake and how often.
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	GODEBUG    string `json:"godebug,omitempty"`
+	// GC is the garbage collector's setting: "default", or off with a
+	// memory limit for the event loop (which allocates nothing per request).
+	GC string `json:"gc"`
+}
+
+// Report is one line printed for the stats command: every counter plus the
+// process's resource usage.
+type Report struct {
+	Stats
+	// From getrusage(RUSAGE_SELF): every thread of the server process,
+	// Go runtime threads included.
+	UserNs     int64 `json:"user_ns"`
+	SysNs      int64 `json:"sys_ns"`
+	MaxRSSKiB  int64 `json:"max_rss_kib"`
+	VolCtxSw   int64 `json:"vol_ctxsw"`
+	InvolCtxSw int64 `json:"invol_ctxsw"`
+	// LoopCPUNs is the CPU time of the event loop's own thread
+	// (/proc/self/task/TID/schedstat, ns): the multiplexer and the loop
+	// without the Go runtime's other threads. 0 for gonet, which has no
+	// single loop thread.
+	LoopCPUNs int64 `json:"loop_cpu_ns"`
+	// Threads is the server process's OS thread count (/proc/self/status;
+	// 0 if unreadable).
+	Threads int `json:"threads"`
+	// MonoNs is CLOCK_MONOTONIC when the report was taken, so a reader can
+	// compute utilisation over exactly the interval between two reports.
+	MonoNs int64 `json:"mono_ns"`
+	// Final marks the report printed as the server exits.
+	Final bool `json:"final,omitempty"`
+}
+
+// Stats is a snapshot of the server's counters. Backends that cannot
+// observe a counter (gonet has no wait calls of its own) leave it zero.
+type Stats struct {
+	Waits            uint64 `json:"waits"`             // multiplexer wait calls that returned events
+	WaitsInterrupted uint64 `json:"waits_interrupted"` // wait calls a signal interrupted (EINTR)
+	Events           uint64 `json:"events"`            // ready events those calls returned
+	Accepts          uint64 `json:"accepts"`           // connections accepted
+	Reads            uint64 `json:"reads"`             // read syscalls
+	Writes           uint64 `json:"writes"`            // write syscalls
+	ReadEAGAIN       uint64 `json:"read_eagain"`       // reads that returned EAGAIN
+	WriteEAGAIN      uint64 `json:"write_eagain"`      // writes that returned EAGAIN or were short
+	InterestMods     uint64 `json:"interest_mods"`     // Add/Modify/Remove calls on the poller
+	BytesIn          uint64 `json:"bytes_in"`
+	BytesOut         uint64 `json:"bytes_out"`
+	ConnsOpen        int64  `json:"conns_open"`     // connections open now
+	ConnsClosed      uint64 `json:"conns_closed"`   // connections closed, for any reason
+	ConnsRejected    uint64 `json:"conns_rejected"` // accepted, then closed: the backend could not watch the fd
+	// Watched is how many fds the multiplexer watches now (0 where the
+	// backend cannot tell: gonet); MaxWatchedFD the highest connection fd
+	// number registered so far.
+	Watched      int64  `json:"watched"`
+	MaxWatchedFD int64  `json:"max_watched_fd"`
+	Errors       Errors `json:"errors"`
+}
+
+// Errors counts the server's per-connection errors by kind; the JSON names
+// are the kinds.
+type Errors struct {
+	Reset    uint64 `json:"reset"`    // ECONNRESET on read or write
+	Pipe     uint64 `json:"pipe"`     // EPIPE on write
+	Protocol uint64 `json:"protocol"` // malformed input (sockperf frame length out of range)
+	Accept   uint64 `json:"accept"`   // accept failures (EMFILE, ENFILE, ENOBUFS, ...)
+	Other    uint64 `json:"other"`    // any other per-connection error
+}
+
+// ErrNotHello is returned (wrapped) by ParseHello for a line that is not a
+// hello: not JSON, or without an address.
+var ErrNotHello = errors.New("not the hello line muxbench serve prints")
+
+// ParseHello decodes a hello line.
+func ParseHello(line []byte) (Hello, error) {
+	var h Hello
+	if err := json.Unmarshal(line, &h); err != nil {
+		return Hello{}, fmt.Errorf("%w: %v", ErrNotHello, err)
+	}
+	if h.Addr == "" {
+		return Hello{}, fmt.Errorf("%w: no addr", ErrNotHello)
+	}
+	return h, nil
+}
+
+// ParseReport decodes a report line.
+func ParseReport(line []byte) (Report, error) {
+	var r Report
+	if err := json.Unmarshal(line, &r); err != nil {
+		return Report{}, err
+	}
+	return r, nil
+}

@@ -1,0 +1,48 @@
+package wire
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+)
+
+func TestParseHello(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		ok   bool
+	}{
+		{`{"addr":"127.0.0.1:5000","pid":7,"backend":"poll","loop_thread":true}`, true},
+		{`{"pid":7}`, false},
+		{`not-json`, false},
+		{``, false},
+	} {
+		h, err := ParseHello([]byte(tc.line))
+		if tc.ok != (err == nil) {
+			t.Errorf("ParseHello(%q) = %+v, %v; want ok %v", tc.line, h, err, tc.ok)
+		}
+		if err != nil && !errors.Is(err, ErrNotHello) {
+			t.Errorf("ParseHello(%q): %v; want it to wrap ErrNotHello", tc.line, err)
+		}
+	}
+}
+
+// FuzzParseReport: whatever the line, ParseReport does not panic, and what
+// it accepts encodes and decodes to the same Report.
+func FuzzParseReport(f *testing.F) {
+	f.Add([]byte(`{"waits":1,"conns_open":2,"errors":{"reset":3},"mono_ns":4,"final":true}`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		r, err := ParseReport(line)
+		if err != nil {
+			return
+		}
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := ParseReport(b)
+		if err != nil || again != r {
+			t.Fatalf("round trip of %s: %+v, %v; want %+v", b, again, err, r)
+		}
+	})
+}

@@ -1,0 +1,99 @@
+// Package lineup is the list of backends muxbench compares, in canonical
+// order, and what each one is: either the one event loop (package server)
+// over a poller registered in package backends, or a whole server of its
+// own (gonet: Go's runtime netpoller, package server/gonet).
+//
+// It links every poller but no server, so packages that only need the
+// names and their kinds (scenarios, harness) do not link the servers;
+// package server/start starts one by name.
+package lineup
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/muxbench/muxbench/backends"
+	_ "github.com/muxbench/muxbench/backends/epoll" // registers epoll-lt, epoll-et, epoll-et-drain
+	_ "github.com/muxbench/muxbench/backends/poll"  // registers poll, poll-accept1
+	_ "github.com/muxbench/muxbench/backends/select"
+)
+
+// GoNet is the name of the goroutine-per-connection server over Go's
+// runtime netpoller (package server/gonet), the baseline.
+const GoNet = "gonet"
+
+// servers are the backends that are whole servers of their own rather
+// than pollers, with their one-line descriptions.
+var servers = map[string]string{
+	GoNet: "Go's runtime netpoller: net.Listen, one goroutine per connection (the baseline)",
+}
+
+// Default is the backends a sweep runs unless told otherwise, in the
+// canonical order: from the oldest mechanism to the Go baseline.
+var Default = []string{"select", "poll", "epoll-lt", "epoll-et", GoNet}
+
+// Order is every built-in backend in canonical order: Default, then the
+// variants (backends.Info.Variant). Listings, scenarios and charts use it;
+// a test checks it against the pollers registered and the servers here.
+var Order = append(slices.Clone(Default), "epoll-et-drain", "poll-accept1")
+
+// Backend describes one backend, whichever kind.
+type Backend struct {
+	// Name is the backend's name everywhere: CLI, results, charts.
+	Name string
+	// Description is one line for `muxbench list`.
+	Description string
+	// Variant marks a backend listed apart and left out of default sweeps.
+	Variant bool
+	// MaxFD is the largest fd number the backend can watch plus one
+	// (select: FD_SETSIZE); 0 means no limit of its own.
+	MaxFD int
+	// Poller is what the event loop runs over; nil for a whole server.
+	Poller *backends.Info
+}
+
+// EventLoop reports whether the backend is the event loop of package
+// server over a poller, as opposed to a whole server of its own. An
+// event-loop server runs on one locked thread whose CPU is the measured
+// cost, allocates nothing per request and watches a known set of fds; a
+// whole server is measured as its process.
+func (b Backend) EventLoop() bool { return b.Poller != nil }
+
+// Lookup returns the backend called name, or an error listing the names
+// that are known.
+func Lookup(name string) (Backend, error) {
+	if desc, ok := servers[name]; ok {
+		return Backend{Name: name, Description: desc}, nil
+	}
+	if !slices.Contains(backends.Names(), name) {
+		return Backend{}, fmt.Errorf("unknown backend %q (known: %s)", name, strings.Join(Names(), ", "))
+	}
+	info, err := backends.Lookup(name)
+	if err != nil {
+		return Backend{}, err
+	}
+	return Backend{Name: name, Description: info.Description, Variant: info.Variant, MaxFD: info.MaxFD, Poller: &info}, nil
+}
+
+// Names returns every backend's name: the built-ins in Order, then any
+// other registered poller, sorted.
+func Names() []string {
+	known := append(backends.Names(), slices.Sorted(maps.Keys(servers))...)
+	var names []string
+	for _, n := range Order {
+		if slices.Contains(known, n) {
+			names = append(names, n)
+		}
+	}
+	var extra []string
+	for _, n := range known {
+		if !slices.Contains(Order, n) {
+			extra = append(extra, n)
+		}
+	}
+	sort.Strings(extra)
+	return append(names, extra...)
+}

@@ -1,0 +1,30 @@
+// Package start starts the echo server for any backend by name: the event
+// loop of package server over the backend's poller, or the backend's whole
+// server of its own (package server/gonet). Which one a name is, is
+// lineup.Backend.EventLoop.
+package start
+
+import (
+	"fmt"
+
+	"github.com/muxbench/muxbench/lineup"
+	"github.com/muxbench/muxbench/server"
+	"github.com/muxbench/muxbench/server/gonet"
+)
+
+// Server creates the server for the named backend as cfg says. The caller
+// runs Serve and ends it with Shutdown.
+func Server(name string, cfg server.Config) (server.Runner, error) {
+	b, err := lineup.Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	if b.EventLoop() {
+		return server.New(*b.Poller, cfg)
+	}
+	switch name {
+	case lineup.GoNet:
+		return gonet.New(cfg)
+	}
+	return nil, fmt.Errorf("backend %s: a whole server that package start does not know how to start", name)
+}
