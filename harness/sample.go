@@ -1,0 +1,250 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/muxbench/muxbench/internal/cpuset"
+	"github.com/muxbench/muxbench/internal/wire"
+	"github.com/muxbench/muxbench/loadgen"
+	"github.com/muxbench/muxbench/results"
+)
+
+// One sample: a server child, the load generator, the window's edges
+// checked and its counters turned into a results.Sample.
+
+// sample takes one sample; every failure is recorded in it, not returned.
+func sample(ctx context.Context, opts Options, t timing, job Job) results.Sample {
+	sc := opts.Scenario
+	s := results.Sample{
+		Backend: job.Backend, FDs: job.FDs, Idle: job.Conns() - job.Active, Active: job.Active,
+		Repetition: job.Rep, Mode: sc.Mode, Size: sc.Size,
+	}
+	if sc.Mode == loadgen.ModeOpen {
+		s.RateRequested = sc.Rate
+	}
+	fail := func(status, format string, args ...any) results.Sample {
+		s.Status, s.Reason = status, fmt.Sprintf(format, args...)
+		return s
+	}
+	if job.Active > job.Conns() {
+		return fail(results.StatusUnsupported, "%d active connections need at least %d fds (the server watches %d of its own)", job.Active, job.Active+results.ServerOwnFDs, results.ServerOwnFDs)
+	}
+	argv := append(append([]string(nil), opts.ServerCommand...),
+		"-backend", job.Backend, "-addr", "127.0.0.1:0", "-proto", sc.Proto, "-cpus", sc.ServerCPUs)
+	srv, err := startChild(argv)
+	if err != nil {
+		return fail(results.StatusFailed, "%v", err)
+	}
+	defer srv.kill() // after a clean stop this only reaps
+	stopWatch := srv.watchContext(ctx)
+	defer stopWatch()
+
+	h := srv.hello
+	if need := h.OpenFDs + job.Conns(); h.MaxFD > 0 && need > h.MaxFD {
+		srv.stop()
+		return fail(results.StatusUnsupported,
+			"%s: %d connections need fd numbers up to %d, past its limit of %d (FD_SETSIZE); use poll or epoll",
+			job.Backend, job.Conns(), need-1, h.MaxFD)
+	}
+	if need := uint64(h.OpenFDs + job.Conns()); h.NoFileSoft > 0 && need > h.NoFileSoft {
+		srv.stop()
+		return fail(results.StatusUnsupported,
+			"server needs %d fds, RLIMIT_NOFILE is %d: lower fds or raise the limit (ulimit -n; hard limit %d)",
+			need, h.NoFileSoft, h.NoFileHard)
+	}
+	cfg := loadgen.Config{
+		Target: h.Addr, Conns: job.Conns(), Active: job.Active, Mode: sc.Mode, Rate: sc.Rate,
+		Size: sc.Size, KeepAlive: t.keepalive, Warmup: t.warmup, Duration: t.duration,
+		Timeout: opts.Timeout, Proto: sc.Proto, ServerNoFile: h.NoFileSoft,
+	}
+	if err := loadgen.Check(cfg); err != nil {
+		srv.stop()
+		return fail(results.StatusUnsupported, "%v", err)
+	}
+	var start, end wire.Report
+	var startErr, endErr error
+	cfg.OnConnected = func(ctx context.Context) error {
+		return srv.awaitPopulated(ctx, job.Conns(), func(open int) {
+			if r, ok := opts.Progress.(PhaseReporter); ok {
+				r.Phase("accepted", open, job.Conns())
+			}
+		})
+	}
+	serverCPUs, _ := cpuset.Parse(sc.ServerCPUs) // validated with the scenario
+	var statStart, statEnd map[int]cpuTicks
+	cfg.OnWindowStart = func() { statStart = readProcStat(); start, startErr = srv.report() }
+	cfg.OnWindowEnd = func() { end, endErr = srv.report(); statEnd = readProcStat() }
+	res, err := loadgen.Run(ctx, cfg)
+	died := srv.exitedEarly() // before stop, which ends it either way
+	stopErr := srv.stop()
+	switch {
+	case err != nil:
+		if died {
+			return fail(results.StatusFailed, "%v; load generator: %v", srv.exitReason(), err)
+		}
+		return fail(results.StatusFailed, "load generator: %v", err)
+	case startErr != nil:
+		return fail(results.StatusFailed, "%v", startErr)
+	case endErr != nil:
+		return fail(results.StatusFailed, "%v", endErr)
+	}
+	fill(&s, res, srv.hello, start, end)
+	if cpus := serverCPUs.CPUs(); len(cpus) > 0 {
+		s.Server.CPUSetBusy, _ = busyFraction(statStart, statEnd, cpus)
+	}
+	if reason := windowFault(job, srv.hello, start, end); reason != "" {
+		// The window did not measure what the point claims: never plotted.
+		return fail(results.StatusFailed, "%s", reason)
+	}
+	if stopErr != nil {
+		s.Errors[results.ErrKindServerExit]++
+		s.Reason = stopErr.Error()
+	}
+	switch {
+	case len(s.Errors) > 0:
+		s.Status = results.StatusErrors
+		if s.Reason == "" {
+			s.Reason = errorSummary(s.Errors)
+		}
+	case res.Saturated:
+		s.Status = results.StatusSaturated
+		s.Reason = fmt.Sprintf("achieved %.0f of %.0f req/s requested (< %.0f%%)", res.RateAchieved, res.RateRequested, loadgen.SaturatedBelow*100)
+	case sc.Mode == loadgen.ModeOpen && max(s.Server.CPUUtil, s.Server.CPUSetBusy) >= results.SaturatedCPU:
+		// The rate was met, but only by answering several requests per
+		// wait: CPU per request is then just 1/rate, not the backend's
+		// cost. The server's CPU set counts as busy too when the kernel's
+		// work for it (softirq) or anything else fills it. (In closed loop
+		// the server is always busy; there CPU per request is the
+		// measurement.)
+		s.Status = results.StatusSaturated
+		s.Reason = fmt.Sprintf("server CPU %s %.0f%% busy (%s %.0f%%): CPU per request is capped at 1/rate, %.0f µs",
+			sc.ServerCPUs, s.Server.CPUSetBusy*100, s.Server.CPUScope, s.Server.CPUUtil*100, 1e6/max(s.RateAchieved, 1))
+	default:
+		s.Status = results.StatusOK
+	}
+	return s
+}
+
+// windowFault checks the conditions a sample claims, at both edges of its
+// window: every connection accepted before the window (no accept inside
+// it), and exactly the job's connections open — and, where the server
+// counts them, exactly the job's fds watched — at its start and its end.
+// It returns why the window is not a measurement of the point, or "".
+func windowFault(job Job, h wire.Hello, start, end wire.Report) string {
+	conns := int64(job.Conns())
+	var faults []string
+	if n := end.Accepts - start.Accepts; n > 0 {
+		faults = append(faults, fmt.Sprintf("%d accepts inside the measured window", n))
+	}
+	for _, edge := range []struct {
+		name string
+		r    wire.Report
+	}{{"start", start}, {"end", end}} {
+		if edge.r.ConnsOpen != conns {
+			faults = append(faults, fmt.Sprintf("%d of %d connections open at the window's %s", edge.r.ConnsOpen, conns, edge.name))
+		}
+		if h.LoopThread && edge.r.Watched != int64(job.FDs) {
+			faults = append(faults, fmt.Sprintf("%d of %d fds watched at the window's %s", edge.r.Watched, job.FDs, edge.name))
+		}
+	}
+	return strings.Join(faults, "; ")
+}
+
+// exitedEarly reports whether the server process has already exited.
+func (c *child) exitedEarly() bool {
+	select {
+	case <-c.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// fill copies the load generator's result and the server's counter deltas
+// into s.
+func fill(s *results.Sample, res *loadgen.Result, h wire.Hello, start, end wire.Report) {
+	s.WindowNs = res.WindowNs
+	s.RateAchieved = res.RateAchieved
+	s.Requests = res.Requests
+	s.Latency = results.Latency(res.Latency)
+	s.ServiceLatency = results.Latency(res.ServiceLatency)
+	s.Histogram = res.Histogram
+	s.Watched = end.Watched
+	s.MaxWatchedFD = end.MaxWatchedFD
+	s.Errors = map[string]int64{}
+	for k, v := range res.Errors {
+		if v > 0 {
+			s.Errors[k] = v
+		}
+	}
+	if res.Unanswered > 0 {
+		s.Errors[results.ErrKindUnanswered] = res.Unanswered
+	}
+	// Connections the server refused (select past FD_SETSIZE) count since
+	// the server started: they happen while connecting, before the window.
+	if end.ConnsRejected > 0 {
+		s.Errors[results.ErrKindRejected] = int64(end.ConnsRejected)
+	}
+	if n := end.Errors.Protocol - start.Errors.Protocol; n > 0 {
+		s.Errors[results.ErrKindServerProtocol] = int64(n)
+	}
+	d := results.ServerDelta{
+		UserNs:           end.UserNs - start.UserNs,
+		SysNs:            end.SysNs - start.SysNs,
+		MaxRSSKiB:        end.MaxRSSKiB,
+		VolCtxSw:         end.VolCtxSw - start.VolCtxSw,
+		InvolCtxSw:       end.InvolCtxSw - start.InvolCtxSw,
+		Waits:            int64(end.Waits - start.Waits),
+		WaitsInterrupted: int64(end.WaitsInterrupted - start.WaitsInterrupted),
+		Events:           int64(end.Events - start.Events),
+		Accepts:          int64(end.Accepts - start.Accepts),
+		Reads:            int64(end.Reads - start.Reads),
+		Writes:           int64(end.Writes - start.Writes),
+		ReadEAGAIN:       int64(end.ReadEAGAIN - start.ReadEAGAIN),
+		WriteEAGAIN:      int64(end.WriteEAGAIN - start.WriteEAGAIN),
+		InterestMods:     int64(end.InterestMods - start.InterestMods),
+		BytesIn:          int64(end.BytesIn - start.BytesIn),
+		BytesOut:         int64(end.BytesOut - start.BytesOut),
+		LoopCPUNs:        end.LoopCPUNs - start.LoopCPUNs,
+		ConnsOpen:        end.ConnsOpen,
+		ConnsRejected:    int64(end.ConnsRejected),
+		Threads:          end.Threads,
+		GOMAXPROCS:       h.GOMAXPROCS,
+		GODEBUG:          h.GODEBUG,
+		GC:               h.GC,
+	}
+	proc := float64(d.UserNs + d.SysNs)
+	scoped := proc
+	d.CPUScope = results.CPUScopeProcess
+	if h.LoopThread {
+		scoped = float64(d.LoopCPUNs)
+		d.CPUScope = results.CPUScopeLoop
+	}
+	if res.Requests > 0 {
+		rq := float64(res.Requests)
+		d.ProcessCPUNsPerReq = proc / rq
+		d.CPUNsPerReq = scoped / rq
+		d.LoopCPUNsPerReq = float64(d.LoopCPUNs) / rq
+		d.WaitsPerReq = float64(d.Waits) / rq
+		d.SyscallsPerReq = float64(d.Waits+d.Reads+d.Writes+d.InterestMods) / rq
+	}
+	if w := end.MonoNs - start.MonoNs; w > 0 {
+		d.ProcessCPUUtil = proc / float64(w)
+		d.CPUUtil = scoped / float64(w)
+	}
+	if d.Waits > 0 {
+		d.EventsPerWait = float64(d.Events) / float64(d.Waits)
+	}
+	s.Server = d
+	s.Client = results.ClientDelta{
+		CPUNs: res.ClientCPUNs, CPUNsPerReq: res.ClientCPUPerRq,
+		ConnectSeconds: res.ConnectSeconds, SetupSeconds: res.PopulateSeconds,
+	}
+}
+
+func errorSummary(errs map[string]int64) string {
+	r := &loadgen.Result{Errors: errs}
+	return "errors: " + r.ErrorString()
+}
