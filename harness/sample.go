@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/muxbench/muxbench/internal/cpuset"
+	"github.com/muxbench/muxbench/internal/procfs"
 	"github.com/muxbench/muxbench/internal/wire"
 	"github.com/muxbench/muxbench/loadgen"
 	"github.com/muxbench/muxbench/results"
@@ -72,10 +73,10 @@ func sample(ctx context.Context, opts Options, t timing, job Job) results.Sample
 			}
 		})
 	}
-	serverCPUs, _ := cpuset.Parse(sc.ServerCPUs) // validated with the scenario
-	var statStart, statEnd map[int]cpuTicks
-	cfg.OnWindowStart = func() { statStart = readProcStat(); start, startErr = srv.report() }
-	cfg.OnWindowEnd = func() { end, endErr = srv.report(); statEnd = readProcStat() }
+	serverCPUs, _ := cpuset.Parse(sc.ServerCPUs)   // validated with the scenario
+	var statStart, statEnd map[int]procfs.CPUTicks // nil if unreadable: busy then stays absent
+	cfg.OnWindowStart = func() { statStart, _ = procfs.ProcStat(); start, startErr = srv.report() }
+	cfg.OnWindowEnd = func() { end, endErr = srv.report(); statEnd, _ = procfs.ProcStat() }
 	res, err := loadgen.Run(ctx, cfg)
 	died := srv.exitedEarly() // before stop, which ends it either way
 	stopErr := srv.stop()
@@ -92,7 +93,7 @@ func sample(ctx context.Context, opts Options, t timing, job Job) results.Sample
 	}
 	fill(&s, res, srv.hello, start, end)
 	if cpus := serverCPUs.CPUs(); len(cpus) > 0 {
-		s.Server.CPUSetBusy, _ = busyFraction(statStart, statEnd, cpus)
+		s.Server.CPUSetBusy, _ = procfs.BusyFraction(statStart, statEnd, cpus)
 	}
 	if reason := windowFault(job, srv.hello, start, end); reason != "" {
 		// The window did not measure what the point claims: never plotted.

@@ -104,3 +104,12 @@ func NoFile() (soft, hard uint64, err error) {
 	}
 	return lim.Cur, lim.Max, nil
 }
+
+// ProcStat reads /proc/stat's per-CPU busy and total ticks.
+func ProcStat() (map[int]CPUTicks, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return nil, fmt.Errorf("read /proc/stat: %w", err)
+	}
+	return ParseProcStat(string(b)), nil
+}
