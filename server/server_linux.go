@@ -160,7 +160,7 @@ func (s *Server) Serve() error {
 			s.resumeAccept()
 		}
 		if n == 0 {
-			if !s.acceptPaused && timeout < 0 {
+			if timeout < 0 { // an endless wait returned early: a signal
 				s.c.WaitsInterrupted.Add(1)
 			}
 			continue
