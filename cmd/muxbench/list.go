@@ -22,15 +22,21 @@ func runList(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "BACKEND\tDESCRIPTION")
-	for _, name := range lineup.Names() {
-		info, err := lineup.Lookup(name)
-		if err != nil {
-			return err
+	// Variants change one policy of another backend; scenarios run them
+	// only by name, so they are listed apart.
+	for _, variants := range []bool{false, true} {
+		fmt.Fprintln(tw, map[bool]string{false: "BACKEND", true: "VARIANT"}[variants]+"\tDESCRIPTION")
+		for _, name := range lineup.Names() {
+			info, err := lineup.Lookup(name)
+			if err != nil {
+				return err
+			}
+			if info.Variant == variants {
+				fmt.Fprintf(tw, "%s\t%s\n", name, info.Description)
+			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\n", name, info.Description)
+		fmt.Fprintln(tw, "\t")
 	}
-	fmt.Fprintln(tw, "\t")
 	fmt.Fprintln(tw, "SCENARIO\tDESCRIPTION")
 	for _, s := range scenarios.List() {
 		fmt.Fprintf(tw, "%s\t%s\n", s.Name, s.Description)
