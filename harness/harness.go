@@ -83,43 +83,17 @@ func Jobs(sc results.Scenario) []Job {
 	return jobs
 }
 
-// timing is the scenario's durations, parsed.
-type timing struct {
-	warmup, duration, keepalive time.Duration
-}
-
-func parseTiming(sc results.Scenario) (timing, error) {
-	var t timing
-	var err error
-	if t.warmup, err = time.ParseDuration(sc.Warmup); err != nil {
-		return t, fmt.Errorf("scenario %s: warmup %q: %w", sc.Name, sc.Warmup, err)
-	}
-	if t.duration, err = time.ParseDuration(sc.Duration); err != nil {
-		return t, fmt.Errorf("scenario %s: duration %q: %w", sc.Name, sc.Duration, err)
-	}
-	if sc.KeepAlive != "" {
-		if t.keepalive, err = time.ParseDuration(sc.KeepAlive); err != nil {
-			return t, fmt.Errorf("scenario %s: keepalive %q: %w", sc.Name, sc.KeepAlive, err)
-		}
-	}
-	return t, nil
-}
-
 // Estimate is how long the scenario should take: warm-up, window, opening
 // connections and about half a second of server start and stop per sample.
 // Samples that will be recorded unsupported at once (more active
 // connections than the point has, or fds past the backend's own limit such
 // as select's FD_SETSIZE) take only the start and stop.
 func Estimate(sc results.Scenario) time.Duration {
-	t, err := parseTiming(sc)
-	if err != nil {
-		return 0
-	}
 	var d time.Duration
 	for _, j := range Jobs(sc) {
 		d += 500 * time.Millisecond
 		if !plannedUnsupported(j) {
-			d += t.warmup + t.duration + time.Duration(float64(j.Conns())/loadgen.DefaultConnectRate*float64(time.Second))
+			d += sc.Warmup.D() + sc.Duration.D() + time.Duration(float64(j.Conns())/loadgen.DefaultConnectRate*float64(time.Second))
 		}
 	}
 	return d
@@ -141,10 +115,6 @@ func plannedUnsupported(j Job) bool {
 // returns the record with ctx's error.
 func Run(ctx context.Context, opts Options) (*results.Run, error) {
 	sc := opts.Scenario
-	t, err := parseTiming(sc)
-	if err != nil {
-		return nil, err
-	}
 	if len(opts.ServerCommand) == 0 {
 		return nil, errors.New("harness: no server command")
 	}
@@ -182,7 +152,7 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 		if opts.Progress != nil {
 			opts.Progress.Start(i, job)
 		}
-		s := sample(ctx, opts, t, job)
+		s := sample(ctx, opts, job)
 		if ctx.Err() != nil {
 			break // a sample cut short by the interrupt is not a result
 		}

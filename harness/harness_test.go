@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,7 +41,7 @@ func tinyScenario() results.Scenario {
 	return results.Scenario{
 		Name: "tiny", Backends: []string{"select", "epoll-et", "gonet"},
 		FDs: []int{5, 1100}, Active: []int{1}, Mode: "open", Rate: 200, Size: 64,
-		Warmup: "100ms", Duration: "300ms", Repetitions: 1, Proto: "echo",
+		Warmup: results.Duration(100 * time.Millisecond), Duration: results.Duration(300 * time.Millisecond), Repetitions: 1, Proto: traffic.Echo,
 	}
 }
 

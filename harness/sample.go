@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"fmt"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"strings"
 
 	"github.com/muxbench/muxbench/internal/cpuset"
@@ -16,13 +17,13 @@ import (
 // checked and its counters turned into a results.Sample.
 
 // sample takes one sample; every failure is recorded in it, not returned.
-func sample(ctx context.Context, opts Options, t timing, job Job) results.Sample {
+func sample(ctx context.Context, opts Options, job Job) results.Sample {
 	sc := opts.Scenario
 	s := results.Sample{
 		Backend: job.Backend, FDs: job.FDs, Idle: job.Conns() - job.Active, Active: job.Active,
 		Repetition: job.Rep, Mode: sc.Mode, Size: sc.Size,
 	}
-	if sc.Mode == loadgen.ModeOpen {
+	if sc.Mode == traffic.Open {
 		s.RateRequested = sc.Rate
 	}
 	fail := func(status, format string, args ...any) results.Sample {
@@ -33,7 +34,7 @@ func sample(ctx context.Context, opts Options, t timing, job Job) results.Sample
 		return fail(results.StatusUnsupported, "%d active connections need at least %d fds (the server watches %d of its own)", job.Active, job.Active+results.ServerOwnFDs, results.ServerOwnFDs)
 	}
 	argv := append(append([]string(nil), opts.ServerCommand...),
-		"-backend", job.Backend, "-addr", "127.0.0.1:0", "-proto", sc.Proto, "-cpus", sc.ServerCPUs)
+		"-backend", job.Backend, "-addr", "127.0.0.1:0", "-proto", string(sc.Proto), "-cpus", sc.ServerCPUs)
 	srv, err := startChild(argv)
 	if err != nil {
 		return fail(results.StatusFailed, "%v", err)
@@ -57,7 +58,7 @@ func sample(ctx context.Context, opts Options, t timing, job Job) results.Sample
 	}
 	cfg := loadgen.Config{
 		Target: h.Addr, Conns: job.Conns(), Active: job.Active, Mode: sc.Mode, Rate: sc.Rate,
-		Size: sc.Size, KeepAlive: t.keepalive, Warmup: t.warmup, Duration: t.duration,
+		Size: sc.Size, KeepAlive: sc.KeepAlive.D(), Warmup: sc.Warmup.D(), Duration: sc.Duration.D(),
 		Timeout: opts.Timeout, Proto: sc.Proto, ServerNoFile: h.NoFileSoft,
 	}
 	if err := loadgen.Check(cfg); err != nil {
@@ -112,7 +113,7 @@ func sample(ctx context.Context, opts Options, t timing, job Job) results.Sample
 	case res.Saturated:
 		s.Status = results.StatusSaturated
 		s.Reason = fmt.Sprintf("achieved %.0f of %.0f req/s requested (< %.0f%%)", res.RateAchieved, res.RateRequested, loadgen.SaturatedBelow*100)
-	case sc.Mode == loadgen.ModeOpen && max(s.Server.CPUUtil, s.Server.CPUSetBusy) >= results.SaturatedCPU:
+	case sc.Mode == traffic.Open && max(s.Server.CPUUtil, s.Server.CPUSetBusy) >= results.SaturatedCPU:
 		// The rate was met, but only by answering several requests per
 		// wait: CPU per request is then just 1/rate, not the backend's
 		// cost. The server's CPU set counts as busy too when the kernel's

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"os"
 	"runtime"
 	"testing"
@@ -13,12 +14,12 @@ import (
 // sockperf framing), e.g. `muxbench serve` pinned to another CPU — the
 // in-process server shares this process's CPU and runtime, so only the
 // external figures are comparable with scripts/loadgen-bench.sh.
-func benchTarget(b *testing.B) (target, proto string) {
+func benchTarget(b *testing.B) (target string, proto traffic.Proto) {
 	b.Helper()
 	if t := os.Getenv("LOADGEN_BENCH_TARGET"); t != "" {
-		return t, os.Getenv("LOADGEN_BENCH_PROTO")
+		return t, traffic.Proto(os.Getenv("LOADGEN_BENCH_PROTO"))
 	}
-	return startServer(b, echoHandler).addr, ProtoEcho
+	return startServer(b, echoHandler).addr, traffic.Echo
 }
 
 func benchRun(b *testing.B, c Config) *Result {
@@ -81,7 +82,7 @@ func benchClosed(b *testing.B, active int) {
 	target, proto := benchTarget(b)
 	var p50, rate, cpu float64
 	for i := 0; i < b.N; i++ {
-		r := benchRun(b, Config{Target: target, Proto: proto, Conns: active, Active: active, Mode: ModeClosed,
+		r := benchRun(b, Config{Target: target, Proto: proto, Conns: active, Active: active, Mode: traffic.Closed,
 			Warmup: 100 * time.Millisecond, Duration: 500 * time.Millisecond})
 		p50 += float64(r.Latency.P50)
 		rate += r.RateAchieved

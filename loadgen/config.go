@@ -11,15 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// Modes and protocols accepted in Config.
-const (
-	ModeOpen   = "open"   // fixed total rate, latency from the intended send time
-	ModeClosed = "closed" // ping-pong: each active connection waits for its echo, then sends again
-
-	ProtoEcho     = "echo"     // plain byte echo: any echo server works
-	ProtoSockperf = "sockperf" // sockperf's 14-byte TCP framing, answered by `sockperf server --tcp`
+	"github.com/muxbench/muxbench/internal/traffic"
 )
 
 // Defaults used by Run for zero-valued Config fields.
@@ -44,7 +37,7 @@ type Config struct {
 	Target      string        // host:port of the echo server
 	Conns       int           // total connections (idle + active)
 	Active      int           // of which carry traffic; the rest are idle
-	Mode        string        // ModeOpen (default) or ModeClosed
+	Mode        traffic.Mode  // traffic.Open (default) or traffic.Closed
 	Rate        float64       // total requests/s across active conns (open loop only)
 	Size        int           // bytes per request, default 64
 	KeepAlive   time.Duration // 0 = idle conns silent; else one small message per idle conn per interval, echo checked
@@ -53,7 +46,7 @@ type Config struct {
 	Timeout     time.Duration // a request (or keep-alive) older than this is a timeout error; default 2 s
 	ConnectRate float64       // connections/s while opening connections, default 25,000
 	SourceIPs   []netip.Addr  // nil = automatic spreading over 127.0.0.x when target is loopback
-	Proto       string        // ProtoEcho (default) or ProtoSockperf
+	Proto       traffic.Proto // traffic.Echo (default) or traffic.Sockperf (answered by `sockperf server --tcp`)
 	// ServerNoFile is the server's RLIMIT_NOFILE when known (0 = unknown);
 	// Check then verifies the server can hold every connection.
 	ServerNoFile uint64
@@ -139,16 +132,16 @@ func (c Config) spinBefore() time.Duration {
 }
 
 // mode returns c.Mode with the default filled in.
-func (c Config) mode() string {
+func (c Config) mode() traffic.Mode {
 	if c.Mode == "" {
-		return ModeOpen
+		return traffic.Open
 	}
 	return c.Mode
 }
 
-func (c Config) proto() string {
+func (c Config) proto() traffic.Proto {
 	if c.Proto == "" {
-		return ProtoEcho
+		return traffic.Echo
 	}
 	return c.Proto
 }
@@ -175,7 +168,7 @@ func (c Config) connectRate() float64 {
 }
 
 func (c Config) pipeline() int {
-	if c.mode() == ModeClosed {
+	if c.mode() == traffic.Closed {
 		return 1
 	}
 	if c.Pipeline == 0 {
@@ -211,30 +204,30 @@ func (c Config) Validate() error {
 		bad("Active is %d: want 0 (every connection idle) up to Conns (%d)", c.Active, c.Conns)
 	}
 	switch c.Mode {
-	case "", ModeOpen:
+	case "", traffic.Open:
 		if c.Active > 0 && !(c.Rate > 0) {
-			bad("Rate is %v: open loop needs a rate > 0 requests/s (or use Mode %q)", c.Rate, ModeClosed)
+			bad("Rate is %v: open loop needs a rate > 0 requests/s (or use Mode %q)", c.Rate, traffic.Closed)
 		}
-	case ModeClosed:
+	case traffic.Closed:
 		if c.Rate != 0 {
 			bad("Rate is %v: closed loop sends as fast as the server answers; leave Rate 0", c.Rate)
 		}
 	default:
-		bad("Mode %q: want %q or %q", c.Mode, ModeOpen, ModeClosed)
+		bad("Mode %q: want %q or %q", c.Mode, traffic.Open, traffic.Closed)
 	}
 	if math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0) || c.Rate < 0 || c.Rate > maxRate {
 		bad("Rate %v: want a finite number of requests/s in 0..%g", c.Rate, float64(maxRate))
 	}
 	maxSize := MaxSize
 	switch c.Proto {
-	case "", ProtoEcho:
-	case ProtoSockperf:
+	case "", traffic.Echo:
+	case traffic.Sockperf:
 		maxSize = MaxSockperfSize
 		if c.Size != 0 && c.Size < sockperfHeaderLen {
 			bad("Size %d: the sockperf protocol needs at least %d bytes (its header)", c.Size, sockperfHeaderLen)
 		}
 	default:
-		bad("Proto %q: want %q or %q", c.Proto, ProtoEcho, ProtoSockperf)
+		bad("Proto %q: want %q or %q", c.Proto, traffic.Echo, traffic.Sockperf)
 	}
 	if c.Size < 0 || c.Size > maxSize {
 		bad("Size %d: want 1..%d bytes (0 = %d)", c.Size, maxSize, DefaultSize)

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"github.com/muxbench/muxbench/internal/traffic"
 	"math"
 	"net/netip"
 	"strings"
@@ -19,9 +20,9 @@ func TestValidate(t *testing.T) {
 		wantErr string // "" = valid
 	}{
 		{"valid open", func(c *Config) {}, ""},
-		{"valid closed", func(c *Config) { c.Mode = ModeClosed; c.Rate = 0 }, ""},
+		{"valid closed", func(c *Config) { c.Mode = traffic.Closed; c.Rate = 0 }, ""},
 		{"valid idle only", func(c *Config) { c.Active = 0; c.Rate = 0 }, ""},
-		{"valid sockperf", func(c *Config) { c.Proto = ProtoSockperf; c.Size = 14 }, ""},
+		{"valid sockperf", func(c *Config) { c.Proto = traffic.Sockperf; c.Size = 14 }, ""},
 		{"no target", func(c *Config) { c.Target = "" }, "Target is empty"},
 		{"target without port", func(c *Config) { c.Target = "localhost" }, "Target \"localhost\""},
 		{"target port zero", func(c *Config) { c.Target = "127.0.0.1:0" }, "not a number in 1..65535"},
@@ -30,11 +31,11 @@ func TestValidate(t *testing.T) {
 		{"active > conns", func(c *Config) { c.Active = 11 }, "Active is 11"},
 		{"negative active", func(c *Config) { c.Active = -1 }, "Active is -1"},
 		{"open without rate", func(c *Config) { c.Rate = 0 }, "Rate is 0: open loop needs"},
-		{"closed with rate", func(c *Config) { c.Mode = ModeClosed }, "leave Rate 0"},
+		{"closed with rate", func(c *Config) { c.Mode = traffic.Closed }, "leave Rate 0"},
 		{"bad mode", func(c *Config) { c.Mode = "half" }, "Mode \"half\""},
 		{"NaN rate", func(c *Config) { c.Rate = math.NaN() }, "finite"},
 		{"bad proto", func(c *Config) { c.Proto = "http" }, "Proto \"http\""},
-		{"sockperf too small", func(c *Config) { c.Proto = ProtoSockperf; c.Size = 13 }, "at least 14 bytes"},
+		{"sockperf too small", func(c *Config) { c.Proto = traffic.Sockperf; c.Size = 13 }, "at least 14 bytes"},
 		{"size too big", func(c *Config) { c.Size = MaxSize + 1 }, "Size 1048577"},
 		{"negative keepalive", func(c *Config) { c.KeepAlive = -time.Second }, "KeepAlive"},
 		{"no duration", func(c *Config) { c.Duration = 0 }, "Duration 0s"},

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"fmt"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -99,9 +100,9 @@ func newGen(c Config, d *dialer) (*gen, error) {
 	g := &gen{
 		cfg:      c,
 		d:        d,
-		codec:    codec{sockperf: c.proto() == ProtoSockperf, size: size},
-		kaCodec:  codec{sockperf: c.proto() == ProtoSockperf, size: c.keepAliveSize()},
-		closed:   c.mode() == ModeClosed,
+		codec:    codec{sockperf: c.proto() == traffic.Sockperf, size: size},
+		kaCodec:  codec{sockperf: c.proto() == traffic.Sockperf, size: c.keepAliveSize()},
+		closed:   c.mode() == traffic.Closed,
 		pipeline: uint64(c.pipeline()),
 		timeout:  int64(c.timeout()),
 		ep:       -1,

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"errors"
 	"fmt"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"sort"
 	"strings"
 
@@ -34,15 +35,15 @@ const (
 // Result is the outcome of one Run. Its JSON form is the schema documented
 // in the package comment.
 type Result struct {
-	Target        string  `json:"target"`
-	Conns         int     `json:"conns"`
-	Active        int     `json:"active"`
-	Idle          int     `json:"idle"`
-	Mode          string  `json:"mode"`
-	Proto         string  `json:"proto"`
-	Size          int     `json:"size"`
-	KeepAliveNs   int64   `json:"keepalive_ns"`
-	RateRequested float64 `json:"rate_requested"` // requests/s; 0 in closed loop
+	Target        string        `json:"target"`
+	Conns         int           `json:"conns"`
+	Active        int           `json:"active"`
+	Idle          int           `json:"idle"`
+	Mode          traffic.Mode  `json:"mode"`
+	Proto         traffic.Proto `json:"proto"`
+	Size          int           `json:"size"`
+	KeepAliveNs   int64         `json:"keepalive_ns"`
+	RateRequested float64       `json:"rate_requested"` // requests/s; 0 in closed loop
 	// RateAchieved is Requests / the window: window requests answered per
 	// second of window, whether the echo arrived in the window or in the
 	// drain after it.

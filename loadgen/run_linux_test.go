@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -36,11 +37,11 @@ func TestRun(t *testing.T) {
 		cfg     Config
 	}{
 		{"echo open", echoHandler, Config{Conns: 20, Active: 3, Rate: 600, Size: 64}},
-		{"echo closed", echoHandler, Config{Conns: 5, Active: 2, Mode: ModeClosed}},
+		{"echo closed", echoHandler, Config{Conns: 5, Active: 2, Mode: traffic.Closed}},
 		{"echo open big requests", echoHandler, Config{Conns: 2, Active: 2, Rate: 200, Size: 100000}},
 		{"echo open no pipelining", echoHandler, Config{Conns: 2, Active: 1, Rate: 300, Pipeline: 1}},
-		{"sockperf open", sockperfHandler, Config{Conns: 10, Active: 2, Rate: 400, Proto: ProtoSockperf}},
-		{"sockperf closed", sockperfHandler, Config{Conns: 3, Active: 1, Mode: ModeClosed, Proto: ProtoSockperf, Size: 14}},
+		{"sockperf open", sockperfHandler, Config{Conns: 10, Active: 2, Rate: 400, Proto: traffic.Sockperf}},
+		{"sockperf closed", sockperfHandler, Config{Conns: 3, Active: 1, Mode: traffic.Closed, Proto: traffic.Sockperf, Size: 14}},
 		{"idle only", echoHandler, Config{Conns: 10, Active: 0}},
 	}
 	for _, tt := range tests {
@@ -110,15 +111,15 @@ func TestFaultyServer(t *testing.T) {
 		cfg      Config
 		wantKind string
 	}{
-		{"corrupted byte", faultyHandler(64*10+5, "corrupt"), Config{Active: 1, Mode: ModeClosed}, ErrKindMismatch},
-		{"dropped byte", faultyHandler(64*10+5, "drop"), Config{Active: 1, Mode: ModeClosed}, ErrKindMismatch},
+		{"corrupted byte", faultyHandler(64*10+5, "corrupt"), Config{Active: 1, Mode: traffic.Closed}, ErrKindMismatch},
+		{"dropped byte", faultyHandler(64*10+5, "drop"), Config{Active: 1, Mode: traffic.Closed}, ErrKindMismatch},
 		{"dropped byte pipelined", faultyHandler(64*10+5, "drop"), Config{Active: 1, Rate: 2000}, ErrKindMismatch},
-		{"truncated echo", faultyHandler(64*10+5, "truncate"), Config{Active: 1, Mode: ModeClosed}, ErrKindShort},
-		{"closed between echoes", faultyHandler(64*10, "close"), Config{Active: 1, Mode: ModeClosed}, ErrKindClosed},
-		{"never answers", silentHandler, Config{Active: 1, Mode: ModeClosed, Timeout: 50 * time.Millisecond}, ErrKindTimeout},
+		{"truncated echo", faultyHandler(64*10+5, "truncate"), Config{Active: 1, Mode: traffic.Closed}, ErrKindShort},
+		{"closed between echoes", faultyHandler(64*10, "close"), Config{Active: 1, Mode: traffic.Closed}, ErrKindClosed},
+		{"never answers", silentHandler, Config{Active: 1, Mode: traffic.Closed, Timeout: 50 * time.Millisecond}, ErrKindTimeout},
 		{"corrupted keep-alive", faultyHandler(5, "corrupt"), Config{Active: 0, KeepAlive: 10 * time.Millisecond}, ErrKindMismatch},
 		{"keep-alive never answered", silentHandler, Config{Active: 0, KeepAlive: 10 * time.Millisecond, Timeout: 30 * time.Millisecond}, ErrKindTimeout},
-		{"sockperf corrupted", faultyHandler(64*3+2, "corrupt"), Config{Active: 1, Mode: ModeClosed, Proto: ProtoSockperf}, ErrKindMismatch},
+		{"sockperf corrupted", faultyHandler(64*3+2, "corrupt"), Config{Active: 1, Mode: traffic.Closed, Proto: traffic.Sockperf}, ErrKindMismatch},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -399,7 +400,7 @@ func TestOutOfPortsMessage(t *testing.T) {
 func TestConnectionRefused(t *testing.T) {
 	addr := freeAddr(t)
 	start := time.Now()
-	_, err := Run(context.Background(), Config{Target: addr, Conns: 3, Active: 1, Mode: ModeClosed, Duration: time.Second})
+	_, err := Run(context.Background(), Config{Target: addr, Conns: 3, Active: 1, Mode: traffic.Closed, Duration: time.Second})
 	if !errors.Is(err, unix.ECONNREFUSED) || !strings.Contains(err.Error(), "nothing is listening there") {
 		t.Fatalf("Run = %v; want ECONNREFUSED with a hint", err)
 	}
@@ -455,7 +456,7 @@ func TestCancel(t *testing.T) {
 	defer cancel()
 	before := socketFDs(t)
 	start := time.Now()
-	_, err := Run(ctx, Config{Target: s.addr, Conns: 20, Active: 2, Mode: ModeClosed, Duration: time.Minute,
+	_, err := Run(ctx, Config{Target: s.addr, Conns: 20, Active: 2, Mode: traffic.Closed, Duration: time.Minute,
 		OnWindowStart: cancel})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run = %v; want context.Canceled", err)

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"github.com/muxbench/muxbench/internal/traffic"
 	"net/netip"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -66,7 +67,7 @@ type measures struct {
 // result returns the Result of a run of c that counted t.
 func (t *tally) result(c Config, m measures) (*Result, error) {
 	svc := t.svc
-	if c.mode() == ModeClosed {
+	if c.mode() == traffic.Closed {
 		// Intended and actual send times are the same in closed loop;
 		// the loop recorded only the corrected histogram.
 		svc = t.hist.Clone()
@@ -109,7 +110,7 @@ func (t *tally) result(c Config, m measures) (*Result, error) {
 	// window: with Requests counted by send time, this is the rate the
 	// server kept up with for the requests of the window.
 	r.RateAchieved = float64(r.Requests) / c.Duration.Seconds()
-	if r.Mode == ModeOpen && c.Active > 0 {
+	if r.Mode == traffic.Open && c.Active > 0 {
 		r.RateRequested = c.Rate
 		r.Saturated = r.RateAchieved < SaturatedBelow*c.Rate
 	}

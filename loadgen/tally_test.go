@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"github.com/muxbench/muxbench/internal/traffic"
 	"maps"
 	"net/netip"
 	"testing"
@@ -10,7 +11,7 @@ import (
 func TestTallyResult(t *testing.T) {
 	open := Config{Target: "127.0.0.1:1", Conns: 10, Active: 2, Rate: 1000, Duration: 2 * time.Second}
 	closed := open
-	closed.Mode, closed.Rate = ModeClosed, 0
+	closed.Mode, closed.Rate = traffic.Closed, 0
 	tests := []struct {
 		name          string
 		c             Config

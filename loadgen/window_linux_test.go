@@ -3,6 +3,7 @@ package loadgen
 import (
 	"context"
 	"errors"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"io"
 	"net"
 	"sync"
@@ -134,7 +135,7 @@ func TestWindowEdgesClosedLoop(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := startServer(t, delayHandler(DefaultSize, tt.d))
-			r := runOK(t, Config{Target: s.addr, Conns: 2, Active: 2, Mode: ModeClosed,
+			r := runOK(t, Config{Target: s.addr, Conns: 2, Active: 2, Mode: traffic.Closed,
 				Warmup: tt.warmup, Duration: tt.duration})
 			if r.ErrorCount() != 0 {
 				t.Fatalf("errors = %v; want none", r.Errors)

@@ -3,6 +3,7 @@ package report
 import (
 	"errors"
 	"fmt"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"math"
 	"sort"
 	"strings"
@@ -323,11 +324,10 @@ func conditions(ds []dataset, active int) string {
 		parts = append(parts, size+" messages")
 	}
 	if ka := uniq(ds, " / ", func(d dataset) string {
-		k := d.Run.Scenario.KeepAlive
-		if k == "" || k == "0s" || k == "0" {
-			return ""
+		if k := d.Run.Scenario.KeepAlive; k > 0 {
+			return k.String()
 		}
-		return k
+		return ""
 	}); ka != "" {
 		parts = append(parts, "idle keep-alive every "+ka)
 	}
@@ -336,12 +336,12 @@ func conditions(ds []dataset, active int) string {
 
 func loadText(sc results.Scenario) string {
 	switch {
-	case sc.Mode == "closed":
+	case sc.Mode == traffic.Closed:
 		return "closed loop (max throughput)"
 	case sc.Rate > 0:
 		return "open loop at " + human.Thousands(sc.Rate) + " req/s"
 	}
-	return sc.Mode
+	return string(sc.Mode)
 }
 
 // footnote says what a point and an error bar are, and where each run ran.

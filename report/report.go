@@ -174,19 +174,18 @@ func writeRunTable(b *bytes.Buffer, ds []dataset) {
 				s += fmt.Sprintf(", %d B messages", r.Scenario.Size)
 			}
 			if r.Scenario.Proto != "" {
-				s += ", " + r.Scenario.Proto + " protocol"
+				s += ", " + string(r.Scenario.Proto) + " protocol"
 			}
 			return s
 		}},
 		{"idle connections", func(r *results.Run) string {
-			k := r.Scenario.KeepAlive
-			if k == "" || k == "0s" || k == "0" {
-				return "silent"
+			if k := r.Scenario.KeepAlive; k > 0 {
+				return "one message every " + k.String()
 			}
-			return "one message every " + k
+			return "silent"
 		}},
 		{"timing", func(r *results.Run) string {
-			return fmt.Sprintf("warm-up %s, measured %s, %s (backends interleaved)", orDash(r.Scenario.Warmup), orDash(r.Scenario.Duration), human.Plural(r.Scenario.Repetitions, "repetition"))
+			return fmt.Sprintf("warm-up %s, measured %s, %s (backends interleaved)", r.Scenario.Warmup, r.Scenario.Duration, human.Plural(r.Scenario.Repetitions, "repetition"))
 		}},
 		{"CPUs", func(r *results.Run) string {
 			return fmt.Sprintf("server on CPU %s, load generator on CPU %s", orDash(r.Env.ServerCPUs), orDash(r.Env.ClientCPUs))

@@ -71,7 +71,7 @@ func WriteBench(w io.Writer, run *Run) error {
 		{"muxbench-version", run.Env.Version},
 		{"muxbench-commit", commit},
 		{"scenario", run.Scenario.Name},
-		{"mode", run.Scenario.Mode},
+		{"mode", string(run.Scenario.Mode)},
 		{"rate", formatFloat(run.Scenario.Rate)},
 		{"size", strconv.Itoa(run.Scenario.Size)},
 	} {

@@ -6,6 +6,8 @@ package results
 
 import (
 	"time"
+
+	"github.com/muxbench/muxbench/internal/traffic"
 )
 
 // SchemaVersion is the version of the run.json layout written by this
@@ -111,34 +113,35 @@ func (e Environment) ShortCommit() string {
 }
 
 // Scenario is the scenario as run: every field has its default filled in.
-// Durations are stored as Go duration strings ("2s") for readability.
+// Durations are typed values, parsed once (package scenarios) and stored
+// as Go duration text ("2s") for readability.
 type Scenario struct {
-	Name        string   `json:"name"`
-	Description string   `json:"description"`
-	Backends    []string `json:"backends"`    // e.g. select, poll, epoll-lt, epoll-et, gonet
-	FDs         []int    `json:"fds"`         // total fds registered: idle + active + listener
-	Active      []int    `json:"active"`      // active connections (second axis)
-	Mode        string   `json:"mode"`        // "open" or "closed"
-	Rate        float64  `json:"rate"`        // requests/s in total (open loop); 0 for closed
-	Size        int      `json:"size"`        // bytes per request
-	KeepAlive   string   `json:"keepalive"`   // idle trickle interval, "" or "0s" = silent
-	Warmup      string   `json:"warmup"`      // e.g. "1s"
-	Duration    string   `json:"duration"`    // measured window, e.g. "3s"
-	Repetitions int      `json:"repetitions"` // per point
-	Proto       string   `json:"proto"`       // "echo" or "sockperf"
-	ServerCPUs  string   `json:"server_cpus"` // e.g. "0"
-	ClientCPUs  string   `json:"client_cpus"` // e.g. "1"
+	Name        string        `json:"name"`
+	Description string        `json:"description"`
+	Backends    []string      `json:"backends"` // e.g. select, poll, epoll-lt, epoll-et, gonet
+	FDs         []int         `json:"fds"`      // total fds registered: idle + active + listener
+	Active      []int         `json:"active"`   // active connections (second axis)
+	Mode        traffic.Mode  `json:"mode"`
+	Rate        float64       `json:"rate"`      // requests/s in total (open loop); 0 for closed
+	Size        int           `json:"size"`      // bytes per request
+	KeepAlive   Duration      `json:"keepalive"` // idle trickle interval, 0 = silent
+	Warmup      Duration      `json:"warmup"`
+	Duration    Duration      `json:"duration"`    // measured window
+	Repetitions int           `json:"repetitions"` // per point
+	Proto       traffic.Proto `json:"proto"`
+	ServerCPUs  string        `json:"server_cpus"` // e.g. "0"
+	ClientCPUs  string        `json:"client_cpus"` // e.g. "1"
 }
 
 // Sample is one measured window: one backend at one point in one repetition.
 type Sample struct {
-	Backend    string `json:"backend"`
-	FDs        int    `json:"fds"`    // total fds the multiplexer watches: Idle + Active + ServerOwnFDs
-	Idle       int    `json:"idle"`   // idle connections
-	Active     int    `json:"active"` // active connections
-	Repetition int    `json:"rep"`    // 0-based
-	Mode       string `json:"mode"`
-	Size       int    `json:"size"`
+	Backend    string       `json:"backend"`
+	FDs        int          `json:"fds"`    // total fds the multiplexer watches: Idle + Active + ServerOwnFDs
+	Idle       int          `json:"idle"`   // idle connections
+	Active     int          `json:"active"` // active connections
+	Repetition int          `json:"rep"`    // 0-based
+	Mode       traffic.Mode `json:"mode"`
+	Size       int          `json:"size"`
 
 	Status string `json:"status"`           // one of the Status* constants
 	Reason string `json:"reason,omitempty"` // why unsupported/failed/errors, with the fix
@@ -259,14 +262,14 @@ type ClientDelta struct {
 // repetitions: medians, with min and max as the spread. It is what
 // summary.csv holds and what charts and compare use.
 type Point struct {
-	Backend string `json:"backend"`
-	FDs     int    `json:"fds"`
-	Idle    int    `json:"idle"`
-	Active  int    `json:"active"`
-	Mode    string `json:"mode"`
-	Status  string `json:"status"` // worst status among the samples
-	Reason  string `json:"reason,omitempty"`
-	Reps    int    `json:"reps"` // measured samples summarised (unsupported/failed excluded)
+	Backend string       `json:"backend"`
+	FDs     int          `json:"fds"`
+	Idle    int          `json:"idle"`
+	Active  int          `json:"active"`
+	Mode    traffic.Mode `json:"mode"`
+	Status  string       `json:"status"` // worst status among the samples
+	Reason  string       `json:"reason,omitempty"`
+	Reps    int          `json:"reps"` // measured samples summarised (unsupported/failed excluded)
 
 	RateRequested float64 `json:"rate_requested"`
 	RateAchieved  Stat    `json:"rate_achieved"`

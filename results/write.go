@@ -188,7 +188,7 @@ func WriteSummaryCSV(w io.Writer, points []Point) error {
 			return formatFloat(s.Median)
 		}
 		row := []string{
-			p.Backend, strconv.Itoa(p.FDs), strconv.Itoa(p.Idle), strconv.Itoa(p.Active), p.Mode,
+			p.Backend, strconv.Itoa(p.FDs), strconv.Itoa(p.Idle), strconv.Itoa(p.Active), string(p.Mode),
 			formatFloat(p.RateRequested), med(p.RateAchieved),
 			med(p.P50), med(p.P99), med(p.P999),
 			med(p.ServerCPUPerReq), med(p.ServerCPUUtil), med(p.ClientCPUPerReq),

@@ -60,7 +60,7 @@
 //	client_cpus  CPU list the load generator is pinned to; must not overlap
 //	             server_cpus. Default: "1".
 //
-// Durations are Go duration strings ("500ms", "2s", "1m30s"); the returned
-// results.Scenario stores them normalised by time.Duration.String ("0s" for
-// a silent keepalive).
+// Durations are Go duration strings ("500ms", "2s", "1m30s"), parsed once
+// here into results.Duration values (written back to results files as
+// time.Duration.String text, "0s" for a silent keepalive).
 package scenarios

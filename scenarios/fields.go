@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -34,8 +35,8 @@ func (d *decoder) scenario(f *fields) results.Scenario {
 		Name:        d.name(f.Name),
 		Description: description,
 		Backends:    d.backends(f.Backends),
-		Mode:        d.oneOf("mode", f.Mode, defaultMode, "open", "closed"),
-		Proto:       d.oneOf("proto", f.Proto, defaultProto, "echo", "sockperf"),
+		Mode:        oneOf(d, "mode", f.Mode, traffic.Modes),
+		Proto:       oneOf(d, "proto", f.Proto, traffic.Protos),
 		Repetitions: d.repetitions(f.Repetitions),
 	}
 	s.FDs, s.Active = d.sweep(f.FDs, f.Active)
@@ -62,7 +63,7 @@ func (d *decoder) scenario(f *fields) results.Scenario {
 	case window > maxDuration:
 		d.errorf(f.Duration, "duration: %v per sample is too long (use at most %v, and more repetitions for more data)", window, maxDuration)
 	}
-	s.KeepAlive, s.Warmup, s.Duration = keepAlive.String(), warmup.String(), window.String()
+	s.KeepAlive, s.Warmup, s.Duration = results.Duration(keepAlive), results.Duration(warmup), results.Duration(window)
 
 	s.ServerCPUs, s.ClientCPUs = d.cpus(f.ServerCPUs, f.ClientCPUs)
 	return s
@@ -163,8 +164,8 @@ func (d *decoder) sweep(fdsNode, activeNode ast.Node) (fds, active []int) {
 	return fds, active
 }
 
-func (d *decoder) rate(n ast.Node, mode string) float64 {
-	if mode == "closed" {
+func (d *decoder) rate(n ast.Node, mode traffic.Mode) float64 {
+	if mode == traffic.Closed {
 		if n != nil {
 			d.errorf(n, "rate: only open mode paces requests (remove rate, or set mode: open)")
 		}
@@ -186,7 +187,7 @@ func (d *decoder) rate(n ast.Node, mode string) float64 {
 	return rate
 }
 
-func (d *decoder) size(n ast.Node, proto string) int {
+func (d *decoder) size(n ast.Node, proto traffic.Proto) int {
 	if n == nil {
 		return defaultSize
 	}
@@ -195,9 +196,9 @@ func (d *decoder) size(n ast.Node, proto string) int {
 	case !ok:
 	case size < 1 || size > loadgen.MaxSize:
 		d.errorf(n, "size: %d bytes is out of range (use 1 to %d)", size, loadgen.MaxSize)
-	case proto == loadgen.ProtoSockperf && size < sockperf.HeaderLen:
+	case proto == traffic.Sockperf && size < sockperf.HeaderLen:
 		d.errorf(n, "size: %d bytes can't hold sockperf's %d-byte header (use %d or more, or proto: echo)", size, sockperf.HeaderLen, sockperf.HeaderLen)
-	case proto == loadgen.ProtoSockperf && size > loadgen.MaxSockperfSize:
+	case proto == traffic.Sockperf && size > loadgen.MaxSockperfSize:
 		d.errorf(n, "size: %d bytes is more than a sockperf message holds (use at most %d with proto: sockperf, or proto: echo)", size, loadgen.MaxSockperfSize)
 	}
 	return size
@@ -265,11 +266,16 @@ func loadgenRejects(field string, set func(*loadgen.Config)) string {
 	return msg
 }
 
-// oneOf converts a text field that must be one of choices.
-func (d *decoder) oneOf(key string, n ast.Node, def string, choices ...string) string {
-	v, ok := d.text(key, n, def)
-	if ok && !slices.Contains(choices, v) {
-		d.errorf(n, "%s: %q is not valid (use %s; the default is %s)", key, v, strings.Join(choices, " or "), def)
+// oneOf converts a text field that must be one of choices; the first
+// choice is the default.
+func oneOf[T ~string](d *decoder, key string, n ast.Node, choices []T) T {
+	v, ok := d.text(key, n, string(choices[0]))
+	if ok && !slices.Contains(choices, T(v)) {
+		names := make([]string, len(choices))
+		for i, c := range choices {
+			names[i] = string(c)
+		}
+		d.errorf(n, "%s: %q is not valid (use %s; the default is %s)", key, v, strings.Join(names, " or "), choices[0])
 	}
-	return v
+	return T(v)
 }

@@ -20,13 +20,11 @@ import (
 
 // Defaults of the optional fields (see the package documentation).
 const (
-	defaultMode        = "open"
 	defaultRate        = 2000.0
 	defaultSize        = 64
 	defaultWarmup      = time.Second
 	defaultDuration    = 3 * time.Second
 	defaultRepetitions = 3
-	defaultProto       = "echo"
 	defaultServerCPUs  = "0"
 	defaultClientCPUs  = "1"
 )

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -72,7 +73,7 @@ func TestParseDefaults(t *testing.T) {
 			want: results.Scenario{
 				Name: "my-sweep", Backends: []string{"select", "poll", "epoll-lt", "epoll-et", "gonet"},
 				FDs: []int{10, 100}, Active: []int{1}, Mode: "open", Rate: 2000, Size: 64,
-				KeepAlive: "0s", Warmup: "1s", Duration: "3s", Repetitions: 3, Proto: "echo",
+				KeepAlive: 0, Warmup: results.Duration(time.Second), Duration: results.Duration(3 * time.Second), Repetitions: 3, Proto: traffic.Echo,
 				ServerCPUs: "0", ClientCPUs: "1",
 			},
 		},
@@ -83,7 +84,7 @@ func TestParseDefaults(t *testing.T) {
 			want: results.Scenario{
 				Name: "x", Backends: []string{"select", "poll", "epoll-lt", "epoll-et", "gonet"},
 				FDs: []int{3}, Active: []int{1}, Mode: "open", Rate: 2000, Size: 64,
-				KeepAlive: "0s", Warmup: "1s", Duration: "3s", Repetitions: 3, Proto: "echo",
+				KeepAlive: 0, Warmup: results.Duration(time.Second), Duration: results.Duration(3 * time.Second), Repetitions: 3, Proto: traffic.Echo,
 				ServerCPUs: "0", ClientCPUs: "1",
 			},
 		},
@@ -110,7 +111,7 @@ client_cpus: 2,3
 			want: results.Scenario{
 				Name: "full", Description: "all fields", Backends: []string{"epoll-et", "gonet"},
 				FDs: []int{40, 400}, Active: []int{8, 16}, Mode: "closed", Rate: 0, Size: 1024,
-				KeepAlive: "1m30s", Warmup: "0s", Duration: "1.5s", Repetitions: 5, Proto: "sockperf",
+				KeepAlive: results.Duration(90 * time.Second), Warmup: 0, Duration: results.Duration(1500 * time.Millisecond), Repetitions: 5, Proto: traffic.Sockperf,
 				ServerCPUs: "0-1", ClientCPUs: "2,3",
 			},
 		},
@@ -121,7 +122,7 @@ client_cpus: 2,3
 			want: results.Scenario{
 				Name: "u", Backends: []string{"select", "poll", "epoll-lt", "epoll-et", "gonet"},
 				FDs: []int{4, 5}, Active: []int{2}, Mode: "open", Rate: 2500, Size: 64,
-				KeepAlive: "0s", Warmup: "1s", Duration: "3s", Repetitions: 3, Proto: "echo",
+				KeepAlive: 0, Warmup: results.Duration(time.Second), Duration: results.Duration(3 * time.Second), Repetitions: 3, Proto: traffic.Echo,
 				ServerCPUs: "", ClientCPUs: "1",
 			},
 		},
@@ -203,11 +204,7 @@ func TestBuiltins(t *testing.T) {
 // repetition of s.
 func measuredTime(t *testing.T, s results.Scenario) time.Duration {
 	t.Helper()
-	warmup, err1 := time.ParseDuration(s.Warmup)
-	window, err2 := time.ParseDuration(s.Duration)
-	if err := errors.Join(err1, err2); err != nil {
-		t.Fatalf("%s: %v", s.Name, err)
-	}
+	warmup, window := s.Warmup.D(), s.Duration.D()
 	points := 0
 	for _, fds := range s.FDs {
 		for _, active := range s.Active {

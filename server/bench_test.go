@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"net/netip"
 	"runtime"
 	"testing"
@@ -9,7 +10,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/muxbench/muxbench/lineup"
-	"github.com/muxbench/muxbench/server"
 )
 
 // rawClient is a blocking client socket driven with plain syscalls, so the
@@ -75,11 +75,11 @@ func TestLoopDoesNotAllocate(t *testing.T) {
 		if !isLoop(name) {
 			continue // gonet allocates inside net and the runtime; it is the baseline, not our loop
 		}
-		for _, proto := range []server.Proto{server.Echo, server.Sockperf} {
-			t.Run(name+"/"+proto.String(), func(t *testing.T) {
+		for _, proto := range []traffic.Proto{traffic.Echo, traffic.Sockperf} {
+			t.Run(name+"/"+string(proto), func(t *testing.T) {
 				srv := startServer(t, name, proto)
 				c := dialRaw(t, srv.Addr(), 64)
-				if proto == server.Sockperf {
+				if proto == traffic.Sockperf {
 					c.msg = sockperfMsg(1, 0x3, 64-14)
 				}
 				// Not testing.AllocsPerRun: it sets GOMAXPROCS to 1, and the
@@ -124,7 +124,7 @@ func BenchmarkEcho(b *testing.B) {
 	for _, name := range lineup.Names() {
 		for _, idle := range []int{0, 400} {
 			b.Run(fmt.Sprintf("backend=%s/idle=%d", name, idle), func(b *testing.B) {
-				srv := startServer(b, name, server.Echo)
+				srv := startServer(b, name, traffic.Echo)
 				for i := 0; i < idle; i++ {
 					dialRaw(b, srv.Addr(), 1)
 				}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"io"
 	"net"
 	"sync"
@@ -24,7 +25,7 @@ import (
 const deadline = 20 * time.Second
 
 // startServer runs a server for backend on 127.0.0.1:0 and stops it at cleanup.
-func startServer(t testing.TB, backend string, proto server.Proto) server.Runner {
+func startServer(t testing.TB, backend string, proto traffic.Proto) server.Runner {
 	t.Helper()
 	return startServerConfig(t, backend, server.Config{Addr: "127.0.0.1:0", Proto: proto})
 }
@@ -149,7 +150,7 @@ func TestConformance(t *testing.T) {
 
 func testEcho(t *testing.T, backend string, size int) {
 	if size < 1<<20 {
-		srv := startServer(t, backend, server.Echo)
+		srv := startServer(t, backend, traffic.Echo)
 		roundTrip(t, dial(t, srv), pattern(size, size))
 		return
 	}
@@ -183,7 +184,7 @@ func testEcho(t *testing.T, backend string, size int) {
 }
 
 func testPipelined(t *testing.T, backend string) {
-	srv := startServer(t, backend, server.Echo)
+	srv := startServer(t, backend, traffic.Echo)
 	c := dial(t, srv)
 	// 2000 small messages written back to back without waiting for echoes.
 	var all []byte
@@ -214,7 +215,7 @@ func testPipelined(t *testing.T, backend string) {
 // edge-triggered listener that accepts only once per wake-up loses some) and
 // has each do a few round trips.
 func testConcurrent(t *testing.T, backend string, n int) {
-	srv := startServer(t, backend, server.Echo)
+	srv := startServer(t, backend, traffic.Echo)
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	start := make(chan struct{})
@@ -265,7 +266,7 @@ func testConcurrent(t *testing.T, backend string, n int) {
 // testHalfClose: the client sends, shuts down its write side, and must get
 // every byte back before the server closes.
 func testHalfClose(t *testing.T, backend string, size int) {
-	srv := startServer(t, backend, server.Echo)
+	srv := startServer(t, backend, traffic.Echo)
 	c := dial(t, srv)
 	msg := pattern(size, 7)
 	werr := make(chan error, 1)
@@ -291,7 +292,7 @@ func testHalfClose(t *testing.T, backend string, size int) {
 
 // testReset: a client that resets mid-stream costs only its own connection.
 func testReset(t *testing.T, backend string) {
-	srv := startServer(t, backend, server.Echo)
+	srv := startServer(t, backend, traffic.Echo)
 	other := dial(t, srv)
 	roundTrip(t, other, pattern(10, 1))
 	c := dial(t, srv)
@@ -311,7 +312,7 @@ func testReset(t *testing.T, backend string) {
 // testSlowReader: a client that sends and never reads holds at most one
 // buffer of server memory and does not slow the others.
 func testSlowReader(t *testing.T, backend string) {
-	srv := startServer(t, backend, server.Echo)
+	srv := startServer(t, backend, traffic.Echo)
 	slow := dial(t, srv)
 	slow.SetReadBuffer(32 << 10)
 	slow.SetWriteBuffer(32 << 10)
@@ -374,7 +375,7 @@ func testIdle(t *testing.T, backend string, idle, active int) {
 	if testing.Short() {
 		t.Skip("opens 5,000 connections")
 	}
-	srv := startServer(t, backend, server.Echo)
+	srv := startServer(t, backend, traffic.Echo)
 	if backend == "select" {
 		// select cannot hold 5,000 fds: the ones past FD_SETSIZE are
 		// rejected, which TestSelectLimit checks. Run at what fits, with the
@@ -428,7 +429,7 @@ func testIdle(t *testing.T, backend string, idle, active int) {
 // testCounters: one connection, N round trips of a small message: the
 // counters must say exactly what happened.
 func testCounters(t *testing.T, backend string) {
-	srv := startServer(t, backend, server.Echo)
+	srv := startServer(t, backend, traffic.Echo)
 	c := dial(t, srv)
 	const n, size = 50, 32
 	for i := 0; i < n; i++ {
@@ -490,7 +491,7 @@ func sockperfMsg(seq uint64, flags uint16, payload int) []byte {
 }
 
 func testSockperf(t *testing.T, backend string) {
-	srv := startServer(t, backend, server.Sockperf)
+	srv := startServer(t, backend, traffic.Sockperf)
 	c := dial(t, srv)
 	req := sockperf.FlagClient | sockperf.FlagPongRequest
 	// A warm-up message and a message without PONG_REQUEST get no reply;
@@ -529,7 +530,7 @@ func testSockperf(t *testing.T, backend string) {
 // TestSelectLimit: with select, connections whose fd is >= FD_SETSIZE are
 // rejected and counted; the earlier ones keep working.
 func TestSelectLimit(t *testing.T) {
-	srv := startServer(t, "select", server.Echo)
+	srv := startServer(t, "select", traffic.Echo)
 	first := dial(t, srv)
 	roundTrip(t, first, pattern(64, 1))
 	const n = uint64(fdselect.FDSetSize + 100)

@@ -32,6 +32,7 @@ import (
 
 	"github.com/muxbench/muxbench/backends"
 	"github.com/muxbench/muxbench/internal/sockperf"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/internal/wire"
 )
 
@@ -52,16 +53,16 @@ type conn struct {
 
 // Server is the event-loop echo server.
 type Server struct {
-	poller  backends.Poller
-	edge    bool // edge-triggered: interest registered once, accept and read until drained
-	drain   bool // edge-triggered reads go on to EAGAIN even after a short read
-	once    bool // level-triggered: one accept per listener readiness
-	proto   Proto
-	sndbuf  int
-	lnFD    int
-	addr    string
-	wakeFD  int // eventfd that Shutdown writes to stop Serve
-	spareFD int // kept open so an EMFILE accept can be shed (close spare, accept, close)
+	poller   backends.Poller
+	edge     bool // edge-triggered: interest registered once, accept and read until drained
+	drain    bool // edge-triggered reads go on to EAGAIN even after a short read
+	once     bool // level-triggered: one accept per listener readiness
+	sockperf bool // answers sockperf's framing instead of a plain echo
+	sndbuf   int
+	lnFD     int
+	addr     string
+	wakeFD   int // eventfd that Shutdown writes to stop Serve
+	spareFD  int // kept open so an EMFILE accept can be shed (close spare, accept, close)
 	// acceptPaused: out of fds and unable to shed, the listener is not
 	// watched until acceptRetry (see pauseAccept).
 	acceptPaused bool
@@ -102,7 +103,7 @@ func New(info backends.Info, cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		poller: p, edge: info.EdgeTriggered, drain: info.DrainReads, once: info.AcceptOnce,
-		proto: cfg.Proto, sndbuf: cfg.SendBuffer,
+		sockperf: cfg.Proto == traffic.Sockperf, sndbuf: cfg.SendBuffer,
 		lnFD: lnFD, addr: bound, wakeFD: wakeFD, spareFD: spare,
 		events: make([]backends.Event, eventBatch),
 		rbuf:   make([]byte, ReadBufferSize),
@@ -262,7 +263,7 @@ func (s *Server) read(c *conn, r backends.Ready) {
 
 // answer returns the bytes to send for input just read.
 func (s *Server) answer(c *conn, in []byte) ([]byte, error) {
-	if s.proto == Echo {
+	if !s.sockperf {
 		return in, nil
 	}
 	if len(c.partial) > 0 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"io"
 	"os"
 	"os/signal"
@@ -80,7 +81,7 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.Target, "target", "", "echo server to drive, `host:port`")
 	fs.IntVar(&c.Conns, "conns", 1, "total connections, idle + active")
 	fs.IntVar(&c.Active, "active", 1, "connections that carry traffic (the rest stay idle)")
-	fs.StringVar(&c.Mode, "mode", loadgen.ModeOpen, "`open` (fixed -rate, latency from the intended send time) or closed (ping-pong)")
+	mode := fs.String("mode", string(traffic.Open), "`open` (fixed -rate, latency from the intended send time) or closed (ping-pong)")
 	rate := &rateFlag{r: &c.Rate}
 	fs.Var(rate, "rate", "open loop: total requests per second over the active connections, `N` or N/DURATION (e.g. 5000 or 300/1m)")
 	fs.IntVar(&c.Size, "size", loadgen.DefaultSize, "`bytes` per request")
@@ -93,7 +94,7 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs.Float64Var(&c.ConnectRate, "connect-rate", loadgen.DefaultConnectRate, "connections opened per second (`N` > 0)")
 	fs.IntVar(&c.Pipeline, "pipeline", loadgen.DefaultPipeline, "open loop: at most `N` requests in flight per active connection (1 = wrk2-style, no pipelining)")
 	sourceIPs := fs.String("source-ips", "", "source addresses to spread connections over, `list` like 127.0.0.1,127.0.0.2 or 127.0.0.1-127.0.0.8 (default: automatic over 127.0.0.x for a loopback target)")
-	fs.StringVar(&c.Proto, "proto", loadgen.ProtoEcho, "`protocol`: echo (plain bytes) or sockperf (sockperf's TCP framing)")
+	proto := fs.String("proto", string(traffic.Echo), "`protocol`: echo (plain bytes) or sockperf (sockperf's TCP framing)")
 	fs.Func("server-nofile", "the server's RLIMIT_NOFILE if known (`n`; 0 = unknown), checked before connecting", func(s string) error {
 		n, err := strconv.ParseUint(s, 10, 64)
 		if err != nil {
@@ -107,6 +108,7 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	c.Mode, c.Proto = traffic.Mode(*mode), traffic.Proto(*proto) // loadgen's Validate names a bad one
 	c.SpinBefore = spin
 	if spin == 0 {
 		c.SpinBefore = -1 // the flag's 0 means never; the Config's 0 means the default
@@ -116,7 +118,7 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	if c.Mode == loadgen.ModeClosed {
+	if c.Mode == traffic.Closed {
 		if rate.set {
 			return usageErrorf("-rate applies to -mode open only; closed loop sends as fast as the server answers")
 		}
@@ -232,7 +234,7 @@ func writeLoadTable(w io.Writer, r *loadgen.Result) error {
 	us := func(ns int64) string { return fmt.Sprintf("%.1f µs", float64(ns)/1e3) }
 	fmt.Fprintf(tw, "target\t%s (%s, %d B)\n", r.Target, r.Proto, r.Size)
 	fmt.Fprintf(tw, "connections\t%d (%d active, %d idle) opened in %.3f s\n", r.Conns, r.Active, r.Idle, r.ConnectSeconds)
-	if r.Mode == loadgen.ModeOpen {
+	if r.Mode == traffic.Open {
 		sat := ""
 		if r.Saturated {
 			sat = fmt.Sprintf("  SATURATED (achieved < %.0f%% of requested)", loadgen.SaturatedBelow*100)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"io"
 	"net"
 	"net/netip"
@@ -54,7 +55,7 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	proto, err := server.ParseProto(*protoName)
+	proto, err := traffic.ParseProto(*protoName)
 	if err != nil {
 		return usageErrorf("-proto: %v", err)
 	}
@@ -97,7 +98,7 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	unix.Getrlimit(unix.RLIMIT_NOFILE, &lim)
 	out := &lineWriter{w: stdout}
 	out.json(wire.Hello{
-		Addr: srv.Addr(), PID: os.Getpid(), Backend: *backend, Proto: proto.String(),
+		Addr: srv.Addr(), PID: os.Getpid(), Backend: *backend, Proto: proto,
 		CPUs: set.String(), NoFileSoft: lim.Cur, NoFileHard: lim.Max,
 		OpenFDs: server.OpenFDs(), MaxFD: b.MaxFD,
 		LoopThread: b.EventLoop(), GOMAXPROCS: runtime.GOMAXPROCS(0), GODEBUG: os.Getenv("GODEBUG"), GC: gc,

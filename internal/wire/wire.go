@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/muxbench/muxbench/internal/traffic"
 )
 
 // Control verbs, one per line on the server's standard input. End of input
@@ -25,13 +26,13 @@ const (
 // and what it can hold. The harness reads it to find the server and to
 // decide which points the backend can run.
 type Hello struct {
-	Addr       string `json:"addr"`
-	PID        int    `json:"pid"`
-	Backend    string `json:"backend"`
-	Proto      string `json:"proto"`
-	CPUs       string `json:"cpus"` // CPU list the process is pinned to, "" = not pinned
-	NoFileSoft uint64 `json:"nofile_soft"`
-	NoFileHard uint64 `json:"nofile_hard"`
+	Addr       string        `json:"addr"`
+	PID        int           `json:"pid"`
+	Backend    string        `json:"backend"`
+	Proto      traffic.Proto `json:"proto"`
+	CPUs       string        `json:"cpus"` // CPU list the process is pinned to, "" = not pinned
+	NoFileSoft uint64        `json:"nofile_soft"`
+	NoFileHard uint64        `json:"nofile_hard"`
 	// OpenFDs is how many fds the process holds before any connection
 	// (stdio, listener, poller, runtime). Connections take the lowest free
 	// numbers, so with N connections the highest fd is about OpenFDs+N-1.

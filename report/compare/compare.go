@@ -8,13 +8,13 @@ package compare
 
 import (
 	"fmt"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"slices"
 	"strings"
 
 	"github.com/montanaflynn/stats"
 
 	"github.com/muxbench/muxbench/internal/human"
-	"github.com/muxbench/muxbench/loadgen"
 	"github.com/muxbench/muxbench/results"
 )
 
@@ -52,7 +52,7 @@ const rateOmitted = "rate (open loop: the scenario sets it; a point that misses 
 // throughput, the measurement that matters most.
 func compareMetrics(o, n *results.Run) (metrics []metricDef, omitted []string) {
 	metrics = []metricDef{p50Metric, p99Metric, cpuMetric}
-	if o.Scenario.Mode == loadgen.ModeClosed && n.Scenario.Mode == loadgen.ModeClosed {
+	if o.Scenario.Mode == traffic.Closed && n.Scenario.Mode == traffic.Closed {
 		return append(metrics, rateMetric), nil
 	}
 	return metrics, []string{rateOmitted}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"math"
 	"path/filepath"
 	"slices"
@@ -412,7 +413,7 @@ func TestCompareSkipsNotOK(t *testing.T) {
 // TestCompareRate: open-loop runs leave the achieved rate out and say so;
 // closed-loop runs test it, higher being better.
 func TestCompareRate(t *testing.T) {
-	for _, mode := range []string{"open", "closed"} {
+	for _, mode := range traffic.Modes {
 		old := reporttest.Run(reporttest.Options{FDs: []int{101, 1001}})
 		newer := reporttest.Run(reporttest.Options{FDs: []int{101, 1001}, Seed: 2})
 		old.Scenario.Mode, newer.Scenario.Mode = mode, mode

@@ -181,13 +181,13 @@ func differences(o, n *results.Run) []string {
 	}
 	so, sn := o.Scenario, n.Scenario
 	diff("scenario", so.Name, sn.Name)
-	diff("mode", so.Mode, sn.Mode)
+	diff("mode", string(so.Mode), string(sn.Mode))
 	diff("rate", human.Thousands(so.Rate)+" req/s", human.Thousands(sn.Rate)+" req/s")
 	diff("message size", fmt.Sprintf("%d B", so.Size), fmt.Sprintf("%d B", sn.Size))
-	diff("protocol", so.Proto, sn.Proto)
-	diff("idle keep-alive", so.KeepAlive, sn.KeepAlive)
-	diff("warm-up", so.Warmup, sn.Warmup)
-	diff("measured window", so.Duration, sn.Duration)
+	diff("protocol", string(so.Proto), string(sn.Proto))
+	diff("idle keep-alive", so.KeepAlive.String(), sn.KeepAlive.String())
+	diff("warm-up", so.Warmup.String(), sn.Warmup.String())
+	diff("measured window", so.Duration.String(), sn.Duration.String())
 	diff("repetitions", fmt.Sprint(so.Repetitions), fmt.Sprint(sn.Repetitions))
 	eo, en := o.Env, n.Env
 	diff("host", eo.Hostname, en.Hostname)

@@ -7,6 +7,7 @@ package reporttest
 
 import (
 	"fmt"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -97,8 +98,8 @@ func Run(o Options) *results.Run {
 		},
 		Scenario: results.Scenario{
 			Name: "idle-sweep", Description: "Latency and CPU as mostly-idle connections grow, at a fixed request rate.",
-			Backends: o.Backends, FDs: o.FDs, Active: o.Active, Mode: "open", Rate: o.Rate, Size: 64,
-			KeepAlive: "0s", Warmup: "1s", Duration: "3s", Repetitions: o.Reps, Proto: "echo",
+			Backends: o.Backends, FDs: o.FDs, Active: o.Active, Mode: traffic.Open, Rate: o.Rate, Size: 64,
+			KeepAlive: 0, Warmup: results.Duration(time.Second), Duration: results.Duration(3 * time.Second), Repetitions: o.Reps, Proto: traffic.Echo,
 			ServerCPUs: "0", ClientCPUs: "1",
 		},
 	}

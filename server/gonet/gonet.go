@@ -26,6 +26,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/muxbench/muxbench/internal/sockperf"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/internal/wire"
 	"github.com/muxbench/muxbench/server"
 )
@@ -275,7 +276,7 @@ func (s *Server) echo(c net.Conn) error {
 		if n > 0 {
 			s.c.BytesIn.Add(uint64(n))
 			out := buf[:n]
-			if s.cfg.Proto == server.Sockperf {
+			if s.cfg.Proto == traffic.Sockperf {
 				in := out
 				if len(partial) > 0 {
 					partial = append(partial, in...)
