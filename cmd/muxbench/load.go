@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/muxbench/muxbench/internal/human"
 	"github.com/muxbench/muxbench/internal/traffic"
 	"io"
 	"os"
@@ -231,7 +232,7 @@ func replaceWord(s, old, new string) string {
 
 func writeLoadTable(w io.Writer, r *loadgen.Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	us := func(ns int64) string { return fmt.Sprintf("%.1f µs", float64(ns)/1e3) }
+	lat := func(ns int64) string { return human.Ns(float64(ns)) }
 	fmt.Fprintf(tw, "target\t%s (%s, %d B)\n", r.Target, r.Proto, r.Size)
 	fmt.Fprintf(tw, "connections\t%d (%d active, %d idle) opened in %.3f s\n", r.Conns, r.Active, r.Idle, r.ConnectSeconds)
 	if r.Mode == traffic.Open {
@@ -249,8 +250,8 @@ func writeLoadTable(w io.Writer, r *loadgen.Result) error {
 		name string
 		l    loadgen.LatencySummary
 	}{{"latency", r.Latency}, {"service", r.ServiceLatency}} {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", row.name, us(row.l.P50), us(row.l.P90), us(row.l.P99),
-			us(row.l.P999), us(row.l.P9999), us(row.l.Max), us(int64(row.l.Mean)))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", row.name, lat(row.l.P50), lat(row.l.P90), lat(row.l.P99),
+			lat(row.l.P999), lat(row.l.P9999), lat(row.l.Max), lat(int64(row.l.Mean)))
 	}
 	cpu := "-"
 	if r.Requests > 0 {
