@@ -129,8 +129,11 @@ type Scenario struct {
 	Duration    Duration      `json:"duration"`    // measured window
 	Repetitions int           `json:"repetitions"` // per point
 	Proto       traffic.Proto `json:"proto"`
-	ServerCPUs  string        `json:"server_cpus"` // e.g. "0"
-	ClientCPUs  string        `json:"client_cpus"` // e.g. "1"
+	// ServerSendBuffer, when > 0, is the SO_SNDBUF the server sets on every
+	// connection (the back-pressure scenarios); 0 leaves autotuning alone.
+	ServerSendBuffer int    `json:"server_sndbuf,omitempty"`
+	ServerCPUs       string `json:"server_cpus"` // e.g. "0"
+	ClientCPUs       string `json:"client_cpus"` // e.g. "1"
 }
 
 // Sample is one measured window: one backend at one point in one repetition.

@@ -1,0 +1,262 @@
+package claims
+
+import (
+	"flag"
+	"path/filepath"
+	"testing"
+
+	"github.com/muxbench/muxbench/internal/golden"
+	"github.com/muxbench/muxbench/results"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// pt is one synthetic point: one value per repetition.
+type pt struct {
+	backend     string
+	fds, active int
+	cpu         []float64 // server CPU ns per request, one per repetition
+	p50         []float64 // ns; default 50 µs
+	util        float64
+	sys, mods   float64 // per request
+	status      string  // default ok
+}
+
+func mkRun(name string, size, sndbuf int, pts ...pt) *results.Run {
+	r := &results.Run{Env: results.Environment{NoFileSoft: 20000}}
+	r.Scenario = results.Scenario{Name: name, Size: size, ServerSendBuffer: sndbuf}
+	add := func(list []int, v int) []int {
+		for _, x := range list {
+			if x == v {
+				return list
+			}
+		}
+		return append(list, v)
+	}
+	for _, p := range pts {
+		r.Scenario.Backends = func() []string {
+			for _, b := range r.Scenario.Backends {
+				if b == p.backend {
+					return r.Scenario.Backends
+				}
+			}
+			return append(r.Scenario.Backends, p.backend)
+		}()
+		r.Scenario.FDs = add(r.Scenario.FDs, p.fds)
+		r.Scenario.Active = add(r.Scenario.Active, p.active)
+		status := p.status
+		if status == "" {
+			status = results.StatusOK
+		}
+		for i, c := range p.cpu {
+			lat := 50e3
+			if i < len(p.p50) {
+				lat = p.p50[i]
+			}
+			s := results.Sample{Backend: p.backend, FDs: p.fds, Active: p.active, Repetition: i, Status: status, Requests: 1000}
+			s.Server.CPUNsPerReq, s.Server.CPUUtil, s.Server.SyscallsPerReq = c, p.util, p.sys
+			s.Server.InterestMods = int64(p.mods * 1000)
+			s.Latency.P50 = int64(lat)
+			r.Samples = append(r.Samples, s)
+		}
+	}
+	return r
+}
+
+func reps(vs ...float64) []float64 { return vs }
+
+func wp(backend string, n int, sparse bool, vs ...float64) WaitPoint {
+	lo, hi := vs[0], vs[0]
+	for _, v := range vs {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	return WaitPoint{Backend: backend, Watched: n, Ready: 1, Sparse: sparse, Status: results.StatusOK,
+		NsPerCall: results.Stat{Median: vs[len(vs)/2], Min: lo, Max: hi}, Reps: len(vs)}
+}
+
+func scanFit(b string, lo float64) WaitFit {
+	return WaitFit{Backend: b, Intercept: 300, PerFD: 0.3, PerFDLo: lo, PerFDHi: 0.32, R2: 0.99, NMax: 19960,
+		Exponent: 1.2, ExponentLo: 1.1, ExponentHi: 1.3, UpperFrom: 3000, PerEvent: 30, PerEventLo: 25, PerEventHi: 35}
+}
+
+// noScan is a fit whose slope is indistinguishable from 0.
+func noScan(b string) WaitFit {
+	f := scanFit(b, -0.02)
+	f.Exponent, f.ExponentLo, f.ExponentHi = 0, 0, 0
+	return f
+}
+
+var flatEpoll = WaitFit{Backend: "epoll-lt", Intercept: 900, PerFD: 0.0001, PerFDLo: -0.0002, PerFDHi: 0.0004, R2: 0.05, NMax: 19960,
+	PerEvent: 40, PerEventLo: 35, PerEventHi: 45}
+
+// evidence returns a synthetic dataset built so that every claim gets the
+// named outcome.
+func evidence(outcome string) Evidence {
+	switch outcome {
+	case "holds":
+		return Evidence{
+			Runs: []*results.Run{
+				mkRun("limits", 64, 0,
+					pt{backend: "select", fds: 1010, active: 1, cpu: reps(400, 420, 410)},
+					pt{backend: "select", fds: 3000, active: 1, cpu: reps(0), status: results.StatusUnsupported},
+					pt{backend: "epoll-lt", fds: 19960, active: 1, cpu: reps(50, 52, 51)}),
+				mkRun("mod-cost", 64, 0,
+					pt{backend: "epoll-lt", fds: 1000, active: 32, cpu: reps(40, 41, 42), sys: 3, mods: 0},
+					pt{backend: "epoll-et", fds: 1000, active: 32, cpu: reps(30, 31, 32), sys: 2.5, mods: 0},
+					pt{backend: "epoll-mod", fds: 1000, active: 32, cpu: reps(60, 61, 62), sys: 5, mods: 2}),
+				mkRun("active-ratio", 64, 0,
+					pt{backend: "poll", fds: 1000, active: 1, cpu: reps(400, 410, 420)},
+					pt{backend: "epoll-lt", fds: 1000, active: 1, cpu: reps(50, 52, 54)},
+					pt{backend: "poll", fds: 1000, active: 1000, cpu: reps(30, 33, 36)},
+					pt{backend: "epoll-lt", fds: 1000, active: 1000, cpu: reps(31, 32, 34)}),
+				mkRun("busy", 64, 0,
+					pt{backend: "epoll-lt", fds: 100, active: 1, cpu: reps(50, 51, 52), p50: reps(60e3, 62e3, 61e3), util: 0.1},
+					pt{backend: "epoll-busy", fds: 100, active: 1, cpu: reps(500, 510, 505), p50: reps(20e3, 21e3, 22e3), util: 1}),
+			},
+			WaitCost: &WaitCost{
+				Fits: []WaitFit{scanFit("select", 0.28), scanFit("poll", 0.28), flatEpoll},
+				Points: []WaitPoint{
+					wp("poll", 1000, false, 290, 300, 310), wp("select", 1000, false, 390, 400, 410),
+					wp("poll", 10, true, 40, 41, 42), wp("select", 10, true, 900, 910, 920),
+				},
+			},
+			Pitfalls: []Pitfall{
+				{Claim: 6, Name: "et-short-read-ignore-hup", Ran: true, Reproduced: true, Wrong: "50 of 50 closes never seen", Correct: "0 of 50", Explanation: "the close came in the same edge as the data"},
+				{Claim: 7, Name: "et-accept-once", Ran: true, Reproduced: true, Wrong: "431 of 500 never served", Correct: "0 of 500", Explanation: "queued connections raise no new edge"},
+				{Claim: 9, Name: "sleep-send", Ran: true, Reproduced: true, Wrong: "p99 41 ms", Correct: "p99 90 µs", Explanation: "the loop sleeps while the slow reader's buffer is full"},
+			},
+		}
+	case "holds-only":
+		return Evidence{
+			Runs: []*results.Run{
+				mkRun("limits", 64, 0,
+					pt{backend: "select", fds: 1010, active: 1, cpu: reps(400, 420, 410)},
+					pt{backend: "select", fds: 3000, active: 1, cpu: reps(0), status: results.StatusUnsupported},
+					pt{backend: "select-big", fds: 19960, active: 1, cpu: reps(4000, 4100, 4200)},
+					pt{backend: "epoll-lt", fds: 19960, active: 1, cpu: reps(50, 52, 51)}),
+				mkRun("plain", 64, 0,
+					pt{backend: "epoll-lt", fds: 1000, active: 32, cpu: reps(40, 45, 50), sys: 3},
+					pt{backend: "epoll-et", fds: 1000, active: 32, cpu: reps(38, 44, 49), sys: 3},
+					pt{backend: "epoll-mod", fds: 1000, active: 32, cpu: reps(60, 61, 62), mods: 2},
+					pt{backend: "epoll-lt", fds: 10000, active: 32, cpu: reps(40, 45, 50), sys: 3},
+					pt{backend: "epoll-mod", fds: 10000, active: 32, cpu: reps(44, 48, 52), mods: 2}),
+				mkRun("backpressure", 256<<10, 4096,
+					pt{backend: "epoll-lt", fds: 100, active: 8, cpu: reps(900, 910, 920), sys: 12, mods: 2},
+					pt{backend: "epoll-et", fds: 100, active: 8, cpu: reps(700, 710, 720), sys: 9}),
+				mkRun("active-ratio", 64, 0,
+					pt{backend: "poll", fds: 1000, active: 1, cpu: reps(400, 410, 420)},
+					pt{backend: "epoll-lt", fds: 1000, active: 1, cpu: reps(50, 52, 54)},
+					pt{backend: "poll", fds: 1000, active: 1000, cpu: reps(60, 62, 64)},
+					pt{backend: "epoll-lt", fds: 1000, active: 1000, cpu: reps(31, 32, 34)}),
+				mkRun("busy", 64, 0,
+					pt{backend: "epoll-lt", fds: 100, active: 1, cpu: reps(50), p50: reps(60e3, 62e3, 61e3), util: 0.1},
+					pt{backend: "epoll-busy", fds: 100, active: 1, cpu: reps(500), p50: reps(20e3, 21e3, 22e3), util: 1},
+					pt{backend: "epoll-lt", fds: 10000, active: 1, cpu: reps(50, 51, 52), p50: reps(60e3, 62e3, 61e3), util: 0.1},
+					pt{backend: "epoll-busy", fds: 10000, active: 1, cpu: reps(500, 510, 505), p50: reps(20e3, 21e3, 22e3), util: 1}),
+			},
+			WaitCost: &WaitCost{
+				Fits: []WaitFit{scanFit("select", 0.28), scanFit("poll", 0.28),
+					{Backend: "epoll-lt", Intercept: 900, PerFD: 0.05, PerFDLo: 0.04, PerFDHi: 0.06, R2: 0.95, NMax: 19960}},
+				Points: []WaitPoint{
+					wp("poll", 1000, false, 290, 350, 410), wp("select", 1000, false, 300, 360, 400),
+					wp("poll", 10, true, 40, 41, 42), wp("select", 10, true, 900, 910, 920),
+				},
+			},
+			Pitfalls: []Pitfall{
+				{Claim: 6, Name: "et-short-read-ignore-hup", Ran: false, Why: "no epoll on this kernel"},
+			},
+		}
+	case "does-not-hold":
+		return Evidence{
+			Runs: []*results.Run{
+				mkRun("limits", 64, 0,
+					pt{backend: "select", fds: 3000, active: 1, cpu: reps(400, 420, 410)},
+					pt{backend: "epoll-lt", fds: 10000, active: 1, cpu: reps(50, 52, 51)}),
+				mkRun("mod-cost", 64, 0,
+					pt{backend: "epoll-lt", fds: 1000, active: 32, cpu: reps(40, 45, 50), sys: 3},
+					pt{backend: "epoll-et", fds: 1000, active: 32, cpu: reps(41, 46, 51), sys: 2.6},
+					pt{backend: "epoll-mod", fds: 1000, active: 32, cpu: reps(42, 47, 52), mods: 2}),
+				mkRun("active-ratio", 64, 0,
+					pt{backend: "poll", fds: 1000, active: 1, cpu: reps(50, 55, 60)},
+					pt{backend: "epoll-lt", fds: 1000, active: 1, cpu: reps(50, 52, 54)},
+					pt{backend: "poll", fds: 1000, active: 1000, cpu: reps(30, 33, 36)},
+					pt{backend: "epoll-lt", fds: 1000, active: 1000, cpu: reps(31, 32, 34)}),
+				mkRun("busy", 64, 0,
+					pt{backend: "epoll-lt", fds: 100, active: 1, cpu: reps(50, 51, 52), p50: reps(60e3, 62e3, 61e3), util: 0.1},
+					pt{backend: "epoll-busy", fds: 100, active: 1, cpu: reps(500, 510, 505), p50: reps(59e3, 61e3, 63e3), util: 1}),
+			},
+			WaitCost: &WaitCost{
+				Fits: []WaitFit{noScan("select"), noScan("poll"), flatEpoll},
+				Points: []WaitPoint{
+					wp("poll", 1000, false, 290, 350, 410), wp("select", 1000, false, 300, 360, 400),
+					wp("poll", 10, true, 40, 41, 42), wp("select", 10, true, 41, 42, 43),
+				},
+			},
+			Pitfalls: []Pitfall{
+				{Claim: 6, Name: "et-short-read-ignore-hup", Ran: true, Reproduced: false, Wrong: "0 of 50 closes never seen", Correct: "0 of 50"},
+				{Claim: 7, Name: "et-accept-once", Ran: true, Reproduced: false, Wrong: "0 of 500 never served", Correct: "0 of 500"},
+				{Claim: 9, Name: "sleep-send", Ran: true, Reproduced: false, Wrong: "p99 95 µs", Correct: "p99 90 µs"},
+			},
+		}
+	}
+	return Evidence{}
+}
+
+// TestVerdicts: each synthetic dataset yields, claim by claim, the verdict
+// it was built for.
+func TestVerdicts(t *testing.T) {
+	H, O, D, N := Holds, HoldsOnly, DoesNotHold, NotMeasured
+	for _, tc := range []struct {
+		outcome string
+		want    [12]Verdict
+	}{
+		//                 1  2  3  4  5  6  7  8  9  10 11 12
+		{"holds", [12]Verdict{H, H, H, D, H, H, H, H, H, H, O, H}},
+		{"holds-only", [12]Verdict{O, O, O, D, O, N, N, O, N, O, O, O}},
+		{"does-not-hold", [12]Verdict{D, D, D, D, D, D, D, D, D, D, N, D}},
+		{"empty", [12]Verdict{N, N, N, N, N, N, N, N, N, N, N, N}},
+	} {
+		rows := Table(evidence(tc.outcome))
+		if len(rows) != len(Claims) {
+			t.Fatalf("%s: %d rows; want %d", tc.outcome, len(rows), len(Claims))
+		}
+		for i, r := range rows {
+			if r.N != i+1 || r.Verdict != tc.want[i] {
+				t.Errorf("%s: claim %d: verdict %q (%s); want %q", tc.outcome, r.N, r.Verdict, r.Detail, tc.want[i])
+			}
+			if r.Rule == "" {
+				t.Errorf("%s: claim %d states no rule", tc.outcome, r.N)
+			}
+			if r.Verdict != NotMeasured && (r.Figure == "" || r.Measured == "") {
+				t.Errorf("%s: claim %d has a verdict but no figure or measurement", tc.outcome, r.N)
+			}
+		}
+		golden.Check(t, filepath.Join("testdata", tc.outcome+".md"), []byte(Markdown(rows)), *update)
+	}
+}
+
+// TestOneRepetitionDecidesNothing: with one repetition no range exists,
+// so no difference is claimed, however large.
+func TestOneRepetitionDecidesNothing(t *testing.T) {
+	ev := Evidence{Runs: []*results.Run{mkRun("one", 64, 0,
+		pt{backend: "epoll-lt", fds: 1000, active: 32, cpu: reps(40)},
+		pt{backend: "epoll-mod", fds: 1000, active: 32, cpu: reps(400)},
+		pt{backend: "epoll-et", fds: 1000, active: 32, cpu: reps(4)})}}
+	rows := Table(ev)
+	if v := rows[7].Verdict; v != DoesNotHold {
+		t.Errorf("claim 8 from one repetition: %q; want %q (no spread, no difference)", v, DoesNotHold)
+	}
+	if v := rows[4].Verdict; v != DoesNotHold {
+		t.Errorf("claim 5 from one repetition: %q; want %q", v, DoesNotHold)
+	}
+}
+
+// TestNotOKPointsIgnored: a saturated point is not compared.
+func TestNotOKPointsIgnored(t *testing.T) {
+	ev := Evidence{Runs: []*results.Run{mkRun("sat", 64, 0,
+		pt{backend: "epoll-lt", fds: 1000, active: 32, cpu: reps(40, 41, 42)},
+		pt{backend: "epoll-mod", fds: 1000, active: 32, cpu: reps(400, 410, 420), status: results.StatusSaturated})}}
+	if v := Table(ev)[7].Verdict; v != NotMeasured {
+		t.Errorf("claim 8 with only a saturated epoll-mod point: %q; want %q", v, NotMeasured)
+	}
+}

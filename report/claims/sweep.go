@@ -1,0 +1,369 @@
+package claims
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	fdselect "github.com/muxbench/muxbench/backends/select"
+	"github.com/muxbench/muxbench/internal/human"
+	"github.com/muxbench/muxbench/results"
+)
+
+// The claims tested by the server under load: one sweep run or more, the
+// one event loop over each backend. Every comparison is between two
+// backends at the same point of the same run, all repetitions ok, and a
+// difference counts only when the ranges of the repetitions are apart.
+
+// significant is the relative difference claim 8's "significantly" needs,
+// on top of the ranges being apart.
+const significant = 0.10
+
+func ns(v float64) string    { return human.Ns(v) }
+func ratio(v float64) string { return human.Sig3(v) + "×" }
+func count(v float64) string { return human.Sig3(v) }
+func pct(v float64) string   { return fmt.Sprintf("%.0f%%", 100*v) }
+
+// fdSetSize tests claim 1 with select's points past FD_SETSIZE and
+// select-big's (raw select(2) over a bitmap sized to the highest fd).
+func fdSetSize(ev Evidence) Row {
+	row := Row{
+		Rule: fmt.Sprintf("holds when select is refused past FD_SETSIZE (%d) and nothing shows select(2) watching more; "+
+			"holds only (for the fd_set type) when select-big watched more than %d fds with select(2) itself; does not hold when select ran past it", fdselect.FDSetSize, fdselect.FDSetSize),
+		Source: "select(2): FD_SETSIZE is the size of the fd_set type; the kernel's core_sys_select (fs/select.c) sizes its bitmaps from nfds, bounded by the process's fd table",
+	}
+	selOK, selRefused, bigOK := 0, 0, 0
+	for _, r := range ev.Runs {
+		for _, s := range r.Samples {
+			switch {
+			case s.Backend == "select" && s.Status == results.StatusOK:
+				selOK = max(selOK, s.FDs)
+			case s.Backend == "select" && s.Status == results.StatusUnsupported && s.FDs > fdselect.FDSetSize:
+				if selRefused == 0 || s.FDs < selRefused {
+					selRefused = s.FDs
+				}
+			case s.Backend == "select-big" && s.Status == results.StatusOK:
+				bigOK = max(bigOK, s.FDs)
+			}
+		}
+	}
+	if ev.WaitCost != nil {
+		for _, p := range ev.WaitCost.Points {
+			if p.Backend == "select-big" && p.Status == results.StatusOK {
+				bigOK = max(bigOK, p.Watched)
+			}
+		}
+	}
+	if selRefused == 0 && selOK <= fdselect.FDSetSize {
+		row.Verdict = NotMeasured
+		return row
+	}
+	row.Measured = "the one loop over select(2) with a Go fd_set, and over raw select(2) with a bitmap sized to the highest fd (select-big)"
+	parts := []string{fmt.Sprintf("select ran to %s fds", human.Thousands(float64(selOK)))}
+	if selRefused > 0 {
+		parts[0] += fmt.Sprintf(", refused from %s", human.Thousands(float64(selRefused)))
+	}
+	if bigOK > 0 {
+		parts = append(parts, fmt.Sprintf("select-big ran to %s fds", human.Thousands(float64(bigOK))))
+	}
+	row.Figure = strings.Join(parts, "; ")
+	switch {
+	case selOK > fdselect.FDSetSize:
+		row.Verdict, row.Detail = DoesNotHold, "select watched more fds than FD_SETSIZE"
+	case bigOK > fdselect.FDSetSize:
+		row.Verdict = HoldsOnly
+		row.Detail = fmt.Sprintf("for the fd_set type: select(2) itself watched %s fds over a larger bitmap, no kernel change", human.Thousands(float64(bigOK)))
+	default:
+		row.Verdict = Holds
+		row.Detail = "select was refused past FD_SETSIZE; whether the kernel needs a rebuild was not measured (no select-big past it)"
+	}
+	return row
+}
+
+// edgeFaster tests claim 5: epoll-et against epoll-lt, per run.
+func edgeFaster(ev Evidence) Row {
+	row := Row{Rule: "per run, ET is faster when its server CPU per request is below LT's with the ranges apart at some point and above it at none; " +
+		"holds when that is so in every run, holds only in the runs where it is, does not hold when it is so in none"}
+	var figs, wins, losses []string
+	runs := 0
+	for _, r := range runsWith(ev, "epoll-lt", "epoll-et") {
+		c := compareAt(r, "epoll-et", "epoll-lt", cpuPerReq)
+		if c.points == 0 {
+			continue
+		}
+		runs++
+		sys := compareAt(r, "epoll-et", "epoll-lt", syscallsPerReq)
+		figs = append(figs, fmt.Sprintf("%s: ET/LT CPU per request %s (geomean over %s, %d apart), system calls per request %s vs %s",
+			r.Scenario.Name, ratio(c.geomean), human.Plural(c.points, "point"), c.below+c.above, count(sys.medianX), count(sys.medianY)))
+		switch {
+		case c.below > 0 && c.above == 0:
+			wins = append(wins, r.Scenario.Name+describe(r))
+		default:
+			losses = append(losses, r.Scenario.Name)
+		}
+	}
+	if runs == 0 {
+		row.Verdict = NotMeasured
+		return row
+	}
+	row.Measured = "server CPU and system calls per request, epoll-et vs epoll-lt at the same points"
+	row.Figure = strings.Join(figs, "; ")
+	switch {
+	case len(losses) == 0:
+		row.Verdict, row.Detail = Holds, "ET's CPU per request is below LT's beyond the spread in every run"
+	case len(wins) > 0:
+		row.Verdict, row.Detail = HoldsOnly, "in "+strings.Join(wins, ", ")+"; elsewhere within the spread of LT's"
+	default:
+		row.Verdict, row.Detail = DoesNotHold, "ET's CPU per request is nowhere below LT's beyond the spread of repetitions"
+	}
+	return row
+}
+
+// describe says what made a run's traffic special, for HoldsOnly details.
+func describe(r *results.Run) string {
+	var parts []string
+	if r.Scenario.Size >= 64<<10 {
+		parts = append(parts, human.Thousands(float64(r.Scenario.Size>>10))+" KiB messages")
+	}
+	if r.Scenario.ServerSendBuffer > 0 {
+		parts = append(parts, "SO_SNDBUF "+human.Thousands(float64(r.Scenario.ServerSendBuffer))+" B")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+// comparison is backend x against backend y over the common all-ok points
+// of one run.
+type comparison struct {
+	points, below, above int     // points compared; x apart below / above y
+	geomean              float64 // of x/y medians
+	minRatio, maxRatio   float64
+	medianX, medianY     float64 // medians of the per-point medians
+}
+
+func compareAt(r *results.Run, x, y string, value func(results.Sample) float64) comparison {
+	c := comparison{minRatio: math.Inf(1), maxRatio: math.Inf(-1)}
+	logSum := 0.0
+	var xs, ys []float64
+	for _, pt := range common(r, x, y) {
+		fx, okx := at(r, x, pt[0], pt[1], value)
+		fy, oky := at(r, y, pt[0], pt[1], value)
+		if !okx || !oky || !(fy.Median > 0) || math.IsNaN(fx.Median) {
+			continue
+		}
+		c.points++
+		switch apart(fx, fy) {
+		case -1:
+			c.below++
+		case 1:
+			c.above++
+		}
+		q := fx.Median / fy.Median
+		logSum += math.Log(q)
+		c.minRatio, c.maxRatio = min(c.minRatio, q), max(c.maxRatio, q)
+		xs, ys = append(xs, fx.Median), append(ys, fy.Median)
+	}
+	if c.points > 0 {
+		c.geomean = math.Exp(logSum / float64(c.points))
+		slices.Sort(xs)
+		slices.Sort(ys)
+		c.medianX, c.medianY = xs[len(xs)/2], ys[len(ys)/2]
+	}
+	return c
+}
+
+// modCost tests claim 8: epoll-mod (two epoll_ctl per request) against
+// epoll-lt.
+func modCost(ev Evidence) Row {
+	row := Row{Rule: fmt.Sprintf("significant = epoll-mod's server CPU per request above epoll-lt's with the ranges apart and by %s or more; "+
+		"holds when so at every point compared, holds only at the points where it is, does not hold at none", pct(significant))}
+	var figs, sig, not []string
+	total := 0
+	for _, r := range runsWith(ev, "epoll-mod", "epoll-lt") {
+		for _, pt := range common(r, "epoll-mod", "epoll-lt") {
+			m, ok1 := at(r, "epoll-mod", pt[0], pt[1], cpuPerReq)
+			l, ok2 := at(r, "epoll-lt", pt[0], pt[1], cpuPerReq)
+			ctl, ok3 := at(r, "epoll-mod", pt[0], pt[1], perReq(func(d results.ServerDelta) int64 { return d.InterestMods }))
+			if !ok1 || !ok2 || !ok3 || !(l.Median > 0) {
+				continue
+			}
+			total++
+			where := pointName(pt)
+			figs = append(figs, fmt.Sprintf("%s: %s vs %s per request (%s), %s epoll_ctl per request",
+				where, spread(m, ns), spread(l, ns), signed(m.Median/l.Median-1), count(ctl.Median)))
+			if apart(m, l) == 1 && m.Median/l.Median-1 >= significant {
+				sig = append(sig, where)
+			} else {
+				not = append(not, where)
+			}
+		}
+	}
+	if total == 0 {
+		row.Verdict = NotMeasured
+		return row
+	}
+	row.Measured = "server CPU and epoll_ctl calls per request, epoll-mod vs epoll-lt"
+	row.Figure = strings.Join(figs, "; ")
+	switch {
+	case len(not) == 0:
+		row.Verdict, row.Detail = Holds, "MOD per event costs more CPU per request beyond the spread at every point"
+	case len(sig) > 0:
+		row.Verdict, row.Detail = HoldsOnly, "at "+strings.Join(sig, ", ")+"; elsewhere the difference is below the rule"
+	default:
+		row.Verdict, row.Detail = DoesNotHold, "the extra epoll_ctl calls cost less than the spread of repetitions (or the rule's 10%)"
+	}
+	return row
+}
+
+func pointName(pt [2]int) string {
+	return fmt.Sprintf("%s fds/%d active", human.Thousands(float64(pt[0])), pt[1])
+}
+
+func signed(v float64) string { return fmt.Sprintf("%+.0f%%", 100*v) }
+
+// fewActive tests claim 10: poll over epoll-lt CPU per request as the
+// active share grows, at each fd count with several active counts.
+func fewActive(ev Evidence) Row {
+	row := Row{Rule: "epoll's advantage = poll's server CPU per request above epoll-lt's with the ranges apart; " +
+		"holds when it is there at the smallest active share and gone (ranges overlap) at the largest, at every fd count; " +
+		"holds only when it shrinks but stays; does not hold when it is not there at the smallest share"}
+	var figs []string
+	holds, stays, none := 0, 0, 0
+	for _, r := range runsWith(ev, "poll", "epoll-lt") {
+		for _, fds := range r.Scenario.FDs {
+			var shares []int
+			for _, a := range r.Scenario.Active {
+				_, ok1 := at(r, "poll", fds, a, cpuPerReq)
+				_, ok2 := at(r, "epoll-lt", fds, a, cpuPerReq)
+				if ok1 && ok2 {
+					shares = append(shares, a)
+				}
+			}
+			if len(shares) < 2 {
+				continue
+			}
+			var steps []string
+			gone := 0
+			for _, a := range shares {
+				p, _ := at(r, "poll", fds, a, cpuPerReq)
+				e, _ := at(r, "epoll-lt", fds, a, cpuPerReq)
+				mark := ""
+				if apart(p, e) != 1 {
+					mark = " (within spread)"
+					if gone == 0 {
+						gone = a
+					}
+				}
+				steps = append(steps, fmt.Sprintf("%s active %s%s", human.Thousands(float64(a)), ratio(p.Median/e.Median), mark))
+			}
+			figs = append(figs, fmt.Sprintf("%s fds, poll/epoll-lt CPU per request: %s", human.Thousands(float64(fds)), strings.Join(steps, ", ")))
+			lo, hi := shares[0], shares[len(shares)-1]
+			pLo, _ := at(r, "poll", fds, lo, cpuPerReq)
+			eLo, _ := at(r, "epoll-lt", fds, lo, cpuPerReq)
+			pHi, _ := at(r, "poll", fds, hi, cpuPerReq)
+			eHi, _ := at(r, "epoll-lt", fds, hi, cpuPerReq)
+			switch {
+			case apart(pLo, eLo) != 1:
+				none++
+			case apart(pHi, eHi) != 1:
+				holds++
+			default:
+				stays++
+			}
+		}
+	}
+	if holds+stays+none == 0 {
+		row.Verdict = NotMeasured
+		return row
+	}
+	row.Measured = "server CPU per request, poll vs epoll-lt, closed loop, as the active connections grow at a fixed fd count"
+	row.Figure = strings.Join(figs, "; ")
+	switch {
+	case none > 0:
+		row.Verdict, row.Detail = DoesNotHold, "at the smallest active share epoll's CPU per request is not below poll's beyond the spread"
+	case stays > 0:
+		row.Verdict, row.Detail = HoldsOnly, "as a shrinking advantage: epoll stays ahead even with every connection active"
+	default:
+		row.Verdict, row.Detail = Holds, "epoll's advantage is there with few active and within the spread with all active"
+	}
+	return row
+}
+
+// fdLimit tests claim 11: epoll backends held as many fds as the
+// open-file limit allows, and the memory each connection costs.
+func fdLimit(ev Evidence) Row {
+	row := Row{Rule: "the fd part holds when an epoll backend ran with every repetition ok at ≥ 99% of the open-file limit (RLIMIT_NOFILE); " +
+		"the memory part holds when the measured memory per idle connection allows ≥ 100,000 connections per GB"}
+	best, limit := 0, uint64(0)
+	var backend string
+	for _, r := range ev.Runs {
+		for _, b := range r.Scenario.Backends {
+			if !strings.HasPrefix(b, "epoll") {
+				continue
+			}
+			for _, fds := range r.Scenario.FDs {
+				for _, a := range r.Scenario.Active {
+					if _, ok := at(r, b, fds, a, cpuPerReq); ok && fds > best {
+						best, backend, limit = fds, b, r.Env.NoFileSoft
+					}
+				}
+			}
+		}
+	}
+	if best == 0 || limit == 0 || float64(best) < 0.99*float64(limit) {
+		row.Verdict = NotMeasured
+		if best > 0 && limit > 0 {
+			row.Detail = fmt.Sprintf("the largest epoll point, %s fds, is below 99%% of the open-file limit %s", human.Thousands(float64(best)), human.Thousands(float64(limit)))
+		}
+		return row
+	}
+	row.Measured = "the largest fd count an epoll backend ran at, against RLIMIT_NOFILE"
+	row.Figure = fmt.Sprintf("%s ran at %s fds with the open-file limit at %s", backend, human.Thousands(float64(best)), human.Thousands(float64(limit)))
+	row.Verdict = HoldsOnly
+	row.Detail = "for the fd limit: epoll has no limit of its own below RLIMIT_NOFILE; memory per connection was not measured"
+	return row
+}
+
+// busyWait tests claim 12: epoll-busy (timeout 0 in a spin) against
+// epoll-lt: latency gained, CPU burned.
+func busyWait(ev Evidence) Row {
+	row := Row{Rule: "responsive = epoll-busy's p50 latency below epoll-lt's with the ranges apart; " +
+		"holds when so at every point compared, holds only at the points where it is, does not hold at none; the CPU it burns is the figure beside it"}
+	var figs, faster, not []string
+	for _, r := range runsWith(ev, "epoll-busy", "epoll-lt") {
+		for _, pt := range common(r, "epoll-busy", "epoll-lt") {
+			b, ok1 := at(r, "epoll-busy", pt[0], pt[1], p50)
+			l, ok2 := at(r, "epoll-lt", pt[0], pt[1], p50)
+			bu, ok3 := at(r, "epoll-busy", pt[0], pt[1], cpuUtil)
+			lu, ok4 := at(r, "epoll-lt", pt[0], pt[1], cpuUtil)
+			if !ok1 || !ok2 || !ok3 || !ok4 {
+				continue
+			}
+			where := pointName(pt)
+			figs = append(figs, fmt.Sprintf("%s: p50 %s vs %s, server CPU %s vs %s of a core", where, spread(b, ns), spread(l, ns), pct(bu.Median), pct(lu.Median)))
+			if apart(b, l) == -1 {
+				faster = append(faster, where)
+			} else {
+				not = append(not, where)
+			}
+		}
+	}
+	if len(figs) == 0 {
+		row.Verdict = NotMeasured
+		return row
+	}
+	row.Measured = "p50 latency and server CPU utilisation, epoll-busy vs epoll-lt"
+	row.Figure = strings.Join(figs, "; ")
+	switch {
+	case len(not) == 0:
+		row.Verdict, row.Detail = Holds, "lower latency beyond the spread, at the cost of a core spinning"
+	case len(faster) > 0:
+		row.Verdict, row.Detail = HoldsOnly, "at "+strings.Join(faster, ", ")
+	default:
+		row.Verdict, row.Detail = DoesNotHold, "no latency gained beyond the spread of repetitions"
+	}
+	return row
+}
