@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/muxbench/muxbench/internal/traffic"
+	"strconv"
 	"strings"
 
 	"github.com/muxbench/muxbench/internal/cpuset"
@@ -35,6 +36,9 @@ func sample(ctx context.Context, opts Options, job Job) results.Sample {
 	}
 	argv := append(append([]string(nil), opts.ServerCommand...),
 		"-backend", job.Backend, "-addr", "127.0.0.1:0", "-proto", string(sc.Proto), "-cpus", sc.ServerCPUs)
+	if sc.ServerSendBuffer > 0 {
+		argv = append(argv, "-sndbuf", strconv.Itoa(sc.ServerSendBuffer))
+	}
 	srv, err := startChild(argv)
 	if err != nil {
 		return fail(results.StatusFailed, "%v", err)

@@ -66,6 +66,7 @@ func (d *decoder) scenario(f *fields) results.Scenario {
 	s.KeepAlive, s.Warmup, s.Duration = results.Duration(keepAlive), results.Duration(warmup), results.Duration(window)
 
 	s.ServerCPUs, s.ClientCPUs = d.cpus(f.ServerCPUs, f.ClientCPUs)
+	s.ServerSendBuffer = d.sendBuffer(f.SendBuffer)
 	return s
 }
 
@@ -213,6 +214,21 @@ func (d *decoder) repetitions(n ast.Node) int {
 		d.errorf(n, "repetitions: %d is out of range (use 1 to %d; 3 or more gives a median with spread)", reps, maxRepetitions)
 	}
 	return reps
+}
+
+// maxSendBuffer bounds server_sndbuf: the kernel caps SO_SNDBUF at
+// net.core.wmem_max anyway; more than this is a typo.
+const maxSendBuffer = 64 << 20
+
+func (d *decoder) sendBuffer(n ast.Node) int {
+	if n == nil {
+		return 0
+	}
+	b, ok := d.integer("server_sndbuf", n)
+	if ok && (b < 0 || b > maxSendBuffer) {
+		d.errorf(n, "server_sndbuf: %d bytes is out of range (use 0 for the kernel's autotuning, or up to %d; small values like 4096 force the back-pressure path)", b, maxSendBuffer)
+	}
+	return b
 }
 
 func (d *decoder) cpus(serverNode, clientNode ast.Node) (server, client string) {

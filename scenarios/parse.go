@@ -79,6 +79,7 @@ type fields struct {
 	Proto       ast.Node `yaml:"proto"`
 	ServerCPUs  ast.Node `yaml:"server_cpus"`
 	ClientCPUs  ast.Node `yaml:"client_cpus"`
+	SendBuffer  ast.Node `yaml:"server_sndbuf"`
 }
 
 // fieldNames lists the YAML keys of fields, in declaration order.

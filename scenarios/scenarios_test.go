@@ -324,6 +324,7 @@ func roundTrip(t *testing.T, s results.Scenario) []byte {
 		"keepalive": s.KeepAlive, "warmup": s.Warmup, "duration": s.Duration,
 		"repetitions": s.Repetitions, "proto": s.Proto,
 		"server_cpus": s.ServerCPUs, "client_cpus": s.ClientCPUs,
+		"server_sndbuf": s.ServerSendBuffer,
 	}
 	if s.Mode == "open" {
 		m["rate"] = s.Rate

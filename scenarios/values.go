@@ -16,21 +16,22 @@ import (
 // examples shows a valid value of each key, for the "how to fix" part of
 // a type error.
 var examples = map[string]string{
-	"name":        "name: my-sweep",
-	"description": "description: \"what this scenario is for\"",
-	"backends":    "backends: [epoll-lt, epoll-et]",
-	"fds":         "fds: [10, 100, 1000]",
-	"active":      "active: 4 or active: [1, 32]",
-	"mode":        "mode: open",
-	"rate":        "rate: 2000",
-	"size":        "size: 64",
-	"keepalive":   "keepalive: 1s",
-	"warmup":      "warmup: 500ms",
-	"duration":    "duration: 3s",
-	"repetitions": "repetitions: 3",
-	"proto":       "proto: echo",
-	"server_cpus": "server_cpus: \"0\"",
-	"client_cpus": "client_cpus: \"1-3\"",
+	"name":          "name: my-sweep",
+	"description":   "description: \"what this scenario is for\"",
+	"backends":      "backends: [epoll-lt, epoll-et]",
+	"fds":           "fds: [10, 100, 1000]",
+	"active":        "active: 4 or active: [1, 32]",
+	"mode":          "mode: open",
+	"rate":          "rate: 2000",
+	"size":          "size: 64",
+	"keepalive":     "keepalive: 1s",
+	"warmup":        "warmup: 500ms",
+	"duration":      "duration: 3s",
+	"repetitions":   "repetitions: 3",
+	"proto":         "proto: echo",
+	"server_cpus":   "server_cpus: \"0\"",
+	"client_cpus":   "client_cpus: \"1-3\"",
+	"server_sndbuf": "server_sndbuf: 4096",
 }
 
 // unwrap looks through tags ("!!str 0") and anchors ("&x 0") to the value.
