@@ -95,6 +95,14 @@ func TestRunEndToEnd(t *testing.T) {
 				t.Errorf("%s at %d fds: cpu scope %q, %.0f ns/req, setup %.3fs < connect %.3fs?; want %q, > 0, setup >= connect",
 					s.Backend, s.FDs, s.Server.CPUScope, s.Server.CPUNsPerReq, s.Client.SetupSeconds, s.Client.ConnectSeconds, wantScope)
 			}
+			// Memory needs /proc/slabinfo, which only root reads.
+			if _, err := os.ReadFile("/proc/slabinfo"); err == nil {
+				if m := s.Memory; m == nil || m.Conns != s.FDs-results.ServerOwnFDs {
+					t.Errorf("%s at %d fds: memory %+v; want a delta over %d connections", s.Backend, s.FDs, m, s.FDs-results.ServerOwnFDs)
+				}
+			} else if s.Memory != nil {
+				t.Errorf("%s at %d fds: memory %+v recorded without /proc/slabinfo", s.Backend, s.FDs, s.Memory)
+			}
 		}
 	}
 	back, err := results.ReadRun(dir)

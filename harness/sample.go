@@ -71,12 +71,20 @@ func sample(ctx context.Context, opts Options, job Job) results.Sample {
 	}
 	var start, end wire.Report
 	var startErr, endErr error
+	memBefore, memErr := procfs.ReadMemory(h.PID)
+	var memory *results.MemoryDelta
 	cfg.OnConnected = func(ctx context.Context) error {
-		return srv.awaitPopulated(ctx, job.Conns(), func(open int) {
+		err := srv.awaitPopulated(ctx, job.Conns(), func(open int) {
 			if r, ok := opts.Progress.(PhaseReporter); ok {
 				r.Phase("accepted", open, job.Conns())
 			}
 		})
+		if err == nil && memErr == nil {
+			if after, err := procfs.ReadMemory(h.PID); err == nil {
+				memory = memoryDelta(memBefore, after, job.Conns())
+			}
+		}
+		return err
 	}
 	serverCPUs, _ := cpuset.Parse(sc.ServerCPUs)   // validated with the scenario
 	var statStart, statEnd map[int]procfs.CPUTicks // nil if unreadable: busy then stays absent
@@ -97,6 +105,7 @@ func sample(ctx context.Context, opts Options, job Job) results.Sample {
 		return fail(results.StatusFailed, "%v", endErr)
 	}
 	fill(&s, res, srv.hello, start, end)
+	s.Memory = memory
 	if cpus := serverCPUs.CPUs(); len(cpus) > 0 {
 		s.Server.CPUSetBusy, _ = procfs.BusyFraction(statStart, statEnd, cpus)
 	}
@@ -253,4 +262,19 @@ func fill(s *results.Sample, res *loadgen.Result, h wire.Hello, start, end wire.
 func errorSummary(errs map[string]int64) string {
 	r := &loadgen.Result{Errors: errs}
 	return "errors: " + r.ErrorString()
+}
+
+// memoryDelta is what n connections cost between two snapshots.
+func memoryDelta(before, after procfs.Memory, n int) *results.MemoryDelta {
+	d := &results.MemoryDelta{
+		Conns:       n,
+		SlabBytes:   after.SlabBytes - before.SlabBytes,
+		EpitemBytes: after.EpitemBytes - before.EpitemBytes,
+		TCPMemBytes: after.TCPMemBytes - before.TCPMemBytes,
+		ServerRSS:   after.RSSBytes - before.RSSBytes,
+	}
+	if n > 0 {
+		d.BytesPerConn = float64(d.SlabBytes+d.TCPMemBytes+d.ServerRSS) / float64(n)
+	}
+	return d
 }

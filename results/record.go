@@ -177,6 +177,24 @@ type Sample struct {
 
 	Server ServerDelta `json:"server"` // server counters over the window
 	Client ClientDelta `json:"client"`
+	// Memory is what populating the point's connections cost, measured
+	// from before the first connect to the population proof; absent when
+	// /proc/slabinfo was unreadable (not root).
+	Memory *MemoryDelta `json:"memory,omitempty"`
+}
+
+// MemoryDelta is the memory the point's idle connections took, kernel and
+// server, from just before connecting to just after every connection was
+// accepted. Kernel figures are system-wide and count both ends of each
+// loopback connection (the generator's socket too), so BytesPerConn is an
+// upper bound on what one server-side connection costs.
+type MemoryDelta struct {
+	Conns        int     `json:"conns"`
+	SlabBytes    int64   `json:"slab_bytes"`    // the connection slab caches (procfs.ConnCaches)
+	EpitemBytes  int64   `json:"epitem_bytes"`  // of which epoll's items (eventpoll_epi)
+	TCPMemBytes  int64   `json:"tcp_mem_bytes"` // TCP buffer pages (sockstat)
+	ServerRSS    int64   `json:"server_rss_bytes"`
+	BytesPerConn float64 `json:"bytes_per_conn"` // (slab + TCP mem + server RSS) / conns
 }
 
 // Latency is a latency summary in nanoseconds.

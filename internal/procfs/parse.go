@@ -102,3 +102,79 @@ func ParseCPUModel(cpuinfo []byte) string {
 	}
 	return ""
 }
+
+// SlabCache is one line of /proc/slabinfo: objects in use and their size.
+type SlabCache struct {
+	ActiveObjs int64
+	ObjSize    int64
+}
+
+// Bytes is the memory the cache's objects in use take.
+func (c SlabCache) Bytes() int64 { return c.ActiveObjs * c.ObjSize }
+
+// ParseSlabinfo parses /proc/slabinfo (version 2.x): name, active_objs,
+// num_objs, objsize, ... per cache. Header and comment lines are skipped.
+func ParseSlabinfo(text []byte) (map[string]SlabCache, error) {
+	caches := map[string]SlabCache{}
+	sc := bufio.NewScanner(bytes.NewReader(text))
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "slabinfo") || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < 4 {
+			return nil, fmt.Errorf("slabinfo line %q: want name, active_objs, num_objs, objsize", line)
+		}
+		active, err1 := strconv.ParseInt(f[1], 10, 64)
+		size, err2 := strconv.ParseInt(f[3], 10, 64)
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("slabinfo line %q: active_objs and objsize must be numbers", line)
+		}
+		caches[f[0]] = SlabCache{ActiveObjs: active, ObjSize: size}
+	}
+	if len(caches) == 0 {
+		return nil, fmt.Errorf("slabinfo: no caches listed")
+	}
+	return caches, nil
+}
+
+// ParseSockstatTCPMem returns the "mem" figure of the TCP line of
+// /proc/net/sockstat: pages the kernel charges to TCP socket buffers.
+func ParseSockstatTCPMem(text []byte) (int64, error) {
+	sc := bufio.NewScanner(bytes.NewReader(text))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 || f[0] != "TCP:" {
+			continue
+		}
+		for i := 1; i+1 < len(f); i += 2 {
+			if f[i] == "mem" {
+				n, err := strconv.ParseInt(f[i+1], 10, 64)
+				if err != nil {
+					return 0, fmt.Errorf("sockstat TCP mem %q: not a number", f[i+1])
+				}
+				return n, nil
+			}
+		}
+		return 0, fmt.Errorf("sockstat TCP line %q has no mem field", sc.Text())
+	}
+	return 0, fmt.Errorf("sockstat: no TCP line")
+}
+
+// ParseVmRSS returns VmRSS in KiB from a /proc/PID/status file.
+func ParseVmRSS(status []byte) (int64, error) {
+	sc := bufio.NewScanner(bytes.NewReader(status))
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) != 2 || f[1] != "kB" {
+			return 0, fmt.Errorf("VmRSS line %q: want a number of kB", sc.Text())
+		}
+		return strconv.ParseInt(f[0], 10, 64)
+	}
+	return 0, fmt.Errorf("status: no VmRSS line")
+}

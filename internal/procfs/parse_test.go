@@ -108,3 +108,50 @@ func FuzzParseSchedstat(f *testing.F) {
 		}
 	})
 }
+
+func TestParseSlabinfo(t *testing.T) {
+	text := []byte(`slabinfo - version: 2.1
+# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>
+TCP                   92    143   2368   13    8 : tunables    0    0    0 : slabdata     11     11      0
+eventpoll_epi      19241  46176    128   32    1 : tunables    0    0    0 : slabdata   1443   1443      0
+`)
+	got, err := ParseSlabinfo(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := got["eventpoll_epi"]; c.ActiveObjs != 19241 || c.ObjSize != 128 || c.Bytes() != 19241*128 {
+		t.Errorf("eventpoll_epi = %+v; want 19241 objects of 128 B", c)
+	}
+	if c := got["TCP"]; c.ActiveObjs != 92 || c.ObjSize != 2368 {
+		t.Errorf("TCP = %+v; want 92 objects of 2368 B", c)
+	}
+	for _, bad := range []string{"", "slabinfo - version: 2.1\n", "TCP x 143 2368\n", "TCP 92\n"} {
+		if _, err := ParseSlabinfo([]byte(bad)); err == nil {
+			t.Errorf("ParseSlabinfo(%q) = nil error; want one", bad)
+		}
+	}
+}
+
+func TestParseSockstatTCPMem(t *testing.T) {
+	got, err := ParseSockstatTCPMem([]byte("sockets: used 23\nTCP: inuse 10 orphan 0 tw 17763 alloc 10 mem 330\nUDP: inuse 0 mem 0\n"))
+	if err != nil || got != 330 {
+		t.Errorf("ParseSockstatTCPMem = %d, %v; want 330", got, err)
+	}
+	for _, bad := range []string{"UDP: inuse 0 mem 0\n", "TCP: inuse 10\n", "TCP: mem x\n"} {
+		if _, err := ParseSockstatTCPMem([]byte(bad)); err == nil {
+			t.Errorf("ParseSockstatTCPMem(%q) = nil error; want one", bad)
+		}
+	}
+}
+
+func TestParseVmRSS(t *testing.T) {
+	got, err := ParseVmRSS([]byte("Name:\tmuxbench\nVmRSS:\t   12345 kB\nThreads:\t4\n"))
+	if err != nil || got != 12345 {
+		t.Errorf("ParseVmRSS = %d, %v; want 12345", got, err)
+	}
+	for _, bad := range []string{"Name:\tx\n", "VmRSS:\t12 MB\n"} {
+		if _, err := ParseVmRSS([]byte(bad)); err == nil {
+			t.Errorf("ParseVmRSS(%q) = nil error; want one", bad)
+		}
+	}
+}

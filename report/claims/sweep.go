@@ -320,12 +320,47 @@ func fdLimit(ev Evidence) Row {
 		}
 		return row
 	}
-	row.Measured = "the largest fd count an epoll backend ran at, against RLIMIT_NOFILE"
+	row.Measured = "the largest fd count an epoll backend ran at, against RLIMIT_NOFILE; kernel and server memory per idle connection"
 	row.Figure = fmt.Sprintf("%s ran at %s fds with the open-file limit at %s", backend, human.Thousands(float64(best)), human.Thousands(float64(limit)))
-	row.Verdict = HoldsOnly
-	row.Detail = "for the fd limit: epoll has no limit of its own below RLIMIT_NOFILE; memory per connection was not measured"
+	mem, ok := memoryPerConn(ev, backend, best)
+	if !ok {
+		row.Verdict = HoldsOnly
+		row.Detail = "for the fd limit: epoll has no limit of its own below RLIMIT_NOFILE; memory per connection was not measured"
+		return row
+	}
+	perGiB := float64(1<<30) / mem.Median
+	row.Figure += fmt.Sprintf("; %s per connection %s (kernel, both loopback ends, + server RSS) → %s connections per GiB",
+		human.Thousands(float64(best-results.ServerOwnFDs))+" connections:", spread(mem, bytesText), human.Thousands(math.Round(perGiB/1000)*1000))
+	if perGiB >= claimedPerGB {
+		row.Verdict, row.Detail = Holds, "epoll stops only at RLIMIT_NOFILE, and memory allows the claimed density or more"
+	} else {
+		row.Verdict, row.Detail = HoldsOnly, "for the fd limit: memory here allows fewer connections per GiB than the claim's ~100,000"
+	}
 	return row
 }
+
+// claimedPerGB is claim 11's density: ~100k connections per GB.
+const claimedPerGB = 100_000
+
+// memoryPerConn is the median memory per connection over the repetitions
+// of one point, from the population measurement.
+func memoryPerConn(ev Evidence, backend string, fds int) (figure, bool) {
+	for _, r := range ev.Runs {
+		var data []float64
+		for _, s := range r.Samples {
+			if s.Backend == backend && s.FDs == fds && s.Status == results.StatusOK && s.Memory != nil && s.Memory.BytesPerConn > 0 {
+				data = append(data, s.Memory.BytesPerConn)
+			}
+		}
+		if len(data) > 0 {
+			slices.Sort(data)
+			return figure{Stat: results.Stat{Median: data[len(data)/2], Min: data[0], Max: data[len(data)-1]}, Reps: len(data)}, true
+		}
+	}
+	return figure{}, false
+}
+
+func bytesText(b float64) string { return human.Sig3(b/1024) + " KiB" }
 
 // busyWait tests claim 12: epoll-busy (timeout 0 in a spin) against
 // epoll-lt: latency gained, CPU burned.
