@@ -140,13 +140,48 @@ client_cpus: 2,3
 	}
 }
 
+// TestSuites: every suite's scenarios load, and a quick suite measures
+// what its full form does, claim for claim.
+func TestSuites(t *testing.T) {
+	for _, info := range Suites() {
+		su, scs, ok, err := LoadSuite(info.Name)
+		if !ok || err != nil || len(scs) != len(su.Scenarios) {
+			t.Errorf("LoadSuite(%q) = %d scenarios, ok %v, %v; want %d", info.Name, len(scs), ok, err, len(su.Scenarios))
+		}
+		for i, sc := range scs {
+			if sc.Name != su.Scenarios[i] {
+				t.Errorf("%s: scenario %d is %q; want %q", info.Name, i, sc.Name, su.Scenarios[i])
+			}
+		}
+	}
+	full, fullScs, _, _ := LoadSuite("claims")
+	_, quickScs, _, _ := LoadSuite("claims-quick")
+	if len(fullScs) != len(quickScs) || len(fullScs) != len(full.Scenarios) {
+		t.Fatalf("claims has %d scenarios, claims-quick %d; want the same", len(fullScs), len(quickScs))
+	}
+	for i := range fullScs {
+		f, q := fullScs[i], quickScs[i]
+		if !slices.Equal(f.Backends, q.Backends) || f.Mode != q.Mode || f.Size != q.Size || f.ServerSendBuffer != q.ServerSendBuffer {
+			t.Errorf("%s and %s differ in what they measure (backends, mode, size, sndbuf)", f.Name, q.Name)
+		}
+	}
+	if _, _, ok, err := LoadSuite("quick"); ok || err != nil {
+		t.Errorf("LoadSuite(quick) = ok %v, %v; want not a suite", ok, err)
+	}
+}
+
 func TestBuiltins(t *testing.T) {
 	list := List()
 	var names []string
 	for _, info := range list {
 		names = append(names, info.Name)
 	}
-	if want := []string{"idle-sweep", "quick", "smoke"}; !slices.Equal(names, want) {
+	want := []string{"idle-sweep", "quick", "smoke"}
+	for _, su := range suites {
+		want = append(want, su.Scenarios...)
+	}
+	slices.Sort(want)
+	if !slices.Equal(names, want) {
 		t.Fatalf("List() names = %v, want %v (sorted)", names, want)
 	}
 	if !slices.Contains(names, Default) {
@@ -241,7 +276,7 @@ func TestLoad(t *testing.T) {
 		{arg: user, wantName: "mine"},
 		{arg: "localfile", wantName: "local"},
 		{arg: bad, wantErr: bad + ":2: rate: 0 req/s"},
-		{arg: "nope", wantErr: `load scenario "nope": not a built-in scenario (idle-sweep, quick, smoke) and no such file`},
+		{arg: "nope", wantErr: `load scenario "nope": not a built-in scenario (claim-active-ratio, claim-active-ratio-quick`},
 		{arg: filepath.Join(dir, "missing.yaml"), wantErr: "no such file"},
 		{arg: "quick.yaml", wantErr: "no such file"}, // an extension means a path, not the built-in
 	}

@@ -41,5 +41,10 @@ func runList(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	for _, s := range scenarios.List() {
 		fmt.Fprintf(tw, "%s\t%s\n", s.Name, s.Description)
 	}
+	fmt.Fprintln(tw, "\t")
+	fmt.Fprintln(tw, "SUITE\tDESCRIPTION")
+	for _, s := range scenarios.Suites() {
+		fmt.Fprintf(tw, "%s\t%s\n", s.Name, s.Description)
+	}
 	return tw.Flush()
 }

@@ -54,6 +54,21 @@ func runReport(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		}
 	}
 
+	if len(paths) == 1 {
+		if rec, ok, err := results.ReadSuite(runDir(paths[0])); ok {
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			if *out != "" || *labels != "" {
+				return usageErrorf("%s is a suite's directory: its report.md is rewritten in place (drop -out and -labels)", paths[0])
+			}
+			if _, err := writeSuiteReport(dir, rec); err != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "muxbench report: wrote %s\n", describeWritten(dir, []string{claimsFile, report.ReportFile}))
+			return nil
+		}
+	}
 	inputs := make([]report.Input, len(paths))
 	for i, p := range paths {
 		run, err := results.ReadRun(p)

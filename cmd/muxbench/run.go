@@ -56,8 +56,14 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if len(rest) == 1 {
 		name = rest[0]
 	}
-	sc, err := scenarios.Load(name)
+	suite, suiteScs, isSuite, err := scenarios.LoadSuite(name)
 	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	var sc results.Scenario
+	if isSuite {
+		sc = suiteScs[0]
+	} else if sc, err = scenarios.Load(name); err != nil {
 		return usageErrorf("%v", err)
 	}
 	exe, err := os.Executable()
@@ -70,15 +76,22 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		}
 	}
 
-	fmt.Fprintf(stderr, "scenario %s: %s\n", sc.Name, sc.Description)
+	checks := []results.Scenario{sc}
+	if isSuite {
+		fmt.Fprintf(stderr, "suite %s: %s\n", suite.Name, suite.Description)
+		checks = suiteScs
+	}
 	fatal := false
-	for _, c := range harness.Preflight(sc) {
-		if c.Level == "ok" {
-			fmt.Fprintf(stderr, "  %-9s %s\n", c.Name, c.Detail)
-			continue
+	for _, sc := range checks {
+		fmt.Fprintf(stderr, "scenario %s: %s\n", sc.Name, sc.Description)
+		for _, c := range harness.Preflight(sc) {
+			if c.Level == "ok" {
+				fmt.Fprintf(stderr, "  %-9s %s\n", c.Name, c.Detail)
+				continue
+			}
+			fmt.Fprintf(stderr, "  %-9s %s: %s\n            fix: %s\n", c.Name, c.Level, c.Detail, c.Fix)
+			fatal = fatal || c.Level == "fail"
 		}
-		fmt.Fprintf(stderr, "  %-9s %s: %s\n            fix: %s\n", c.Name, c.Level, c.Detail, c.Fix)
-		fatal = fatal || c.Level == "fail"
 	}
 	if fatal {
 		return usageErrorf("preflight failed; fix the scenario or the machine as shown above")
@@ -90,7 +103,11 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	defer lock.Release()
 	dir := *out
 	if dir == "" {
-		base := filepath.Join("results", fmt.Sprintf("%s-%s", sc.Name, time.Now().Format("20060102-150405")))
+		label := sc.Name
+		if isSuite {
+			label = suite.Name
+		}
+		base := filepath.Join("results", fmt.Sprintf("%s-%s", label, time.Now().Format("20060102-150405")))
 		if dir, err = results.CreateDir(base); err != nil {
 			return err
 		}
@@ -99,20 +116,12 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "writing %s\n", dir)
 
-	var progress harness.Progress = &lineProgress{w: stderr}
-	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		progress = &barProgress{w: stderr}
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	run, runErr := harness.Run(ctx, harness.Options{
-		Scenario:      sc,
-		ServerCommand: []string{exe, "serve"},
-		OutDir:        dir,
-		Env:           harness.CollectEnvironment(),
-		Progress:      progress,
-		Timeout:       *timeout,
-	})
+	if isSuite {
+		return runSuite(ctx, suiteRun{suite: suite, scenarios: suiteScs, dir: dir, exe: exe, timeout: *timeout, noReport: *noReport}, stdout, stderr)
+	}
+	run, runErr := sweep(ctx, sc, dir, exe, *timeout, stderr)
 	if run == nil {
 		return runErr
 	}
@@ -146,6 +155,15 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "\nresults: %s (%s)\n", dir, onDisk)
 	return nil
+}
+
+// newProgress shows a sweep's progress on stderr: a bar on a terminal,
+// lines otherwise.
+func newProgress(stderr io.Writer) harness.Progress {
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return &barProgress{w: stderr}
+	}
+	return &lineProgress{w: stderr}
 }
 
 // runFilePatterns are the files a run and its report leave in a results
@@ -213,6 +231,24 @@ func prepareOutDir(dir string, force bool) error {
 	for _, name := range old {
 		if err := os.Remove(filepath.Join(dir, name)); err != nil {
 			return fmt.Errorf("-force: remove the previous run's %s: %w", name, err)
+		}
+	}
+	// A previous suite: its parts' directories (as its record lists them,
+	// each inside dir) and its own files.
+	rec, isSuite, err := results.ReadSuite(dir)
+	if err != nil {
+		return fmt.Errorf("-force: %w (remove %s by hand)", err, dir)
+	}
+	if isSuite {
+		for _, p := range rec.Parts {
+			if err := os.RemoveAll(filepath.Join(dir, p.Dir)); err != nil {
+				return fmt.Errorf("-force: remove the previous suite's %s: %w", p.Dir, err)
+			}
+		}
+		for _, name := range []string{results.SuiteFile, claimsFile} {
+			if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("-force: remove the previous suite's %s: %w", name, err)
+			}
 		}
 	}
 	return nil
