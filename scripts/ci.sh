@@ -8,7 +8,10 @@
 #    then checks it: every backend present, no integrity errors, select
 #    unsupported past FD_SETSIZE, run.json/summary.csv/bench.txt parse, and
 #    benchstat reads bench.txt unchanged;
-# 3. compares the smoke run against the committed smoke reference, report
+# 3. `muxbench run claims-quick` (the claims table in about 3 minutes) and
+#    its checks: every part finished, a verdict and rule for every claim,
+#    every sweep part's population proof;
+# 4. compares the smoke run against the committed smoke reference, report
 #    only: timing on a shared machine is noise, never a CI failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +41,10 @@ grep -q 'p50-sec' "$out/smoke/benchstat.txt" || { # benchstat shows p50-ns as se
 	cat "$out/smoke/benchstat.txt" >&2
 	exit 1
 }
+
+echo "== muxbench run claims-quick -> $out/claims-quick"
+"$bin/muxbench" run -out "$out/claims-quick" claims-quick
+go run ./scripts/checkrun "$out/claims-quick"
 
 if [ -f results/reference/smoke/run.json ]; then
 	echo "== compare with results/reference/smoke (report only)"

@@ -1,4 +1,7 @@
-// Command checkrun verifies a muxbench results directory the way CI needs:
+// Command checkrun verifies a muxbench results directory the way CI needs
+// (for a suite's directory: the suite finished, every part did, claims.json
+// holds a row with a rule for every claim, and each sweep part passes the
+// checks below):
 // every backend of the scenario is present at every point, no sample has
 // integrity errors or failed, every measured window saw no accept and every
 // connection open, select is unsupported exactly where its
@@ -9,6 +12,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -27,7 +31,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: go run ./scripts/checkrun RESULTS_DIR")
 		os.Exit(2)
 	}
-	problems, err := check(os.Args[1], os.Stdout)
+	problems, err := checkAny(os.Args[1], os.Stdout)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "checkrun: %v\n", err)
 		os.Exit(2)
@@ -38,6 +42,58 @@ func main() {
 	if len(problems) > 0 {
 		os.Exit(1)
 	}
+}
+
+// checkAny checks a suite's directory or a single run's.
+func checkAny(dir string, out io.Writer) ([]string, error) {
+	rec, isSuite, err := results.ReadSuite(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !isSuite {
+		return check(dir, out)
+	}
+	var problems []string
+	if rec.Incomplete || rec.Finished.IsZero() {
+		problems = append(problems, "suite is marked incomplete or did not finish")
+	}
+	for _, p := range rec.Parts {
+		if p.Error != "" {
+			problems = append(problems, fmt.Sprintf("part %s did not finish: %s", p.Name, p.Error))
+			continue
+		}
+		if p.Kind == results.PartScenario {
+			ps, err := check(filepath.Join(dir, p.Dir), out)
+			if err != nil {
+				return nil, err
+			}
+			for _, q := range ps {
+				problems = append(problems, p.Name+": "+q)
+			}
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "claims.json"))
+	if err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		N       int    `json:"n"`
+		Verdict string `json:"verdict"`
+		Rule    string `json:"rule"`
+	}
+	if err := json.Unmarshal(data, &rows); err != nil {
+		return nil, fmt.Errorf("claims.json: %w", err)
+	}
+	if len(rows) != 12 {
+		problems = append(problems, fmt.Sprintf("claims.json has %d rows; want 12", len(rows)))
+	}
+	for _, r := range rows {
+		if r.Verdict == "" || r.Rule == "" {
+			problems = append(problems, fmt.Sprintf("claim %d: verdict %q with rule %q", r.N, r.Verdict, r.Rule))
+		}
+		fmt.Fprintf(out, "checkrun: claim %d: %s\n", r.N, r.Verdict)
+	}
+	return problems, nil
 }
 
 // check returns the problems found in dir; err is for a directory that
