@@ -98,6 +98,20 @@ type Info struct {
 	// listener readiness instead of a bounded batch: every accept then
 	// costs a whole wait call, O(watched fds) for select and poll.
 	AcceptOnce bool
+	// ModPerRequest makes a level-triggered loop write each reply only
+	// when a wait reports the fd writable: Modify to write interest after
+	// each read, back to read after the write. The notes' framework loop:
+	// two epoll_ctl per request (variant epoll-mod).
+	ModPerRequest bool
+	// Oneshot says the poller disarms an fd once it reports it
+	// (EPOLLONESHOT): the loop re-arms every fd it handled with Modify, to
+	// the interest it wants then — one epoll_ctl per event (variant
+	// epoll-oneshot). Level-triggered otherwise.
+	Oneshot bool
+	// BusyPoll makes the loop wait with timeout 0, in a spin, instead of
+	// blocking (variant epoll-busy). An empty poll is counted as a wait
+	// (Waits: events per wait shows the spin), never as interrupted.
+	BusyPoll bool
 	// Variant marks a backend that changes one policy of another for a
 	// claim or setup measurement: listed apart and left out of default
 	// sweeps.

@@ -38,7 +38,8 @@ var Default = []string{"select", "poll", "epoll-lt", "epoll-et", GoNet}
 // Order is every built-in backend in canonical order: Default, then the
 // variants (backends.Info.Variant). Listings, scenarios and charts use it;
 // a test checks it against the pollers registered and the servers here.
-var Order = append(slices.Clone(Default), "epoll-et-drain", "poll-accept1")
+var Order = append(slices.Clone(Default), "epoll-et-drain", "poll-accept1",
+	"epoll-mod", "epoll-oneshot", "epoll-busy", "select-big")
 
 // Pitfalls is every deliberately wrong loop (backends.Info.Pitfall), in
 // the order `muxbench pitfalls` runs them. They are in neither Order nor

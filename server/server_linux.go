@@ -75,6 +75,8 @@ type Server struct {
 	// pitfall is the one deliberately wrong policy (backends.Pitfall);
 	// NoPitfall, the zero value, for the correct loop.
 	pitfall backends.Pitfall
+	// Variant policies (backends.Info.ModPerRequest, Oneshot, BusyPoll).
+	modEach, oneshot, busy bool
 
 	stopOnce sync.Once
 	loopTID  atomic.Int32 // the event loop's OS thread, once Serve runs
@@ -112,6 +114,7 @@ func New(info backends.Info, cfg Config) (*Server, error) {
 		rbuf:   make([]byte, ReadBufferSize),
 	}
 	s.pitfall = info.Pitfall
+	s.modEach, s.oneshot, s.busy = info.ModPerRequest, info.Oneshot, info.BusyPoll
 	for _, fd := range []int{lnFD, wakeFD} {
 		if err := p.Add(fd, backends.Read); err != nil {
 			s.closeAll()
@@ -157,6 +160,9 @@ func (s *Server) Serve() error {
 		if s.acceptPaused {
 			timeout = acceptRetryMs
 		}
+		if s.busy {
+			timeout = 0 // spin: every call returns at once
+		}
 		n, err := s.poller.Wait(s.events, timeout)
 		if err != nil {
 			return err
@@ -167,6 +173,8 @@ func (s *Server) Serve() error {
 		if n == 0 {
 			if timeout < 0 { // an endless wait returned early: a signal
 				s.c.WaitsInterrupted.Add(1)
+			} else if s.busy {
+				s.c.Waits.Add(1) // an empty poll is a wait that found nothing
 			}
 			continue
 		}
@@ -182,6 +190,9 @@ func (s *Server) Serve() error {
 				if fd < len(s.conns) && s.conns[fd] != nil {
 					s.handle(s.conns[fd], ev.Ready)
 				}
+			}
+			if s.oneshot {
+				s.rearm(int(ev.FD))
 			}
 		}
 	}
@@ -259,6 +270,10 @@ func (s *Server) read(c *conn, r backends.Ready) {
 			s.close(c, err)
 			return
 		}
+		if s.modEach && len(reply) > 0 {
+			s.writeWhenWritable(c, reply)
+			return
+		}
 		if !s.send(c, reply) || len(c.out) > 0 || !s.edge {
 			return
 		}
@@ -318,7 +333,7 @@ func (s *Server) send(c *conn, b []byte) bool {
 			s.c.WriteEAGAIN.Add(1)
 			c.out = append(c.out[:0], b...)
 			c.outOff = 0
-			if !s.edge {
+			if !s.edge && !s.oneshot { // oneshot: the re-arm after this event asks for it
 				s.interest(c, backends.Write) // and stop reading meanwhile
 			}
 			return true
@@ -354,7 +369,7 @@ func (s *Server) flush(c *conn) bool {
 	c.out, c.outOff = c.out[:0], 0
 	if s.pitfall == backends.PitfallLTKeepWriteInterest {
 		s.interest(c, backends.Read|backends.Write) // WRONG on purpose: EPOLLOUT stays
-	} else if !s.edge {
+	} else if !s.edge && !s.oneshot {
 		s.interest(c, backends.Read)
 	}
 	return true
