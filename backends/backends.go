@@ -1,7 +1,7 @@
 // Package backends defines the contract every I/O multiplexer backend
 // implements — the Poller — and the registry that maps poller names
-// ("select", "poll", "epoll-lt", "epoll-et", and the variants) to
-// constructors. The poller packages live below it.
+// ("select", "poll", "epoll-lt", "epoll-et", the variants and the
+// pitfalls) to constructors. The poller packages live below it.
 //
 // A Poller only tracks interest and reports readiness. Accepting, reading,
 // writing, buffering and closing live once, in package server, so every
