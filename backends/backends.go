@@ -1,7 +1,7 @@
 // Package backends defines the contract every I/O multiplexer backend
 // implements — the Poller — and the registry that maps poller names
-// ("select", "poll", "epoll-lt", "epoll-et", and the variants) to
-// constructors. The poller packages live below it.
+// ("select", "poll", "epoll-lt", "epoll-et", the variants and the
+// pitfalls) to constructors. The poller packages live below it.
 //
 // A Poller only tracks interest and reports readiness. Accepting, reading,
 // writing, buffering and closing live once, in package server, so every
@@ -98,6 +98,20 @@ type Info struct {
 	// listener readiness instead of a bounded batch: every accept then
 	// costs a whole wait call, O(watched fds) for select and poll.
 	AcceptOnce bool
+	// ModPerRequest makes a level-triggered loop write each reply only
+	// when a wait reports the fd writable: Modify to write interest after
+	// each read, back to read after the write. The notes' framework loop:
+	// two epoll_ctl per request (variant epoll-mod).
+	ModPerRequest bool
+	// Oneshot says the poller disarms an fd once it reports it
+	// (EPOLLONESHOT): the loop re-arms every fd it handled with Modify, to
+	// the interest it wants then — one epoll_ctl per event (variant
+	// epoll-oneshot). Level-triggered otherwise.
+	Oneshot bool
+	// BusyPoll makes the loop wait with timeout 0, in a spin, instead of
+	// blocking (variant epoll-busy). An empty poll is counted as a wait
+	// (Waits: events per wait shows the spin), never as interrupted.
+	BusyPoll bool
 	// Variant marks a backend that changes one policy of another for a
 	// claim or setup measurement: listed apart and left out of default
 	// sweeps.
@@ -105,6 +119,10 @@ type Info struct {
 	// MaxFD is the largest fd number the backend can watch plus one
 	// (FD_SETSIZE for select); 0 means no limit of its own.
 	MaxFD int
+	// Pitfall, when not NoPitfall, makes the loop over this poller
+	// deliberately wrong in the one way it names (see Pitfall): for
+	// `muxbench pitfalls` only.
+	Pitfall Pitfall
 	// New constructs a Poller.
 	New func() (Poller, error)
 }

@@ -293,7 +293,9 @@ func testFDLimit(t *testing.T, backend string) {
 	tick.Stop()
 	r1 := srv.report(t)
 	cpu := cpuShare(r0, r1)
-	if cpu > fdLimitCPU {
+	// A busy-polling loop (epoll-busy) burns its CPU by design, at the
+	// limit or not: the check is for spinning on EMFILE.
+	if b, _ := lineup.Lookup(backend); cpu > fdLimitCPU && !b.Poller.BusyPoll {
 		t.Errorf("server CPU at the fd limit: %.0f%% of a core over %v (accept errors %d -> %d); want < %.0f%%: it spins on EMFILE",
 			100*cpu, time.Duration(r1.MonoNs-r0.MonoNs).Round(time.Millisecond), r0.Errors.Accept, r1.Errors.Accept, 100*fdLimitCPU)
 	}

@@ -73,6 +73,12 @@ type Server struct {
 	wbuf         []byte // sockperf replies
 	c            Counters
 
+	// pitfall is the one deliberately wrong policy (backends.Pitfall);
+	// NoPitfall, the zero value, for the correct loop.
+	pitfall backends.Pitfall
+	// Variant policies (backends.Info.ModPerRequest, Oneshot, BusyPoll).
+	modEach, oneshot, busy bool
+
 	stopOnce sync.Once
 	loopTID  atomic.Int32 // the event loop's OS thread, once Serve runs
 }
@@ -108,6 +114,8 @@ func New(info backends.Info, cfg Config) (*Server, error) {
 		events: make([]backends.Event, eventBatch),
 		rbuf:   make([]byte, ReadBufferSize),
 	}
+	s.pitfall = info.Pitfall
+	s.modEach, s.oneshot, s.busy = info.ModPerRequest, info.Oneshot, info.BusyPoll
 	for _, fd := range []int{lnFD, wakeFD} {
 		if err := p.Add(fd, backends.Read); err != nil {
 			s.closeAll()
@@ -153,6 +161,9 @@ func (s *Server) Serve() error {
 		if s.acceptPaused {
 			timeout = acceptRetryMs
 		}
+		if s.busy {
+			timeout = 0 // spin: every call returns at once
+		}
 		n, err := s.poller.Wait(s.events, timeout)
 		if err != nil {
 			return err
@@ -163,6 +174,8 @@ func (s *Server) Serve() error {
 		if n == 0 {
 			if timeout < 0 { // an endless wait returned early: a signal
 				s.c.WaitsInterrupted.Add(1)
+			} else if s.busy {
+				s.c.Waits.Add(1) // an empty poll is a wait that found nothing
 			}
 			continue
 		}
@@ -178,6 +191,9 @@ func (s *Server) Serve() error {
 				if fd < len(s.conns) && s.conns[fd] != nil {
 					s.handle(s.conns[fd], ev.Ready)
 				}
+			}
+			if s.oneshot {
+				s.rearm(int(ev.FD))
 			}
 		}
 	}
@@ -227,6 +243,9 @@ func (s *Server) handle(c *conn, r backends.Ready) {
 // so then the loop reads on to EOF or EAGAIN.
 func (s *Server) read(c *conn, r backends.Ready) {
 	untilEOF := s.drain || r&(backends.Hangup|backends.Failed) != 0
+	if s.pitfall == backends.PitfallETShortReadIgnoreHup {
+		untilEOF = false // WRONG on purpose: the hang-up is ignored
+	}
 	for {
 		n, err := unix.Read(c.fd, s.rbuf)
 		s.c.Reads.Add(1)
@@ -252,8 +271,15 @@ func (s *Server) read(c *conn, r backends.Ready) {
 			s.close(c, err)
 			return
 		}
+		if s.modEach && len(reply) > 0 {
+			s.writeWhenWritable(c, reply)
+			return
+		}
 		if !s.send(c, reply) || len(c.out) > 0 || !s.edge {
 			return
+		}
+		if s.pitfall == backends.PitfallETReadOnce {
+			return // WRONG on purpose: one read per edge, whatever is left
 		}
 		if n < len(s.rbuf) && !untilEOF {
 			return // a short read: drained
@@ -285,6 +311,9 @@ func (s *Server) answer(c *conn, in []byte) ([]byte, error) {
 // send writes b now; what the socket does not take is kept in c.out. It
 // returns false when the connection was closed.
 func (s *Server) send(c *conn, b []byte) bool {
+	if s.pitfall == backends.PitfallSleepSend {
+		return s.sleepSend(c, b) // WRONG on purpose
+	}
 	for len(b) > 0 {
 		n, err := unix.Write(c.fd, b)
 		s.c.Writes.Add(1)
@@ -305,7 +334,7 @@ func (s *Server) send(c *conn, b []byte) bool {
 			s.c.WriteEAGAIN.Add(1)
 			c.out = append(c.out[:0], b...)
 			c.outOff = 0
-			if !s.edge {
+			if !s.edge && !s.oneshot { // oneshot: the re-arm after this event asks for it
 				s.interest(c, backends.Write) // and stop reading meanwhile
 			}
 			return true
@@ -339,7 +368,9 @@ func (s *Server) flush(c *conn) bool {
 		}
 	}
 	c.out, c.outOff = c.out[:0], 0
-	if !s.edge {
+	if s.pitfall == backends.PitfallLTKeepWriteInterest {
+		s.interest(c, backends.Read|backends.Write) // WRONG on purpose: EPOLLOUT stays
+	} else if !s.edge && !s.oneshot {
 		s.interest(c, backends.Read)
 	}
 	return true

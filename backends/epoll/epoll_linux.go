@@ -8,7 +8,9 @@
 // ready; the server registers read and write interest once per connection,
 // never modifies it, and must drain every read and accept (to EAGAIN, or to
 // a short read) or the connection stalls forever. "epoll-et-drain" is the
-// variant that always reads to EAGAIN.
+// variant that always reads to EAGAIN; variants_linux.go has the claims'
+// variants (MOD per request, EPOLLONESHOT, busy polling), and
+// pitfalls_linux.go the deliberately wrong loops.
 package epoll
 
 import (
@@ -28,6 +30,9 @@ const (
 	LevelTriggered Mode = iota
 	// EdgeTriggered reports an fd when it becomes ready (EPOLLET).
 	EdgeTriggered
+	// Oneshot is level-triggered, but an fd is disarmed once reported
+	// until the caller re-arms it with Modify (EPOLLONESHOT).
+	Oneshot
 )
 
 func init() {
@@ -55,7 +60,7 @@ func init() {
 // Poller is an epoll multiplexer.
 type Poller struct {
 	epfd    int
-	trigger uint32 // 0 or EPOLLET: the one line that makes this edge-triggered
+	trigger uint32 // 0, EPOLLET or EPOLLONESHOT: the one line that sets the mode
 	buf     []unix.EpollEvent
 }
 
@@ -68,8 +73,11 @@ func New(mode Mode) (*Poller, error) {
 		return nil, fmt.Errorf("epoll_create1: %w", err)
 	}
 	p := &Poller{epfd: epfd}
-	if mode == EdgeTriggered {
+	switch mode {
+	case EdgeTriggered:
 		p.trigger = unix.EPOLLET
+	case Oneshot:
+		p.trigger = unix.EPOLLONESHOT
 	}
 	return p, nil
 }

@@ -1,5 +1,6 @@
-// Package fdselect is the select(2) backend, registered as "select". (The
-// package is not called select because select is a Go keyword.)
+// Package fdselect is the select(2) backend, registered as "select", and
+// its variant "select-big" over bitmaps sized to the highest fd (big_linux.go).
+// (The package is not called select because select is a Go keyword.)
 //
 // select takes bitmaps of FD_SETSIZE (1024, FDSetSize) bits and overwrites them with
 // the result, so the Poller keeps master read and write sets and copies them

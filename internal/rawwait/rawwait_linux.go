@@ -76,3 +76,25 @@ func timeout(ts *unix.Timespec, msec int) unsafe.Pointer {
 	*ts = unix.NsecToTimespec(int64(msec) * 1e6)
 	return unsafe.Pointer(ts)
 }
+
+// SelectBitmap is select(2) through pselect6 over bitmaps of any size,
+// not the fixed FD_SETSIZE bits of a unix.FdSet: the kernel reads and
+// writes nfd bits, rounded up to whole words, of each. It refuses (EINVAL)
+// an nfd the bitmaps do not cover, so a bad call cannot write past them.
+func SelectBitmap(nfd int, r, w []uint64, msec int) (int, error) {
+	words := (nfd + 63) / 64
+	if nfd < 0 || len(r) < words || len(w) < words {
+		return 0, unix.EINVAL
+	}
+	var rp, wp unsafe.Pointer
+	if words > 0 {
+		rp, wp = unsafe.Pointer(&r[0]), unsafe.Pointer(&w[0])
+	}
+	var ts unix.Timespec
+	tsp := timeout(&ts, msec)
+	n, _, errno := unix.RawSyscall6(unix.SYS_PSELECT6, uintptr(nfd), uintptr(rp), uintptr(wp), 0, uintptr(tsp), 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
+}
