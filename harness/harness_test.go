@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/muxbench/muxbench/internal/runlock"
 	"github.com/muxbench/muxbench/internal/traffic"
 	"os"
 	"os/exec"
@@ -154,6 +155,9 @@ func TestInterrupt(t *testing.T) {
 	os.WriteFile(scen, []byte("name: long\nbackends: [poll, epoll-lt]\nfds: [10, 20, 30, 40]\nactive: 1\nrate: 100\nwarmup: 50ms\nduration: 400ms\nrepetitions: 5\nserver_cpus: \"\"\nclient_cpus: \"\"\n"), 0o644)
 	out := filepath.Join(dir, "out")
 	cmd := exec.Command(muxbenchBin, "run", "-out", out, "-no-report", scen)
+	// Its own run locks: a real run elsewhere on this machine must not
+	// make the test's run refuse to start.
+	cmd.Env = append(os.Environ(), runlock.DirEnv+"="+t.TempDir())
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

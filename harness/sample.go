@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/muxbench/muxbench/internal/traffic"
+	"github.com/muxbench/muxbench/lineup"
 	"strconv"
 	"strings"
 
@@ -126,13 +127,14 @@ func sample(ctx context.Context, opts Options, job Job) results.Sample {
 	case res.Saturated:
 		s.Status = results.StatusSaturated
 		s.Reason = fmt.Sprintf("achieved %.0f of %.0f req/s requested (< %.0f%%)", res.RateAchieved, res.RateRequested, loadgen.SaturatedBelow*100)
-	case sc.Mode == traffic.Open && max(s.Server.CPUUtil, s.Server.CPUSetBusy) >= results.SaturatedCPU:
+	case sc.Mode == traffic.Open && !busyPolls(job.Backend) && max(s.Server.CPUUtil, s.Server.CPUSetBusy) >= results.SaturatedCPU:
 		// The rate was met, but only by answering several requests per
 		// wait: CPU per request is then just 1/rate, not the backend's
 		// cost. The server's CPU set counts as busy too when the kernel's
 		// work for it (softirq) or anything else fills it. (In closed loop
 		// the server is always busy; there CPU per request is the
-		// measurement.)
+		// measurement; a busy-polling loop's CPU is full by design, so
+		// only the achieved rate tells whether it kept up.)
 		s.Status = results.StatusSaturated
 		s.Reason = fmt.Sprintf("server CPU %s %.0f%% busy (%s %.0f%%): CPU per request is capped at 1/rate, %.0f µs",
 			sc.ServerCPUs, s.Server.CPUSetBusy*100, s.Server.CPUScope, s.Server.CPUUtil*100, 1e6/max(s.RateAchieved, 1))
@@ -277,4 +279,11 @@ func memoryDelta(before, after procfs.Memory, n int) *results.MemoryDelta {
 		d.BytesPerConn = float64(d.SlabBytes+d.TCPMemBytes+d.ServerRSS) / float64(n)
 	}
 	return d
+}
+
+// busyPolls reports whether the backend's loop spins (epoll-busy), so its
+// CPU is full whatever the load.
+func busyPolls(backend string) bool {
+	b, err := lineup.Lookup(backend)
+	return err == nil && b.Poller != nil && b.Poller.BusyPoll
 }

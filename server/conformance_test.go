@@ -577,7 +577,7 @@ func TestSelectLimit(t *testing.T) {
 func TestSelectBigPastFDSetSize(t *testing.T) {
 	for _, backend := range []string{"select", "select-big"} {
 		t.Run(backend, func(t *testing.T) {
-			srv := startServer(t, backend, server.Echo)
+			srv := startServer(t, backend, traffic.Echo)
 			const n = uint64(fdselect.FDSetSize + 20)
 			for i := uint64(0); i < n; i++ {
 				dial(t, srv)

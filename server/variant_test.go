@@ -1,10 +1,10 @@
 package server_test
 
 import (
+	"github.com/muxbench/muxbench/internal/traffic"
 	"testing"
 
 	"github.com/muxbench/muxbench/internal/wire"
-	"github.com/muxbench/muxbench/server"
 )
 
 // TestBusyPollCountsEmptyWaits: epoll-busy spins in epoll_wait with
@@ -12,7 +12,7 @@ import (
 // event — counted in Waits (so events per wait shows the spin), never as
 // an interrupted wait.
 func TestBusyPollCountsEmptyWaits(t *testing.T) {
-	srv := startServer(t, "epoll-busy", server.Echo)
+	srv := startServer(t, "epoll-busy", traffic.Echo)
 	const polls = 1000
 	st := waitStats(t, srv, "empty polls", func(s wire.Stats) bool { return s.Waits >= polls })
 	if st.Events != 0 || st.WaitsInterrupted != 0 {
