@@ -50,14 +50,8 @@ func Read(path string) (*File, error) {
 // done, what each loop got, why, and the counters side by side.
 func Markdown(w io.Writer, f *File) error {
 	var b bytes.Buffer
-	n := 0
-	for _, p := range f.Pitfalls {
-		if p.Reproduced {
-			n++
-		}
-	}
 	fmt.Fprintf(&b, "# Pitfalls\n\n")
-	fmt.Fprintf(&b, "%d of %d pitfalls reproduced: each deliberately wrong loop run beside the correct one under the same clients, on loopback, in child processes.\n", n, len(f.Pitfalls))
+	fmt.Fprintf(&b, "%s: each deliberately wrong loop run beside the correct one under the same clients, on loopback, in child processes.\n", tally(f.Pitfalls))
 	fmt.Fprintf(&b, "Run %s, %s; kernel %s, %s, commit %s.\n\n",
 		f.Started.Format("2006-01-02 15:04:05 UTC"), human.Plural(int(math.Round(f.Seconds)), "second"), orUnknown(f.Env.Kernel), orUnknown(f.Env.GoVersion), orUnknown(f.Env.ShortCommit()))
 	fmt.Fprintf(&b, "| # | pitfall | claim | status | correct loop | wrong loop |\n|---|---|---|---|---|---|\n")
@@ -84,6 +78,23 @@ func Markdown(w io.Writer, f *File) error {
 	}
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// tally counts the results by status: "6 of 6 pitfalls reproduced", or
+// with the others named, "1 of 3 pitfalls reproduced, 1 did not
+// reproduce, 1 error".
+func tally(rs []Result) string {
+	n := map[string]int{}
+	for _, r := range rs {
+		n[r.Status]++
+	}
+	s := fmt.Sprintf("%d of %d pitfalls reproduced", n[StatusReproduced], len(rs))
+	for _, st := range []string{StatusNotReproduced, StatusInconclusive, StatusError} {
+		if n[st] > 0 {
+			s += fmt.Sprintf(", %d %s", n[st], st)
+		}
+	}
+	return s
 }
 
 func outcomeLine(o Outcome) string {
