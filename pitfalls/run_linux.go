@@ -99,6 +99,7 @@ func Run(ctx context.Context, o Options) (*File, error) {
 		}
 		f.Pitfalls = append(f.Pitfalls, runOne(ctx, o, p))
 		if err := ctx.Err(); err != nil {
+			f.Seconds = time.Since(start).Seconds()
 			return f, err
 		}
 	}

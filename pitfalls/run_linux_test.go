@@ -51,24 +51,30 @@ const checkTimeout = 30 * time.Second
 // loop, which must show no fault, and its wrong loop, which must show the
 // fault, with the counter that proves it.
 func TestDetectorsAgainstLoops(t *testing.T) {
-	proof := map[string]string{
-		"et-accept-once":           "never_served",
-		"et-short-read-ignore-hup": "server_conns_open",
-		"et-read-once":             "stalled_conns",
-		"sleep-send":               "p99_ns_with_slow_reader",
-		"select-fd-setsize":        "died",
-		"lt-keep-epollout":         "waits_per_sec",
+	// The counter that proves each verdict: positive for the wrong loop;
+	// for the correct loop zero where zeroOK (a fault count), else
+	// positive too (select's typed error).
+	proof := map[string]struct {
+		correct, wrong string
+		zeroOK         bool
+	}{
+		"et-accept-once":           {"never_served", "never_served", true},
+		"et-short-read-ignore-hup": {"server_conns_open", "server_conns_open", true},
+		"et-read-once":             {"stalled_conns", "stalled_conns", true},
+		"sleep-send":               {"errors_with_slow_reader", "p99_ns_with_slow_reader", true},
+		"select-fd-setsize":        {"typed_error", "died", false},
+		"lt-keep-epollout":         {"waits_per_sec", "waits_per_sec", true},
 	}
 	for _, p := range table {
 		t.Run(p.Name, func(t *testing.T) {
-			name, ok := proof[p.Name]
+			pr, ok := proof[p.Name]
 			if !ok {
 				t.Fatalf("no proving counter named for pitfall %s", p.Name)
 			}
 			for _, side := range []struct {
-				backend string
-				fault   bool
-			}{{p.correct, false}, {p.wrong, true}} {
+				backend, counter string
+				fault, zero      bool
+			}{{p.correct, pr.correct, false, pr.zeroOK}, {p.wrong, pr.wrong, true, false}} {
 				ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
 				v, err := p.check(ctx, testOptions(), side.backend)
 				cancel()
@@ -79,11 +85,16 @@ func TestDetectorsAgainstLoops(t *testing.T) {
 				if v.Fault != side.fault {
 					t.Errorf("%s: fault %v; want %v (%s)", side.backend, v.Fault, side.fault, v.Figure)
 				}
-				got, ok := counter(v, name)
-				if !ok {
-					t.Errorf("%s: verdict lacks counter %s: %+v", side.backend, name, v.Counters)
+				got, ok := counter(v, side.counter)
+				switch {
+				case !ok:
+					t.Errorf("%s: verdict lacks counter %s: %+v", side.backend, side.counter, v.Counters)
+				case side.zero && got != 0:
+					t.Errorf("%s: %s = %v; want 0", side.backend, side.counter, got)
+				case !side.zero && got <= 0:
+					t.Errorf("%s: %s = %v; want > 0", side.backend, side.counter, got)
 				}
-				t.Logf("%s: %s (%s = %v)", side.backend, v.Figure, name, got)
+				t.Logf("%s: %s (%s = %v)", side.backend, v.Figure, side.counter, got)
 			}
 		})
 	}
