@@ -105,6 +105,10 @@ type Info struct {
 	// MaxFD is the largest fd number the backend can watch plus one
 	// (FD_SETSIZE for select); 0 means no limit of its own.
 	MaxFD int
+	// Pitfall, when not NoPitfall, makes the loop over this poller
+	// deliberately wrong in the one way it names (see Pitfall): for
+	// `muxbench pitfalls` only.
+	Pitfall Pitfall
 	// New constructs a Poller.
 	New func() (Poller, error)
 }

@@ -16,7 +16,7 @@ import (
 	"strings"
 
 	"github.com/muxbench/muxbench/backends"
-	_ "github.com/muxbench/muxbench/backends/epoll" // registers epoll-lt, epoll-et, epoll-et-drain
+	_ "github.com/muxbench/muxbench/backends/epoll" // registers epoll-lt, epoll-et, the epoll variants and the pitfalls
 	_ "github.com/muxbench/muxbench/backends/poll"  // registers poll, poll-accept1
 	_ "github.com/muxbench/muxbench/backends/select"
 )
@@ -40,6 +40,18 @@ var Default = []string{"select", "poll", "epoll-lt", "epoll-et", GoNet}
 // a test checks it against the pollers registered and the servers here.
 var Order = append(slices.Clone(Default), "epoll-et-drain", "poll-accept1")
 
+// Pitfalls is every deliberately wrong loop (backends.Info.Pitfall), in
+// the order `muxbench pitfalls` runs them. They are in neither Order nor
+// Names, which sweeps, tests and listings range over, so none runs by
+// accident; Lookup still finds them.
+var Pitfalls = []string{
+	"pitfall-et-accept-once",
+	"pitfall-et-short-read-ignore-hup",
+	"pitfall-et-read-once",
+	"pitfall-sleep-send",
+	"pitfall-lt-keep-epollout",
+}
+
 // Backend describes one backend, whichever kind.
 type Backend struct {
 	// Name is the backend's name everywhere: CLI, results, charts.
@@ -51,6 +63,9 @@ type Backend struct {
 	// MaxFD is the largest fd number the backend can watch plus one
 	// (select: FD_SETSIZE); 0 means no limit of its own.
 	MaxFD int
+	// Pitfall marks a deliberately wrong loop, run by `muxbench pitfalls`
+	// only (backends.Info.Pitfall says which mistake).
+	Pitfall bool
 	// Poller is what the event loop runs over; nil for a whole server.
 	Poller *backends.Info
 }
@@ -75,11 +90,12 @@ func Lookup(name string) (Backend, error) {
 	if err != nil {
 		return Backend{}, err
 	}
-	return Backend{Name: name, Description: info.Description, Variant: info.Variant, MaxFD: info.MaxFD, Poller: &info}, nil
+	return Backend{Name: name, Description: info.Description, Variant: info.Variant, MaxFD: info.MaxFD,
+		Pitfall: info.Pitfall != backends.NoPitfall, Poller: &info}, nil
 }
 
-// Names returns every backend's name: the built-ins in Order, then any
-// other registered poller, sorted.
+// Names returns every backend's name but the pitfalls: the built-ins in
+// Order, then any other registered poller that is not a pitfall, sorted.
 func Names() []string {
 	known := append(backends.Names(), slices.Sorted(maps.Keys(servers))...)
 	var names []string
@@ -90,10 +106,17 @@ func Names() []string {
 	}
 	var extra []string
 	for _, n := range known {
-		if !slices.Contains(Order, n) {
+		if !slices.Contains(Order, n) && !isPitfall(n) {
 			extra = append(extra, n)
 		}
 	}
 	sort.Strings(extra)
 	return append(names, extra...)
+}
+
+// isPitfall reports whether name is a registered pitfall, listed in
+// Pitfalls or not.
+func isPitfall(name string) bool {
+	info, err := backends.Lookup(name)
+	return slices.Contains(Pitfalls, name) || err == nil && info.Pitfall != backends.NoPitfall
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/muxbench/muxbench/internal/cpuset"
 	"github.com/muxbench/muxbench/internal/sockperf"
+	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/loadgen"
 	"github.com/muxbench/muxbench/results"
 )
@@ -92,6 +93,8 @@ func (d *decoder) backends(n ast.Node) []string {
 	seen := map[string]bool{}
 	for i, name := range names {
 		switch {
+		case slices.Contains(lineup.Pitfalls, name):
+			d.errorf(nodes[i], "backends: %q is a pitfall, run by `muxbench pitfalls` only (a deliberately wrong loop; remove it from this list)", name)
 		case !slices.Contains(knownBackends, name):
 			hint := "choose from " + strings.Join(knownBackends, ", ")
 			if near := closest(name, knownBackends); near != "" {

@@ -51,6 +51,9 @@ func (s *Server) accept() {
 		if s.once && !s.edge {
 			return
 		}
+		if s.pitfall == backends.PitfallETAcceptOnce {
+			return // WRONG on purpose: the rest of the queue raises no new edge
+		}
 	}
 }
 

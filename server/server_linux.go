@@ -72,6 +72,10 @@ type Server struct {
 	wbuf         []byte // sockperf replies
 	c            Counters
 
+	// pitfall is the one deliberately wrong policy (backends.Pitfall);
+	// NoPitfall, the zero value, for the correct loop.
+	pitfall backends.Pitfall
+
 	stopOnce sync.Once
 	loopTID  atomic.Int32 // the event loop's OS thread, once Serve runs
 }
@@ -107,6 +111,7 @@ func New(info backends.Info, cfg Config) (*Server, error) {
 		events: make([]backends.Event, eventBatch),
 		rbuf:   make([]byte, ReadBufferSize),
 	}
+	s.pitfall = info.Pitfall
 	for _, fd := range []int{lnFD, wakeFD} {
 		if err := p.Add(fd, backends.Read); err != nil {
 			s.closeAll()
@@ -226,6 +231,9 @@ func (s *Server) handle(c *conn, r backends.Ready) {
 // so then the loop reads on to EOF or EAGAIN.
 func (s *Server) read(c *conn, r backends.Ready) {
 	untilEOF := s.drain || r&(backends.Hangup|backends.Failed) != 0
+	if s.pitfall == backends.PitfallETShortReadIgnoreHup {
+		untilEOF = false // WRONG on purpose: the hang-up is ignored
+	}
 	for {
 		n, err := unix.Read(c.fd, s.rbuf)
 		s.c.Reads.Add(1)
@@ -253,6 +261,9 @@ func (s *Server) read(c *conn, r backends.Ready) {
 		}
 		if !s.send(c, reply) || len(c.out) > 0 || !s.edge {
 			return
+		}
+		if s.pitfall == backends.PitfallETReadOnce {
+			return // WRONG on purpose: one read per edge, whatever is left
 		}
 		if n < len(s.rbuf) && !untilEOF {
 			return // a short read: drained
@@ -284,6 +295,9 @@ func (s *Server) answer(c *conn, in []byte) ([]byte, error) {
 // send writes b now; what the socket does not take is kept in c.out. It
 // returns false when the connection was closed.
 func (s *Server) send(c *conn, b []byte) bool {
+	if s.pitfall == backends.PitfallSleepSend {
+		return s.sleepSend(c, b) // WRONG on purpose
+	}
 	for len(b) > 0 {
 		n, err := unix.Write(c.fd, b)
 		s.c.Writes.Add(1)
@@ -338,7 +352,9 @@ func (s *Server) flush(c *conn) bool {
 		}
 	}
 	c.out, c.outOff = c.out[:0], 0
-	if !s.edge {
+	if s.pitfall == backends.PitfallLTKeepWriteInterest {
+		s.interest(c, backends.Read|backends.Write) // WRONG on purpose: EPOLLOUT stays
+	} else if !s.edge {
 		s.interest(c, backends.Read)
 	}
 	return true

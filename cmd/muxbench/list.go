@@ -37,6 +37,16 @@ func runList(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintln(tw, "\t")
 	}
+	// Pitfalls are wrong on purpose: only `muxbench pitfalls` runs them.
+	fmt.Fprintln(tw, "PITFALL\tDESCRIPTION")
+	for _, name := range lineup.Pitfalls {
+		info, err := lineup.Lookup(name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", name, info.Description)
+	}
+	fmt.Fprintln(tw, "\t")
 	fmt.Fprintln(tw, "SCENARIO\tDESCRIPTION")
 	for _, s := range scenarios.List() {
 		fmt.Fprintf(tw, "%s\t%s\n", s.Name, s.Description)

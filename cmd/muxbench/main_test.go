@@ -28,6 +28,7 @@ func TestUsageErrors(t *testing.T) {
 		{"serve bad address", []string{"serve", "-addr", "foo"}, `-addr "foo": want IP:PORT`, ""},
 		{"serve host name", []string{"serve", "-addr", "example.com:0"}, "is not an IP address", ""},
 		{"serve offline CPU", []string{"serve", "-cpus", "99"}, "CPU 99 is not online", ""},
+		{"serve pitfall without -pitfall", []string{"serve", "-backend", "pitfall-et-read-once"}, "pitfall-et-read-once is a pitfall", ""},
 		{"negative CPU", []string{"load", "-target", "127.0.0.1:1", "-cpus", "-1"}, "-1 is not a CPU; CPUs are numbered from 0", `""`},
 		{"negative fd limit", []string{"load", "-target", "127.0.0.1:1", "-server-nofile", "-1"}, "want the server's fd limit", "parse error"},
 		{"not a number", []string{"load", "-target", "127.0.0.1:1", "-conns", "x"}, `invalid value "x" for flag -conns: not a number`, "parse error"},
@@ -56,6 +57,19 @@ func TestUsageErrors(t *testing.T) {
 				t.Errorf("stdout %q; want nothing", stdout)
 			}
 		})
+	}
+}
+
+// TestServePitfallFlag: -pitfall lets serve start a pitfall backend, and
+// the hello line names it.
+func TestServePitfallFlag(t *testing.T) {
+	var out, errb strings.Builder
+	code := run([]string{"serve", "-pitfall", "-backend", "pitfall-et-read-once"}, strings.NewReader(""), &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d; stderr %q", code, errb.String())
+	}
+	if !strings.Contains(out.String(), `"backend":"pitfall-et-read-once"`) {
+		t.Errorf("stdout %q; want a hello line naming pitfall-et-read-once", out.String())
 	}
 }
 

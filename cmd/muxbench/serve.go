@@ -39,6 +39,7 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	protoName := fs.String("proto", "echo", "`protocol`: echo (any echo client) or sockperf (sockperf's TCP framing)")
 	cpus := fs.String("cpus", "", "pin every thread to this CPU `list`, e.g. 0 or 0,2-3 (default: not pinned)")
 	sndbuf := fs.Int("sndbuf", 0, "SO_SNDBUF `bytes` for accepted connections; small values force the back-pressure path (default: kernel autotuning)")
+	pitfall := fs.Bool("pitfall", false, "allow a pitfall backend (a deliberately wrong loop, see `muxbench list`); `muxbench pitfalls` runs them")
 	control := fs.String("control", "stdin", "`source` of control commands: stdin (stats/quit lines; EOF stops the server) or none (signals only)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -46,6 +47,9 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	b, err := lineup.Lookup(*backend)
 	if err != nil {
 		return usageErrorf("-backend: %v", err)
+	}
+	if b.Pitfall && !*pitfall {
+		return usageErrorf("-backend: %s is a pitfall, a deliberately wrong loop run by `muxbench pitfalls`; add -pitfall to serve it by hand", *backend)
 	}
 	// An event-loop server started as its own process: re-exec before
 	// anything is printed. (Called in-process, by tests, it runs as it is.)

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/muxbench/muxbench/backends"
 	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/server"
 )
@@ -40,5 +41,47 @@ func TestOrderMatchesLineup(t *testing.T) {
 func TestServerUnknown(t *testing.T) {
 	if _, err := Server("nosuch", server.Config{Addr: "127.0.0.1:0"}); err == nil {
 		t.Error("Server(nosuch) = nil error; want one")
+	}
+}
+
+// TestPitfallsApart: every pitfall is registered, marked a pitfall (and not
+// a variant), kept out of Names and Order so no sweep or test ranges over
+// it by accident, and starts.
+func TestPitfallsApart(t *testing.T) {
+	if len(lineup.Pitfalls) == 0 {
+		t.Fatal("lineup.Pitfalls is empty")
+	}
+	for _, name := range lineup.Pitfalls {
+		b, err := lineup.Lookup(name)
+		if err != nil {
+			t.Fatalf("Lookup(%q): %v", name, err)
+		}
+		if !b.Pitfall || b.Variant || !b.EventLoop() {
+			t.Errorf("%s: Pitfall %v, Variant %v, event loop %v; want true, false, true", name, b.Pitfall, b.Variant, b.EventLoop())
+		}
+		if slices.Contains(lineup.Names(), name) || slices.Contains(lineup.Order, name) {
+			t.Errorf("%s is in lineup.Names or Order; want pitfalls only in lineup.Pitfalls", name)
+		}
+		srv, err := Server(name, server.Config{Addr: "127.0.0.1:0"})
+		if err != nil {
+			t.Errorf("Server(%q): %v", name, err)
+			continue
+		}
+		done := make(chan error, 1)
+		go func() { done <- srv.Serve() }()
+		srv.Shutdown()
+		if err := <-done; err != nil {
+			t.Errorf("%s: Serve: %v", name, err)
+		}
+	}
+	for _, name := range backends.Names() {
+		if info, _ := backends.Lookup(name); info.Pitfall != backends.NoPitfall && !slices.Contains(lineup.Pitfalls, name) {
+			t.Errorf("registered pitfall %s is missing from lineup.Pitfalls", name)
+		}
+	}
+	for _, name := range lineup.Order {
+		if b, _ := lineup.Lookup(name); b.Pitfall {
+			t.Errorf("%s in lineup.Order is a pitfall", name)
+		}
 	}
 }
