@@ -121,7 +121,7 @@ type SlowReaderObs struct {
 // into a p99 of its own (and p99 moves 2× between same-code runs), so the
 // floor is well above that; a loop that sleeps 1 ms per retry on a socket
 // that stays full blocks for as many retries as it makes (the notes' loop
-// retries forever, pitfall-sleep-send up to 1,000).
+// retries forever, pitfall-sleep-send backends.SleepSendRetries times).
 const (
 	SlowdownFactor = 3.0
 	SlowdownFloor  = 100 * time.Millisecond

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"flag"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/muxbench/muxbench/internal/golden"
+	"github.com/muxbench/muxbench/lineup"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -98,6 +100,16 @@ func TestTableClaims(t *testing.T) {
 		if p.Claim != 0 && want[p.Claim] != p.Name {
 			t.Errorf("pitfall %s tests claim %d; want %s to", p.Name, p.Claim, want[p.Claim])
 		}
+	}
+	// The wrong loops are the pitfall backends, each once, in their order.
+	var wrong []string
+	for _, p := range table {
+		if p.wrong != uncheckedProgram {
+			wrong = append(wrong, p.wrong)
+		}
+	}
+	if !slices.Equal(wrong, lineup.Pitfalls) {
+		t.Errorf("wrong loops %v; want lineup.Pitfalls %v", wrong, lineup.Pitfalls)
 	}
 	for i, p := range table {
 		if p.Number != i+1 || p.Did == "" || p.Explanation == "" || p.Title == "" || p.check == nil {

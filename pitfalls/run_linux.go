@@ -11,6 +11,7 @@ import (
 
 	"github.com/muxbench/muxbench/harness"
 	"github.com/muxbench/muxbench/internal/wire"
+	"github.com/muxbench/muxbench/lineup"
 )
 
 // Options configure Run.
@@ -167,10 +168,10 @@ func startServer(ctx context.Context, o Options, backend string, extra ...string
 // pitfallFlag is the flag serve needs to run a pitfall backend: they are
 // refused without it, so a sweep cannot pick one by accident.
 func pitfallFlag(backend string) []string {
-	if strings.HasPrefix(backend, "pitfall-") {
+	if b, err := lineup.Lookup(backend); err == nil && b.Pitfall {
 		return []string{"-pitfall"}
 	}
-	return nil
+	return nil // an unknown name: serve's own error says so
 }
 
 // Poll bounds for waiting on the server's counters.
