@@ -25,7 +25,8 @@ type Options struct {
 	// (RunChild): {"/path/to/muxbench", "pitfalls"} from the CLI, the test
 	// binary in tests.
 	ChildCommand []string
-	// Only lists the pitfall names to run (nil: all), in Pitfalls order.
+	// Only lists the pitfall names to run (nil: all); they run in the
+	// table's order whatever the order here.
 	Only []string
 	// Progress receives one line per run (nil: silent).
 	Progress io.Writer
@@ -68,7 +69,7 @@ var table = []pitfall{
 		correct: "select", wrong: uncheckedProgram, check: checkFDSet},
 	{Result: Result{Number: 6, Name: "lt-keep-epollout",
 		Title:       "LT loop that leaves EPOLLOUT registered after the output drained",
-		Did:         fmt.Sprintf("%d connections each get one %s-byte echo through a %d-byte SO_SNDBUF (so output was pending once), then stay idle for %v", spinConns, fmtBytes(spinMsg), spinSndBuf, spinWindow),
+		Did:         fmt.Sprintf("%d connections each get one %s echo through a %d-byte SO_SNDBUF (so output was pending once), then stay idle for %v", spinConns, fmtBytes(spinMsg), spinSndBuf, spinWindow),
 		Explanation: "a level-triggered writable fd is ready on every wait: the loop wakes at once, forever, with nothing to write"},
 		correct: "epoll-lt", wrong: "pitfall-lt-keep-epollout", check: checkSpin},
 }
