@@ -148,10 +148,11 @@ func counterRows(correct, wrong []Counter) [][3]string {
 	return rows
 }
 
-// formatValue prints a count as a whole number with separators and a
-// fraction with three significant digits.
+// formatValue prints a count, or any value of 100 or more, as a whole
+// number with separators, and a smaller fraction with three significant
+// digits.
 func formatValue(v float64) string {
-	if v == math.Trunc(v) {
+	if v == math.Trunc(v) || math.Abs(v) >= 100 {
 		return human.Thousands(v)
 	}
 	return human.Sig3(v)
