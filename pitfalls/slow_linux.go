@@ -3,6 +3,7 @@ package pitfalls
 import (
 	"context"
 	"fmt"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"net"
 	"strconv"
 	"sync"
@@ -75,7 +76,7 @@ func checkSlowReader(ctx context.Context, o Options, backend string) (Verdict, e
 func normalClients(ctx context.Context, srv *harness.Server, onStart func()) (res *loadgen.Result, start, end wire.Report, err error) {
 	var startErr, endErr error
 	res, err = loadgen.Run(ctx, loadgen.Config{
-		Target: srv.Hello().Addr, Conns: slowActive, Active: slowActive, Mode: loadgen.ModeOpen, Rate: slowRate,
+		Target: srv.Hello().Addr, Conns: slowActive, Active: slowActive, Mode: traffic.Open, Rate: slowRate,
 		Warmup: slowWarmup, Duration: slowWindow, Timeout: 3 * time.Second, Pipeline: 1,
 		OnWindowStart: func() {
 			start, startErr = srv.Report()

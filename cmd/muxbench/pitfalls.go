@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/muxbench/muxbench/pitfalls"
+	"github.com/muxbench/muxbench/report/claims"
 	"github.com/muxbench/muxbench/results"
 )
 
@@ -127,6 +128,66 @@ func preparePitfallsDir(dir string, force bool) error {
 		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("-force: remove the previous run's %s: %w", name, err)
 		}
+	}
+	return nil
+}
+
+func init() {
+	suiteSteps[results.PartPitfalls] = pitfallsStep
+	evidenceReaders[results.PartPitfalls] = readPitfallEvidence
+}
+
+// pitfallsStep runs every pitfall into dir as part of a suite. A pitfall
+// that could not be run is recorded as such in pitfalls.json (its claim
+// then says not measured); only an interrupt or a write failure is an
+// error of the part.
+func pitfallsStep(ctx context.Context, dir string, _ bool, stderr io.Writer) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find this program to start servers with: %w", err)
+	}
+	f, runErr := pitfalls.Run(ctx, pitfalls.Options{
+		ServeCommand: []string{exe, "serve"},
+		ChildCommand: []string{exe, "pitfalls"},
+		Progress:     stderr,
+	})
+	if f == nil {
+		return runErr
+	}
+	if err := pitfalls.Write(dir, f); err != nil {
+		return err
+	}
+	return runErr
+}
+
+// readPitfallEvidence turns a pitfalls run into the claims table's rows
+// 6, 7 and 9: a pitfall answers its claim only when it reproduced or did
+// not; inconclusive or failed runs leave the claim not measured.
+func readPitfallEvidence(dir string, ev *claims.Evidence) error {
+	f, err := pitfalls.Read(filepath.Join(dir, pitfalls.JSONFile))
+	if err != nil {
+		return err
+	}
+	rows := pitfalls.ClaimRowsOf(f)
+	for _, r := range f.Pitfalls {
+		if r.Claim == 0 {
+			continue
+		}
+		p := claims.Pitfall{Claim: r.Claim, Name: r.Name, Measured: r.Title + ": " + r.Did, Explanation: r.Explanation,
+			Reproduced: r.Status == pitfalls.StatusReproduced,
+			Ran:        r.Status == pitfalls.StatusReproduced || r.Status == pitfalls.StatusNotReproduced}
+		for _, row := range rows {
+			if row.Claim == r.Claim {
+				p.Figure = row.Figure
+			}
+		}
+		if !p.Ran {
+			p.Why = r.Status
+			if r.Error != "" {
+				p.Why += ": " + r.Error
+			}
+		}
+		ev.Pitfalls = append(ev.Pitfalls, p)
 	}
 	return nil
 }

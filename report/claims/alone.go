@@ -198,8 +198,7 @@ func pitfallRow(ev Evidence, n int) Row {
 			row.Verdict, row.Detail = NotMeasured, "pitfall "+p.Name+" did not run: "+p.Why
 			return row
 		}
-		row.Measured = "pitfall " + p.Name + " against the correct loop"
-		row.Figure = fmt.Sprintf("wrong loop: %s; correct loop: %s", p.Wrong, p.Correct)
+		row.Measured, row.Figure = p.Measured, p.Figure
 		if p.Reproduced {
 			row.Verdict, row.Detail = Holds, p.Explanation
 		} else {

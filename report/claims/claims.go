@@ -96,9 +96,9 @@ type Pitfall struct {
 	Claim       int
 	Name        string
 	Reproduced  bool   // the mistake did what the notes say
-	Ran         bool   // false when the pitfall could not be run (Why says why)
-	Correct     string // what the correct loop got
-	Wrong       string // what the wrong loop got
+	Ran         bool   // false when the pitfall gave no answer (Why says why)
+	Measured    string // what was done
+	Figure      string // the wrong loop's figure against the correct loop's
 	Explanation string
 	Why         string
 }

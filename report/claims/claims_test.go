@@ -3,6 +3,7 @@ package claims
 import (
 	"flag"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/muxbench/muxbench/internal/golden"
@@ -125,9 +126,9 @@ func evidence(outcome string) Evidence {
 				},
 			},
 			Pitfalls: []Pitfall{
-				{Claim: 6, Name: "et-short-read-ignore-hup", Ran: true, Reproduced: true, Wrong: "50 of 50 closes never seen", Correct: "0 of 50", Explanation: "the close came in the same edge as the data"},
-				{Claim: 7, Name: "et-accept-once", Ran: true, Reproduced: true, Wrong: "431 of 500 never served", Correct: "0 of 500", Explanation: "queued connections raise no new edge"},
-				{Claim: 9, Name: "sleep-send", Ran: true, Reproduced: true, Wrong: "p99 41 ms", Correct: "p99 90 µs", Explanation: "the loop sleeps while the slow reader's buffer is full"},
+				{Claim: 6, Name: "et-short-read-ignore-hup", Ran: true, Reproduced: true, Measured: "the wrong loop against the correct one", Figure: "wrong: 50 of 50 closes never seen; correct: 0 of 50", Explanation: "the close came in the same edge as the data"},
+				{Claim: 7, Name: "et-accept-once", Ran: true, Reproduced: true, Measured: "the wrong loop against the correct one", Figure: "wrong: 431 of 500 never served; correct: 0 of 500", Explanation: "queued connections raise no new edge"},
+				{Claim: 9, Name: "sleep-send", Ran: true, Reproduced: true, Measured: "the wrong loop against the correct one", Figure: "wrong: p99 41 ms; correct: p99 90 µs", Explanation: "the loop sleeps while the slow reader's buffer is full"},
 			},
 		}
 	case "holds-only":
@@ -178,7 +179,7 @@ func evidence(outcome string) Evidence {
 					pt{backend: "epoll-lt", fds: 10000, active: 1, cpu: reps(50, 52, 51)}),
 				mkRun("mod-cost", 64, 0,
 					pt{backend: "epoll-lt", fds: 1000, active: 32, cpu: reps(40, 45, 50), sys: 3},
-					pt{backend: "epoll-et", fds: 1000, active: 32, cpu: reps(41, 46, 51), sys: 2.6},
+					pt{backend: "epoll-et", fds: 1000, active: 32, cpu: reps(41, 46, 51), sys: 3},
 					pt{backend: "epoll-mod", fds: 1000, active: 32, cpu: reps(42, 47, 52), mods: 2}),
 				mkRun("active-ratio", 64, 0,
 					pt{backend: "poll", fds: 1000, active: 1, cpu: reps(50, 55, 60)},
@@ -197,9 +198,9 @@ func evidence(outcome string) Evidence {
 				},
 			},
 			Pitfalls: []Pitfall{
-				{Claim: 6, Name: "et-short-read-ignore-hup", Ran: true, Reproduced: false, Wrong: "0 of 50 closes never seen", Correct: "0 of 50"},
-				{Claim: 7, Name: "et-accept-once", Ran: true, Reproduced: false, Wrong: "0 of 500 never served", Correct: "0 of 500"},
-				{Claim: 9, Name: "sleep-send", Ran: true, Reproduced: false, Wrong: "p99 95 µs", Correct: "p99 90 µs"},
+				{Claim: 6, Name: "et-short-read-ignore-hup", Ran: true, Reproduced: false, Measured: "the wrong loop against the correct one", Figure: "wrong: 0 of 50 closes never seen; correct: 0 of 50"},
+				{Claim: 7, Name: "et-accept-once", Ran: true, Reproduced: false, Measured: "the wrong loop against the correct one", Figure: "wrong: 0 of 500 never served; correct: 0 of 500"},
+				{Claim: 9, Name: "sleep-send", Ran: true, Reproduced: false, Measured: "the wrong loop against the correct one", Figure: "wrong: p99 95 µs; correct: p99 90 µs"},
 			},
 		}
 	}
@@ -262,5 +263,17 @@ func TestNotOKPointsIgnored(t *testing.T) {
 		pt{backend: "epoll-mod", fds: 1000, active: 32, cpu: reps(400, 410, 420), status: results.StatusSaturated})}}
 	if v := Table(ev)[7].Verdict; v != NotMeasured {
 		t.Errorf("claim 8 with only a saturated epoll-mod point: %q; want %q", v, NotMeasured)
+	}
+}
+
+// TestEdgeFewerCallsOnly: ET with fewer system calls but CPU within LT's
+// spread holds only for system calls.
+func TestEdgeFewerCallsOnly(t *testing.T) {
+	ev := Evidence{Runs: []*results.Run{mkRun("backpressure", 256<<10, 4096,
+		pt{backend: "epoll-lt", fds: 100, active: 8, cpu: reps(900, 950, 1000), sys: 27},
+		pt{backend: "epoll-et", fds: 100, active: 8, cpu: reps(890, 940, 990), sys: 19})}}
+	r := Table(ev)[4]
+	if r.Verdict != HoldsOnly || !strings.HasPrefix(r.Detail, "for system calls") {
+		t.Errorf("claim 5 = %q: %s; want %q for system calls", r.Verdict, r.Detail, HoldsOnly)
 	}
 }
