@@ -260,21 +260,26 @@ func TestWindowFault(t *testing.T) {
 	full := wire.Report{Stats: wire.Stats{Accepts: 10, ConnsOpen: 10, Watched: 12}}
 	for _, tt := range []struct {
 		name       string
+		churn      bool
 		h          wire.Hello
 		start, end wire.Report
 		want       string // substring; "" = no fault
 	}{
-		{"populated", loop, full, full, ""},
-		{"accepting in the window", loop,
+		{"populated", false, loop, full, full, ""},
+		{"churn accepts in the window, one slot between connections", true, loop,
+			wire.Report{Stats: wire.Stats{Accepts: 10, ConnsOpen: 9, Watched: 11}}, wire.Report{Stats: wire.Stats{Accepts: 400, ConnsOpen: 10, Watched: 12}}, ""},
+		{"churn lost idle connections", true, loop, full,
+			wire.Report{Stats: wire.Stats{Accepts: 400, ConnsOpen: 7, Watched: 9}}, "7 connections open at a window edge; want 9 idle plus up to 1 churning"},
+		{"accepting in the window", false, loop,
 			wire.Report{Stats: wire.Stats{Accepts: 8, ConnsOpen: 8, Watched: 10}}, full,
 			"2 accepts inside the measured window; 8 of 10 connections open at the window's start; 10 of 12 fds watched at the window's start"},
-		{"closed during the window", loop, full,
+		{"closed during the window", false, loop, full,
 			wire.Report{Stats: wire.Stats{Accepts: 10, ConnsOpen: 9, Watched: 11}},
 			"9 of 10 connections open at the window's end; 11 of 12 fds watched at the window's end"},
-		{"gonet cannot count watched fds", wire.Hello{},
+		{"gonet cannot count watched fds", false, wire.Hello{},
 			wire.Report{Stats: wire.Stats{Accepts: 10, ConnsOpen: 10}}, wire.Report{Stats: wire.Stats{Accepts: 10, ConnsOpen: 10}}, ""},
 	} {
-		got := windowFault(job, tt.h, tt.start, tt.end)
+		got := windowFault(job, tt.churn, tt.h, tt.start, tt.end)
 		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
 			t.Errorf("%s: windowFault = %q; want %q", tt.name, got, tt.want)
 		}

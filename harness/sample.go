@@ -64,7 +64,7 @@ func sample(ctx context.Context, opts Options, job Job) results.Sample {
 	cfg := loadgen.Config{
 		Target: h.Addr, Conns: job.Conns(), Active: job.Active, Mode: sc.Mode, Rate: sc.Rate,
 		Size: sc.Size, KeepAlive: sc.KeepAlive.D(), Warmup: sc.Warmup.D(), Duration: sc.Duration.D(),
-		Timeout: opts.Timeout, Proto: sc.Proto, ServerNoFile: h.NoFileSoft,
+		Timeout: opts.Timeout, Proto: sc.Proto, ServerNoFile: h.NoFileSoft, Churn: sc.Churn,
 	}
 	if err := loadgen.Check(cfg); err != nil {
 		srv.stop()
@@ -110,7 +110,7 @@ func sample(ctx context.Context, opts Options, job Job) results.Sample {
 	if cpus := serverCPUs.CPUs(); len(cpus) > 0 {
 		s.Server.CPUSetBusy, _ = procfs.BusyFraction(statStart, statEnd, cpus)
 	}
-	if reason := windowFault(job, srv.hello, start, end); reason != "" {
+	if reason := windowFault(job, sc.Churn, srv.hello, start, end); reason != "" {
 		// The window did not measure what the point claims: never plotted.
 		return fail(results.StatusFailed, "%s", reason)
 	}
@@ -149,9 +149,19 @@ func sample(ctx context.Context, opts Options, job Job) results.Sample {
 // it), and exactly the job's connections open — and, where the server
 // counts them, exactly the job's fds watched — at its start and its end.
 // It returns why the window is not a measurement of the point, or "".
-func windowFault(job Job, h wire.Hello, start, end wire.Report) string {
+func windowFault(job Job, churn bool, h wire.Hello, start, end wire.Report) string {
 	conns := int64(job.Conns())
 	var faults []string
+	if churn {
+		// Accepting is the work; between connections an active slot has
+		// none open, so at an edge up to Active fewer are open and watched.
+		for _, edge := range []wire.Report{start, end} {
+			if open := edge.ConnsOpen; open > conns || open < conns-int64(job.Active) {
+				faults = append(faults, fmt.Sprintf("%d connections open at a window edge; want %d idle plus up to %d churning", open, conns-int64(job.Active), job.Active))
+			}
+		}
+		return strings.Join(faults, "; ")
+	}
 	if n := end.Accepts - start.Accepts; n > 0 {
 		faults = append(faults, fmt.Sprintf("%d accepts inside the measured window", n))
 	}

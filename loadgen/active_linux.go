@@ -260,8 +260,11 @@ func (g *gen) expectFor(ka bool, conn uint32, seq uint64) {
 func (g *gen) complete(c *activeConn, now int64) {
 	sentAt := c.sent[c.ackSeq&uint64(len(c.sent)-1)]
 	intended := sentAt
-	if !g.closed {
+	switch {
+	case !g.closed:
 		intended = g.pace.intended(c.idx, c.ackSeq)
+	case g.churn:
+		intended = c.connAt // the request is the connection: from its connect
 	}
 	if g.win.contains(intended) {
 		recordClamped(g.hist, now-intended)
@@ -274,6 +277,15 @@ func (g *gen) complete(c *activeConn, now int64) {
 	c.ackSeq++
 	c.got = 0
 	g.inflight--
+	if g.churn {
+		// One request per connection: close it (nothing is in flight) and
+		// open the next at once; a request due meanwhile waits for it.
+		g.down(c, now, false)
+		if !g.stop.Load() {
+			g.reconnect(c, now)
+		}
+		return
+	}
 	if g.closed && !g.stop.Load() {
 		c.dueSeq++
 	}

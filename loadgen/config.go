@@ -63,6 +63,14 @@ type Config struct {
 	// CPU, up to a whole core at rates above 1/SpinBefore; the generator's
 	// CPU is meant to be its own. 0 means DefaultSpinBefore; negative, never.
 	SpinBefore time.Duration
+	// Churn makes every request a connection of its own: connect, one
+	// request and its echo, close (the generator closes first), so the
+	// server pays accept, registration and close per request — the setup
+	// cost the idle connections make O(watched fds) for select and poll.
+	// Closed loop: latency runs from the connect to the echo; open loop:
+	// Rate is connections per second and a connection reopens as soon as
+	// its echo is in, so latency is the echo's on a fresh connection.
+	Churn bool
 	// LocalPorts narrows the local port range of every socket
 	// (IP_LOCAL_PORT_RANGE, Linux >= 6.3) within the system's
 	// net.ipv4.ip_local_port_range. The zero value uses the system range.
@@ -168,8 +176,8 @@ func (c Config) connectRate() float64 {
 }
 
 func (c Config) pipeline() int {
-	if c.mode() == traffic.Closed {
-		return 1
+	if c.mode() == traffic.Closed || c.Churn {
+		return 1 // churn: one request per connection
 	}
 	if c.Pipeline == 0 {
 		return DefaultPipeline
@@ -202,6 +210,12 @@ func (c Config) Validate() error {
 	}
 	if c.Active < 0 || c.Active > c.Conns {
 		bad("Active is %d: want 0 (every connection idle) up to Conns (%d)", c.Active, c.Conns)
+	}
+	if c.Churn && c.Active == 0 {
+		bad("Churn with Active 0: churn opens and closes the active connections, so give Active 1 or more")
+	}
+	if c.Churn && c.Pipeline > 1 {
+		bad("Pipeline %d with Churn: a churned connection carries one request (leave Pipeline 0)", c.Pipeline)
 	}
 	switch c.Mode {
 	case "", traffic.Open:

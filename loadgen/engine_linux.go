@@ -59,6 +59,7 @@ type gen struct {
 	codec    codec // active requests
 	kaCodec  codec // keep-alive messages
 	closed   bool  // closed loop
+	churn    bool  // a new connection per request (Config.Churn)
 	pipeline uint64
 	timeout  int64
 
@@ -103,6 +104,7 @@ func newGen(c Config, d *dialer) (*gen, error) {
 		codec:    codec{sockperf: c.proto() == traffic.Sockperf, size: size},
 		kaCodec:  codec{sockperf: c.proto() == traffic.Sockperf, size: c.keepAliveSize()},
 		closed:   c.mode() == traffic.Closed,
+		churn:    c.Churn,
 		pipeline: uint64(c.pipeline()),
 		timeout:  int64(c.timeout()),
 		ep:       -1,

@@ -670,3 +670,32 @@ func TestConnectErrorMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestChurn: with Churn every request is a connection of its own, so the
+// server accepts one connection per request on top of the idle ones, and
+// nothing counts as an error.
+func TestChurn(t *testing.T) {
+	for _, c := range []Config{
+		{Conns: 10, Active: 2, Mode: traffic.Closed, Churn: true},
+		{Conns: 10, Active: 2, Rate: 400, Churn: true},
+	} {
+		t.Run(string(c.mode()), func(t *testing.T) {
+			s := startServer(t, echoHandler)
+			c.Target = s.addr
+			c.Warmup = 50 * time.Millisecond
+			c.Duration = 300 * time.Millisecond
+			r := runOK(t, c)
+			if r.ErrorCount() != 0 || r.Requests == 0 {
+				t.Fatalf("errors %v, %d requests; want none and some", r.Errors, r.Requests)
+			}
+			// Warm-up and drain churn too: at least one accept per request
+			// in the window, beyond the first Conns.
+			if got, want := s.accepted.Load(), int64(c.Conns)+r.Requests; got < want {
+				t.Errorf("server accepted %d connections for %d requests; want at least %d", got, r.Requests, want)
+			}
+		})
+	}
+	if err := (Config{Target: "127.0.0.1:1", Conns: 3, Active: 0, Churn: true}).Validate(); err == nil || !strings.Contains(err.Error(), "Churn with Active 0") {
+		t.Errorf("Validate(Churn, Active 0) = %v; want the churn error", err)
+	}
+}

@@ -131,9 +131,12 @@ type Scenario struct {
 	Proto       traffic.Proto `json:"proto"`
 	// ServerSendBuffer, when > 0, is the SO_SNDBUF the server sets on every
 	// connection (the back-pressure scenarios); 0 leaves autotuning alone.
-	ServerSendBuffer int    `json:"server_sndbuf,omitempty"`
-	ServerCPUs       string `json:"server_cpus"` // e.g. "0"
-	ClientCPUs       string `json:"client_cpus"` // e.g. "1"
+	ServerSendBuffer int `json:"server_sndbuf,omitempty"`
+	// Churn: every request is a connection of its own (connect, one
+	// echo, close), so the server pays setup per request.
+	Churn      bool   `json:"churn,omitempty"`
+	ServerCPUs string `json:"server_cpus"` // e.g. "0"
+	ClientCPUs string `json:"client_cpus"` // e.g. "1"
 }
 
 // Sample is one measured window: one backend at one point in one repetition.

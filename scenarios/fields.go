@@ -68,6 +68,7 @@ func (d *decoder) scenario(f *fields) results.Scenario {
 
 	s.ServerCPUs, s.ClientCPUs = d.cpus(f.ServerCPUs, f.ClientCPUs)
 	s.ServerSendBuffer = d.sendBuffer(f.SendBuffer)
+	s.Churn = d.boolean("churn", f.Churn)
 	return s
 }
 

@@ -80,6 +80,7 @@ type fields struct {
 	ServerCPUs  ast.Node `yaml:"server_cpus"`
 	ClientCPUs  ast.Node `yaml:"client_cpus"`
 	SendBuffer  ast.Node `yaml:"server_sndbuf"`
+	Churn       ast.Node `yaml:"churn"`
 }
 
 // fieldNames lists the YAML keys of fields, in declaration order.

@@ -375,7 +375,7 @@ func roundTrip(t *testing.T, s results.Scenario) []byte {
 		"keepalive": s.KeepAlive, "warmup": s.Warmup, "duration": s.Duration,
 		"repetitions": s.Repetitions, "proto": s.Proto,
 		"server_cpus": s.ServerCPUs, "client_cpus": s.ClientCPUs,
-		"server_sndbuf": s.ServerSendBuffer,
+		"server_sndbuf": s.ServerSendBuffer, "churn": s.Churn,
 	}
 	if s.Mode == "open" {
 		m["rate"] = s.Rate

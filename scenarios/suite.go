@@ -28,15 +28,15 @@ type Suite struct {
 var suites = []Suite{
 	{
 		Name:        "claims",
-		Description: "every claim of the seed notes measured: limits, mod-cost, active ratio, back-pressure, busy wait, waitcost, pitfalls (about 20 minutes)",
-		Scenarios:   []string{"claim-limits", "claim-mod-cost", "claim-active-ratio", "claim-backpressure", "claim-busy"},
+		Description: "every claim of the seed notes measured: limits, mod-cost, active ratio, back-pressure, busy wait, churn, waitcost, pitfalls (about 20 minutes)",
+		Scenarios:   []string{"claim-limits", "claim-mod-cost", "claim-active-ratio", "claim-backpressure", "claim-busy", "claim-churn"},
 		WaitCost:    "full",
 		Pitfalls:    true,
 	},
 	{
 		Name:        "claims-quick",
 		Description: "the claims table in about 3 minutes: the same measurements, fewer points and repetitions (wider intervals)",
-		Scenarios:   []string{"claim-limits-quick", "claim-mod-cost-quick", "claim-active-ratio-quick", "claim-backpressure-quick", "claim-busy-quick"},
+		Scenarios:   []string{"claim-limits-quick", "claim-mod-cost-quick", "claim-active-ratio-quick", "claim-backpressure-quick", "claim-busy-quick", "claim-churn-quick"},
 		WaitCost:    "quick",
 		Pitfalls:    true,
 	},

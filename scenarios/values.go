@@ -32,6 +32,7 @@ var examples = map[string]string{
 	"server_cpus":   "server_cpus: \"0\"",
 	"client_cpus":   "client_cpus: \"1-3\"",
 	"server_sndbuf": "server_sndbuf: 4096",
+	"churn":         "churn: true",
 }
 
 // unwrap looks through tags ("!!str 0") and anchors ("&x 0") to the value.
@@ -110,6 +111,18 @@ func (d *decoder) integer(key string, n ast.Node) (int, bool) {
 	}
 	d.errorf(n, "%s: want a whole number, got %s (write e.g. %s)", key, describe(n), examples[key])
 	return 0, false
+}
+
+// boolean converts true or false; a missing field is false.
+func (d *decoder) boolean(key string, n ast.Node) bool {
+	if n == nil {
+		return false
+	}
+	if v, ok := unwrap(n).(*ast.BoolNode); ok {
+		return v.Value
+	}
+	d.errorf(n, "%s: want true or false, got %s (write e.g. %s)", key, describe(n), examples[key])
+	return false
 }
 
 // number converts a finite number, whole or not.
