@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/aclements/go-moremath/stats"
 )
@@ -261,25 +262,35 @@ type PowerFit struct {
 	To    float64  `json:"to_fds"`
 }
 
-// FitPower fits the log-log model to the observations with X ≥ from; it
-// needs at least three distinct X there, or the exponent is a line
-// through two points with no interval worth the name.
+// FitPower fits the log-log model to the observations with X ≥ from. It
+// needs at least three distinct X, or the exponent is a line through two
+// points with no interval worth the name: when fewer than three lie at or
+// above from (select stops at 1,024 fds), the range is the three largest
+// distinct X instead, and From says where it started.
 func FitPower(obs []Obs, from float64) (PowerFit, error) {
+	var xs []float64
+	for _, o := range obs {
+		if o.X > 0 && o.Ns > 0 && !slices.Contains(xs, o.X) {
+			xs = append(xs, o.X)
+		}
+	}
+	if len(xs) < 3 {
+		return PowerFit{}, fmt.Errorf("log-log fit: %w (%d distinct fd counts, want 3)", ErrFewPoints, len(xs))
+	}
+	slices.Sort(xs)
+	if i, _ := slices.BinarySearch(xs, from); len(xs)-i < 3 {
+		from = xs[len(xs)-3]
+	}
 	var rows [][]float64
 	var y []float64
 	f := PowerFit{From: math.Inf(1), To: math.Inf(-1)}
-	distinct := map[float64]bool{}
 	for _, o := range obs {
 		if o.X < from || o.X <= 0 || o.Ns <= 0 {
 			continue
 		}
 		rows = append(rows, []float64{math.Log(o.X)})
 		y = append(y, math.Log(o.Ns))
-		distinct[o.X] = true
 		f.From, f.To = math.Min(f.From, o.X), math.Max(f.To, o.X)
-	}
-	if len(distinct) < 3 {
-		return PowerFit{}, fmt.Errorf("log-log fit from %g fds: %w (%d distinct fd counts, want 3)", from, ErrFewPoints, len(distinct))
 	}
 	coef, r2, err := OLS(rows, y)
 	if err != nil {

@@ -45,7 +45,7 @@ func (r *Record) Complete() {
 	r.Points = Summarize(r.Samples, r.Config.Backends)
 	r.Fits = r.Fits[:0]
 	for _, b := range r.Config.Backends {
-		r.Fits = append(r.Fits, FitBackend(r.Samples, b, r.Config.UpperFrom))
+		r.Fits = append(r.Fits, FitBackend(r.Points, b, r.Config.UpperFrom))
 	}
 }
 

@@ -10,11 +10,11 @@ import (
 // not be made; Missing says why.
 type Fit struct {
 	Backend string `json:"backend"`
-	// Idle is ns/call = a + b·N over the dense samples with one ready fd
+	// Idle is ns/call = a + b·N over the dense points with one ready fd
 	// (both positions): b is the cost of one more watched, idle fd per call.
 	Idle *LinearFit `json:"idle,omitempty"`
 	// Events is ns/call = a + b·N + c·k over every dense sample: c is the
-	// cost of one more returned event per call.
+	// cost of one more returned event per call (points).
 	Events *LinearFit `json:"events,omitempty"`
 	// Upper is log(ns/call) = α + β·log N over the one-ready dense samples
 	// with N ≥ UpperFrom: the superlinear test.
@@ -27,25 +27,29 @@ type Fit struct {
 	Missing []string `json:"missing,omitempty"`
 }
 
-// FitBackend makes a backend's fits from the samples (others' and
-// not-ok samples are ignored). upperFrom is the smallest N of the log-log
-// fit's range.
-func FitBackend(samples []Sample, backend string, upperFrom int) Fit {
+// FitBackend makes a backend's fits from the points (Summarize): each
+// point's median over its repetitions is one observation. Medians, not
+// the samples themselves, because on a shared machine one repetition in
+// ten runs several times slower than the rest, and least squares gives
+// such outliers the most weight. Only points whose every repetition was
+// ok are fitted; others' and the other backends' points are ignored.
+// upperFrom is the smallest N of the log-log fit's range.
+func FitBackend(points []Point, backend string, upperFrom int) Fit {
 	f := Fit{Backend: backend}
 	var idle, all, sparse []Obs
-	for _, s := range samples {
-		if s.Backend != backend || s.Status != results.StatusOK {
+	for _, p := range points {
+		if p.Backend != backend || p.Status != results.StatusOK || p.Reps == 0 {
 			continue
 		}
-		switch s.Layout {
+		switch p.Layout {
 		case LayoutDense:
-			o := Obs{X: float64(s.N), K: float64(s.K), Ns: s.NsPerCall}
+			o := Obs{X: float64(p.N), K: float64(p.K), Ns: p.NsPerCall.Median}
 			all = append(all, o)
-			if s.K == 1 {
+			if p.K == 1 {
 				idle = append(idle, o)
 			}
 		case LayoutSparse:
-			sparse = append(sparse, Obs{X: float64(s.MaxFD), K: float64(s.K), Ns: s.NsPerCall})
+			sparse = append(sparse, Obs{X: float64(p.MaxFD), K: float64(p.K), Ns: p.NsPerCall.Median})
 		}
 	}
 	fitLin := func(name string, obs []Obs, withK bool) *LinearFit {

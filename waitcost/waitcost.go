@@ -77,18 +77,18 @@ type Config struct {
 }
 
 // Default is the full sweep: 8 fd counts from 10 to 19,960, k = 1, 10%
-// and 100%, both positions, four sparse layouts, 5 repetitions. About 2
+// and 100%, both positions, six sparse layouts, 7 repetitions. About 1.5
 // minutes on the 2-CPU reference VM.
 var Default = Config{
 	FDs:         []int{10, 30, 100, 300, 1000, 3000, 10000, 19960},
 	Ready:       []string{"1", "10%", "100%"},
 	Positions:   []string{PositionLow, PositionHigh},
 	SparseFDs:   10,
-	SparseTop:   []int{100, 1000, 10000, 19000},
-	Repetitions: 5,
+	SparseTop:   []int{30, 100, 300, 1000, 3000, 19000},
+	Repetitions: 7,
 	MinCalls:    1000,
-	MinTime:     10 * time.Millisecond,
-	MaxTime:     200 * time.Millisecond,
+	MinTime:     50 * time.Millisecond,
+	MaxTime:     250 * time.Millisecond,
 	MaxCalls:    1 << 20,
 	UpperFrom:   1000,
 }
@@ -100,11 +100,11 @@ var Quick = Config{
 	Ready:       []string{"1", "100%"},
 	Positions:   []string{PositionLow},
 	SparseFDs:   10,
-	SparseTop:   []int{1000, 19000},
+	SparseTop:   []int{30, 300, 1000, 19000},
 	Repetitions: 5,
 	MinCalls:    200,
-	MinTime:     3 * time.Millisecond,
-	MaxTime:     40 * time.Millisecond,
+	MinTime:     5 * time.Millisecond,
+	MaxTime:     50 * time.Millisecond,
 	MaxCalls:    1 << 20,
 	UpperFrom:   1000,
 }
