@@ -215,7 +215,9 @@ func printWaitcostFits(w io.Writer, rec *waitcost.Record) {
 			dash(f.Idle != nil, func() string { return f.Idle.PerFD.String() }),
 			dash(f.Idle != nil, func() string { return fmt.Sprintf("%.3f", f.Idle.R2) }),
 			dash(f.Events != nil && f.Events.PerEvent != nil, func() string { return f.Events.PerEvent.String() }),
-			dash(f.Upper != nil, func() string { return fmt.Sprintf("%.2f [%.2f, %.2f]", f.Upper.Beta.Value, f.Upper.Beta.Lo, f.Upper.Beta.Hi) }),
+			dash(f.Upper != nil, func() string {
+				return fmt.Sprintf("%.2f [%.2f, %.2f]", f.Upper.Beta.Value, f.Upper.Beta.Lo, f.Upper.Beta.Hi)
+			}),
 			dash(f.Sparse != nil, func() string { return f.Sparse.PerFD.String() }))
 	}
 	tw.Flush()
