@@ -146,7 +146,7 @@ func WaitcostMarkdown(w io.Writer, rec *waitcost.Record, charts []*Chart) {
 	for _, f := range rec.Fits {
 		row := []string{f.Backend, "–", "–", "–", "–", "–", "–", verdicts(f)}
 		if lf := f.Idle; lf != nil {
-			row[1], row[2], row[3] = human.Sig3(lf.Intercept.Value), estText(lf.PerFD), fmt.Sprintf("%.3f", lf.R2)
+			row[1], row[2], row[3] = fmt.Sprintf("%.3g", lf.Intercept.Value), estText(lf.PerFD), fmt.Sprintf("%.3f", lf.R2)
 		}
 		if lf := f.Events; lf != nil && lf.PerEvent != nil {
 			row[4] = estText(*lf.PerEvent)
@@ -168,8 +168,10 @@ func WaitcostMarkdown(w io.Writer, rec *waitcost.Record, charts []*Chart) {
 	w.Write(b.Bytes())
 }
 
+// estText is an estimate to 3 significant digits, small ones included
+// (epoll's per-fd slope is thousandths of a ns).
 func estText(e waitcost.Estimate) string {
-	return fmt.Sprintf("%s [%s, %s]", human.Sig3(e.Value), human.Sig3(e.Lo), human.Sig3(e.Hi))
+	return fmt.Sprintf("%.3g [%.3g, %.3g]", e.Value, e.Lo, e.Hi)
 }
 
 // verdicts names the rules that hold for f, or why none could be decided.
