@@ -164,6 +164,7 @@ func WaitcostMarkdown(w io.Writer, rec *waitcost.Record, charts []*Chart) {
 		"flat = b's interval includes 0 or b·N_max < 10% of a; superlinear = β's interval lies above 1; "+
 		"follows the highest fd = the sparse slope's interval excludes 0 and adds ≥ 10% of a.")
 	fmt.Fprintln(b)
+	writePerFD(b, rec)
 	writeWaitcostPoints(b, rec)
 	w.Write(b.Bytes())
 }
@@ -192,6 +193,31 @@ func verdicts(f waitcost.Fit) string {
 		return "none of the rules"
 	}
 	return strings.Join(held, ", ")
+}
+
+// writePerFD is the median time per call divided by N, one ready fd at
+// the lowest position: the per-fd cost at each N, whose growth is what
+// the superlinear rule tests.
+func writePerFD(b *bytes.Buffer, rec *waitcost.Record) {
+	bs := rec.Config.Backends
+	fmt.Fprintf(b, "Time per call per watched fd (median / N, one ready fd, the lowest):\n\n| N | %s |\n| ---: |%s\n", strings.Join(bs, " | "), strings.Repeat(" ---: |", len(bs)))
+	for _, n := range rec.Config.FDs {
+		cols := []string{fmt.Sprint(n)}
+		for _, be := range bs {
+			c := "–"
+			for _, p := range rec.Points {
+				if p.Backend == be && p.Layout == waitcost.LayoutDense && p.N == n && p.K == 1 && p.Position != waitcost.PositionHigh {
+					c = p.Status
+					if p.Status == results.StatusOK && p.Reps > 0 {
+						c = fmt.Sprintf("%.3g ns", p.NsPerCall.Median/float64(n))
+					}
+				}
+			}
+			cols = append(cols, c)
+		}
+		fmt.Fprintf(b, "| %s |\n", strings.Join(cols, " | "))
+	}
+	fmt.Fprintln(b)
 }
 
 // writeWaitcostPoints is the table of medians: one row per layout and

@@ -108,6 +108,7 @@ func TestWaitcostMarkdown(t *testing.T) {
 		"linear, follows highest fd |",
 		"| poll |", "linear, superlinear |",
 		"| epoll-lt |", "flat |",
+		"| 10 | 70 ns | ", "| 19960 | unsupported | ",
 		"- select unsupported at N 3000, N 10000, N 19960, sparse to fd 3000, sparse to fd 19000: highest fd ≥ 1024",
 	} {
 		if !strings.Contains(md, want) {
