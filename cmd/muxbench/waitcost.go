@@ -66,8 +66,12 @@ func runWaitcost(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	upper := fs.Int("upper-from", def.UpperFrom, "smallest N of the log-log (superlinear) fit")
 	out := fs.String("out", "", "results `directory` (default results/waitcost-YYYYMMDD-HHMMSS); one holding a waitcost.json needs -force")
 	force := fs.Bool("force", false, "with -out, replace the waitcost record and charts already there")
+	from := fs.String("from", "", "measure nothing: refit the samples of `DIR`/waitcost.json and rewrite its fits, charts and waitcost.md")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *from != "" {
+		return refitWaitcost(*from, stdout)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -158,6 +162,26 @@ func runWaitcost(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		}
 		return fmt.Errorf("after %d of %d samples: %w", len(samples), cfg.Samples(), runErr)
 	}
+	return nil
+}
+
+// refitWaitcost recomputes a record's points and fits from its samples
+// (the fit or verdict code may be newer than the run) and rewrites it with
+// its charts and markdown.
+func refitWaitcost(dir string, stdout io.Writer) error {
+	rec, err := waitcost.Read(dir)
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("-from: %w", err)}
+	}
+	rec.Complete()
+	if err := rec.Write(dir); err != nil {
+		return err
+	}
+	if err := report.WriteWaitcost(dir, rec); err != nil {
+		return err
+	}
+	printWaitcostFits(stdout, rec)
+	fmt.Fprintf(stdout, "rewrote %s (%s, charts and %s)\n", dir, waitcost.File, report.WaitcostFile)
 	return nil
 }
 

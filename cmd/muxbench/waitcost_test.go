@@ -92,6 +92,21 @@ func TestWaitcostRun(t *testing.T) {
 	if !strings.Contains(string(md), "select unsupported at sparse to fd 2000") {
 		t.Errorf("markdown does not say why select stopped:\n%s", md)
 	}
+	// -from refits without measuring and rewrites the same fits.
+	os.Remove(filepath.Join(dir, report.WaitcostFile))
+	code, stdout2, stderr := execMuxbench(t, "waitcost", "-from", dir)
+	if code != 0 || !strings.Contains(stdout2, "rewrote "+dir) {
+		t.Errorf("-from: exit %d, stdout %q, stderr %q", code, stdout2, stderr)
+	}
+	if head := strings.SplitN(stdout, "wrote", 2)[0]; !strings.HasPrefix(stdout2, head) {
+		t.Errorf("-from fits differ:\n%s\nwant:\n%s", stdout2, head)
+	}
+	if _, err := os.Stat(filepath.Join(dir, report.WaitcostFile)); err != nil {
+		t.Errorf("-from did not rewrite %s: %v", report.WaitcostFile, err)
+	}
+	if code, _, stderr := execMuxbench(t, "waitcost", "-from", t.TempDir()); code != 2 || !strings.Contains(stderr, "-from: read waitcost record") {
+		t.Errorf("-from an empty directory: exit %d, %q; want 2", code, stderr)
+	}
 	// A second run into the same directory needs -force.
 	if code, _, stderr := execMuxbench(t, args...); code != 2 || !strings.Contains(stderr, "-force") {
 		t.Errorf("rerun into %s: exit %d, %q; want 2 naming -force", dir, code, stderr)
