@@ -160,7 +160,7 @@ func WaitcostMarkdown(w io.Writer, rec *waitcost.Record, charts []*Chart) {
 		fmt.Fprintf(b, "| %s |\n", strings.Join(row, " | "))
 	}
 	fmt.Fprintln(b)
-	fmt.Fprintln(b, "Verdict rules (package waitcost): linear = b's interval excludes 0, R² ≥ 0.9 and b·N_max ≥ 10% of a; "+
+	fmt.Fprintln(b, "Verdict rules (package waitcost): grows = b's interval excludes 0 and b·N_max ≥ 10% of a; linear = grows and R² ≥ 0.9; "+
 		"flat = b's interval includes 0 or b·N_max < 10% of a; superlinear = β's interval lies above 1; "+
 		"follows the highest fd = the sparse slope's interval excludes 0 and adds ≥ 10% of a.")
 	fmt.Fprintln(b)
@@ -181,7 +181,7 @@ func verdicts(f waitcost.Fit) string {
 	for _, v := range []struct {
 		name string
 		rule func(waitcost.Fit) (bool, string)
-	}{{"linear", waitcost.Linear}, {"flat", waitcost.Flat}, {"superlinear", waitcost.Superlinear}, {"follows highest fd", waitcost.FollowsHighestFD}} {
+	}{{"grows", waitcost.Grows}, {"linear", waitcost.Linear}, {"flat", waitcost.Flat}, {"superlinear", waitcost.Superlinear}, {"follows highest fd", waitcost.FollowsHighestFD}} {
 		if ok, _ := v.rule(f); ok {
 			held = append(held, v.name)
 		}

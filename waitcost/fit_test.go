@@ -117,16 +117,26 @@ func TestVerdicts(t *testing.T) {
 		name                             string
 		ns, sparse                       func(float64) float64
 		linear, flat, superlinear, highf bool
+		grows                            bool
 	}{
 		// poll as the notes describe it: a fixed cost plus 30 ns per fd.
-		{"linear", func(n float64) float64 { return 500 + 30*n }, flatCost, true, false, false, false},
+		{"linear", func(n float64) float64 { return 500 + 30*n }, flatCost, true, false, false, false, true},
 		// epoll_wait: ~0.9 µs per call from 10 to 19,960 fds.
-		{"flat", flatCost, flatCost, false, true, false, false},
+		{"flat", flatCost, flatCost, false, true, false, false, false},
+		// A step where the fds leave the cache: 50 ns per fd to 1,000,
+		// 190 above. The large N dominate least squares, so a line still
+		// explains it (linear), and the log-log slope says superlinear.
+		{"step", func(n float64) float64 {
+			if n <= 1000 {
+				return 300 + 50*n
+			}
+			return 300 + 190*n
+		}, flatCost, true, false, true, false, true},
 		// poll as a C loop measured it here: 0.27 µs per fd at 1,000
 		// fds, 1.24 µs per fd at 10,000 (cache): cost ∝ N^1.66.
-		{"superlinear", func(n float64) float64 { return 270 * 1000 * math.Pow(n/1000, 1.662) }, flatCost, true, false, true, false},
+		{"superlinear", func(n float64) float64 { return 270 * 1000 * math.Pow(n/1000, 1.662) }, flatCost, true, false, true, false, true},
 		// select over 10 fds numbered ever higher: 2 ns per fd number.
-		{"follows highest fd", flatCost, func(f float64) float64 { return 400 + 2*f }, false, true, false, true},
+		{"follows highest fd", flatCost, func(f float64) float64 { return 400 + 2*f }, false, true, false, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -135,7 +145,7 @@ func TestVerdicts(t *testing.T) {
 				rule string
 				fn   func(Fit) (bool, string)
 				want bool
-			}{{"Linear", Linear, tt.linear}, {"Flat", Flat, tt.flat}, {"Superlinear", Superlinear, tt.superlinear}, {"FollowsHighestFD", FollowsHighestFD, tt.highf}} {
+			}{{"Linear", Linear, tt.linear}, {"Flat", Flat, tt.flat}, {"Superlinear", Superlinear, tt.superlinear}, {"FollowsHighestFD", FollowsHighestFD, tt.highf}, {"Grows", Grows, tt.grows}} {
 				got, why := v.fn(f)
 				if got != v.want {
 					t.Errorf("%s = %v (%s); want %v", v.rule, got, why, v.want)
@@ -188,7 +198,7 @@ func TestFitBackendMissing(t *testing.T) {
 	if f.Idle != nil || len(f.Missing) == 0 {
 		t.Fatalf("no samples: Idle %v, Missing %v; want nil and reasons", f.Idle, f.Missing)
 	}
-	for _, fn := range []func(Fit) (bool, string){Linear, Flat, Superlinear, FollowsHighestFD} {
+	for _, fn := range []func(Fit) (bool, string){Linear, Flat, Superlinear, FollowsHighestFD, Grows} {
 		got, why := fn(f)
 		if got || !strings.Contains(why, "not measured") {
 			t.Errorf("no samples: verdict %v (%s); want false, not measured", got, why)

@@ -83,7 +83,7 @@ func FitBackend(points []Point, backend string, upperFrom int) Fit {
 // superlinear cost usually passes Linear as well (a straight line still
 // explains most of it), so a claim "grows linearly" holds when Linear
 // does and should add "and faster than linearly above N" when Superlinear
-// also holds; Flat and Linear never both hold.
+// also holds; Flat and Linear (or Grows) never both hold.
 
 // Linear holds when the per-watched-fd slope of the Idle fit is positive
 // with its 95% interval excluding 0, the fit explains at least MinR2 of
@@ -104,6 +104,23 @@ func Linear(f Fit) (bool, string) {
 		return false, why + fmt.Sprintf(": b·N_max is %.1f%% of the intercept (< %.0f%%), flat", share(lf)*100, FlatShare*100)
 	}
 	return true, why + fmt.Sprintf(", R² %.3f: linear in watched fds", lf.R2)
+}
+
+// Grows holds when the Idle fit's per-fd slope is positive with its 95%
+// interval excluding 0 and adds at least FlatShare of the intercept at
+// the largest N: the cost rises with idle fds, whatever the shape (Linear
+// also asks that a straight line explain at least MinR2 of it, which a
+// noisy or curved growth may not). Grows and Flat never both hold.
+func Grows(f Fit) (bool, string) {
+	lf := f.Idle
+	if lf == nil {
+		return false, f.Backend + ": not measured (no per-fd fit: " + missing(f, "idle") + ")"
+	}
+	why := slopeText(f.Backend, lf)
+	if lf.PerFD.Lo > 0 && !smallSlope(lf) {
+		return true, why + fmt.Sprintf(": b·N_max is %.0f%% of the intercept, grows with watched fds", share(lf)*100)
+	}
+	return false, why + ": does not grow with watched fds"
 }
 
 // Flat holds when the Idle fit's per-fd slope interval includes 0, or the

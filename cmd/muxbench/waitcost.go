@@ -246,7 +246,7 @@ func printWaitcostFits(w io.Writer, rec *waitcost.Record) {
 	}
 	tw.Flush()
 	for _, f := range rec.Fits {
-		for _, rule := range []func(waitcost.Fit) (bool, string){waitcost.Linear, waitcost.Flat, waitcost.Superlinear, waitcost.FollowsHighestFD} {
+		for _, rule := range []func(waitcost.Fit) (bool, string){waitcost.Grows, waitcost.Linear, waitcost.Flat, waitcost.Superlinear, waitcost.FollowsHighestFD} {
 			if ok, why := rule(f); ok {
 				fmt.Fprintf(w, "  %s\n", why)
 			}
