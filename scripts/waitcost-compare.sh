@@ -12,12 +12,21 @@
 # call of each, the ratio of the medians (ours/C) and the range of the
 # per-repetition ratios. The target is ours/C <= 1.10 for poll and epoll.
 #
+# The C loop runs twice per repetition: single-threaded (C), and with one
+# idle thread beside it (C+t). A multi-threaded process shares its fd
+# table, so the kernel takes a reference on each file poll or select
+# looks up (fdget), which a single-threaded one skips; a Go process always
+# has several threads, so C+t is the like-for-like comparison and C the
+# floor.
+#
 # Environment: FDS (default "10 100 1000 3000 10000 19960"), K (ready
 # fds, default 1), BACKENDS (default "poll epoll-lt select"), CPU (0),
 # MIN_CALLS (1000), MIN_MS (50), MAX_MS (250), LOCK (the measurement
 # lock, default /tmp/muxbench-measure.lock; the script takes it itself
 # around the measurements only, so do not wrap it in flock). PERF=1 also
-# runs `perf bench epoll wait` once, under the lock, for reference.
+# runs `perf bench epoll wait` once, under the lock, for reference: it
+# times wake-ups (a writer thread writes to eventfds, a waiter thread's
+# epoll_wait wakes for them), not back-to-back calls over ready fds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -40,7 +49,7 @@ PERF=${PERF:-0}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/muxbench" ./cmd/muxbench
-cc -O2 -Wall -o "$work/waitcost-c" scripts/testdata/waitcost.c
+cc -O2 -Wall -pthread -o "$work/waitcost-c" scripts/testdata/waitcost.c
 
 comma() { echo "$*" | tr ' ' ','; }
 # The C program names epoll-lt "epoll".
@@ -53,10 +62,10 @@ ours() { # rep
 	jq -r '.samples[] | select(.status == "ok") | "\(.backend) \(.fds) \(.ns_per_call)"' "$work/ours-$1/waitcost.json" |
 		sed "s/^/ours $1 /" >>"$work/all.txt"
 }
-theirs() { # rep
-	"$work/waitcost-c" -b "$cnames" -n "$(comma "$FDS")" -k "$K" -p low -cpu "$CPU" \
-		-min-calls "$MIN_CALLS" -min-ms "$MIN_MS" -max-ms "$MAX_MS" >"$work/c-$1.txt"
-	awk -v rep="$1" '$5 ~ /^[0-9.]+$/ { b = $1; if (b == "epoll") b = "epoll-lt"; print "c", rep, b, $2, $5 }' "$work/c-$1.txt" >>"$work/all.txt"
+theirs() { # rep idle-threads name
+	"$work/waitcost-c" -b "$cnames" -n "$(comma "$FDS")" -k "$K" -p low -cpu "$CPU" -idle-threads "$2" \
+		-min-calls "$MIN_CALLS" -min-ms "$MIN_MS" -max-ms "$MAX_MS" >"$work/$3-$1.txt"
+	awk -v rep="$1" -v impl="$3" '$5 ~ /^[0-9.]+$/ { b = $1; if (b == "epoll") b = "epoll-lt"; print impl, rep, b, $2, $5 }' "$work/$3-$1.txt" >>"$work/all.txt"
 }
 
 : >"$work/all.txt"
@@ -65,7 +74,11 @@ echo "waiting for $LOCK ..." >&2
 flock 9
 echo "measuring: $REPS repetitions of ours and C, FDS=\"$FDS\" K=$K on CPU $CPU" >&2
 for rep in $(seq 1 "$REPS"); do
-	if [ $((rep % 2)) -eq 1 ]; then ours "$rep"; theirs "$rep"; else theirs "$rep"; ours "$rep"; fi
+	if [ $((rep % 2)) -eq 1 ]; then
+		ours "$rep"; theirs "$rep" 0 c; theirs "$rep" 1 ct
+	else
+		theirs "$rep" 1 ct; theirs "$rep" 0 c; ours "$rep"
+	fi
 	echo "  repetition $rep of $REPS done" >&2
 done
 if [ "$PERF" = 1 ]; then
@@ -83,15 +96,16 @@ backends = sys.argv[2].split()
 v = {}
 for impl, rep, b, n, ns in rows:
     v.setdefault((b, int(n)), {}).setdefault(impl, {})[int(rep)] = float(ns)
-print(f"{'backend':9} {'N':>6} {'ours ns/call':>13} {'C ns/call':>13} {'ours/C':>7}  per-rep ours/C (min-max)  reps")
+print(f"{'backend':9} {'N':>6} {'ours ns':>11} {'C ns':>11} {'C+t ns':>11} {'ours/C':>7} {'ours/C+t':>8}  per-rep ours/C+t  reps")
 for b in backends:
     for (bb, n) in sorted(k for k in v if k[0] == b):
-        o, c = v[(bb, n)].get("ours", {}), v[(bb, n)].get("c", {})
-        both = sorted(set(o) & set(c))
+        d = v[(bb, n)]
+        o, c, ct = d.get("ours", {}), d.get("c", {}), d.get("ct", {})
+        both = sorted(set(o) & set(c) & set(ct))
         if not both:
-            print(f"{b:9} {n:>6} {'unsupported or failed in one of them':>40}")
+            print(f"{b:9} {n:>6}   unsupported or failed in one of them")
             continue
-        mo, mc = statistics.median(o[r] for r in both), statistics.median(c[r] for r in both)
-        rr = [o[r] / c[r] for r in both]
-        print(f"{b:9} {n:>6} {mo:>13.1f} {mc:>13.1f} {mo/mc:>7.3f}  {min(rr):.3f}-{max(rr):.3f}{'':>14} {len(both)}")
+        mo, mc, mt = (statistics.median(x[r] for r in both) for x in (o, c, ct))
+        rr = [o[r] / ct[r] for r in both]
+        print(f"{b:9} {n:>6} {mo:>11.1f} {mc:>11.1f} {mt:>11.1f} {mo/mc:>7.3f} {mo/mt:>8.3f}  {min(rr):.3f}-{max(rr):.3f}     {len(both)}")
 EOF

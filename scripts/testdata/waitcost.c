@@ -12,16 +12,24 @@
  * whichever first; the clock is read between batches of calls that
  * double while a batch takes under a sixteenth of min_ms.
  *
- *   cc -O2 -o waitcost-c waitcost.c
+ *   cc -O2 -pthread -o waitcost-c waitcost.c
  *   waitcost-c -b poll,epoll,select -n 10,1000 -k 1 -p low -cpu 0 \
- *              -min-calls 1000 -min-ms 50 -max-ms 250
+ *              -min-calls 1000 -min-ms 50 -max-ms 250 [-idle-threads 1]
  *
  * Prints one line per backend and N: "backend N k position ns_per_call
  * calls", or "backend N k position unsupported reason".
+ *
+ * -idle-threads T starts T threads that only sleep. A process with more
+ * than one thread shares its fd table, and the kernel then takes a
+ * reference on every file it looks up (fdget: an atomic increment and
+ * decrement per fd per poll or select call) where a single-threaded one
+ * skips it; a Go process always has several threads. With T >= 1 the C
+ * loop pays what muxbench's does.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -205,9 +213,16 @@ static void run(const char *b, int n, int k, const char *pos) {
 	unlayout(n);
 }
 
+static void *idle(void *arg) {
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
 int main(int argc, char **argv) {
 	char *backends = "poll,epoll", *ns = "10,100,1000", *pos = "low";
-	int k = 1, cpu = -1;
+	int k = 1, cpu = -1, threads = 0;
 	for (int i = 1; i + 1 < argc; i += 2) {
 		char *f = argv[i], *v = argv[i + 1];
 		if (!strcmp(f, "-b")) backends = v;
@@ -215,6 +230,7 @@ int main(int argc, char **argv) {
 		else if (!strcmp(f, "-k")) k = atoi(v);
 		else if (!strcmp(f, "-p")) pos = v;
 		else if (!strcmp(f, "-cpu")) cpu = atoi(v);
+		else if (!strcmp(f, "-idle-threads")) threads = atoi(v);
 		else if (!strcmp(f, "-min-calls")) min_calls = atol(v);
 		else if (!strcmp(f, "-max-calls")) max_calls = atol(v);
 		else if (!strcmp(f, "-min-ms")) min_ns = atof(v) * 1e6;
@@ -234,6 +250,11 @@ int main(int argc, char **argv) {
 		CPU_SET(cpu, &set);
 		if (sched_setaffinity(0, sizeof set, &set) < 0)
 			die("sched_setaffinity");
+	}
+	for (int i = 0; i < threads; i++) {
+		pthread_t t;
+		if ((errno = pthread_create(&t, NULL, idle, NULL)) != 0)
+			die("pthread_create");
 	}
 	char *nlist = strdup(ns);
 	for (char *ntok = strtok(nlist, ","); ntok; ntok = strtok(NULL, ",")) {
