@@ -1,0 +1,288 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/muxbench/muxbench/harness"
+	"github.com/muxbench/muxbench/internal/human"
+	"github.com/muxbench/muxbench/internal/runlock"
+	"github.com/muxbench/muxbench/lineup"
+	"github.com/muxbench/muxbench/report"
+	"github.com/muxbench/muxbench/results"
+	"github.com/muxbench/muxbench/waitcost"
+)
+
+func init() {
+	commands["waitcost"] = command{
+		summary: "time the multiplexer alone: ns per wait call over N watched fds, k ready, with fits",
+		run:     runWaitcost,
+	}
+}
+
+// waitcostBackends is the default backend list: every level-triggered
+// poller that is not a variant, in canonical order, so a poller
+// registered later is measured without a change here.
+func waitcostBackends() []string {
+	var out []string
+	for _, name := range lineup.Names() {
+		b, err := lineup.Lookup(name)
+		if err != nil || !b.EventLoop() || b.Variant || b.Poller.EdgeTriggered {
+			continue
+		}
+		out = append(out, name)
+	}
+	return out
+}
+
+func runWaitcost(args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("waitcost", "waitcost [flags]", stderr)
+	def := waitcost.Default
+	quick := fs.Bool("quick", false, "the CI sweep: fewer fd counts, k = 1 and 100%, shorter samples (flags given explicitly still win)")
+	backendsF := fs.String("backends", strings.Join(waitcostBackends(), ","), "comma-separated `pollers` (see muxbench list); edge-triggered ones are recorded unsupported")
+	fdsF := fs.String("fds", joinIntList(def.FDs), "watched fd `counts` N of the dense layout, comma-separated (\"none\" for no dense layout)")
+	readyF := fs.String("ready", strings.Join(def.Ready, ","), "ready fds per N: `counts or shares` like 1,10%,100%")
+	posF := fs.String("positions", strings.Join(def.Positions, ","), "where the ready fds sit in fd order: `low,high`")
+	sparseN := fs.Int("sparse-fds", def.SparseFDs, "watched fds of each sparse layout")
+	sparseF := fs.String("sparse-highest", joinIntList(def.SparseTop), "highest fd `numbers` of the sparse layouts, comma-separated (\"none\" for none)")
+	reps := fs.Int("reps", def.Repetitions, "repetitions, interleaved across backends")
+	timeoutMs := fs.Int("timeout-ms", def.TimeoutMs, "the wait calls' `timeout`: 0 or -1")
+	minCalls := fs.Int64("min-calls", def.MinCalls, "a sample ends once it has this many calls and -min-time")
+	maxCalls := fs.Int64("max-calls", def.MaxCalls, "or at this many calls")
+	minTime := fs.Duration("min-time", def.MinTime, "a sample ends once it has -min-calls and this `duration`")
+	maxTime := fs.Duration("max-time", def.MaxTime, "or at this `duration`, whichever comes first")
+	cpu := fs.Int("cpu", 0, "the CPU to pin the measurement to")
+	upper := fs.Int("upper-from", def.UpperFrom, "smallest N of the log-log (superlinear) fit")
+	out := fs.String("out", "", "results `directory` (default results/waitcost-YYYYMMDD-HHMMSS); one holding a waitcost.json needs -force")
+	force := fs.Bool("force", false, "with -out, replace the waitcost record and charts already there")
+	from := fs.String("from", "", "measure nothing: refit the samples of `DIR`/waitcost.json and rewrite its fits, charts and waitcost.md")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *from != "" {
+		return refitWaitcost(*from, stdout)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	cfg := def
+	if *quick {
+		cfg = waitcost.Quick
+	}
+	var err error
+	pick := func(name string, apply func() error) {
+		if err == nil && (set[name] || !*quick) {
+			if e := apply(); e != nil {
+				err = usageErrorf("-%s: %v", name, e)
+			}
+		}
+	}
+	pick("fds", func() (e error) { cfg.FDs, e = parseIntList(*fdsF); return })
+	pick("ready", func() error { cfg.Ready = splitList(*readyF); return nil })
+	pick("positions", func() error { cfg.Positions = splitList(*posF); return nil })
+	pick("sparse-highest", func() (e error) { cfg.SparseTop, e = parseIntList(*sparseF); return })
+	pick("sparse-fds", func() error { cfg.SparseFDs = *sparseN; return nil })
+	pick("reps", func() error { cfg.Repetitions = *reps; return nil })
+	pick("timeout-ms", func() error { cfg.TimeoutMs = *timeoutMs; return nil })
+	pick("min-calls", func() error { cfg.MinCalls = *minCalls; return nil })
+	pick("max-calls", func() error { cfg.MaxCalls = *maxCalls; return nil })
+	pick("min-time", func() error { cfg.MinTime = *minTime; return nil })
+	pick("max-time", func() error { cfg.MaxTime = *maxTime; return nil })
+	pick("upper-from", func() error { cfg.UpperFrom = *upper; return nil })
+	if err != nil {
+		return err
+	}
+	cfg.Backends, cfg.CPU = splitList(*backendsF), *cpu
+	for _, b := range cfg.Backends {
+		if _, err := lineup.Lookup(b); err != nil {
+			return usageErrorf("-backends: %v", err)
+		}
+		if bk, _ := lineup.Lookup(b); !bk.EventLoop() {
+			return usageErrorf("-backends: %s is a whole server, not a poller; waitcost times pollers only", b)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageErrorf("%v", err)
+	}
+	if *force && *out == "" {
+		return usageErrorf("-force needs -out (a default results directory is always new)")
+	}
+	pin, err := parseCPUsFlag(strconv.Itoa(*cpu))
+	if err != nil {
+		return err
+	}
+	dir, err := waitcostDir(*out, *force)
+	if err != nil {
+		return err
+	}
+
+	lock, err := runlock.Acquire(runlock.Dir(), []int{*cpu})
+	if err != nil {
+		return fmt.Errorf("lock CPU %d: %w", *cpu, err)
+	}
+	defer lock.Release()
+	// GOMAXPROCS 2: the measuring goroutine holds its P through raw wait
+	// calls (package rawwait); the signal watcher needs another.
+	if err := pin.PinProcess(2); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	rec := &waitcost.Record{Schema: waitcost.SchemaVersion, Env: harness.CollectEnvironment(), Config: cfg}
+	rec.Env.ServerCPUs, rec.Env.ClientCPUs = pin.String(), ""
+	fmt.Fprintf(stderr, "waitcost: %d samples (%s; %d repetitions) into %s\n", cfg.Samples(), strings.Join(cfg.Backends, ", "), cfg.Repetitions, dir)
+	start := time.Now()
+	lim, samples, runErr := waitcost.Run(ctx, cfg, func(done, total, rep int, s []waitcost.Sample) {
+		fmt.Fprintf(stderr, "  [%3d/%d %5.1fs] rep %d %s\n", done, total, time.Since(start).Seconds(), rep+1, progressLine(s))
+	})
+	rec.Limit, rec.Samples = lim, samples
+	rec.Complete()
+	if err := rec.Write(dir); err != nil {
+		return err
+	}
+	if err := report.WriteWaitcost(dir, rec); err != nil {
+		return err
+	}
+	printWaitcostFits(stdout, rec)
+	fmt.Fprintf(stdout, "wrote %s (%s, charts and %s)\n", dir, waitcost.File, report.WaitcostFile)
+	if runErr != nil {
+		if errors.Is(runErr, context.Canceled) {
+			return &exitError{code: 130, err: fmt.Errorf("interrupted after %d of %d samples (kept in %s)", len(samples), cfg.Samples(), dir)}
+		}
+		return fmt.Errorf("after %d of %d samples: %w", len(samples), cfg.Samples(), runErr)
+	}
+	return nil
+}
+
+// refitWaitcost recomputes a record's points and fits from its samples
+// (the fit or verdict code may be newer than the run) and rewrites it with
+// its charts and markdown.
+func refitWaitcost(dir string, stdout io.Writer) error {
+	rec, err := waitcost.Read(dir)
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("-from: %w", err)}
+	}
+	rec.Complete()
+	if err := rec.Write(dir); err != nil {
+		return err
+	}
+	if err := report.WriteWaitcost(dir, rec); err != nil {
+		return err
+	}
+	printWaitcostFits(stdout, rec)
+	fmt.Fprintf(stdout, "rewrote %s (%s, charts and %s)\n", dir, waitcost.File, report.WaitcostFile)
+	return nil
+}
+
+// waitcostDir returns the directory to write into, created.
+func waitcostDir(out string, force bool) (string, error) {
+	if out == "" {
+		return results.CreateDir(filepath.Join("results", "waitcost-"+time.Now().Format("20060102-150405")))
+	}
+	if _, err := os.Stat(filepath.Join(out, waitcost.File)); err == nil && !force {
+		return "", usageErrorf("-out %s already holds a %s (add -force to replace it, or choose another directory)", out, waitcost.File)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", fmt.Errorf("create -out directory: %w", err)
+	}
+	return out, nil
+}
+
+// progressLine is one layout's samples as "N=1000 k=1: poll 12.3µs, ...":
+// the first case of each backend.
+func progressLine(s []waitcost.Sample) string {
+	if len(s) == 0 {
+		return ""
+	}
+	head := fmt.Sprintf("%s N=%d", s[0].Layout, s[0].N)
+	if s[0].Layout == waitcost.LayoutSparse {
+		head += fmt.Sprintf(" highest fd %d", s[0].MaxFD)
+	}
+	var parts []string
+	seen := map[string]bool{}
+	for _, x := range s {
+		if seen[x.Backend] {
+			continue
+		}
+		seen[x.Backend] = true
+		if x.NsPerCall > 0 {
+			parts = append(parts, fmt.Sprintf("%s %s", x.Backend, human.Ns(x.NsPerCall)))
+		} else {
+			parts = append(parts, x.Backend+" "+x.Status)
+		}
+	}
+	return fmt.Sprintf("%s (k=%d %s): %s", head, s[0].K, s[0].Position, strings.Join(parts, ", "))
+}
+
+func printWaitcostFits(w io.Writer, rec *waitcost.Record) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "BACKEND\tNS/FD [95%% CI]\tR²\tNS/EVENT [95%% CI]\tβ N≥%d [95%% CI]\tNS/FD-NUMBER (sparse)\n", rec.Config.UpperFrom)
+	dash := func(ok bool, s func() string) string {
+		if !ok {
+			return "–"
+		}
+		return s()
+	}
+	for _, f := range rec.Fits {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Backend,
+			dash(f.Idle != nil, func() string { return f.Idle.PerFD.String() }),
+			dash(f.Idle != nil, func() string { return fmt.Sprintf("%.3f", f.Idle.R2) }),
+			dash(f.Events != nil && f.Events.PerEvent != nil, func() string { return f.Events.PerEvent.String() }),
+			dash(f.Upper != nil, func() string {
+				return fmt.Sprintf("%.2f [%.2f, %.2f]", f.Upper.Beta.Value, f.Upper.Beta.Lo, f.Upper.Beta.Hi)
+			}),
+			dash(f.Sparse != nil, func() string { return f.Sparse.PerFD.String() }))
+	}
+	tw.Flush()
+	for _, f := range rec.Fits {
+		for _, rule := range []func(waitcost.Fit) (bool, string){waitcost.Grows, waitcost.Linear, waitcost.Flat, waitcost.Superlinear, waitcost.FollowsHighestFD} {
+			if ok, why := rule(f); ok {
+				fmt.Fprintf(w, "  %s\n", why)
+			}
+		}
+	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func parseIntList(s string) ([]int, error) {
+	if strings.TrimSpace(s) == "none" {
+		return nil, nil
+	}
+	var out []int
+	for _, p := range splitList(s) {
+		v, err := strconv.Atoi(strings.ReplaceAll(p, "_", ""))
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a whole number (write e.g. 10,100,1000)", p)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func joinIntList(v []int) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ",")
+}

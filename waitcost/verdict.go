@@ -1,0 +1,209 @@
+package waitcost
+
+import (
+	"fmt"
+
+	"github.com/muxbench/muxbench/results"
+)
+
+// Fit is every model fitted to one backend's ok samples. A nil fit could
+// not be made; Missing says why.
+type Fit struct {
+	Backend string `json:"backend"`
+	// Idle is ns/call = a + b·N over the dense points with one ready fd
+	// (both positions): b is the cost of one more watched, idle fd per call.
+	Idle *LinearFit `json:"idle,omitempty"`
+	// Events is ns/call = a + b·N + c·k over every dense sample: c is the
+	// cost of one more returned event per call (points).
+	Events *LinearFit `json:"events,omitempty"`
+	// Upper is log(ns/call) = α + β·log N over the one-ready dense samples
+	// with N ≥ UpperFrom: the superlinear test.
+	Upper *PowerFit `json:"upper,omitempty"`
+	// Sparse is ns/call = a + b·F over the sparse samples (SparseN
+	// watched fds whose highest number is F): b is the cost per fd
+	// *number*, which is what select pays and poll and epoll should not.
+	Sparse *LinearFit `json:"sparse,omitempty"`
+	// Missing lists, one line each, why a fit is nil.
+	Missing []string `json:"missing,omitempty"`
+}
+
+// FitBackend makes a backend's fits from the points (Summarize): each
+// point's median over its repetitions is one observation. Medians, not
+// the samples themselves, because on a shared machine one repetition in
+// ten runs several times slower than the rest, and least squares gives
+// such outliers the most weight. Only points whose every repetition was
+// ok are fitted; others' and the other backends' points are ignored.
+// upperFrom is the smallest N of the log-log fit's range.
+func FitBackend(points []Point, backend string, upperFrom int) Fit {
+	f := Fit{Backend: backend}
+	var idle, all, sparse []Obs
+	for _, p := range points {
+		if p.Backend != backend || p.Status != results.StatusOK || p.Reps == 0 {
+			continue
+		}
+		switch p.Layout {
+		case LayoutDense:
+			o := Obs{X: float64(p.N), K: float64(p.K), Ns: p.NsPerCall.Median}
+			all = append(all, o)
+			if p.K == 1 {
+				idle = append(idle, o)
+			}
+		case LayoutSparse:
+			sparse = append(sparse, Obs{X: float64(p.MaxFD), K: float64(p.K), Ns: p.NsPerCall.Median})
+		}
+	}
+	fitLin := func(name string, obs []Obs, withK bool) *LinearFit {
+		if len(obs) == 0 {
+			f.Missing = append(f.Missing, name+": no ok samples")
+			return nil
+		}
+		lf, err := FitLinear(obs, withK)
+		if err != nil {
+			f.Missing = append(f.Missing, name+": "+err.Error())
+			return nil
+		}
+		return &lf
+	}
+	f.Idle = fitLin("idle", idle, false)
+	f.Events = fitLin("events", all, true)
+	f.Sparse = fitLin("sparse", sparse, false)
+	if len(idle) > 0 {
+		if pf, err := FitPower(idle, float64(upperFrom)); err != nil {
+			f.Missing = append(f.Missing, "upper: "+err.Error())
+		} else {
+			f.Upper = &pf
+		}
+	}
+	return f
+}
+
+// The verdict rules. Each returns whether the property holds and a
+// sentence giving the figures it was decided on, or, when the fit it
+// needs is missing, false and why. They are independent tests: a
+// superlinear cost usually passes Linear as well (a straight line still
+// explains most of it), so a claim "grows linearly" holds when Linear
+// does and should add "and faster than linearly above N" when Superlinear
+// also holds; Flat and Linear (or Grows) never both hold.
+
+// Linear holds when the per-watched-fd slope of the Idle fit is positive
+// with its 95% interval excluding 0, the fit explains at least MinR2 of
+// the variance, and the slope matters: b·N_max ≥ FlatShare of the
+// intercept (otherwise the cost is Flat, however significant the slope).
+func Linear(f Fit) (bool, string) {
+	lf := f.Idle
+	if lf == nil {
+		return false, f.Backend + ": not measured (no per-fd fit: " + missing(f, "idle") + ")"
+	}
+	b, why := lf.PerFD, slopeText(f.Backend, lf)
+	switch {
+	case b.Lo <= 0:
+		return false, why + ": the interval does not exclude 0 from below"
+	case lf.R2 < MinR2:
+		return false, why + fmt.Sprintf(": R² %.3f < %.2f", lf.R2, MinR2)
+	case smallSlope(lf):
+		return false, why + fmt.Sprintf(": b·N_max is %.1f%% of the intercept (< %.0f%%), flat", share(lf)*100, FlatShare*100)
+	}
+	return true, why + fmt.Sprintf(", R² %.3f: linear in watched fds", lf.R2)
+}
+
+// Grows holds when the Idle fit's per-fd slope is positive with its 95%
+// interval excluding 0 and adds at least FlatShare of the intercept at
+// the largest N: the cost rises with idle fds, whatever the shape (Linear
+// also asks that a straight line explain at least MinR2 of it, which a
+// noisy or curved growth may not). Grows and Flat never both hold.
+func Grows(f Fit) (bool, string) {
+	lf := f.Idle
+	if lf == nil {
+		return false, f.Backend + ": not measured (no per-fd fit: " + missing(f, "idle") + ")"
+	}
+	why := slopeText(f.Backend, lf)
+	if lf.PerFD.Lo > 0 && !smallSlope(lf) {
+		return true, why + ": b·N_max is "+shareText(lf)+", grows with watched fds"
+	}
+	return false, why + ": does not grow with watched fds"
+}
+
+// Flat holds when the Idle fit's per-fd slope interval includes 0, or the
+// slope adds less than FlatShare of the intercept at the largest N
+// measured (b·N_max < FlatShare·a).
+func Flat(f Fit) (bool, string) {
+	lf := f.Idle
+	if lf == nil {
+		return false, f.Backend + ": not measured (no per-fd fit: " + missing(f, "idle") + ")"
+	}
+	why := slopeText(f.Backend, lf)
+	switch {
+	case !lf.PerFD.Excludes0():
+		return true, why + ": the interval includes 0, flat"
+	case smallSlope(lf):
+		return true, why + fmt.Sprintf(": b·N_max is %.1f%% of the intercept (< %.0f%%), flat", share(lf)*100, FlatShare*100)
+	}
+	return false, why + ": b·N_max is "+shareText(lf)+", not flat"
+}
+
+// Superlinear holds when the exponent β of the Upper fit (log ns/call
+// against log N, N ≥ its From) has its whole 95% interval above 1: each
+// watched fd costs more per call the more fds there are.
+func Superlinear(f Fit) (bool, string) {
+	pf := f.Upper
+	if pf == nil {
+		return false, f.Backend + ": not measured (no log-log fit: " + missing(f, "upper") + ")"
+	}
+	why := fmt.Sprintf("%s: β = %.2f [%.2f, %.2f] over %g–%g fds", f.Backend, pf.Beta.Value, pf.Beta.Lo, pf.Beta.Hi, pf.From, pf.To)
+	if pf.Beta.Lo > 1 {
+		return true, why + ": the interval lies above 1, superlinear"
+	}
+	return false, why + ": the interval does not lie above 1"
+}
+
+// FollowsHighestFD holds when the Sparse fit (a few watched fds, numbered
+// ever higher) has a positive per-fd-number slope whose interval excludes
+// 0 and which adds at least FlatShare of the intercept at the highest
+// number measured: the cost follows the highest fd, not the count.
+func FollowsHighestFD(f Fit) (bool, string) {
+	lf := f.Sparse
+	if lf == nil {
+		return false, f.Backend + ": not measured (no sparse fit: " + missing(f, "sparse") + ")"
+	}
+	why := fmt.Sprintf("%s: %.3g ns per fd number [%.3g, %.3g] up to fd %g", f.Backend, lf.PerFD.Value, lf.PerFD.Lo, lf.PerFD.Hi, lf.XMax)
+	if lf.PerFD.Lo > 0 && !smallSlope(lf) {
+		return true, why + " (b·F_max is "+shareText(lf)+"): follows the highest fd"
+	}
+	return false, why + ": does not follow the highest fd"
+}
+
+func slopeText(backend string, lf *LinearFit) string {
+	return fmt.Sprintf("%s: %.3g ns per watched fd [%.3g, %.3g], intercept %.3g ns, N %g–%g", backend,
+		lf.PerFD.Value, lf.PerFD.Lo, lf.PerFD.Hi, lf.Intercept.Value, lf.XMin, lf.XMax)
+}
+
+// share is b·N_max as a share of the intercept; +Inf when the intercept is
+// not positive (a fit with no fixed cost is not flat by this rule).
+func share(lf *LinearFit) float64 {
+	if lf.Intercept.Value <= 0 {
+		if lf.PerFD.Value*lf.XMax <= 0 {
+			return 0
+		}
+		return inf
+	}
+	return lf.PerFD.Value * lf.XMax / lf.Intercept.Value
+}
+
+// shareText is share as people read it.
+func shareText(lf *LinearFit) string {
+	if lf.Intercept.Value <= 0 {
+		return fmt.Sprintf("%.3g ns with an intercept ≤ 0", lf.PerFD.Value*lf.XMax)
+	}
+	return fmt.Sprintf("%.3gx the intercept", share(lf))
+}
+
+func smallSlope(lf *LinearFit) bool { return share(lf) < FlatShare }
+
+func missing(f Fit, name string) string {
+	for _, m := range f.Missing {
+		if len(m) > len(name) && m[:len(name)] == name && m[len(name)] == ':' {
+			return m[len(name)+2:]
+		}
+	}
+	return "no samples"
+}
