@@ -6,167 +6,161 @@ import (
 
 	"github.com/muxbench/muxbench/internal/human"
 	"github.com/muxbench/muxbench/results"
+	"github.com/muxbench/muxbench/waitcost"
 )
 
 // The claims tested by the multiplexer alone (waitcost: back-to-back wait
 // calls, no server, no wake-ups), by the kernel source, and by the
-// pitfall runs.
+// pitfall runs. The rules over a fit (grows, linear, flat, superlinear,
+// follows the highest fd) are package waitcost's, stated once there.
 
-// Rules over a WaitFit, stated once so the rows and their tests agree.
-const (
-	// minR2 is how much of the variance a linear fit must explain for its
-	// slope to describe the cost.
-	minR2 = 0.9
-	// flatShare: a slope whose whole effect at the largest N is below this
-	// share of the per-call intercept is flat.
-	flatShare = 0.10
-)
-
-// linear: the per-fd slope's 95% interval excludes 0 and the fit explains
-// most of the variance.
-func linear(f WaitFit) bool { return f.PerFDLo > 0 && f.R2 >= minR2 }
-
-// flat: the per-fd slope's interval includes 0, or the slope adds less
-// than flatShare of the intercept at the largest N.
-func flat(f WaitFit) bool {
-	return f.PerFDLo <= 0 || f.PerFD*float64(f.NMax) < flatShare*f.Intercept
-}
-
-// superlinear: the log-log exponent's interval lies above 1.
-func superlinear(f WaitFit) bool { return f.Exponent > 0 && f.ExponentLo > 1 }
-
-func (w *WaitCost) fit(backend string) (WaitFit, bool) {
+func fitOf(w *waitcost.Record, backend string) (waitcost.Fit, bool) {
 	if w == nil {
-		return WaitFit{}, false
+		return waitcost.Fit{}, false
 	}
-	for _, f := range w.Fits {
-		if f.Backend == backend {
-			return f, true
-		}
-	}
-	return WaitFit{}, false
+	f, ok := w.FitOf(backend)
+	return f, ok && f.Idle != nil
 }
 
-func fitText(f WaitFit) string {
-	s := fmt.Sprintf("%s %s per fd [%s, %s], R² %.2f", f.Backend, ns(f.PerFD), ns(f.PerFDLo), ns(f.PerFDHi), f.R2)
-	if f.Exponent > 0 {
-		s += fmt.Sprintf(", exponent %.2f [%.2f, %.2f] from %s fds", f.Exponent, f.ExponentLo, f.ExponentHi, human.Thousands(float64(f.UpperFrom)))
+// estimate formats a fitted coefficient in ns with its interval; fitted
+// slopes can be tiny or negative, which human.Ns does not show.
+func estimate(e waitcost.Estimate) string {
+	return fmt.Sprintf("%.3g ns [%.3g, %.3g]", e.Value, e.Lo, e.Hi)
+}
+
+func fitText(f waitcost.Fit) string {
+	s := fmt.Sprintf("%s %s per watched fd, R² %.2f", f.Backend, estimate(f.Idle.PerFD), f.Idle.R2)
+	if f.Upper != nil {
+		s += fmt.Sprintf(", exponent %.2f [%.2f, %.2f] over %s–%s fds", f.Upper.Beta.Value, f.Upper.Beta.Lo, f.Upper.Beta.Hi,
+			human.Thousands(f.Upper.From), human.Thousands(f.Upper.To))
 	}
 	return s
 }
 
 // linearScan tests claim 2 with the waitcost fits.
 func linearScan(ev Evidence) Row {
-	row := Row{Rule: fmt.Sprintf("linear = the fitted ns per watched fd has a 95%% interval above 0 and R² ≥ %.1f; "+
-		"superlinear = the log-log exponent's interval lies above 1; flat = the per-fd interval includes 0 or the slope adds < %s of a call's fixed cost at the largest N; "+
-		"holds when select and poll are linear (or superlinear) and epoll-lt is flat", minR2, pct(flatShare))}
-	var figs []string
-	scan, scanN, super := 0, 0, []string{}
+	row := Row{Rule: fmt.Sprintf("grows = the fitted ns per watched fd has a 95%% interval above 0 and adds ≥ %s of a call's fixed cost at the largest N; "+
+		"linear = grows with R² ≥ %.1f; superlinear = the log-log exponent's interval lies above 1; flat = not grows; "+
+		"holds when select and poll grow linearly (or faster) and epoll-lt is flat", pct(waitcost.FlatShare), waitcost.MinR2)}
+	var figs, notLinear, super []string
+	scanN, grow := 0, 0
 	for _, b := range []string{"select", "poll"} {
-		f, ok := ev.WaitCost.fit(b)
+		f, ok := fitOf(ev.WaitCost, b)
 		if !ok {
 			continue
 		}
 		scanN++
 		figs = append(figs, fitText(f))
-		if linear(f) || superlinear(f) {
-			scan++
+		if g, _ := waitcost.Grows(f); g {
+			grow++
 		}
-		if superlinear(f) {
-			super = append(super, fmt.Sprintf("%s above %s fds", b, human.Thousands(float64(f.UpperFrom))))
+		if l, _ := waitcost.Linear(f); !l {
+			notLinear = append(notLinear, b)
+		}
+		if s, _ := waitcost.Superlinear(f); s {
+			super = append(super, fmt.Sprintf("%s from %s fds", b, human.Thousands(f.Upper.From)))
 		}
 	}
-	e, eok := ev.WaitCost.fit("epoll-lt")
-	if eok {
-		figs = append(figs, fitText(e))
-	}
+	e, eok := fitOf(ev.WaitCost, "epoll-lt")
 	if scanN == 0 || !eok {
 		row.Verdict = NotMeasured
 		return row
 	}
+	figs = append(figs, fitText(e))
 	row.Measured = "ns per wait call against watched fds, the multiplexer alone (back-to-back calls, 1 fd ready)"
 	row.Figure = strings.Join(figs, "; ")
+	flat, _ := waitcost.Flat(e)
 	switch {
-	case scan == scanN && flat(e) && len(super) > 0:
-		row.Verdict, row.Detail = Holds, "and worse than linear: the cost per fd grows with N ("+strings.Join(super, ", ")+"; caches)"
-	case scan == scanN && flat(e):
+	case grow < scanN:
+		row.Verdict, row.Detail = DoesNotHold, "a scanning multiplexer's cost does not grow with the watched fds"
+	case !flat:
+		row.Verdict, row.Detail = HoldsOnly, "for select and poll: epoll's cost grows with N too"
+	case len(super) > 0:
+		row.Verdict, row.Detail = Holds, "select and poll pay per watched fd on every call, and more per fd as N grows ("+strings.Join(super, ", ")+": worse than linear); epoll's cost does not follow N"
+	case len(notLinear) == 0:
 		row.Verdict, row.Detail = Holds, "select and poll pay per watched fd on every call; epoll's cost does not follow N"
-	case scan == scanN:
-		row.Verdict, row.Detail = HoldsOnly, "for select and poll: epoll's cost also grows with N"
 	default:
-		row.Verdict, row.Detail = DoesNotHold, "a scanning multiplexer's cost does not follow the watched fds"
+		row.Verdict, row.Detail = HoldsOnly, "as growth, not a straight line: "+strings.Join(notLinear, " and ")+" fit a line with R² below the rule"
 	}
 	return row
 }
 
-// pollVsSelect tests claim 3 with the waitcost points: dense fds at the
-// largest N both can watch, and sparse (few, high-numbered) fds.
+// pollVsSelect tests claim 3: dense fds at the largest N both ran, and
+// sparse (few, high-numbered) fds.
 func pollVsSelect(ev Evidence) Row {
-	row := Row{Rule: "poll beats select = poll's ns per call below select's with the ranges apart, dense fds 0..N at the largest N both ran; " +
-		"select suffers with sparse fds = select's ns per call above poll's, ranges apart, with few high-numbered fds; holds when both, holds only when one"}
+	row := Row{Rule: "poll beats select = poll's ns per call below select's with the ranges apart, one ready fd among dense fds 0..N, at the largest N both ran; " +
+		"select suffers with sparse fds = select's cost follows the highest fd number (the sparse fit's slope grows, as for claim 2) and poll's does not; holds when both, holds only when one"}
 	if ev.WaitCost == nil {
 		row.Verdict = NotMeasured
 		return row
 	}
-	dense := bestPair(ev.WaitCost.Points, false)
-	sparse := bestPair(ev.WaitCost.Points, true)
-	if dense == nil && sparse == nil {
+	poll, sel := densePair(ev.WaitCost.Points)
+	sf, sok := ev.WaitCost.FitOf("select")
+	pf, pok := ev.WaitCost.FitOf("poll")
+	haveSparse := sok && pok && sf.Sparse != nil && pf.Sparse != nil
+	if poll == nil && !haveSparse {
 		row.Verdict = NotMeasured
 		return row
 	}
-	row.Measured = "ns per wait call, select vs poll, the multiplexer alone"
+	row.Measured = "ns per wait call, select vs poll, the multiplexer alone: dense fds, and few fds with ever higher numbers"
 	var figs []string
 	beats, suffers := false, false
-	if dense != nil {
-		figs = append(figs, fmt.Sprintf("%s dense fds: poll %s, select %s", human.Thousands(float64(dense[0].Watched)), spread(wfig(dense[0]), ns), spread(wfig(dense[1]), ns)))
-		beats = apart(wfig(dense[0]), wfig(dense[1])) == -1
+	if poll != nil {
+		pfig, sfig := wfig(*poll), wfig(*sel)
+		figs = append(figs, fmt.Sprintf("%s dense fds: poll %s, select %s", human.Thousands(float64(poll.N)), spread(pfig, ns), spread(sfig, ns)))
+		beats = apart(pfig, sfig) == -1
 	}
-	if sparse != nil {
-		figs = append(figs, fmt.Sprintf("%d sparse fds: poll %s, select %s", sparse[0].Watched, spread(wfig(sparse[0]), ns), spread(wfig(sparse[1]), ns)))
-		suffers = apart(wfig(sparse[1]), wfig(sparse[0])) == 1
+	if haveSparse {
+		sFollows, sWhy := waitcost.FollowsHighestFD(sf)
+		pFollows, pWhy := waitcost.FollowsHighestFD(pf)
+		figs = append(figs, "sparse: "+sWhy+"; "+pWhy)
+		suffers = sFollows && !pFollows
 	}
 	row.Figure = strings.Join(figs, "; ")
 	switch {
 	case beats && suffers:
-		row.Verdict, row.Detail = Holds, "poll is faster on many fds and select pays for the highest fd number, not the count"
+		row.Verdict, row.Detail = Holds, "poll is faster on many fds, and select pays for the highest fd number, not the count"
 	case suffers:
 		row.Verdict = HoldsOnly
-		row.Detail = "with sparse fds (select scans up to the highest fd); on dense fds poll is not faster beyond the spread"
-		if dense == nil {
+		row.Detail = "with sparse fds (select's cost follows the highest fd number); on dense fds poll is not faster beyond the spread"
+		if poll == nil {
 			row.Detail = "with sparse fds; dense fds were not measured"
 		}
 	case beats:
 		row.Verdict = HoldsOnly
-		row.Detail = "on many dense fds; with sparse fds select is not slower beyond the spread"
-		if sparse == nil {
+		row.Detail = "on many dense fds; with sparse fds select's cost does not follow the highest fd"
+		if !haveSparse {
 			row.Detail = "on many dense fds; sparse fds were not measured"
 		}
 	default:
-		row.Verdict, row.Detail = DoesNotHold, "poll and select cost the same within the spread, dense and sparse"
+		row.Verdict, row.Detail = DoesNotHold, "poll is not faster on dense fds beyond the spread, and select's cost does not follow the highest fd"
 	}
 	return row
 }
 
-// bestPair returns the poll and select points with one ready fd at the
-// largest fd count both measured ok, dense or sparse.
-func bestPair(pts []WaitPoint, sparse bool) []WaitPoint {
-	var best []WaitPoint
-	for _, p := range pts {
-		if p.Backend != "poll" || p.Sparse != sparse || p.Ready != 1 || p.Status != results.StatusOK {
+// densePair returns poll's and select's dense points with one ready fd at
+// the largest N both measured ok, same position.
+func densePair(pts []waitcost.Point) (poll, sel *waitcost.Point) {
+	for i := range pts {
+		p := &pts[i]
+		if p.Backend != "poll" || p.Layout != waitcost.LayoutDense || p.K != 1 || p.Status != results.StatusOK {
 			continue
 		}
-		for _, s := range pts {
-			if s.Backend == "select" && s.Sparse == sparse && s.Ready == 1 && s.Watched == p.Watched && s.Status == results.StatusOK {
-				if best == nil || p.Watched > best[0].Watched {
-					best = []WaitPoint{p, s}
+		for j := range pts {
+			s := &pts[j]
+			if s.Backend == "select" && s.Layout == waitcost.LayoutDense && s.K == 1 && s.N == p.N && s.Position == p.Position && s.Status == results.StatusOK {
+				if poll == nil || p.N > poll.N {
+					poll, sel = p, s
 				}
 			}
 		}
 	}
-	return best
+	return poll, sel
 }
 
-func wfig(p WaitPoint) figure { return figure{Stat: p.NsPerCall, Reps: p.Reps} }
+func wfig(p waitcost.Point) figure {
+	return figure{Stat: results.Stat{Median: p.NsPerCall.Median, Min: p.NsPerCall.Min, Max: p.NsPerCall.Max}, Reps: p.Reps}
+}
 
 // sharedMemory reports claim 4: the per-event cost was measured, but a
 // cost per event is work per event, not by itself a copy; the kernel
@@ -176,13 +170,17 @@ func sharedMemory(ev Evidence) Row {
 		Rule:   "a measurement cannot tell a copy from other per-event work: the verdict is the kernel source's, the figure is what was measured",
 		Source: "fs/eventpoll.c: ep_send_events() copies each ready event to the caller's array with epoll_put_uevent() (__put_user); epoll_wait(2) takes a user buffer, and epoll has no shared mapping",
 	}
-	f, ok := ev.WaitCost.fit("epoll-lt")
-	if !ok {
+	if ev.WaitCost == nil {
+		row.Verdict = NotMeasured
+		return row
+	}
+	f, ok := ev.WaitCost.FitOf("epoll-lt")
+	if !ok || f.Events == nil || f.Events.PerEvent == nil {
 		row.Verdict = NotMeasured
 		return row
 	}
 	row.Measured = "ns per returned event of epoll_wait, the multiplexer alone (fit over the ready count)"
-	row.Figure = fmt.Sprintf("%s per returned event [%s, %s]", ns(f.PerEvent), ns(f.PerEventLo), ns(f.PerEventHi))
+	row.Figure = estimate(*f.Events.PerEvent) + " per returned event"
 	row.Verdict, row.Detail = DoesNotHold, "epoll_wait copies every returned event into user memory; nothing is mapped (per the source)"
 	return row
 }
@@ -195,7 +193,7 @@ func pitfallRow(ev Evidence, n int) Row {
 			continue
 		}
 		if !p.Ran {
-			row.Verdict, row.Detail = NotMeasured, "pitfall "+p.Name+" did not run: "+p.Why
+			row.Verdict, row.Detail = NotMeasured, "pitfall "+p.Name+" gave no answer: "+p.Why
 			return row
 		}
 		row.Measured, row.Figure = p.Measured, p.Figure

@@ -18,6 +18,7 @@ import (
 	"github.com/montanaflynn/stats"
 
 	"github.com/muxbench/muxbench/results"
+	"github.com/muxbench/muxbench/waitcost"
 )
 
 // Verdict is the outcome of one claim's rule.
@@ -51,43 +52,9 @@ type Row struct {
 // Evidence is everything a claims run measured. Any part may be missing;
 // the rows it would have filled say "not measured".
 type Evidence struct {
-	Runs     []*results.Run // sweep scenarios (the server under load)
-	WaitCost *WaitCost      // the multiplexer alone; nil when not run
-	Pitfalls []Pitfall      // the deliberately wrong loops; nil when not run
-}
-
-// WaitCost is the multiplexer-alone measurement: a fit per backend and the
-// points it was fitted to.
-type WaitCost struct {
-	Fits   []WaitFit
-	Points []WaitPoint
-}
-
-// WaitFit is one backend's fit of ns per wait call against watched fds N
-// and returned events k: ns = Intercept + PerFD·N + PerEvent·k, with 95%
-// confidence intervals, and the log-log slope over the upper range of N.
-type WaitFit struct {
-	Backend                          string
-	Intercept                        float64
-	PerFD, PerFDLo, PerFDHi          float64 // ns per watched fd per call
-	PerEvent, PerEventLo, PerEventHi float64 // ns per returned event
-	R2                               float64
-	NMax                             int     // the largest N fitted
-	Exponent, ExponentLo, ExponentHi float64 // β in ns ∝ N^β over the upper range; 0 when not fitted
-	UpperFrom                        int     // the smallest N of that upper range
-}
-
-// WaitPoint is ns per call at one layout, median and spread over
-// repetitions.
-type WaitPoint struct {
-	Backend   string
-	Watched   int  // fds registered
-	Ready     int  // of which ready
-	Sparse    bool // few fds with high numbers, rather than 0..N
-	Status    string
-	Reason    string
-	NsPerCall results.Stat
-	Reps      int
+	Runs     []*results.Run   // sweep scenarios (the server under load)
+	WaitCost *waitcost.Record // the multiplexer alone; nil when not run
+	Pitfalls []Pitfall        // the deliberately wrong loops; nil when not run
 }
 
 // Pitfall is the outcome of one deliberately wrong loop for the claim it

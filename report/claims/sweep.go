@@ -51,7 +51,7 @@ func fdSetSize(ev Evidence) Row {
 	if ev.WaitCost != nil {
 		for _, p := range ev.WaitCost.Points {
 			if p.Backend == "select-big" && p.Status == results.StatusOK {
-				bigOK = max(bigOK, p.Watched)
+				bigOK = max(bigOK, p.N)
 			}
 		}
 	}
