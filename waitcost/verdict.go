@@ -118,7 +118,7 @@ func Grows(f Fit) (bool, string) {
 	}
 	why := slopeText(f.Backend, lf)
 	if lf.PerFD.Lo > 0 && !smallSlope(lf) {
-		return true, why + ": b·N_max is "+shareText(lf)+", grows with watched fds"
+		return true, why + ": b·N_max is " + shareText(lf) + ", grows with watched fds"
 	}
 	return false, why + ": does not grow with watched fds"
 }
@@ -138,7 +138,7 @@ func Flat(f Fit) (bool, string) {
 	case smallSlope(lf):
 		return true, why + fmt.Sprintf(": b·N_max is %.1f%% of the intercept (< %.0f%%), flat", share(lf)*100, FlatShare*100)
 	}
-	return false, why + ": b·N_max is "+shareText(lf)+", not flat"
+	return false, why + ": b·N_max is " + shareText(lf) + ", not flat"
 }
 
 // Superlinear holds when the exponent β of the Upper fit (log ns/call
@@ -167,7 +167,7 @@ func FollowsHighestFD(f Fit) (bool, string) {
 	}
 	why := fmt.Sprintf("%s: %.3g ns per fd number [%.3g, %.3g] up to fd %g", f.Backend, lf.PerFD.Value, lf.PerFD.Lo, lf.PerFD.Hi, lf.XMax)
 	if lf.PerFD.Lo > 0 && !smallSlope(lf) {
-		return true, why + " (b·F_max is "+shareText(lf)+"): follows the highest fd"
+		return true, why + " (b·F_max is " + shareText(lf) + "): follows the highest fd"
 	}
 	return false, why + ": does not follow the highest fd"
 }

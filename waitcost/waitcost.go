@@ -100,7 +100,7 @@ var Quick = Config{
 	Ready:       []string{"1", "100%"},
 	Positions:   []string{PositionLow},
 	SparseFDs:   10,
-	SparseTop:   []int{30, 300, 1000, 19000},
+	SparseTop:   []int{30, 100, 300, 600, 1000, 19000}, // select has 5 below FD_SETSIZE to fit
 	Repetitions: 5,
 	MinCalls:    200,
 	MinTime:     5 * time.Millisecond,

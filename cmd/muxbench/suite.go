@@ -103,7 +103,7 @@ func runSuite(ctx context.Context, o suiteRun, stdout, stderr io.Writer) error {
 	steps := []struct {
 		kind string
 		want bool
-	}{{results.PartWaitCost, o.suite.WaitCost != ""}, {results.PartPitfalls, o.suite.Pitfalls}}
+	}{{results.PartPitfalls, o.suite.Pitfalls}, {results.PartWaitCost, o.suite.WaitCost != ""}} // waitcost pins this process: last
 	for _, st := range steps {
 		if !st.want {
 			continue

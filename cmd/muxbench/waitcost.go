@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/muxbench/muxbench/internal/cpuset"
+	"github.com/muxbench/muxbench/report/claims"
 	"io"
 	"os"
 	"os/signal"
@@ -138,7 +140,13 @@ func runWaitcost(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	return measureWaitcost(ctx, cfg, pin, dir, stdout, stderr)
+}
 
+// measureWaitcost runs the sweep cfg describes with this process pinned to
+// pin (the caller holds the CPU's run lock) and writes the record, its
+// charts and markdown into dir.
+func measureWaitcost(ctx context.Context, cfg waitcost.Config, pin cpuset.Set, dir string, stdout, stderr io.Writer) error {
 	rec := &waitcost.Record{Schema: waitcost.SchemaVersion, Env: harness.CollectEnvironment(), Config: cfg}
 	rec.Env.ServerCPUs, rec.Env.ClientCPUs = pin.String(), ""
 	fmt.Fprintf(stderr, "waitcost: %d samples (%s; %d repetitions) into %s\n", cfg.Samples(), strings.Join(cfg.Backends, ", "), cfg.Repetitions, dir)
@@ -163,6 +171,40 @@ func runWaitcost(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return fmt.Errorf("after %d of %d samples: %w", len(samples), cfg.Samples(), runErr)
 	}
 	return nil
+}
+
+func init() {
+	suiteSteps[results.PartWaitCost] = waitcostStep
+	evidenceReaders[results.PartWaitCost] = func(dir string, ev *claims.Evidence) error {
+		rec, err := waitcost.Read(dir)
+		if err != nil {
+			return err
+		}
+		ev.WaitCost = rec
+		return nil
+	}
+}
+
+// waitcostStep is a suite's waitcost part: the default backends on the
+// suite's server CPU (whose run lock the suite holds), -quick's sweep when
+// quick. It pins this whole process there, so a suite runs it last.
+func waitcostStep(ctx context.Context, dir string, quick bool, stderr io.Writer) error {
+	cfg := waitcost.Default
+	if quick {
+		cfg = waitcost.Quick
+	}
+	cfg.Backends, cfg.CPU = waitcostBackends(), 0
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	pin, err := cpuset.Parse("0")
+	if err != nil {
+		return err
+	}
+	if err := pin.PinProcess(2); err != nil {
+		return err
+	}
+	return measureWaitcost(ctx, cfg, pin, dir, stderr, stderr)
 }
 
 // refitWaitcost recomputes a record's points and fits from its samples
