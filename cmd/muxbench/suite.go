@@ -185,6 +185,13 @@ func writeSuiteReport(dir string, rec *results.Suite) ([]claims.Row, error) {
 		return nil, err
 	}
 	rows := claims.Table(ev)
+	var charts []*report.Chart
+	for _, r := range ev.Runs {
+		charts = append(charts, report.ActiveCharts(r)...)
+	}
+	if _, err := report.WriteCharts(dir, charts); err != nil {
+		return nil, err
+	}
 	data, err := json.MarshalIndent(rows, "", "  ")
 	if err != nil {
 		return nil, err
@@ -198,6 +205,12 @@ func writeSuiteReport(dir string, rec *results.Suite) ([]claims.Row, error) {
 		b.WriteString("**Incomplete:** a part was interrupted or failed (listed below); the claims it would test say not measured.\n\n")
 	}
 	b.WriteString(claims.Markdown(rows))
+	if len(charts) > 0 {
+		b.WriteString("\n## Charts\n\n")
+		for _, c := range charts {
+			fmt.Fprintf(&b, "![%s](%s.svg)\n\n", c.Title, c.Name)
+		}
+	}
 	b.WriteString("\n## Parts\n\n")
 	for _, p := range rec.Parts {
 		status := "[report](" + filepath.ToSlash(filepath.Join(p.Dir, report.ReportFile)) + ")"
