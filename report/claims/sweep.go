@@ -213,15 +213,24 @@ func modCost(ev Evidence) Row {
 	}
 	row.Measured = "server CPU and epoll_ctl calls per request, epoll-mod vs epoll-lt"
 	row.Figure = strings.Join(figs, "; ")
-	switch {
-	case len(not) == 0:
-		row.Verdict, row.Detail = Holds, "MOD per event costs more CPU per request beyond the spread at every point"
-	case len(sig) > 0:
-		row.Verdict, row.Detail = HoldsOnly, "at "+strings.Join(sig, ", ")+"; elsewhere the difference is below the rule"
-	default:
-		row.Verdict, row.Detail = DoesNotHold, "the extra epoll_ctl calls cost less than the spread of repetitions (or the rule's 10%)"
-	}
+	row.Verdict, row.Detail = everywhere(sig, not,
+		"MOD per event costs more CPU per request beyond the spread at every point",
+		"; elsewhere the difference is below the rule",
+		"the extra epoll_ctl calls cost less than the spread of repetitions (or the rule's 10%)")
 	return row
+}
+
+// everywhere is the verdict of a rule tested at several points: Holds
+// when it held at every one, HoldsOnly "at" those where it did (then
+// elsewhere), DoesNotHold when at none.
+func everywhere(held, not []string, all, elsewhere, none string) (Verdict, string) {
+	switch {
+	case len(held) > 0 && len(not) == 0:
+		return Holds, all
+	case len(held) > 0:
+		return HoldsOnly, "at " + strings.Join(held, ", ") + elsewhere
+	}
+	return DoesNotHold, none
 }
 
 func pointName(pt [2]int) string {
@@ -398,13 +407,9 @@ func busyWait(ev Evidence) Row {
 	}
 	row.Measured = "p50 latency and server CPU utilisation, epoll-busy vs epoll-lt"
 	row.Figure = strings.Join(figs, "; ")
-	switch {
-	case len(not) == 0:
-		row.Verdict, row.Detail = Holds, "lower latency beyond the spread, at the cost of a core spinning"
-	case len(faster) > 0:
-		row.Verdict, row.Detail = HoldsOnly, "at "+strings.Join(faster, ", ")
-	default:
-		row.Verdict, row.Detail = DoesNotHold, "no latency gained beyond the spread of repetitions"
-	}
+	row.Verdict, row.Detail = everywhere(faster, not,
+		"lower latency beyond the spread, at the cost of a core spinning",
+		"; elsewhere no difference beyond the spread of repetitions",
+		"no latency gained beyond the spread of repetitions")
 	return row
 }
