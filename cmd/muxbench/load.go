@@ -104,7 +104,12 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	})
 	cpus := fs.String("cpus", "", "pin the generator's threads to these CPUs, `list` like 1 or 2-3")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
+	var out loadOut
+	out.flags(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := out.check(time.Now()); err != nil {
 		return err
 	}
 	c.SpinBefore = spin
@@ -170,6 +175,7 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	out.hook(&c, stderr)
 	res, err := loadgen.Run(ctx, c)
 	if bar != nil {
 		bar.finish()
@@ -188,6 +194,9 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		}
 	} else if err := writeLoadTable(stdout, res); err != nil {
 		return fmt.Errorf("write result: %w", err)
+	}
+	if err := out.write(c, res); err != nil {
+		return err
 	}
 	if n := res.ErrorCount(); n > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("run completed with %d errors: %s", n, res.ErrorString())}
