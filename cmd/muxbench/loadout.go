@@ -21,9 +21,9 @@ type loadOut struct {
 	host    string
 	startAt string
 
-	at          time.Time // parsed -start-at, zero = none
-	start, end  time.Time // the window's wall-clock edges
-	late        time.Duration
+	at         time.Time // parsed -start-at, zero = none
+	start, end time.Time // the window's wall-clock edges
+	late       time.Duration
 }
 
 func (o *loadOut) flags(fs *flag.FlagSet) {
