@@ -8,7 +8,10 @@
 #    then checks it: every backend present, no integrity errors, select
 #    unsupported past FD_SETSIZE, run.json/summary.csv/bench.txt parse, and
 #    benchstat reads bench.txt unchanged;
-# 3. compares the smoke run against the committed smoke reference, report
+# 3. scripts/netns-hosts.sh: a server and two generators in network
+#    namespaces, merged and counted (prints "skipped: <why>" where
+#    namespaces cannot be made);
+# 4. compares the smoke run against the committed smoke reference, report
 #    only: timing on a shared machine is noise, never a CI failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +41,9 @@ grep -q 'p50-sec' "$out/smoke/benchstat.txt" || { # benchstat shows p50-ns as se
 	cat "$out/smoke/benchstat.txt" >&2
 	exit 1
 }
+
+echo "== multi-host run in network namespaces"
+bash scripts/netns-hosts.sh "$bin/muxbench"
 
 if [ -f results/reference/smoke/run.json ]; then
 	echo "== compare with results/reference/smoke (report only)"
