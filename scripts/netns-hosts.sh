@@ -142,13 +142,15 @@ control=$(jq -r .control "$work/hello.json")
 token=$(jq -r .token "$work/hello.json")
 echo "server listens on $addr, control port $control"
 
-# stats NS: one "TOKEN stats" on the control port, from host NS, 10 s at most.
-stats() {
-	timeout 10 ip netns exec "$1" bash -c 'exec 3<>"/dev/tcp/${1%:*}/${1##*:}" && printf "%s stats\n" "$2" >&3 && IFS= read -r line <&3 && printf "%s\n" "$line"' \
-		_ "$control" "$token"
+# ctl NS VERB: one control command from host NS, its reply line on
+# stdout (the README's ctl), 10 s at most.
+ctl() {
+	timeout 10 ip netns exec "$1" bash -c 'exec 3<>"/dev/tcp/${1%:*}/${1##*:}"; printf "%s %s\n" "$2" "$3" >&3; head -n1 <&3; exec 3<&-' \
+		_ "$control" "$token" "$2"
 }
+stats() { ctl "$1" stats; }
 # The control port refuses a wrong token, from another host too.
-refusal=$(timeout 10 ip netns exec "$NS_G2" bash -c 'exec 3<>"/dev/tcp/${1%:*}/${1##*:}" && printf "0000 stats\n" >&3 && IFS= read -r line <&3 && printf "%s\n" "$line"' _ "$control")
+refusal=$(token=0000 ctl "$NS_G2" stats)
 echo "$refusal" | jq -e '.error | startswith("refused: wrong token")' >/dev/null ||
 	{ echo "control port did not refuse a wrong token: $refusal" >&2; exit 1; }
 
@@ -213,7 +215,7 @@ fail=0
 [ "$sum" -gt 0 ] || { echo "no requests measured" >&2; fail=1; }
 
 # Stop the server through its control port, as a remote user would.
-timeout 10 ip netns exec "$NS_G1" bash -c 'exec 3<>"/dev/tcp/${1%:*}/${1##*:}" && printf "%s quit\n" "$2" >&3 && cat <&3 >/dev/null' _ "$control" "$token"
+ctl "$NS_G1" quit
 for i in $(seq 1 100); do # at most 10 s
 	kill -0 "$srv_pid" 2>/dev/null || break
 	nap 0.1
