@@ -49,6 +49,10 @@ type File struct {
 	WindowEnd   time.Time      `json:"window_end"`
 	Config      Config         `json:"config"`
 	Result      loadgen.Result `json:"result"`
+	// Server is the server's hello and its stats at this generator's
+	// window edges, sampled over its control port (load -control); absent
+	// when not asked for.
+	Server *ServerEdges `json:"server,omitempty"`
 }
 
 // Config is the generator's configuration as run, durations as Go duration
@@ -68,6 +72,11 @@ type Config struct {
 	Pipeline    int      `json:"pipeline"`
 	ConnectRate float64  `json:"connect_rate"`
 	SourceIPs   []string `json:"source_ips,omitempty"`
+	// Generators and GeneratorIndex say which share of one point this
+	// generator ran (load -generators N -generator-index I): Conns,
+	// Active and Rate are already its share. 1 and 0 for a whole point.
+	Generators     int `json:"generators"`
+	GeneratorIndex int `json:"generator_index"`
 	// StartAt is the wall-clock time the window was asked to start at
 	// (load -start-at); absent when it started when the connections were
 	// open.
@@ -81,7 +90,7 @@ func ConfigOf(c loadgen.Config) Config {
 		Target: c.Target, Conns: c.Conns, Active: c.Active, Mode: c.Mode, Rate: c.Rate,
 		Size: c.Size, Proto: c.Proto, KeepAlive: c.KeepAlive.String(), Warmup: c.Warmup.String(),
 		Duration: c.Duration.String(), Timeout: c.Timeout.String(), Pipeline: c.Pipeline,
-		ConnectRate: c.ConnectRate,
+		ConnectRate: c.ConnectRate, Generators: 1,
 	}
 	for _, ip := range c.SourceIPs {
 		out.SourceIPs = append(out.SourceIPs, ip.String())
@@ -193,6 +202,12 @@ func Parse(name string, data []byte) (*File, error) {
 		return nil, fmt.Errorf("%s: load result schema %d, this muxbench reads schema %d (use the muxbench that wrote it)", name, f.Schema, SchemaVersion)
 	case f.WindowStart.IsZero() || !f.WindowEnd.After(f.WindowStart):
 		return nil, fmt.Errorf("%s: window %s to %s does not end after it starts", name, f.WindowStart.Format(time.RFC3339Nano), f.WindowEnd.Format(time.RFC3339Nano))
+	}
+	if f.Config.Generators < 1 || f.Config.GeneratorIndex < 0 || f.Config.GeneratorIndex >= f.Config.Generators {
+		return nil, fmt.Errorf("%s: generator %d of %d: want 0 <= config.generator_index < config.generators", name, f.Config.GeneratorIndex, f.Config.Generators)
+	}
+	if e := f.Server; e != nil && e.End.MonoNs <= e.Start.MonoNs {
+		return nil, fmt.Errorf("%s: server.end's clock (%d) is not after server.start's (%d)", name, e.End.MonoNs, e.Start.MonoNs)
 	}
 	r := &f.Result
 	for _, c := range []struct {

@@ -21,9 +21,11 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // The fixtures are real: two `muxbench load -out` files of generators that
-// drove one epoll-lt server on loopback with the same -start-at (6
-// connections at 2000 req/s and 4 at 1000 req/s), and server.jsonl, the
-// server's hello and two stats reports taken inside the window.
+// drove one epoll-lt server on loopback with the same -start-at, as the two
+// shares of one point (-conns 10 -active 2 -rate 3000 -generators 2);
+// gen-a sampled the server at its window's edges (load -control), and
+// server.jsonl is those three lines (hello, start, end) as a script would
+// have collected them.
 
 func readFixture(t *testing.T, name string) *File {
 	t.Helper()
@@ -84,6 +86,7 @@ func TestMergeGolden(t *testing.T) {
 // population's.
 func TestMergeSums(t *testing.T) {
 	in := fixtures(t)
+	in[0].File.Server = nil // no server counters: the generators' alone
 	a, b := &in[0].File.Result, &in[1].File.Result
 	run, _, err := Merge(in, Options{Backend: "epoll-lt"})
 	if err != nil {
@@ -142,6 +145,8 @@ func TestMergeRefuses(t *testing.T) {
 		{"duration", func(b *File) { b.Config.Duration = "2s" }, ErrMixed, "config.duration"},
 		{"target", func(b *File) { b.Config.Target = "10.0.0.1:7000" }, ErrMixed, "config.target"},
 		{"proto", func(b *File) { b.Config.Proto = "sockperf" }, ErrMixed, "config.proto"},
+		{"same share twice", func(b *File) { b.Config.GeneratorIndex = 0 }, ErrMixed, "gen-a.json and gen-b.json are both generator 0 of 2"},
+		{"share count differs", func(b *File) { b.Config.Generators = 3 }, ErrMixed, "config.generators is 2 in gen-a.json but 3 in gen-b.json"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := fixtures(t)
@@ -157,6 +162,35 @@ func TestMergeRefuses(t *testing.T) {
 	}
 }
 
+// TestMergeShares: of N shares every index must be there once.
+func TestMergeShares(t *testing.T) {
+	_, _, err := Merge(fixtures(t)[:1], Options{})
+	if !errors.Is(err, ErrMixed) || !strings.Contains(err.Error(), "generator index 1 of 2 missing") {
+		t.Errorf("one share of two: %v; want index 1 missing", err)
+	}
+}
+
+// TestMergeServerFromFile: a file of load -control carries the server's
+// counters at its window edges; merge uses them and the hello's backend.
+func TestMergeServerFromFile(t *testing.T) {
+	run, _, err := Merge(fixtures(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := run.Samples[0]
+	if s.Backend != "epoll-lt" || s.Server.CPUScope != results.CPUScopeLoop || s.Server.Reads == 0 || s.Status != results.StatusOK {
+		t.Errorf("sample %s, server %+v, status %s; want epoll-lt with loop-thread CPU and counters, ok", s.Backend, s.Server, s.Status)
+	}
+	if !strings.Contains(run.Scenario.Description, "sampled at gen-a.json's window edges") {
+		t.Errorf("description %q; want it to say who sampled the server", run.Scenario.Description)
+	}
+	in := fixtures(t)
+	in[0].File.Server = nil
+	if _, _, err := Merge(in, Options{}); err == nil || !strings.Contains(err.Error(), "backend is unknown") {
+		t.Errorf("no backend anywhere: %v; want the backend unknown", err)
+	}
+}
+
 func readFixtureEnd(t *testing.T) time.Time { return readFixture(t, "gen-a.json").WindowEnd }
 
 // TestMergeServerFault: server reports that were not both taken with every
@@ -165,6 +199,7 @@ func TestMergeServerFault(t *testing.T) {
 	e := serverFixture(t)
 	e.End.ConnsOpen -= 3
 	e.End.Accepts += 2
+	// (the fixture's open-connection count is 10: both shares)
 	run, _, err := Merge(fixtures(t), Options{Server: e, Backend: "epoll-lt"})
 	if err != nil {
 		t.Fatal(err)
@@ -211,6 +246,11 @@ func TestParseRefuses(t *testing.T) {
 		{"histogram damaged", edit(func(m map[string]any) { res(m)["histogram"] = "HISTFAAAA" }), "result.histogram: "},
 		{"other geometry", edit(func(m map[string]any) { res(m)["histogram"] = wideHistogram(t) }), "histogram of 1..3600000000000 at 5 digits"},
 		{"idle wrong", edit(func(m map[string]any) { res(m)["idle"] = 0 }), "want active+idle = conns"},
+		{"index out of range", edit(func(m map[string]any) { m["config"].(map[string]any)["generator_index"] = 2 }), "generator 2 of 2"},
+		{"server clock backwards", edit(func(m map[string]any) {
+			srv := m["server"].(map[string]any)
+			srv["end"] = srv["start"]
+		}), "server.end's clock"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("f.json", tc.data)

@@ -62,6 +62,24 @@ func Merge(in []Input, opts Options) (*results.Run, Overlap, error) {
 	if err := sameConfig(in); err != nil {
 		return nil, Overlap{}, err
 	}
+	if err := shares(in); err != nil {
+		return nil, Overlap{}, err
+	}
+	sampledBy := ""
+	if opts.Server == nil {
+		for _, x := range in {
+			if x.File.Server != nil {
+				opts.Server, sampledBy = x.File.Server, x.Name
+				break
+			}
+		}
+	}
+	if opts.Backend == "" && opts.Server != nil {
+		opts.Backend = opts.Server.Hello.Backend
+	}
+	if opts.Backend == "" {
+		return nil, Overlap{}, errors.New("merge: the server's backend is unknown: no file carries the server's hello (load -control) and none was given")
+	}
 	ov, err := overlap(in)
 	if err != nil {
 		return nil, ov, err
@@ -126,14 +144,17 @@ func Merge(in []Input, opts Options) (*results.Run, Overlap, error) {
 	}
 	setStatus(&s, saturated, fault)
 
+	desc := fmt.Sprintf("%d load generators merged by muxbench merge, windows overlapping %v: %s", len(in), ov, strings.Join(hosts, "; "))
+	if sampledBy != "" {
+		desc += "; server counters sampled at " + sampledBy + "'s window edges"
+	}
 	run := &results.Run{
 		Started: ov.Start, Finished: ov.End,
 		Env: results.Environment{Hostname: serverHost(opts), ServerCPUs: serverCPUs(opts)},
 		Scenario: results.Scenario{
-			Name: "merged",
-			Description: fmt.Sprintf("%d load generators merged by muxbench merge, windows overlapping %v: %s",
-				len(in), ov, strings.Join(hosts, "; ")),
-			Backends: []string{opts.Backend}, FDs: []int{s.FDs}, Active: []int{s.Active},
+			Name:        "merged",
+			Description: desc,
+			Backends:    []string{opts.Backend}, FDs: []int{s.FDs}, Active: []int{s.Active},
 			Mode: c.Mode, Rate: s.RateRequested, Size: c.Size, KeepAlive: c.KeepAlive, Warmup: c.Warmup,
 			Duration: c.Duration, Repetitions: 1, Proto: c.Proto,
 		},
@@ -185,6 +206,36 @@ func sameConfig(in []Input) error {
 					ErrMixed, fl.name, want, in[0].Name, got, x.Name, fl.name)
 			}
 		}
+	}
+	return nil
+}
+
+// shares refuses a set of generator shares (load -generators N) that is
+// not exactly one of each index 0..N-1 of one N.
+func shares(in []Input) error {
+	n := in[0].File.Config.Generators
+	seen := map[int]string{}
+	for _, x := range in {
+		c := x.File.Config
+		if c.Generators != n {
+			return fmt.Errorf("%w: config.generators is %d in %s but %d in %s (every share of one point gives the same -generators)", ErrMixed, n, in[0].Name, c.Generators, x.Name)
+		}
+		if n == 1 {
+			continue // whole points from separate commands: nothing to pair up
+		}
+		if other, ok := seen[c.GeneratorIndex]; ok {
+			return fmt.Errorf("%w: %s and %s are both generator %d of %d (give each -generator-index once)", ErrMixed, other, x.Name, c.GeneratorIndex, n)
+		}
+		seen[c.GeneratorIndex] = x.Name
+	}
+	if n > 1 && len(seen) != n {
+		var missing []string
+		for i := range n {
+			if _, ok := seen[i]; !ok {
+				missing = append(missing, fmt.Sprint(i))
+			}
+		}
+		return fmt.Errorf("%w: generator index %s of %d missing: the point is not complete", ErrMixed, strings.Join(missing, ", "), n)
 	}
 	return nil
 }

@@ -12,11 +12,13 @@ import (
 )
 
 // ServerEdges is the server's own view of a merged window: its hello and
-// two stats reports taken inside the window (over its TCP control port,
-// e.g. by a script), Start before End.
+// two stats reports taken inside the window over its TCP control port —
+// by a generator at its window's edges (load -control), or by a script —
+// Start before End.
 type ServerEdges struct {
-	Hello      wire.Hello
-	Start, End wire.Report
+	Hello wire.Hello  `json:"hello"`
+	Start wire.Report `json:"start"`
+	End   wire.Report `json:"end"`
 }
 
 // ParseServer reads what a server said: its hello line, then report

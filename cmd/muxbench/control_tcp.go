@@ -43,6 +43,7 @@ type controlTCP struct {
 	token   []byte
 	srv     server.Runner
 	report  func() wire.Report // stats, ControlRefused filled in
+	hello   wire.Hello         // set before serve
 	refused atomic.Uint64
 
 	mu     sync.Mutex
@@ -170,13 +171,15 @@ func (c *controlTCP) handle(conn net.Conn) {
 		switch verb {
 		case wire.CmdStats:
 			reply(conn, c.report())
+		case wire.CmdHello:
+			reply(conn, c.hello)
 		case wire.CmdQuit:
 			// The final report goes to standard output as with stdin
 			// control; the client sees its connection close.
 			c.srv.Shutdown()
 			return
 		default:
-			reply(conn, errorReply("unknown command %q (want %s or %s)", verb, wire.CmdStats, wire.CmdQuit))
+			reply(conn, errorReply("unknown command %q (want %s, %s or %s)", verb, wire.CmdStats, wire.CmdHello, wire.CmdQuit))
 		}
 	}
 }

@@ -186,6 +186,10 @@ func TestControlTCPToken(t *testing.T) {
 	if r.MonoNs == 0 || r.ControlRefused != 4 || r.ConnsOpen != 1 {
 		t.Errorf("stats %s; want a clock, control_refused 4 and 1 connection open", line)
 	}
+	again, err := wire.ParseHello(good.send(t, wire.Command(h.Token, wire.CmdHello)))
+	if err != nil || again != h {
+		t.Errorf("hello over the control port: %+v, %v; want the hello line %+v", again, err, h)
+	}
 	if got := errorOf(t, good.send(t, wire.Command(h.Token, "bogus"))); !strings.Contains(got, `unknown command "bogus"`) {
 		t.Errorf("unknown verb with the right token: error %q; want unknown command", got)
 	}

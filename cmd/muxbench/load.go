@@ -112,6 +112,9 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := out.check(time.Now()); err != nil {
 		return err
 	}
+	if err := out.share(&c); err != nil {
+		return err
+	}
 	c.SpinBefore = spin
 	if spin == 0 {
 		c.SpinBefore = -1 // the flag's 0 means never; the Config's 0 means the default
@@ -175,6 +178,10 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if err := out.connect(c.Target); err != nil {
+		return err
+	}
+	defer out.close()
 	out.hook(&c, stderr)
 	res, err := loadgen.Run(ctx, c)
 	if bar != nil {

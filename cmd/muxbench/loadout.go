@@ -20,6 +20,14 @@ type loadOut struct {
 	force   bool
 	host    string
 	startAt string
+	control string // server's control port, HOST:PORT
+	token   string
+	gens    int // -generators
+	index   int // -generator-index
+
+	remote    *controlConn // -control, connected by connect
+	edges     loadfile.ServerEdges
+	sampleErr error
 
 	at         time.Time // parsed -start-at, zero = none
 	start, end time.Time // the window's wall-clock edges
@@ -30,6 +38,10 @@ func (o *loadOut) flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.path, "out", "", "also write a mergeable result to `FILE.json` (muxbench merge combines several generators' files)")
 	fs.BoolVar(&o.force, "force", false, "let -out overwrite an existing file")
 	fs.StringVar(&o.host, "host", "", "`name` of this generator in the -out file (default: the host name)")
+	fs.StringVar(&o.control, "control", "", "sample the server's counters at this generator's window edges through its control port, `host:port` (serve -control tcp:...; needs -out)")
+	fs.StringVar(&o.token, "token", "", "the server's control `token`, from its hello line (with -control)")
+	fs.IntVar(&o.gens, "generators", 1, "this generator runs one of `N` equal shares of the point: -conns, -active and -rate are the point's totals")
+	fs.IntVar(&o.index, "generator-index", 0, "which share, `I` in 0..N-1 (a Kubernetes indexed Job: $JOB_COMPLETION_INDEX)")
 	fs.StringVar(&o.startAt, "start-at", "", "start the measured window at this wall-clock `time` (RFC 3339, e.g. 2026-01-02T15:04:05Z): give every generator the same one")
 }
 
@@ -45,9 +57,17 @@ func (o *loadOut) check(now time.Time) error {
 		}
 		o.at = t
 	}
+	switch {
+	case o.gens < 1:
+		return usageErrorf("-generators %d: want 1 or more", o.gens)
+	case o.index < 0 || o.index >= o.gens:
+		return usageErrorf("-generator-index %d: want 0..%d (-generators %d)", o.index, o.gens-1, o.gens)
+	case (o.control == "") != (o.token == ""):
+		return usageErrorf("-control and -token go together: the control port refuses commands without the token from the server's hello line")
+	}
 	if o.path == "" {
-		if o.force || o.host != "" {
-			return usageErrorf("-force and -host apply to -out only")
+		if o.force || o.host != "" || o.control != "" || o.gens > 1 {
+			return usageErrorf("-force, -host, -control and -generators apply to -out only (they make the mergeable file)")
 		}
 		return nil
 	}
@@ -60,6 +80,31 @@ func (o *loadOut) check(now time.Time) error {
 			return fmt.Errorf("-out: host name for the result file: %w (give -host NAME)", err)
 		}
 		o.host = h
+	}
+	return nil
+}
+
+// share turns the point's totals in c into this generator's share: the
+// first total%N generators take one more connection (and active
+// connection) than the rest; the rate is split evenly.
+func (o *loadOut) share(c *loadgen.Config) error {
+	if o.gens == 1 {
+		return nil
+	}
+	part := func(total int) int {
+		n := total / o.gens
+		if o.index < total%o.gens {
+			n++
+		}
+		return n
+	}
+	conns, active := c.Conns, c.Active
+	c.Conns, c.Active, c.Rate = part(conns), part(active), c.Rate/float64(o.gens)
+	if c.Conns == 0 {
+		return usageErrorf("-conns %d over -generators %d leaves generator %d no connection", conns, o.gens, o.index)
+	}
+	if c.Active == 0 && active > 0 && c.Mode == loadgen.ModeOpen {
+		return usageErrorf("-active %d over -generators %d leaves generator %d no active connection for its share of -rate (give -active %d or more)", active, o.gens, o.index, o.gens)
 	}
 	return nil
 }
@@ -87,8 +132,18 @@ func (o *loadOut) hook(c *loadgen.Config, stderr io.Writer) {
 			}
 		}
 	}
-	c.OnWindowStart = func() { o.start = time.Now() }
-	c.OnWindowEnd = func() { o.end = time.Now() }
+	c.OnWindowStart = func() {
+		o.start = time.Now()
+		if o.remote != nil {
+			o.edges.Start, o.sampleErr = o.remote.stats()
+		}
+	}
+	c.OnWindowEnd = func() {
+		o.end = time.Now()
+		if o.remote != nil && o.sampleErr == nil {
+			o.edges.End, o.sampleErr = o.remote.stats()
+		}
+	}
 }
 
 // write writes the -out file, if asked for.
@@ -97,12 +152,20 @@ func (o *loadOut) write(c loadgen.Config, res *loadgen.Result) error {
 		return nil
 	}
 	cfg := loadfile.ConfigOf(c)
+	cfg.Generators, cfg.GeneratorIndex = o.gens, o.index
 	if !o.at.IsZero() {
 		at := o.at.UTC()
 		cfg.StartAt = &at
 	}
-	if err := loadfile.Write(o.path, loadfile.New(o.host, cfg, res, o.start, o.end), o.force); err != nil {
+	f := loadfile.New(o.host, cfg, res, o.start, o.end)
+	if o.remote != nil && o.sampleErr == nil {
+		f.Server = &o.edges
+	}
+	if err := loadfile.Write(o.path, f, o.force); err != nil {
 		return fmt.Errorf("-out: %w", err)
+	}
+	if o.sampleErr != nil {
+		return fmt.Errorf("-control %s: sampling the server at the window's edges: %w (%s has no server counters)", o.control, o.sampleErr, o.path)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/muxbench/muxbench/lineup"
@@ -21,12 +22,12 @@ func init() {
 	}
 }
 
-const mergeSynopsis = "merge -out DIR (-backend NAME | -server FILE) FILE.json..."
+const mergeSynopsis = "merge -out DIR [-backend NAME | -server FILE] FILE.json..."
 
 func runMerge(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("merge", mergeSynopsis, stderr)
 	out := fs.String("out", "", "results `DIR` to create (must not exist, or be empty)")
-	backend := fs.String("backend", "", "the server's backend `name` (from its hello line; implied by -server)")
+	backend := fs.String("backend", "", "the server's backend `name` (from its hello line; implied by -server or by a file of load -control)")
 	serverFile := fs.String("server", "", "`file` of the server's lines: its hello, then two stats reports taken inside the window (gives server counters and CPU)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: muxbench %s\n\n", mergeSynopsis)
@@ -48,6 +49,12 @@ func runMerge(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return usageErrorf("-out DIR is required (the results directory to create)")
 	}
 	var opts loadfile.Options
+	if *backend != "" {
+		if _, err := lineup.Lookup(*backend); err != nil {
+			return usageErrorf("-backend: %v", err)
+		}
+		opts.Backend = *backend
+	}
 	if *serverFile != "" {
 		data, err := os.ReadFile(*serverFile)
 		if err != nil {
@@ -56,18 +63,10 @@ func runMerge(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		if opts.Server, err = loadfile.ParseServer(*serverFile, data); err != nil {
 			return usageErrorf("-server: %v", err)
 		}
+		if *backend != "" && *backend != opts.Server.Hello.Backend {
+			return usageErrorf("-backend %s, but the -server file's hello says %s (drop -backend)", *backend, opts.Server.Hello.Backend)
+		}
 		opts.Backend = opts.Server.Hello.Backend
-		if *backend != "" && *backend != opts.Backend {
-			return usageErrorf("-backend %s, but the -server file's hello says %s (drop -backend)", *backend, opts.Backend)
-		}
-	} else {
-		if *backend == "" {
-			return usageErrorf("give -backend NAME (the server's, from its hello line) or -server FILE")
-		}
-		if _, err := lineup.Lookup(*backend); err != nil {
-			return usageErrorf("-backend: %v", err)
-		}
-		opts.Backend = *backend
 	}
 	if err := checkEmptyDir(*out); err != nil {
 		return err
@@ -79,6 +78,9 @@ func runMerge(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return usageErrorf("%v", err)
 		}
 		in[i] = loadfile.Input{Name: p, File: f}
+	}
+	if opts.Backend == "" && !slices.ContainsFunc(in, func(x loadfile.Input) bool { return x.File.Server != nil }) {
+		return usageErrorf("give -backend NAME (the server's, from its hello line) or -server FILE, or sample the server with load -control")
 	}
 	run, ov, err := loadfile.Merge(in, opts)
 	if err != nil {

@@ -17,7 +17,8 @@ import (
 // write -out files; merge makes one results directory of them whose
 // counts are the sums, and report renders it.
 func TestLoadOutMerge(t *testing.T) {
-	addr := loadEchoServer(t)
+	srv := startServe(t, "-backend", "epoll-lt", "-addr", "127.0.0.1:0", "-control", "tcp:127.0.0.1:0")
+	addr, control, token := srv.hello.Addr, srv.hello.Control, srv.hello.Token
 	dir := t.TempDir()
 	// Far enough ahead that both generators have connected, whatever the
 	// machine's load; a late one would only shorten the overlap.
@@ -26,11 +27,16 @@ func TestLoadOutMerge(t *testing.T) {
 	var wg sync.WaitGroup
 	codes, stderrs := make([]int, 2), make([]string, 2)
 	for i, f := range files {
+		args := []string{"load", "-target", addr, "-conns", "7", "-active", "2", "-rate", "400",
+			"-generators", "2", "-generator-index", []string{"0", "1"}[i],
+			"-warmup", "50ms", "-duration", "500ms", "-start-at", at, "-out", f, "-host", []string{"gen-a", "gen-b"}[i]}
+		if i == 0 { // one generator samples the server at its window's edges
+			args = append(args, "-control", control, "-token", token)
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			codes[i], _, stderrs[i] = loadRunCmd("load", "-target", addr, "-conns", []string{"4", "3"}[i], "-active", "1",
-				"-rate", "200", "-warmup", "50ms", "-duration", "500ms", "-start-at", at, "-out", f, "-host", []string{"gen-a", "gen-b"}[i])
+			codes[i], _, stderrs[i] = loadRunCmd(args...)
 		}()
 	}
 	wg.Wait()
@@ -46,6 +52,12 @@ func TestLoadOutMerge(t *testing.T) {
 		if want, _ := time.Parse(time.RFC3339Nano, at); lf.Config.StartAt == nil || !lf.Config.StartAt.Equal(want) || lf.Host != []string{"gen-a", "gen-b"}[i] {
 			t.Errorf("file %d: start_at %v, host %q; want %s and gen-%c", i, lf.Config.StartAt, lf.Host, at, 'a'+i)
 		}
+		if wantConns := []int{4, 3}[i]; lf.Config.Conns != wantConns || lf.Config.Active != 1 || lf.Config.Rate != 200 || lf.Config.GeneratorIndex != i {
+			t.Errorf("file %d: share %+v; want %d conns, 1 active, 200 req/s, index %d", i, lf.Config, wantConns, i)
+		}
+		if (lf.Server != nil) != (i == 0) {
+			t.Errorf("file %d: server edges %v; want them only in the file of -control", i, lf.Server != nil)
+		}
 		sum += lf.Result.Requests
 	}
 
@@ -53,21 +65,30 @@ func TestLoadOutMerge(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "file exists") || !strings.Contains(stderr, "-force") {
 		t.Errorf("load -out over an existing file: exit %d, stderr %q; want 2 naming -force", code, stderr)
 	}
+	code, _, stderr = loadRunCmd("load", "-target", addr, "-duration", "100ms", "-out", filepath.Join(dir, "c.json"), "-control", control, "-token", "0123")
+	if code != 2 || !strings.Contains(stderr, "refused: wrong token") {
+		t.Errorf("load -control with a wrong token: exit %d, stderr %q; want 2, refused", code, stderr)
+	}
 
 	out := filepath.Join(dir, "merged")
-	code, stdout, stderr := loadRunCmd(append([]string{"merge", "-backend", "gonet"}, append(files, "-out", out)...)...)
+	// No -backend: the hello gen-a fetched names it.
+	code, stdout, stderr := loadRunCmd(append([]string{"merge"}, append(files, "-out", out)...)...)
 	if code != 0 {
 		t.Fatalf("merge: exit %d; stderr %q", code, stderr)
 	}
-	if !strings.Contains(stdout, "windows overlap") {
-		t.Errorf("merge stdout %q; want it to say how much the windows overlap", stdout)
+	if !strings.Contains(stdout, "windows overlap") || !strings.Contains(stdout, "status ok") {
+		t.Errorf("merge stdout %q; want how much the windows overlap, and status ok", stdout)
 	}
 	run, err := results.ReadRun(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := run.Samples[0]; s.Requests != sum || s.Active != 2 || s.Idle != 5 || s.RateRequested != 400 {
-		t.Errorf("merged sample %d requests, %d active, %d idle, %v req/s; want %d, 2, 5, 400", s.Requests, s.Active, s.Idle, s.RateRequested, sum)
+	s := run.Samples[0]
+	if s.Requests != sum || s.Active != 2 || s.Idle != 5 || s.RateRequested != 400 || s.Backend != "epoll-lt" {
+		t.Errorf("merged sample %s: %d requests, %d active, %d idle, %v req/s; want epoll-lt, %d, 2, 5, 400", s.Backend, s.Requests, s.Active, s.Idle, s.RateRequested, sum)
+	}
+	if s.Server.ConnsOpen != 7 || s.Server.Accepts != 0 || s.Server.CPUScope != results.CPUScopeLoop {
+		t.Errorf("merged server counters %+v; want 7 connections open, no accepts, loop-thread CPU", s.Server)
 	}
 	if code, _, stderr := loadRunCmd("report", out); code != 0 {
 		t.Fatalf("report of the merged run: exit %d; stderr %q", code, stderr)
@@ -88,10 +109,17 @@ func TestMergeUsageErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	m["window_start"], m["window_end"] = "2020-01-01T00:00:00Z", "2020-01-01T00:00:01Z"
+	m["config"].(map[string]any)["generator_index"] = 1
 	early, _ := json.Marshal(m)
 	dir := t.TempDir()
 	earlyFile := filepath.Join(dir, "early.json")
 	if err := os.WriteFile(earlyFile, early, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "server")
+	noServer, _ := json.Marshal(m)
+	earlyFileNoServer := filepath.Join(dir, "noserver.json")
+	if err := os.WriteFile(earlyFileNoServer, noServer, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	full := filepath.Join(dir, "full")
@@ -109,7 +137,8 @@ func TestMergeUsageErrors(t *testing.T) {
 	}{
 		{"no files", []string{"merge", "-out", out, "-backend", "poll"}, "no load result given"},
 		{"no out", []string{"merge", "-backend", "poll", fixture}, "-out DIR is required"},
-		{"no backend", []string{"merge", "-out", out, fixture}, "give -backend NAME"},
+		{"no backend", []string{"merge", "-out", out, earlyFileNoServer}, "give -backend NAME"},
+		{"share missing", []string{"merge", "-out", out, fixture}, "generator index 1 of 2 missing"},
 		{"unknown backend", []string{"merge", "-out", out, "-backend", "kqueue", fixture}, "-backend"},
 		{"out not empty", []string{"merge", "-out", full, "-backend", "poll", fixture}, "exists and is not empty"},
 		{"missing file", []string{"merge", "-out", out, "-backend", "poll", filepath.Join(dir, "nope.json")}, "nope.json"},
@@ -118,6 +147,12 @@ func TestMergeUsageErrors(t *testing.T) {
 		{"start-at past", []string{"load", "-target", "127.0.0.1:1", "-start-at", "2020-01-01T00:00:00Z"}, "-start-at 2020-01-01T00:00:00Z is"},
 		{"start-at format", []string{"load", "-target", "127.0.0.1:1", "-start-at", "noon"}, "want an RFC 3339 time"},
 		{"force without out", []string{"load", "-target", "127.0.0.1:1", "-force"}, "apply to -out only"},
+		{"generators without out", []string{"load", "-target", "127.0.0.1:1", "-generators", "2"}, "apply to -out only"},
+		{"index out of range", []string{"load", "-target", "127.0.0.1:1", "-generators", "2", "-generator-index", "2", "-out", filepath.Join(dir, "x.json")}, "-generator-index 2: want 0..1"},
+		{"control without token", []string{"load", "-target", "127.0.0.1:1", "-control", "127.0.0.1:1", "-out", filepath.Join(dir, "x.json")}, "-control and -token go together"},
+		{"share without connections", []string{"load", "-target", "127.0.0.1:1", "-conns", "1", "-generators", "2", "-generator-index", "1", "-out", filepath.Join(dir, "x.json")}, "leaves generator 1 no connection"},
+		{"share without active", []string{"load", "-target", "127.0.0.1:1", "-conns", "4", "-active", "1", "-generators", "2", "-generator-index", "1", "-out", filepath.Join(dir, "x.json")}, "no active connection"},
+		{"control unreachable", []string{"load", "-target", "127.0.0.1:1", "-control", "127.0.0.1:1", "-token", "t", "-out", filepath.Join(dir, "x.json")}, "-control 127.0.0.1:1: connect to the control port"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := loadRunCmd(tc.args...)

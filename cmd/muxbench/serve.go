@@ -119,13 +119,17 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var lim unix.Rlimit
 	unix.Getrlimit(unix.RLIMIT_NOFILE, &lim)
 	out := &lineWriter{w: stdout}
-	out.json(wire.Hello{
+	hello = wire.Hello{
 		Control: hello.Control, Token: hello.Token,
 		Addr: srv.Addr(), PID: os.Getpid(), Backend: *backend, Proto: proto.String(),
 		CPUs: set.String(), NoFileSoft: lim.Cur, NoFileHard: lim.Max,
 		OpenFDs: server.OpenFDs(), MaxFD: b.MaxFD,
 		LoopThread: b.EventLoop(), GOMAXPROCS: runtime.GOMAXPROCS(0), GODEBUG: os.Getenv("GODEBUG"), GC: gc,
-	})
+	}
+	out.json(hello)
+	if ctl != nil {
+		ctl.hello = hello
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve() }()

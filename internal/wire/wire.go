@@ -20,6 +20,9 @@ const (
 	CmdStats = "stats"
 	// CmdQuit stops the server; it prints its final Report and exits.
 	CmdQuit = "quit"
+	// CmdHello asks for the Hello line again; on the TCP control port only,
+	// so a client on another host learns what it samples.
+	CmdHello = "hello"
 )
 
 // On a TCP control port (serve -control tcp:ADDR) every command line is the
