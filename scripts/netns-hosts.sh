@@ -7,11 +7,12 @@
 #
 #   server host:   muxbench serve -addr 10.77.0.1:0 -control tcp:10.77.0.1:0
 #   each generator host, with the same -start-at:
-#                  muxbench load -target ADDR ... -start-at T -out genN.json
-#   generator 1 samples the server remotely: TOKEN stats on the control
-#   port before the generators connect, twice inside the window, and after
+#                  muxbench load -target ADDR ... -generators 2 -generator-index N-1 -start-at T -out genN.json
+#   generator 1 adds -control ADDR -token T: it samples the server's
+#   counters at its window's edges over the control port; the script
+#   samples them (TOKEN stats) before the generators connect and after
 #   they exit;
-#   then:          muxbench merge -server server.jsonl -out merged gen1.json gen2.json
+#   then:          muxbench merge -out merged gen1.json gen2.json
 #                  muxbench report merged
 #
 # and checks that the merged request count is the sum of the generators',
@@ -55,15 +56,6 @@ nap() {
 	wait "$nap_pid" || true
 	nap_pid=
 }
-# sleep_until EPOCH OFFSET: nap until EPOCH+OFFSET seconds on the wall
-# clock (at most 30 s ahead: anything more is a bug in the caller).
-sleep_until() {
-	local d
-	d=$(awk -v t="$1" -v o="$2" -v now="$(date +%s.%N)" 'BEGIN { d = t + o - now; printf "%.3f", (d > 0 ? d : 0) }')
-	awk -v d="$d" 'BEGIN { exit !(d <= 30) }' || { echo "sleep_until: $d s ahead, want at most 30" >&2; return 1; }
-	nap "$d"
-}
-
 cleanup() {
 	local rc=$? pid ns i
 	trap - EXIT INT TERM
@@ -158,43 +150,39 @@ stats "$NS_G1" >"$work/before.json"
 
 # Both generators' windows start at one wall-clock time, far enough ahead
 # for both to connect. (Across real hosts: as far ahead as ssh and
-# connecting take, with NTP-synchronised clocks.)
-conns=200 active=2 rate=2000 size=64 warmup=500ms duration=2s
+# connecting take, with NTP-synchronised clocks.) Each runs one of two
+# shares of the point; generator 1 also samples the server's counters at
+# its window's edges through the control port.
+conns=400 active=4 rate=4000 size=64 warmup=500ms duration=2s
 start_s=$(($(date +%s) + 3))
 start_at=$(date -u -d "@$start_s" +%Y-%m-%dT%H:%M:%SZ)
 for g in 1 2; do
 	ns_var="NS_G$g"
-	echo "== generator host $g: muxbench load -target $addr -conns $conns -active $active -rate $rate -size $size -warmup $warmup -duration $duration -start-at $start_at -out gen$g.json -host gen$g"
+	sample=()
+	[ "$g" = 1 ] && sample=(-control "$control" -token "$token")
+	echo "== generator host $g: muxbench load -target $addr -conns $conns -active $active -rate $rate -size $size -generators 2 -generator-index $((g - 1)) -warmup $warmup -duration $duration -start-at $start_at -out gen$g.json -host gen$g ${sample[*]:+-control $control -token TOKEN}"
 	ip netns exec "${!ns_var}" "$bin" load -target "$addr" -conns "$conns" -active "$active" -rate "$rate" -size "$size" \
-		-warmup "$warmup" -duration "$duration" -start-at "$start_at" -out "$work/gen$g.json" -host "gen$g" \
-		</dev/null >"$work/gen$g.txt" 2>&1 &
+		-generators 2 -generator-index $((g - 1)) -warmup "$warmup" -duration "$duration" -start-at "$start_at" \
+		-out "$work/gen$g.json" -host "gen$g" "${sample[@]}" </dev/null >"$work/gen$g.txt" 2>&1 &
 	pids+=($!)
 done
 gen_pids=("${pids[@]:1}")
 
-# The server's counters twice inside the window (0.5 s after its start,
-# 0.5 s before its end): with every connection open, for merge -server.
-cp "$work/hello.json" "$work/server.jsonl"
-sleep_until "$start_s" 0.5
-stats "$NS_G1" >>"$work/server.jsonl"
-sleep_until "$start_s" 1.5
-stats "$NS_G1" >>"$work/server.jsonl"
-
 for pid in "${gen_pids[@]}"; do
-	for i in $(seq 1 300); do # at most 30 s after the window
+	for i in $(seq 1 400); do # at most 40 s: 3 s to the window, 2.5 s of traffic, the drain
 		kill -0 "$pid" 2>/dev/null || break
 		nap 0.1
 	done
 	if kill -0 "$pid" 2>/dev/null; then
-		echo "generator $pid still running 30 s after its window" >&2
+		echo "generator $pid still running 40 s after it started" >&2
 		exit 1
 	fi
 	wait "$pid" || { echo "generator $pid failed:" >&2; cat "$work"/gen*.txt >&2; exit 1; }
 done
 stats "$NS_G1" >"$work/after.json"
 
-echo "== muxbench merge -server server.jsonl -out merged gen1.json gen2.json"
-"$bin" merge -server "$work/server.jsonl" -out "$work/merged" "$work/gen1.json" "$work/gen2.json"
+echo "== muxbench merge -out merged gen1.json gen2.json"
+"$bin" merge -out "$work/merged" "$work/gen1.json" "$work/gen2.json"
 "$bin" report "$work/merged" >/dev/null
 
 echo "== check the counts"
@@ -213,6 +201,8 @@ fail=0
 [ $((bytes % size)) = 0 ] || { echo "server read $bytes bytes, not a whole number of $size-byte requests" >&2; fail=1; }
 [ "$server" = "$run_sum" ] || { echo "server counted $server requests != the generators' $run_sum" >&2; fail=1; }
 [ "$sum" -gt 0 ] || { echo "no requests measured" >&2; fail=1; }
+srv_open=$(jq '.samples[0].server.conns_open' "$work/merged/run.json")
+[ "$srv_open" = "$conns" ] || { echo "merged run: the server had $srv_open connections open at generator 1's window end, want $conns" >&2; fail=1; }
 
 # Stop the server through its control port, as a remote user would.
 ctl "$NS_G1" quit
