@@ -150,7 +150,7 @@ func Merge(in []Input, opts Options) (*results.Run, Overlap, error) {
 	}
 	run := &results.Run{
 		Started: ov.Start, Finished: ov.End,
-		Env: results.Environment{Hostname: serverHost(opts), ServerCPUs: serverCPUs(opts)},
+		Env: serverEnv(opts),
 		Scenario: results.Scenario{
 			Name:        "merged",
 			Description: desc,

@@ -154,18 +154,14 @@ func (e *ServerEdges) fill(s *results.Sample, errs map[string]int64, conns int) 
 	return strings.Join(faults, "; ")
 }
 
-// serverHost is what the merged run names as its host: the server's
-// address when known (the generators are named in the description).
-func serverHost(o Options) string {
+// serverEnv is what the merged run's environment can say: the server's
+// address, CPU list and fd limits from its hello. The rest (kernel, CPU
+// model, build) describes the server host, which no generator saw, and
+// stays absent: unknown, not this machine's.
+func serverEnv(o Options) results.Environment {
 	if o.Server == nil {
-		return ""
+		return results.Environment{}
 	}
-	return o.Server.Hello.Addr
-}
-
-func serverCPUs(o Options) string {
-	if o.Server == nil {
-		return ""
-	}
-	return o.Server.Hello.CPUs
+	h := o.Server.Hello
+	return results.Environment{Hostname: h.Addr, ServerCPUs: h.CPUs, NoFileSoft: h.NoFileSoft, NoFileHard: h.NoFileHard}
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/muxbench/muxbench/internal/wire"
 	"github.com/muxbench/muxbench/server"
@@ -35,6 +36,11 @@ const (
 	// maxControlLine bounds a command line: the longest valid one is a
 	// token, a space and a verb.
 	maxControlLine = 1 << 10
+	// authTimeout bounds how long a connection may hold one of the
+	// maxControlConns slots before its first accepted command, so clients
+	// without the token cannot keep the harness out by connecting and
+	// saying nothing.
+	authTimeout = 10 * time.Second
 )
 
 // controlTCP serves control connections on one listener.
@@ -45,6 +51,7 @@ type controlTCP struct {
 	report  func() wire.Report // stats, ControlRefused filled in
 	hello   wire.Hello         // set before serve
 	refused atomic.Uint64
+	auth    time.Duration // authTimeout; shorter in tests
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
@@ -100,7 +107,7 @@ func listenControl(addr, token string, srv server.Runner, report func() wire.Rep
 	if err != nil {
 		return nil, fmt.Errorf("control port: %w", err)
 	}
-	return &controlTCP{ln: ln, token: []byte(token), srv: srv, report: report, conns: map[net.Conn]struct{}{}}, nil
+	return &controlTCP{ln: ln, token: []byte(token), srv: srv, report: report, auth: authTimeout, conns: map[net.Conn]struct{}{}}, nil
 }
 
 // Addr is where the control port listens.
@@ -152,6 +159,8 @@ func (c *controlTCP) untrack(conn net.Conn) {
 func (c *controlTCP) handle(conn net.Conn) {
 	sc := bufio.NewScanner(conn)
 	sc.Buffer(make([]byte, 0, 128), maxControlLine)
+	conn.SetReadDeadline(time.Now().Add(c.auth))
+	authed := false
 	for sc.Scan() {
 		line := sc.Text()
 		if strings.TrimSpace(line) == "" {
@@ -167,6 +176,10 @@ func (c *controlTCP) handle(conn net.Conn) {
 			c.refused.Add(1)
 			reply(conn, errorReply("refused: wrong token (the token is in this server's hello line; it changes every start)"))
 			return
+		}
+		if !authed { // a client with the token may stay connected and idle
+			conn.SetReadDeadline(time.Time{})
+			authed = true
 		}
 		switch verb {
 		case wire.CmdStats:

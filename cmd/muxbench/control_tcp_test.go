@@ -244,3 +244,49 @@ func TestParseControlFlag(t *testing.T) {
 		}
 	}
 }
+
+// fakeRunner is a server.Runner with no echo server behind it.
+type fakeRunner struct{ shut chan struct{} }
+
+func (f *fakeRunner) Addr() string      { return "127.0.0.1:0" }
+func (f *fakeRunner) Serve() error      { <-f.shut; return nil }
+func (f *fakeRunner) Shutdown()         {}
+func (f *fakeRunner) Stats() wire.Stats { return wire.Stats{Accepts: 3} }
+
+// TestControlTCPSlots: a client that says nothing loses its slot after the
+// auth timeout; one that sent the token keeps its connection while idle;
+// past maxControlConns a new client is told so.
+func TestControlTCPSlots(t *testing.T) {
+	srv := &fakeRunner{shut: make(chan struct{})}
+	ctl, err := listenControl("127.0.0.1:0", "tok", srv, func() wire.Report { return wire.Report{Stats: srv.Stats()} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctl.auth = 200 * time.Millisecond
+	go ctl.serve()
+	t.Cleanup(ctl.close)
+
+	authed := dialControl(t, ctl.Addr())
+	if r, err := wire.ParseReport(authed.send(t, wire.Command("tok", wire.CmdStats))); err != nil || r.Accepts != 3 {
+		t.Fatalf("stats: %+v, %v", r, err)
+	}
+	silent := dialControl(t, ctl.Addr())
+	if !silent.closedByServer(t) { // waits at most the conn's 20 s deadline
+		t.Error("a silent client kept its connection past the auth timeout")
+	}
+	// The authenticated client, idle for longer than the auth timeout
+	// meanwhile, still gets answers.
+	if _, err := wire.ParseReport(authed.send(t, wire.Command("tok", wire.CmdStats))); err != nil {
+		t.Errorf("stats after idling: %v", err)
+	}
+
+	for range maxControlConns - 1 { // authed holds one slot; each of these another until Cleanup
+		c := dialControl(t, ctl.Addr())
+		c.send(t, wire.Command("tok", wire.CmdStats)) // served: it holds its slot
+	}
+	over := dialControl(t, ctl.Addr())
+	line, err := over.rd.ReadBytes('\n')
+	if err != nil || !strings.Contains(errorOf(t, line), "too many control connections") {
+		t.Errorf("client %d: %q, %v; want too many control connections", maxControlConns+1, line, err)
+	}
+}

@@ -39,7 +39,7 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	protoName := fs.String("proto", "echo", "`protocol`: echo (any echo client) or sockperf (sockperf's TCP framing)")
 	cpus := fs.String("cpus", "", "pin every thread to this CPU `list`, e.g. 0 or 0,2-3 (default: not pinned)")
 	sndbuf := fs.Int("sndbuf", 0, "SO_SNDBUF `bytes` for accepted connections; small values force the back-pressure path (default: kernel autotuning)")
-	control := fs.String("control", "stdin", "`source` of control commands: stdin (stats/quit lines; EOF stops the server), none (signals only) or tcp:IP:PORT (\"TOKEN stats\" lines; the token is in the hello line; loopback unless an IP says otherwise)")
+	control := fs.String("control", "stdin", "`source` of control commands: stdin (stats/quit lines; EOF stops the server), none (signals only) or tcp:IP:PORT (\"TOKEN stats\" lines; the token is in the hello line; loopback unless an IP says otherwise; stdin is not read)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
