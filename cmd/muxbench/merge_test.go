@@ -96,6 +96,9 @@ func TestLoadOutMerge(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "report.md")); err != nil {
 		t.Errorf("report wrote no report.md: %v", err)
 	}
+	if code, stdout, stderr := loadRunCmd("compare", out, out); code != 0 || !strings.Contains(stdout, "epoll-lt") {
+		t.Errorf("compare of the merged run with itself: exit %d, stdout %q, stderr %q; want 0 and a table", code, stdout, stderr)
+	}
 }
 
 func TestMergeUsageErrors(t *testing.T) {
