@@ -42,7 +42,7 @@ func (o *loadOut) flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.token, "token", "", "the server's control `token`, from its hello line (with -control)")
 	fs.IntVar(&o.gens, "generators", 1, "this generator runs one of `N` equal shares of the point: -conns, -active and -rate are the point's totals")
 	fs.IntVar(&o.index, "generator-index", 0, "which share, `I` in 0..N-1 (a Kubernetes indexed Job: $JOB_COMPLETION_INDEX)")
-	fs.StringVar(&o.startAt, "start-at", "", "start the measured window at this wall-clock `time` (RFC 3339, e.g. 2026-01-02T15:04:05Z): give every generator the same one")
+	fs.StringVar(&o.startAt, "start-at", "", "start the measured window at this wall-clock `time` (RFC 3339, e.g. 2026-01-02T15:04:05Z): give every generator the same one; connections then stay open until 1 s after the window's end")
 }
 
 // check validates the flags before any work; now is the current time.
@@ -83,6 +83,12 @@ func (o *loadOut) check(now time.Time) error {
 	}
 	return nil
 }
+
+// startLinger is how long after the common window's end (-start-at plus
+// -duration) a generator keeps its connections open: more than the
+// windows of generators started together differ (milliseconds, with NTP),
+// little enough not to slow a sweep.
+const startLinger = time.Second
 
 // share turns the point's totals in c into this generator's share: the
 // first total%N generators take one more connection (and active
@@ -129,6 +135,21 @@ func (o *loadOut) hook(c *loadgen.Config, stderr io.Writer) {
 				return nil
 			case <-ctx.Done():
 				return fmt.Errorf("waiting for -start-at: %w", context.Cause(ctx))
+			}
+		}
+	}
+	if !o.at.IsZero() {
+		// Hold the connections until startLinger after the common
+		// window's end: another generator's clock or wake-up may run a
+		// little late, and a server it samples at its window's end must
+		// still see this generator's connections.
+		until := o.at.Add(c.Duration + startLinger)
+		c.BeforeClose = func(ctx context.Context) {
+			t := time.NewTimer(max(time.Until(until), 0))
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-ctx.Done():
 			}
 		}
 	}
