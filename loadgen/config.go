@@ -96,6 +96,14 @@ type Config struct {
 	// every connection and returns the error wrapped. Its time is in
 	// Result.PopulateSeconds, not ConnectSeconds.
 	OnConnected func(ctx context.Context) error
+	// BeforeClose, if set, is called once the traffic has stopped and
+	// drained, before the connections close, from the controlling
+	// goroutine with Run's ctx; nothing is sent or counted meanwhile.
+	// Generators on several hosts wait in it so that each one's
+	// connections outlive every window of the point (muxbench load
+	// -start-at), and a server sampled at one generator's window end sees
+	// them all.
+	BeforeClose func(ctx context.Context)
 }
 
 // PortRange is an inclusive range of local TCP ports.

@@ -143,6 +143,9 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	}
 	runCPU1 := cpuNs()
 	g.checkIdle()
+	if c.BeforeClose != nil {
+		c.BeforeClose(ctx)
+	}
 	return g.result(c, measures{
 		sources:         sources,
 		connectSeconds:  connectSeconds,

@@ -11,7 +11,10 @@
 # 3. `muxbench run claims-quick` (the claims table in about 3 minutes) and
 #    its checks: every part finished, a verdict and rule for every claim,
 #    every sweep part's population proof;
-# 4. compares the smoke run against the committed smoke reference, report
+# 4. scripts/netns-hosts.sh: a server and two generators in network
+#    namespaces, merged and counted (prints "skipped: <why>" where
+#    namespaces cannot be made);
+# 5. compares the smoke run against the committed smoke reference, report
 #    only: timing on a shared machine is noise, never a CI failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +48,9 @@ grep -q 'p50-sec' "$out/smoke/benchstat.txt" || { # benchstat shows p50-ns as se
 echo "== muxbench run claims-quick -> $out/claims-quick"
 "$bin/muxbench" run -out "$out/claims-quick" claims-quick
 go run ./scripts/checkrun "$out/claims-quick"
+
+echo "== multi-host run in network namespaces"
+bash scripts/netns-hosts.sh "$bin/muxbench"
 
 if [ -f results/reference/smoke/run.json ]; then
 	echo "== compare with results/reference/smoke (report only)"

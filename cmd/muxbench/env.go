@@ -21,9 +21,13 @@ func init() {
 }
 
 func runEnv(args []string, _ io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("env", "env [-scenario NAME|FILE]", stderr)
+	fs := newFlagSet("env", "env [-scenario NAME|FILE] [-conns N [-role server|generator|both] [-generators G] [-source-ips K]]", stderr)
 	name := fs.String("scenario", "idle-sweep", "check against this `scenario` (built-in name or YAML file)")
+	cc := connFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := cc.check(fs); err != nil {
 		return err
 	}
 	sc, err := scenarios.Load(*name)
@@ -43,6 +47,9 @@ func runEnv(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		if c.Level == "fail" {
 			problems++
 		}
+	}
+	if cc.conns > 0 {
+		problems += cc.print(stdout)
 	}
 	if problems > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("%d check(s) failed", problems)}

@@ -106,10 +106,18 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	})
 	cpus := fs.String("cpus", "", "pin the generator's threads to these CPUs, `list` like 1 or 2-3")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
+	var out loadOut
+	out.flags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	c.Mode, c.Proto = traffic.Mode(*mode), traffic.Proto(*proto) // loadgen's Validate names a bad one
+	if err := out.check(time.Now()); err != nil {
+		return err
+	}
+	if err := out.share(&c); err != nil {
+		return err
+	}
 	c.SpinBefore = spin
 	if spin == 0 {
 		c.SpinBefore = -1 // the flag's 0 means never; the Config's 0 means the default
@@ -173,6 +181,11 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if err := out.connect(c.Target); err != nil {
+		return err
+	}
+	defer out.close()
+	out.hook(&c, stderr)
 	res, err := loadgen.Run(ctx, c)
 	if bar != nil {
 		bar.finish()
@@ -191,6 +204,9 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		}
 	} else if err := writeLoadTable(stdout, res); err != nil {
 		return fmt.Errorf("write result: %w", err)
+	}
+	if err := out.write(c, res); err != nil {
+		return err
 	}
 	if n := res.ErrorCount(); n > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("run completed with %d errors: %s", n, res.ErrorString())}

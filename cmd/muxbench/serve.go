@@ -41,7 +41,7 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cpus := fs.String("cpus", "", "pin every thread to this CPU `list`, e.g. 0 or 0,2-3 (default: not pinned)")
 	sndbuf := fs.Int("sndbuf", 0, "SO_SNDBUF `bytes` for accepted connections; small values force the back-pressure path (default: kernel autotuning)")
 	pitfall := fs.Bool("pitfall", false, "allow a pitfall backend (a deliberately wrong loop, see `muxbench list`); `muxbench pitfalls` runs them")
-	control := fs.String("control", "stdin", "`source` of control commands: stdin (stats/quit lines; EOF stops the server) or none (signals only)")
+	control := fs.String("control", "stdin", "`source` of control commands: stdin (stats/quit lines; EOF stops the server), none (signals only) or tcp:IP:PORT (\"TOKEN stats\" lines; the token is in the hello line; loopback unless an IP says otherwise; stdin is not read)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -73,8 +73,9 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if *sndbuf < 0 {
 		return usageErrorf("-sndbuf: %d is negative (0 leaves the kernel default)", *sndbuf)
 	}
-	if *control != "stdin" && *control != "none" {
-		return usageErrorf("-control: %q is not stdin or none", *control)
+	controlKind, controlAddr, err := parseControlFlag(*control, stderr)
+	if err != nil {
+		return err
 	}
 	// A Go server runs with the GOMAXPROCS its CPU set gives it (gonet on
 	// one CPU: 1). The event loop holds its P while it waits (package
@@ -98,15 +99,42 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var ctl *controlTCP
+	report := func() wire.Report {
+		r := server.TakeReport(srv)
+		if ctl != nil {
+			r.ControlRefused = ctl.Refused()
+		}
+		return r
+	}
+	hello := wire.Hello{}
+	if controlKind == "tcp" {
+		token, err := newToken()
+		if err != nil {
+			srv.Shutdown()
+			return err
+		}
+		if ctl, err = listenControl(controlAddr, token, srv, report); err != nil {
+			srv.Shutdown()
+			return err
+		}
+		defer ctl.close()
+		hello.Control, hello.Token = ctl.Addr(), token
+	}
 	var lim unix.Rlimit
 	unix.Getrlimit(unix.RLIMIT_NOFILE, &lim)
 	out := &lineWriter{w: stdout}
-	out.json(wire.Hello{
+	hello = wire.Hello{
+		Control: hello.Control, Token: hello.Token,
 		Addr: srv.Addr(), PID: os.Getpid(), Backend: *backend, Proto: proto,
 		CPUs: set.String(), NoFileSoft: lim.Cur, NoFileHard: lim.Max,
 		OpenFDs: server.OpenFDs(), MaxFD: b.MaxFD,
 		LoopThread: b.EventLoop(), GOMAXPROCS: runtime.GOMAXPROCS(0), GODEBUG: os.Getenv("GODEBUG"), GC: gc,
-	})
+	}
+	out.json(hello)
+	if ctl != nil {
+		ctl.hello = hello
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve() }()
@@ -119,13 +147,16 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			srv.Shutdown()
 		}
 	}()
-	if *control == "stdin" {
-		go serveControl(stdin, srv, out)
+	switch controlKind {
+	case "stdin":
+		go serveControl(stdin, report, srv, out)
+	case "tcp":
+		go ctl.serve()
 	}
 
 	serveErr := <-served
 	srv.Shutdown()
-	final := server.TakeReport(srv)
+	final := report()
 	final.Final = true
 	out.json(final)
 	return serveErr
@@ -167,13 +198,13 @@ func execWithoutPreemptSignal() error {
 const loopMemoryLimit = 1 << 30
 
 // serveControl reads commands, one per line, until EOF, which stops the server.
-func serveControl(stdin io.Reader, srv server.Runner, out *lineWriter) {
+func serveControl(stdin io.Reader, report func() wire.Report, srv server.Runner, out *lineWriter) {
 	sc := bufio.NewScanner(stdin)
 	for sc.Scan() {
 		switch cmd := strings.TrimSpace(sc.Text()); cmd {
 		case "":
 		case wire.CmdStats:
-			out.json(server.TakeReport(srv))
+			out.json(report())
 		case wire.CmdQuit:
 			srv.Shutdown()
 			return

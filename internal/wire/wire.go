@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+
 	"github.com/muxbench/muxbench/internal/traffic"
 )
 
@@ -20,7 +22,28 @@ const (
 	CmdStats = "stats"
 	// CmdQuit stops the server; it prints its final Report and exits.
 	CmdQuit = "quit"
+	// CmdHello asks for the Hello line again; on the TCP control port only,
+	// so a client on another host learns what it samples.
+	CmdHello = "hello"
 )
+
+// On a TCP control port (serve -control tcp:ADDR) every command line is the
+// server's token, one space, and the verb: "TOKEN stats". The token is
+// random per start and printed in the Hello; a line without it, or with
+// another, is refused and its connection closed.
+
+// Command returns the control line for verb on a TCP control port.
+func Command(token, verb string) string { return token + " " + verb }
+
+// ParseCommand splits a TCP control line into its token and verb; ok is
+// false when the line has no token (a bare verb).
+func ParseCommand(line string) (token, verb string, ok bool) {
+	token, verb, ok = strings.Cut(strings.TrimSpace(line), " ")
+	if !ok || token == "" {
+		return "", strings.TrimSpace(line), false
+	}
+	return token, strings.TrimSpace(verb), true
+}
 
 // Hello is the first line `muxbench serve` prints: where the server listens
 // and what it can hold. The harness reads it to find the server and to
@@ -51,6 +74,11 @@ type Hello struct {
 	// GC is the garbage collector's setting: "default", or off with a
 	// memory limit for the event loop (which allocates nothing per request).
 	GC string `json:"gc"`
+	// Control and Token are the TCP control port's address and the token
+	// every command on it must carry (serve -control tcp:ADDR); absent when
+	// the server is controlled through its standard input.
+	Control string `json:"control,omitempty"`
+	Token   string `json:"token,omitempty"`
 }
 
 // Report is one line printed for the stats command: every counter plus the
@@ -75,6 +103,9 @@ type Report struct {
 	// MonoNs is CLOCK_MONOTONIC when the report was taken, so a reader can
 	// compute utilisation over exactly the interval between two reports.
 	MonoNs int64 `json:"mono_ns"`
+	// ControlRefused counts TCP control commands refused for a missing or
+	// wrong token since the server started (absent: none, or no TCP port).
+	ControlRefused uint64 `json:"control_refused,omitempty"`
 	// Final marks the report printed as the server exits.
 	Final bool `json:"final,omitempty"`
 }

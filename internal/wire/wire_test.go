@@ -46,3 +46,27 @@ func FuzzParseReport(f *testing.F) {
 		}
 	})
 }
+
+func TestParseCommand(t *testing.T) {
+	for _, tc := range []struct {
+		line, token, verb string
+		ok                bool
+	}{
+		{"abc stats", "abc", "stats", true},
+		{"  abc quit \n", "abc", "quit", true},
+		{"stats", "", "stats", false},
+		{"", "", "", false},
+		{" stats", "", "stats", false},
+	} {
+		token, verb, ok := ParseCommand(tc.line)
+		if token != tc.token || verb != tc.verb || ok != tc.ok {
+			t.Errorf("ParseCommand(%q) = %q, %q, %v; want %q, %q, %v", tc.line, token, verb, ok, tc.token, tc.verb, tc.ok)
+		}
+	}
+	if got := Command("t0k", CmdStats); got != "t0k stats" {
+		t.Errorf("Command = %q; want %q", got, "t0k stats")
+	}
+	if token, verb, ok := ParseCommand(Command("t0k", CmdQuit)); token != "t0k" || verb != CmdQuit || !ok {
+		t.Errorf("ParseCommand(Command(t0k, quit)) = %q, %q, %v", token, verb, ok)
+	}
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/muxbench/muxbench/lineup"
+	"github.com/muxbench/muxbench/loadfile"
+	"github.com/muxbench/muxbench/results"
+)
+
+func init() {
+	commands["merge"] = command{
+		summary: "combine several load generators' -out files for one server into one results directory",
+		run:     runMerge,
+	}
+}
+
+const mergeSynopsis = "merge -out DIR [-backend NAME | -server FILE] FILE.json..."
+
+func runMerge(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("merge", mergeSynopsis, stderr)
+	out := fs.String("out", "", "results `DIR` to create (must not exist, or be empty)")
+	backend := fs.String("backend", "", "the server's backend `name` (from its hello line; implied by -server or by a file of load -control)")
+	serverFile := fs.String("server", "", "`file` of the server's lines: its hello, then two stats reports taken inside the window (gives server counters and CPU)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: muxbench %s\n\n", mergeSynopsis)
+		fmt.Fprintln(stderr, "Each FILE.json is one generator's `muxbench load -out` result for the same")
+		fmt.Fprintln(stderr, "server and window. The merged run has one sample: connections, rates and")
+		fmt.Fprintln(stderr, "requests add up, percentiles come from the merged histograms. Flags may")
+		fmt.Fprintln(stderr, "come before or after the files.")
+		fmt.Fprintln(stderr, "\nflags:")
+		fs.PrintDefaults()
+	}
+	paths, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(paths) == 0:
+		return usageErrorf("no load result given (want the FILE.json of each muxbench load -out; see muxbench merge -h)")
+	case *out == "":
+		return usageErrorf("-out DIR is required (the results directory to create)")
+	}
+	var opts loadfile.Options
+	if *backend != "" {
+		if _, err := lineup.Lookup(*backend); err != nil {
+			return usageErrorf("-backend: %v", err)
+		}
+		opts.Backend = *backend
+	}
+	if *serverFile != "" {
+		data, err := os.ReadFile(*serverFile)
+		if err != nil {
+			return usageErrorf("-server: %v", err)
+		}
+		if opts.Server, err = loadfile.ParseServer(*serverFile, data); err != nil {
+			return usageErrorf("-server: %v", err)
+		}
+		if *backend != "" && *backend != opts.Server.Hello.Backend {
+			return usageErrorf("-backend %s, but the -server file's hello says %s (drop -backend)", *backend, opts.Server.Hello.Backend)
+		}
+		opts.Backend = opts.Server.Hello.Backend
+	}
+	if err := checkEmptyDir(*out); err != nil {
+		return err
+	}
+	in := make([]loadfile.Input, len(paths))
+	for i, p := range paths {
+		f, err := loadfile.Read(p)
+		if err != nil {
+			return usageErrorf("%v", err)
+		}
+		in[i] = loadfile.Input{Name: p, File: f}
+	}
+	if opts.Backend == "" && !slices.ContainsFunc(in, func(x loadfile.Input) bool { return x.File.Server != nil }) {
+		return usageErrorf("give -backend NAME (the server's, from its hello line) or -server FILE, or sample the server with load -control")
+	}
+	run, ov, err := loadfile.Merge(in, opts)
+	if err != nil {
+		if errors.Is(err, loadfile.ErrNoOverlap) || errors.Is(err, loadfile.ErrMixed) {
+			return usageErrorf("%v", err)
+		}
+		return err
+	}
+	if err := results.WriteDir(*out, run); err != nil {
+		return err
+	}
+	s := run.Samples[0]
+	fmt.Fprintf(stdout, "merged %d load results: windows overlap %v; %d requests, %d connections (%d active); status %s\n",
+		len(in), ov, s.Requests, s.Idle+s.Active, s.Active, s.Status)
+	if s.Reason != "" {
+		fmt.Fprintf(stdout, "reason: %s\n", s.Reason)
+	}
+	fmt.Fprintf(stdout, "wrote %s (muxbench report %s)\n", *out, *out)
+	return nil
+}
+
+// parseInterleaved parses flags placed before, between or after the
+// positional arguments and returns those arguments in order.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	usage, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	defer func() { fs.Usage = usage; fs.SetOutput(out) }()
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				usage()
+				return nil, err
+			}
+			return nil, usageErrorf("%s (see muxbench %s -h)", flagError(err), fs.Name())
+		}
+		args = fs.Args()
+		for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+			pos = append(pos, args[0])
+			args = args[1:]
+		}
+		if len(args) == 0 {
+			return pos, nil
+		}
+	}
+}
+
+// checkEmptyDir refuses a -out that exists and holds anything.
+func checkEmptyDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return usageErrorf("-out %s: %v", dir, err)
+	}
+	if len(entries) > 0 {
+		return usageErrorf("-out %s exists and is not empty (choose a new directory; merge never overwrites a run)", dir)
+	}
+	return nil
+}
