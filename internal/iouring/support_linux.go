@@ -1,0 +1,102 @@
+package iouring
+
+import (
+	"os"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// readDisabled returns the text of DisabledPath, or "" without it.
+func readDisabled() string {
+	b, err := os.ReadFile(DisabledPath)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// probe is struct io_uring_probe with room for every opcode.
+type probe struct {
+	lastOp, opsLen uint8
+	resv           uint16
+	resv2          [3]uint32
+	ops            [256]struct {
+		op, resv uint8
+		flags    uint16
+		resv2    uint32
+	}
+}
+
+// Supported reports, per opcode, whether the kernel implements it
+// (IORING_REGISTER_PROBE, 5.6).
+func (r *Ring) Supported() ([]bool, error) {
+	var p probe
+	if err := r.register(registerProbe, unsafe.Pointer(&p), uint32(len(p.ops))); err != nil {
+		if err == unix.EINVAL {
+			return nil, unsupported("io_uring has no IORING_REGISTER_PROBE: it needs Linux 6.0 or later")
+		}
+		return nil, err
+	}
+	ok := make([]bool, int(p.opsLen))
+	for i := range ok {
+		ok[i] = p.ops[i].flags&1 != 0 // IO_URING_OP_SUPPORTED
+	}
+	return ok, nil
+}
+
+// SetupFlags are the IORING_SETUP_* flags muxbench's rings use: SUBMIT_ALL
+// so one failing SQE does not hold back the rest of a batch, COOP_TASKRUN
+// so completions run when the loop enters the kernel anyway instead of
+// interrupting it with an IPI. (DEFER_TASKRUN would need every enter from
+// the thread that set the ring up; the server creates its poller before
+// its loop thread exists.)
+const SetupFlags = SetupSubmitAll | SetupCoopTaskrun
+
+// CheckPoll tells whether the uring-poll backend can run here: a ring
+// with SetupFlags, POLL_ADD and POLL_REMOVE, and a multishot poll that
+// really stays armed (IORING_POLL_ADD_MULTI, 5.13) — tried on an eventfd.
+// Its error wraps ErrUnsupported when io_uring is not usable here.
+func CheckPoll() error {
+	r, err := New(8, 16, SetupFlags)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	ops, err := r.Supported()
+	if err != nil {
+		return err
+	}
+	if err := opsError(ops, []uint8{OpPollAdd, OpPollRemove}); err != nil {
+		return err
+	}
+	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(efd)
+	sqe := r.GetSQE()
+	sqe.Opcode, sqe.Fd, sqe.Len, sqe.OpFlags, sqe.UserData = OpPollAdd, int32(efd), PollAddMulti, unix.POLLIN, 1
+	one := [8]byte{1}
+	unix.Write(efd, one[:])
+	if err := r.Wait(1000); err != nil {
+		return err
+	}
+	return multishotError("IORING_POLL_ADD_MULTI (5.13)", r)
+}
+
+// multishotError checks that the first CQE says its request stays armed.
+func multishotError(what string, r *Ring) error {
+	if r.Ready() == 0 {
+		return unsupported("a %s request gave no completion within a second", what)
+	}
+	c := *r.CQE(0)
+	r.Advance(1)
+	if c.Res < 0 {
+		return unsupported("io_uring rejects %s: %v; it needs Linux 6.0 or later", what, unix.Errno(-c.Res))
+	}
+	if c.Flags&CQEFMore == 0 {
+		return unsupported("io_uring ends a %s request after one completion: it needs Linux 6.0 or later", what)
+	}
+	return nil
+}
