@@ -83,7 +83,7 @@ func TestMultishotPollOnPipe(t *testing.T) {
 	}
 	// The runtime's preemption signal may interrupt the wait (EINTR)
 	// before its timeout; a bounded number of retries reaches ETIME.
-	err := unix.EINTR
+	var err error = unix.EINTR
 	for i := 0; i < 100 && err == unix.EINTR; i++ {
 		err = r.Wait(10)
 	}
