@@ -105,6 +105,10 @@ type Info struct {
 	// MaxFD is the largest fd number the backend can watch plus one
 	// (FD_SETSIZE for select); 0 means no limit of its own.
 	MaxFD int
+	// Check, when set, reports whether the backend can run on this kernel
+	// and in this process (io_uring: not disabled, not blocked by seccomp,
+	// new enough); an error says why not and how to fix it. nil: always.
+	Check func() error
 	// New constructs a Poller.
 	New func() (Poller, error)
 }

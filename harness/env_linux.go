@@ -205,6 +205,14 @@ func Preflight(sc results.Scenario) []Check {
 		add("somaxconn", "ok", fmt.Sprintf("net.core.somaxconn %d", sm), "")
 	}
 
+	// Backends the kernel or the process cannot run at all (io_uring off,
+	// blocked by seccomp, too old): their points will be unsupported.
+	for _, b := range sc.Backends {
+		if reason := unsupportedHere(b); reason != "" {
+			add(b, "warn", reason+"; its points will be recorded unsupported", "")
+		}
+	}
+
 	// select's FD_SETSIZE: not a problem, a fact the results will show. The
 	// server holds about serverOwnFDs fds before any connection.
 	const serverOwnFDs = 13

@@ -8,6 +8,7 @@ import (
 	"github.com/muxbench/muxbench/internal/cpuset"
 	"github.com/muxbench/muxbench/internal/procfs"
 	"github.com/muxbench/muxbench/internal/wire"
+	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/loadgen"
 	"github.com/muxbench/muxbench/results"
 )
@@ -31,6 +32,9 @@ func sample(ctx context.Context, opts Options, t timing, job Job) results.Sample
 	}
 	if job.Active > job.Conns() {
 		return fail(results.StatusUnsupported, "%d active connections need at least %d fds (the server watches %d of its own)", job.Active, job.Active+results.ServerOwnFDs, results.ServerOwnFDs)
+	}
+	if reason := unsupportedHere(job.Backend); reason != "" {
+		return fail(results.StatusUnsupported, "%s", reason)
 	}
 	argv := append(append([]string(nil), opts.ServerCommand...),
 		"-backend", job.Backend, "-addr", "127.0.0.1:0", "-proto", sc.Proto, "-cpus", sc.ServerCPUs)
@@ -248,4 +252,18 @@ func fill(s *results.Sample, res *loadgen.Result, h wire.Hello, start, end wire.
 func errorSummary(errs map[string]int64) string {
 	r := &loadgen.Result{Errors: errs}
 	return "errors: " + r.ErrorString()
+}
+
+// unsupportedHere is why the backend cannot run on this kernel or in this
+// process at all (io_uring disabled, blocked, too old), or "": its points
+// are then recorded unsupported without starting a server.
+func unsupportedHere(name string) string {
+	b, err := lineup.Lookup(name)
+	if err != nil || b.Check == nil {
+		return ""
+	}
+	if err := b.Check(); err != nil {
+		return fmt.Sprintf("%s: %v", name, err)
+	}
+	return ""
 }

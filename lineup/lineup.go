@@ -19,6 +19,7 @@ import (
 	_ "github.com/muxbench/muxbench/backends/epoll" // registers epoll-lt, epoll-et, epoll-et-drain
 	_ "github.com/muxbench/muxbench/backends/poll"  // registers poll, poll-accept1
 	_ "github.com/muxbench/muxbench/backends/select"
+	_ "github.com/muxbench/muxbench/backends/uringpoll" // registers uring-poll
 )
 
 // GoNet is the name of the goroutine-per-connection server over Go's
@@ -33,7 +34,7 @@ var servers = map[string]string{
 
 // Default is the backends a sweep runs unless told otherwise, in the
 // canonical order: from the oldest mechanism to the Go baseline.
-var Default = []string{"select", "poll", "epoll-lt", "epoll-et", GoNet}
+var Default = []string{"select", "poll", "epoll-lt", "epoll-et", "uring-poll", GoNet}
 
 // Order is every built-in backend in canonical order: Default, then the
 // variants (backends.Info.Variant). Listings, scenarios and charts use it;
@@ -51,6 +52,10 @@ type Backend struct {
 	// MaxFD is the largest fd number the backend can watch plus one
 	// (select: FD_SETSIZE); 0 means no limit of its own.
 	MaxFD int
+	// Check, when set, reports whether the backend can run here; its
+	// error ("unsupported: <reason and fix>") is what the harness records
+	// for the backend's points and what serve exits with. nil: always.
+	Check func() error
 	// Poller is what the event loop runs over; nil for a whole server.
 	Poller *backends.Info
 }
@@ -75,7 +80,7 @@ func Lookup(name string) (Backend, error) {
 	if err != nil {
 		return Backend{}, err
 	}
-	return Backend{Name: name, Description: info.Description, Variant: info.Variant, MaxFD: info.MaxFD, Poller: &info}, nil
+	return Backend{Name: name, Description: info.Description, Variant: info.Variant, MaxFD: info.MaxFD, Check: info.Check, Poller: &info}, nil
 }
 
 // Names returns every backend's name: the built-ins in Order, then any
