@@ -70,7 +70,7 @@ func TestParseDefaults(t *testing.T) {
 			file: "dir/my-sweep.yaml",
 			src:  "fds: [10, 100]\n",
 			want: results.Scenario{
-				Name: "my-sweep", Backends: []string{"select", "poll", "epoll-lt", "epoll-et", "uring-poll", "gonet"},
+				Name: "my-sweep", Backends: []string{"select", "poll", "epoll-lt", "epoll-et", "uring-poll", "uring", "gonet"},
 				FDs: []int{10, 100}, Active: []int{1}, Mode: "open", Rate: 2000, Size: 64,
 				KeepAlive: "0s", Warmup: "1s", Duration: "3s", Repetitions: 3, Proto: "echo",
 				ServerCPUs: "0", ClientCPUs: "1",
@@ -81,7 +81,7 @@ func TestParseDefaults(t *testing.T) {
 			file: "x.yaml",
 			src:  "name: x\nwarmup:\nactive:\nfds: [3]\n",
 			want: results.Scenario{
-				Name: "x", Backends: []string{"select", "poll", "epoll-lt", "epoll-et", "uring-poll", "gonet"},
+				Name: "x", Backends: []string{"select", "poll", "epoll-lt", "epoll-et", "uring-poll", "uring", "gonet"},
 				FDs: []int{3}, Active: []int{1}, Mode: "open", Rate: 2000, Size: 64,
 				KeepAlive: "0s", Warmup: "1s", Duration: "3s", Repetitions: 3, Proto: "echo",
 				ServerCPUs: "0", ClientCPUs: "1",
@@ -119,7 +119,7 @@ client_cpus: 2,3
 			file: "u.yaml",
 			src:  "name: u\nfds: &sweep [4, 5]\nrate: 2.5e3\nserver_cpus: ''\nclient_cpus: !!str 1\nactive: 2\n",
 			want: results.Scenario{
-				Name: "u", Backends: []string{"select", "poll", "epoll-lt", "epoll-et", "uring-poll", "gonet"},
+				Name: "u", Backends: []string{"select", "poll", "epoll-lt", "epoll-et", "uring-poll", "uring", "gonet"},
 				FDs: []int{4, 5}, Active: []int{2}, Mode: "open", Rate: 2500, Size: 64,
 				KeepAlive: "0s", Warmup: "1s", Duration: "3s", Repetitions: 3, Proto: "echo",
 				ServerCPUs: "", ClientCPUs: "1",

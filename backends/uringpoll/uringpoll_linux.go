@@ -23,7 +23,6 @@ package uringpoll
 import (
 	"errors"
 	"fmt"
-	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -52,18 +51,9 @@ const (
 	cqEntries = 8192
 )
 
-var (
-	checkOnce sync.Once
-	checkErr  error
-)
-
 // Check reports whether io_uring multishot poll works here; the error
-// wraps iouring.ErrUnsupported when it cannot. It runs the probe once per
-// process.
-func Check() error {
-	checkOnce.Do(func() { checkErr = iouring.CheckPoll() })
-	return checkErr
-}
+// wraps iouring.ErrUnsupported when it cannot. It probes once per process.
+func Check() error { return iouring.CheckPoll() }
 
 // entry is the state of one fd, indexed by fd number.
 type entry struct {

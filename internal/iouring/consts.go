@@ -20,12 +20,13 @@ const (
 	EnterExtArg    = 1 << 3
 
 	// Opcodes.
-	OpNop        = 0
-	OpPollAdd    = 6
-	OpPollRemove = 7
-	OpAccept     = 13
-	OpSend       = 26
-	OpRecv       = 27
+	OpNop         = 0
+	OpPollAdd     = 6
+	OpPollRemove  = 7
+	OpAccept      = 13
+	OpAsyncCancel = 14
+	OpSend        = 26
+	OpRecv        = 27
 
 	// SQE flags.
 	SQEBufferSelect   = 1 << 5

@@ -161,3 +161,47 @@ func TestFeatureAndOpsError(t *testing.T) {
 		t.Errorf("opsError past the probe's end = %v; want an unsupported error naming IORING_OP_RECV", err)
 	}
 }
+
+func TestCheckServerHere(t *testing.T) {
+	if err := CheckServer(); err != nil {
+		t.Fatalf("CheckServer: %v", err)
+	}
+}
+
+func TestBufRingRecv(t *testing.T) {
+	r := newRing(t)
+	br, err := r.NewBufRing(3, 4, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { br.Close() })
+	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(sp[0]); unix.Close(sp[1]) })
+	sqe := r.GetSQE()
+	sqe.Opcode, sqe.Fd, sqe.Ioprio, sqe.Flags, sqe.BufIndex, sqe.UserData = OpRecv, int32(sp[0]), RecvMultishot, SQEBufferSelect, 3, 9
+	// More rounds than buffers: each buffer must come back through Return.
+	for round := 0; round < 10; round++ {
+		msg := []byte{'a' + byte(round)}
+		unix.Write(sp[1], msg)
+		if err := r.Wait(5000); err != nil {
+			t.Fatal(err)
+		}
+		if r.Ready() != 1 {
+			t.Fatalf("round %d: Ready = %d; want 1", round, r.Ready())
+		}
+		c := *r.CQE(0)
+		r.Advance(1)
+		if c.Res != 1 || c.Flags&CQEFBuffer == 0 || c.Flags&CQEFMore == 0 {
+			t.Fatalf("round %d: CQE %+v; want 1 byte in a provided buffer, still armed", round, c)
+		}
+		bid := uint16(c.Flags >> CQEBufferShift)
+		if got := br.Buf(bid, 1); got[0] != msg[0] {
+			t.Fatalf("round %d: buffer %d holds %q; want %q", round, bid, got, msg)
+		}
+		br.Return(bid)
+		br.Publish()
+	}
+}

@@ -95,6 +95,8 @@ func opName(op uint8) string {
 		return "IORING_OP_SEND"
 	case OpRecv:
 		return "IORING_OP_RECV"
+	case OpAsyncCancel:
+		return "IORING_OP_ASYNC_CANCEL"
 	}
 	return fmt.Sprintf("opcode %d", op)
 }

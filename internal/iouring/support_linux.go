@@ -2,6 +2,7 @@ package iouring
 
 import (
 	"os"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -53,11 +54,19 @@ func (r *Ring) Supported() ([]bool, error) {
 // its loop thread exists.)
 const SetupFlags = SetupSubmitAll | SetupCoopTaskrun
 
-// CheckPoll tells whether the uring-poll backend can run here: a ring
+// CheckPoll tells whether the uring-poll backend can run here, probing
+// once per process (checkPoll).
+var CheckPoll = sync.OnceValue(checkPoll)
+
+// CheckServer tells whether the uring server can run here, probing once
+// per process (checkServer).
+var CheckServer = sync.OnceValue(checkServer)
+
+// checkPoll tells whether the uring-poll backend can run here: a ring
 // with SetupFlags, POLL_ADD and POLL_REMOVE, and a multishot poll that
 // really stays armed (IORING_POLL_ADD_MULTI, 5.13) — tried on an eventfd.
 // Its error wraps ErrUnsupported when io_uring is not usable here.
-func CheckPoll() error {
+func checkPoll() error {
 	r, err := New(8, 16, SetupFlags)
 	if err != nil {
 		return err
@@ -99,4 +108,44 @@ func multishotError(what string, r *Ring) error {
 		return unsupported("io_uring ends a %s request after one completion: it needs Linux 6.0 or later", what)
 	}
 	return nil
+}
+
+// checkServer tells whether the uring server can run here: everything
+// checkPoll needs, plus ACCEPT, RECV, SEND and ASYNC_CANCEL, a provided
+// buffer ring, and a multishot recv that stays armed (6.0) — tried on a
+// socket pair. Multishot accept (5.19) comes with both.
+func checkServer() error {
+	if err := CheckPoll(); err != nil {
+		return err
+	}
+	r, err := New(8, 16, SetupFlags)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	ops, err := r.Supported()
+	if err != nil {
+		return err
+	}
+	if err := opsError(ops, []uint8{OpAccept, OpRecv, OpSend, OpAsyncCancel}); err != nil {
+		return err
+	}
+	br, err := r.NewBufRing(0, 2, 64)
+	if err != nil {
+		return err
+	}
+	defer br.Close()
+	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(sp[0])
+	defer unix.Close(sp[1])
+	sqe := r.GetSQE()
+	sqe.Opcode, sqe.Fd, sqe.Ioprio, sqe.Flags, sqe.BufIndex, sqe.UserData = OpRecv, int32(sp[0]), RecvMultishot, SQEBufferSelect, 0, 1
+	unix.Write(sp[1], []byte("x"))
+	if err := r.Wait(1000); err != nil {
+		return err
+	}
+	return multishotError("multishot IORING_OP_RECV with a provided buffer ring (6.0)", r)
 }
