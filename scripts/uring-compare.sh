@@ -13,7 +13,9 @@
 # MSG bytes) for DURATION seconds with `muxbench load -warmup 0`. Server CPU
 # is every thread's schedstat time over the active run (ours includes the
 # Go runtime's threads), divided by the requests answered. Runs are
-# interleaved uring-poll / C / epoll-lt, REPS (default 5) of each; medians.
+# interleaved uring-poll / C / epoll-lt / uring (the completion-model
+# server, for comparison; URING=0 leaves it out), REPS (default 5) of
+# each; medians.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -33,6 +35,7 @@ CLIENT_CPU=${CLIENT_CPU:-1}
 MSG=${MSG:-64}
 ACTIVE=${ACTIVE:-32}
 IDLE=${IDLE:-1000}
+URING=${URING:-1}
 
 work=$(mktemp -d)
 pids=()
@@ -106,11 +109,12 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+
 col() { cut -d' ' -f"$2" "$1" | median; }
 all() { cut -d' ' -f1 "$1" | awk '{printf "%s%.2f", (NR>1 ? " " : ""), $1/1000}'; }
 
-: >"$work/u"; : >"$work/c"; : >"$work/e"
-for _ in $(seq 1 "$REPS"); do # interleaved, so drift hits all three alike
+: >"$work/u"; : >"$work/c"; : >"$work/e"; : >"$work/w"
+for _ in $(seq 1 "$REPS"); do # interleaved, so drift hits them all alike
 	ours uring-poll >>"$work/u"
 	theirs >>"$work/c"
 	ours epoll-lt >>"$work/e"
+	if [ "$URING" = 1 ]; then ours uring >>"$work/w"; fi
 done
 u=$(col "$work/u" 1) c=$(col "$work/c" 1) e=$(col "$work/e" 1)
 echo "active $ACTIVE closed loop, idle $IDLE, ${MSG} B, $REPS interleaved runs of ${DURATION}s, server CPU $SERVER_CPU, client CPU $CLIENT_CPU"
@@ -118,4 +122,8 @@ printf '%-22s %14s %10s  %s\n' server "median µs/req" "p50 µs" "every run µs/
 printf '%-22s %14.2f %10.1f  %s\n' "uring-poll (ours)" "$(echo "$u/1000" | bc -l)" "$(col "$work/u" 2)" "$(all "$work/u")"
 printf '%-22s %14.2f %10.1f  %s\n' "uring-poll-echo.c" "$(echo "$c/1000" | bc -l)" "$(col "$work/c" 2)" "$(all "$work/c")"
 printf '%-22s %14.2f %10.1f  %s\n' "epoll-lt (ours)" "$(echo "$e/1000" | bc -l)" "$(col "$work/e" 2)" "$(all "$work/e")"
+if [ "$URING" = 1 ]; then
+	w=$(col "$work/w" 1)
+	printf '%-22s %14.2f %10.1f  %s\n' "uring server (ours)" "$(echo "$w/1000" | bc -l)" "$(col "$work/w" 2)" "$(all "$work/w")"
+fi
 printf 'ratio uring-poll / C: %.2f (target <= 1.15); uring-poll / epoll-lt: %.2f\n' "$(echo "$u/$c" | bc -l)" "$(echo "$u/$e" | bc -l)"

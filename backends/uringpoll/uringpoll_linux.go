@@ -23,6 +23,7 @@ package uringpoll
 import (
 	"errors"
 	"fmt"
+	"runtime"
 
 	"golang.org/x/sys/unix"
 
@@ -73,6 +74,7 @@ type Poller struct {
 	gen  uint32
 	// rearms counts polls the kernel ended and Wait re-armed (tests).
 	rearms uint64
+	owned  bool // the calling goroutine is locked to the ring's thread
 }
 
 var _ backends.Poller = (*Poller)(nil)
@@ -96,10 +98,22 @@ func newSized(sq, cq uint32) (*Poller, error) {
 // an earlier connection with the same fd number) are recognised as stale.
 func userData(fd int, gen uint32) uint64 { return uint64(gen)<<32 | uint64(uint32(fd)) }
 
+// own locks the calling goroutine to its OS thread before the ring's
+// first enter: the ring is single-issuer (iouring.SetupFlags), so every
+// enter must come from the thread of the first. The server's loop is
+// locked already (this nests); a test's goroutine stays locked to it.
+func (p *Poller) own() {
+	if !p.owned {
+		runtime.LockOSThread()
+		p.owned = true
+	}
+}
+
 func (p *Poller) sqe() (*iouring.SQE, error) {
 	if s := p.ring.GetSQE(); s != nil {
 		return s, nil
 	}
+	p.own()
 	if err := p.ring.Submit(); err != nil {
 		return nil, fmt.Errorf("io_uring_enter (submit a full SQ ring): %w", err)
 	}
@@ -217,8 +231,11 @@ func (p *Poller) Remove(fd int) error {
 }
 
 // Wait submits queued SQEs and waits for completions in one
-// io_uring_enter, then turns CQEs into events.
+// io_uring_enter, then turns CQEs into events. The first Wait binds the
+// poller to the calling goroutine's thread (see own): call Wait, and any
+// Add that may fill the SQ ring, from that goroutine only.
 func (p *Poller) Wait(events []backends.Event, timeoutMs int) (int, error) {
+	p.own()
 	p.seq++
 	for {
 		err := p.ring.Wait(timeoutMs)

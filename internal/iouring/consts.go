@@ -7,7 +7,9 @@ const (
 	SetupCQSize      = 1 << 3
 	SetupSubmitAll   = 1 << 7  // 5.18: one bad SQE does not stop the batch
 	SetupCoopTaskrun = 1 << 8  // 5.19: no IPI to run completion work; it runs on the next enter
-	SetupSingleIss   = 1 << 12 // 6.0
+	SetupRDisabled   = 1 << 6  // 5.10: start disabled; the enabling thread becomes the single issuer
+	SetupSingleIss   = 1 << 12 // 6.0: one thread submits
+	SetupDeferTask   = 1 << 13 // 6.1: completion work runs only when that thread waits
 
 	// Features reported by io_uring_setup.
 	FeatSingleMMap = 1 << 0  // 5.4: SQ and CQ rings in one mapping
@@ -47,6 +49,7 @@ const (
 
 	// Register opcodes.
 	registerProbe      = 8
+	registerEnable     = 12
 	registerPbufRing   = 22
 	registerUnPbufRing = 23
 )

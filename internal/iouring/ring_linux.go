@@ -93,6 +93,9 @@ type Ring struct {
 	cqMask         uint32
 	cqes           []CQE
 
+	// disabled: set up with SetupRDisabled and not yet enabled by the
+	// first Submit or Wait.
+	disabled bool
 	// Kept here so a timed wait passes pointers into the Ring, not into
 	// a fresh allocation.
 	arg getEventsArg
@@ -109,7 +112,7 @@ func New(entries, cqEntries, flags uint32) (*Ring, error) {
 	if errno != 0 {
 		return nil, setupError(errno, readDisabled())
 	}
-	r := &Ring{fd: int(fd), features: p.features}
+	r := &Ring{fd: int(fd), features: p.features, disabled: flags&SetupRDisabled != 0}
 	if err := featureError(p.features, FeatSingleMMap|FeatExtArg|FeatNoDrop|FeatCQESkip); err != nil {
 		unix.Close(r.fd)
 		return nil, err
@@ -179,8 +182,27 @@ func (r *Ring) publish() uint32 {
 	return r.sqLocal - atomic.LoadUint32(r.sqHead)
 }
 
-// Submit hands pending SQEs to the kernel without waiting.
+// enable makes a ring set up with SetupRDisabled usable; with
+// SetupSingleIss the calling thread becomes its only submitter, so the
+// caller must be locked to its thread (runtime.LockOSThread).
+func (r *Ring) enable() error {
+	if !r.disabled {
+		return nil
+	}
+	if err := r.register(registerEnable, nil, 0); err != nil {
+		return fmt.Errorf("io_uring_register enable rings: %w", err)
+	}
+	r.disabled = false
+	return nil
+}
+
+// Submit hands pending SQEs to the kernel without waiting. The first
+// Submit or Wait of a ring set up with SetupRDisabled enables it for the
+// calling thread, which must then make every later Submit and Wait.
 func (r *Ring) Submit() error {
+	if err := r.enable(); err != nil {
+		return err
+	}
 	n := r.publish()
 	if n == 0 {
 		return nil
@@ -194,6 +216,9 @@ func (r *Ring) Submit() error {
 // wait). A signal interrupting the wait returns unix.EINTR, a timeout
 // unix.ETIME; either way SQEs the kernel took stay taken (Pending says).
 func (r *Ring) Wait(timeoutMs int) error {
+	if err := r.enable(); err != nil {
+		return err
+	}
 	n := r.publish()
 	var flags, minComplete uint32 = EnterGetEvents, 1
 	var arg unsafe.Pointer

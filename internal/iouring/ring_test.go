@@ -2,14 +2,18 @@ package iouring
 
 import (
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
 )
 
+// newRing makes a ring for the test's goroutine, locked to its thread:
+// the ring is single-issuer (SetupFlags).
 func newRing(t *testing.T) *Ring {
 	t.Helper()
+	runtime.LockOSThread()
 	r, err := New(8, 16, SetupFlags)
 	if err != nil {
 		t.Fatalf("New: %v", err)

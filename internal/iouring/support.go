@@ -28,7 +28,7 @@ const DisabledPath = "/proc/sys/kernel/io_uring_disabled"
 func setupError(errno unix.Errno, disabled string) error {
 	switch d := strings.TrimSpace(disabled); {
 	case errno == unix.ENOSYS:
-		return unsupported("this kernel has no io_uring (io_uring_setup: ENOSYS): it needs Linux 6.0 or later built with CONFIG_IO_URING")
+		return unsupported("this kernel has no io_uring (io_uring_setup: ENOSYS): it needs Linux 6.1 or later built with CONFIG_IO_URING")
 	case errno == unix.EPERM && d == "2":
 		return unsupported("io_uring is disabled by sysctl kernel.io_uring_disabled=2: set it to 0 (sysctl -w kernel.io_uring_disabled=0)")
 	case errno == unix.EPERM && d == "1":
@@ -36,7 +36,7 @@ func setupError(errno unix.Errno, disabled string) error {
 	case errno == unix.EPERM:
 		return unsupported("io_uring_setup refused (EPERM) though kernel.io_uring_disabled is %q: a seccomp filter or container runtime blocks it; allow io_uring_setup, io_uring_enter and io_uring_register (e.g. docker --security-opt seccomp=<profile allowing them>)", d)
 	case errno == unix.EINVAL:
-		return unsupported("io_uring_setup rejects the flags muxbench uses (EINVAL): the kernel is too old, it needs Linux 6.0 or later")
+		return unsupported("io_uring_setup rejects the flags muxbench uses (EINVAL; SINGLE_ISSUER and DEFER_TASKRUN came in 6.0 and 6.1): the kernel is too old, it needs Linux 6.1 or later")
 	case errno == unix.ENOMEM:
 		return fmt.Errorf("io_uring_setup: %w (raise RLIMIT_MEMLOCK on kernels before 5.12)", errno)
 	}

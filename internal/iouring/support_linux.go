@@ -2,6 +2,7 @@ package iouring
 
 import (
 	"os"
+	"runtime"
 	"sync"
 	"unsafe"
 
@@ -46,13 +47,17 @@ func (r *Ring) Supported() ([]bool, error) {
 	return ok, nil
 }
 
-// SetupFlags are the IORING_SETUP_* flags muxbench's rings use: SUBMIT_ALL
-// so one failing SQE does not hold back the rest of a batch, COOP_TASKRUN
-// so completions run when the loop enters the kernel anyway instead of
-// interrupting it with an IPI. (DEFER_TASKRUN would need every enter from
-// the thread that set the ring up; the server creates its poller before
-// its loop thread exists.)
-const SetupFlags = SetupSubmitAll | SetupCoopTaskrun
+// SetupFlags are the IORING_SETUP_* flags muxbench's rings use (liburing's
+// advice for one-thread servers): SUBMIT_ALL so one failing SQE does not
+// hold back the rest of a batch; SINGLE_ISSUER and DEFER_TASKRUN so the
+// kernel's completion work (a socket woke a poll: post its CQE) runs in
+// batches when the loop waits, not at the exit of every read and write —
+// where it made the Go runtime's sysmon take the loop's P from a "slow"
+// syscall, a context switch per few requests; COOP_TASKRUN so no IPI
+// interrupts the loop either. R_DISABLED: a ring is set up by one thread
+// and enabled by the first to enter it (see Ring.Wait), which then owns
+// it — the server's loop thread.
+const SetupFlags = SetupSubmitAll | SetupCoopTaskrun | SetupSingleIss | SetupDeferTask | SetupRDisabled
 
 // CheckPoll tells whether the uring-poll backend can run here, probing
 // once per process (checkPoll).
@@ -67,6 +72,8 @@ var CheckServer = sync.OnceValue(checkServer)
 // really stays armed (IORING_POLL_ADD_MULTI, 5.13) — tried on an eventfd.
 // Its error wraps ErrUnsupported when io_uring is not usable here.
 func checkPoll() error {
+	runtime.LockOSThread() // the ring belongs to the thread that enters it
+	defer runtime.UnlockOSThread()
 	r, err := New(8, 16, SetupFlags)
 	if err != nil {
 		return err
@@ -118,6 +125,8 @@ func checkServer() error {
 	if err := CheckPoll(); err != nil {
 		return err
 	}
+	runtime.LockOSThread() // the ring belongs to the thread that enters it
+	defer runtime.UnlockOSThread()
 	r, err := New(8, 16, SetupFlags)
 	if err != nil {
 		return err

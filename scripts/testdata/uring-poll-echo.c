@@ -12,7 +12,8 @@
  * reading stops until it is flushed. A poll that ends (no
  * IORING_CQE_F_MORE) is re-armed. user_data is fd | generation << 32 so
  * completions of a closed connection's poll are ignored.
- * Ring flags as muxbench's: SUBMIT_ALL | COOP_TASKRUN.
+ * Ring flags as muxbench's: SUBMIT_ALL | COOP_TASKRUN | SINGLE_ISSUER |
+ * DEFER_TASKRUN.
  *
  *   uring-poll-echo PORT      (listens on 127.0.0.1:PORT; SIGTERM stops it)
  */
@@ -186,7 +187,11 @@ int main(int argc, char **argv)
 		perror("bind/listen");
 		return 1;
 	}
-	struct io_uring_params p = {.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_CQSIZE, .cq_entries = 8192};
+	struct io_uring_params p = {
+		.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SINGLE_ISSUER |
+			 IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQSIZE,
+		.cq_entries = 8192,
+	};
 	int err = io_uring_queue_init_params(1024, &ring, &p);
 	if (err < 0) {
 		fprintf(stderr, "io_uring_queue_init: %s\n", strerror(-err));
