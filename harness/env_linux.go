@@ -17,6 +17,7 @@ import (
 	fdselect "github.com/muxbench/muxbench/backends/select"
 	"github.com/muxbench/muxbench/internal/cpuset"
 	"github.com/muxbench/muxbench/internal/procfs"
+	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/results"
 )
 
@@ -207,10 +208,16 @@ func Preflight(sc results.Scenario) []Check {
 
 	// Backends the kernel or the process cannot run at all (io_uring off,
 	// blocked by seccomp, too old): their points will be unsupported.
+	var checked []string
 	for _, b := range sc.Backends {
 		if reason := unsupportedHere(b); reason != "" {
 			add(b, "warn", reason+"; its points will be recorded unsupported", "")
+		} else if lb, err := lineup.Lookup(b); err == nil && lb.Check != nil {
+			checked = append(checked, b)
 		}
+	}
+	if len(checked) > 0 {
+		add("support", "ok", strings.Join(checked, ", ")+": usable on this kernel (probed)", "")
 	}
 
 	// select's FD_SETSIZE: not a problem, a fact the results will show. The
