@@ -47,6 +47,13 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageErrorf("-backend: %v", err)
 	}
+	if b.Check != nil {
+		// Not usable here at all (io_uring off or blocked): say why before
+		// anything starts. The harness records the same reason.
+		if err := b.Check(); err != nil {
+			return fmt.Errorf("-backend %s: %w", *backend, err)
+		}
+	}
 	// An event-loop server started as its own process: re-exec before
 	// anything is printed. (Called in-process, by tests, it runs as it is.)
 	if b.LoopThread() && len(os.Args) > 1 && os.Args[1] == "serve" && slices.Equal(os.Args[2:], args) {

@@ -307,6 +307,9 @@ func (s *Server) close(c *conn, cause error) {
 		s.cancel(userData(kindRecv, c.gen, c.fd)) // on failure the ring's close cancels it
 	}
 	if c.busy {
+		// The cancelled send may still be reading c.sending until the
+		// cancellation runs; it only reads, and under serve the collector
+		// is off, so the buffer is not reused meanwhile.
 		s.cancel(userData(kindSend, c.gen, c.fd))
 	}
 	unix.Close(c.fd)
