@@ -307,10 +307,10 @@ func (s *Server) close(c *conn, cause error) {
 		s.cancel(userData(kindRecv, c.gen, c.fd)) // on failure the ring's close cancels it
 	}
 	if c.busy {
-		// The cancelled send may still be reading c.sending until the
-		// cancellation runs; it only reads, and under serve the collector
-		// is off, so the buffer is not reused meanwhile.
+		// The cancelled send may read c.sending until the cancellation
+		// runs, in the next enter: keep the buffer alive until then.
 		s.cancel(userData(kindSend, c.gen, c.fd))
+		s.retired = append(s.retired, c.sending)
 	}
 	unix.Close(c.fd)
 	s.conns[c.fd] = nil

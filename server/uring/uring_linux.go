@@ -89,18 +89,22 @@ func userData(kind int, gen uint32, fd int) uint64 {
 
 // Server is the io_uring completion-model echo server.
 type Server struct {
-	cfg       server.Config
-	ring      *iouring.Ring
-	bufs      *iouring.BufRing
-	lnFD      int
-	addr      string
-	wakeFD    int
-	spareFD   int
-	conns     []*conn
-	gen       uint32
-	starved   []*conn // recvs ended by ENOBUFS, armed again after the turn
-	accepting bool    // a multishot accept is in the kernel
-	paused    bool    // accepting paused until acceptRetry
+	cfg     server.Config
+	ring    *iouring.Ring
+	bufs    *iouring.BufRing
+	lnFD    int
+	addr    string
+	wakeFD  int
+	spareFD int
+	conns   []*conn
+	gen     uint32
+	starved []*conn // recvs ended by ENOBUFS, armed again after the turn
+	// retired are send buffers of connections closed with a send in
+	// flight, kept until the enter that cancels the send has returned.
+	// (Socket sends run in this thread's enters, never beside it.)
+	retired   [][]byte
+	accepting bool // a multishot accept is in the kernel
+	paused    bool // accepting paused until acceptRetry
 	retry     time.Time
 	c         server.Counters
 
@@ -178,6 +182,10 @@ func (s *Server) Serve() error {
 		err := s.ring.Wait(timeout)
 		if err != nil && err != unix.EINTR && err != unix.ETIME {
 			return fmt.Errorf("io_uring_enter: %w", err)
+		}
+		if s.ring.Pending() == 0 {
+			clear(s.retired) // the cancellations were submitted and ran
+			s.retired = s.retired[:0]
 		}
 		if s.paused && !time.Now().Before(s.retry) {
 			s.paused = false
