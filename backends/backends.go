@@ -123,6 +123,10 @@ type Info struct {
 	// deliberately wrong in the one way it names (see Pitfall): for
 	// `muxbench pitfalls` only.
 	Pitfall Pitfall
+	// Check, when set, reports whether the backend can run on this kernel
+	// and in this process (io_uring: not disabled, not blocked by seccomp,
+	// new enough); an error says why not and how to fix it. nil: always.
+	Check func() error
 	// New constructs a Poller.
 	New func() (Poller, error)
 }

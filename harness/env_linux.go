@@ -17,6 +17,7 @@ import (
 	fdselect "github.com/muxbench/muxbench/backends/select"
 	"github.com/muxbench/muxbench/internal/cpuset"
 	"github.com/muxbench/muxbench/internal/procfs"
+	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/results"
 )
 
@@ -203,6 +204,20 @@ func Preflight(sc results.Scenario) []Check {
 		add("somaxconn", "warn", fmt.Sprintf("net.core.somaxconn is %d: fast connection bursts may be dropped and retried", sm), "sysctl -w net.core.somaxconn=4096")
 	} else {
 		add("somaxconn", "ok", fmt.Sprintf("net.core.somaxconn %d", sm), "")
+	}
+
+	// Backends the kernel or the process cannot run at all (io_uring off,
+	// blocked by seccomp, too old): their points will be unsupported.
+	var checked []string
+	for _, b := range sc.Backends {
+		if reason := unsupportedHere(b); reason != "" {
+			add(b, "warn", reason+"; its points will be recorded unsupported", "")
+		} else if lb, err := lineup.Lookup(b); err == nil && lb.Check != nil {
+			checked = append(checked, b)
+		}
+	}
+	if len(checked) > 0 {
+		add("support", "ok", strings.Join(checked, ", ")+": usable on this kernel (probed)", "")
 	}
 
 	// select's FD_SETSIZE: not a problem, a fact the results will show. The

@@ -106,6 +106,9 @@ func plannedUnsupported(j Job) bool {
 	if j.Active > j.Conns() {
 		return true
 	}
+	if unsupportedHere(j.Backend) != "" {
+		return true
+	}
 	b, err := lineup.Lookup(j.Backend)
 	return err == nil && b.MaxFD > 0 && j.FDs > b.MaxFD
 }

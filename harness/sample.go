@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"github.com/muxbench/muxbench/internal/traffic"
-	"github.com/muxbench/muxbench/lineup"
 	"strconv"
 	"strings"
 
 	"github.com/muxbench/muxbench/internal/cpuset"
 	"github.com/muxbench/muxbench/internal/procfs"
 	"github.com/muxbench/muxbench/internal/wire"
+	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/loadgen"
 	"github.com/muxbench/muxbench/results"
 )
@@ -34,6 +34,9 @@ func sample(ctx context.Context, opts Options, job Job) results.Sample {
 	}
 	if job.Active > job.Conns() {
 		return fail(results.StatusUnsupported, "%d active connections need at least %d fds (the server watches %d of its own)", job.Active, job.Active+results.ServerOwnFDs, results.ServerOwnFDs)
+	}
+	if reason := unsupportedHere(job.Backend); reason != "" {
+		return fail(results.StatusUnsupported, "%s", reason)
 	}
 	argv := append(append([]string(nil), opts.ServerCommand...),
 		"-backend", job.Backend, "-addr", "127.0.0.1:0", "-proto", string(sc.Proto), "-cpus", sc.ServerCPUs)
@@ -296,4 +299,18 @@ func memoryDelta(before, after procfs.Memory, n int) *results.MemoryDelta {
 func busyPolls(backend string) bool {
 	b, err := lineup.Lookup(backend)
 	return err == nil && b.Poller != nil && b.Poller.BusyPoll
+}
+
+// unsupportedHere is why the backend cannot run on this kernel or in this
+// process at all (io_uring disabled, blocked, too old), or "": its points
+// are then recorded unsupported without starting a server.
+func unsupportedHere(name string) string {
+	b, err := lineup.Lookup(name)
+	if err != nil || b.Check == nil {
+		return ""
+	}
+	if err := b.Check(); err != nil {
+		return fmt.Sprintf("%s: %v", name, err)
+	}
+	return ""
 }

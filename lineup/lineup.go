@@ -19,21 +19,36 @@ import (
 	_ "github.com/muxbench/muxbench/backends/epoll" // registers epoll-lt, epoll-et, the epoll variants and the pitfalls
 	_ "github.com/muxbench/muxbench/backends/poll"  // registers poll, poll-accept1
 	_ "github.com/muxbench/muxbench/backends/select"
+	_ "github.com/muxbench/muxbench/backends/uringpoll" // registers uring-poll
+	"github.com/muxbench/muxbench/internal/iouring"
 )
 
 // GoNet is the name of the goroutine-per-connection server over Go's
 // runtime netpoller (package server/gonet), the baseline.
 const GoNet = "gonet"
 
+// Uring is the name of the io_uring completion-model server (package
+// server/uring).
+const Uring = "uring"
+
 // servers are the backends that are whole servers of their own rather
 // than pollers, with their one-line descriptions.
 var servers = map[string]string{
 	GoNet: "Go's runtime netpoller: net.Listen, one goroutine per connection (the baseline)",
+	Uring: "io_uring completion model: multishot accept, multishot recv into a provided buffer ring, one send in flight per connection " +
+		"(waits = enters, events = CQEs)",
 }
+
+// serverChecks are the support checks of whole servers that have one.
+var serverChecks = map[string]func() error{Uring: iouring.CheckServer}
+
+// loopServers are the whole servers that run one loop on one locked
+// thread with raw waits, as the event loop does (see Backend.LoopThread).
+var loopServers = map[string]bool{Uring: true}
 
 // Default is the backends a sweep runs unless told otherwise, in the
 // canonical order: from the oldest mechanism to the Go baseline.
-var Default = []string{"select", "poll", "epoll-lt", "epoll-et", GoNet}
+var Default = []string{"select", "poll", "epoll-lt", "epoll-et", "uring-poll", Uring, GoNet}
 
 // Order is every built-in backend in canonical order: Default, then the
 // variants (backends.Info.Variant). Listings, scenarios and charts use it;
@@ -67,8 +82,14 @@ type Backend struct {
 	// Pitfall marks a deliberately wrong loop, run by `muxbench pitfalls`
 	// only (backends.Info.Pitfall says which mistake).
 	Pitfall bool
+	// Check, when set, reports whether the backend can run here; its
+	// error ("unsupported: <reason and fix>") is what the harness records
+	// for the backend's points and what serve exits with. nil: always.
+	Check func() error
 	// Poller is what the event loop runs over; nil for a whole server.
 	Poller *backends.Info
+	// loopServer: a whole server that runs one locked-thread loop.
+	loopServer bool
 }
 
 // EventLoop reports whether the backend is the event loop of package
@@ -78,11 +99,18 @@ type Backend struct {
 // whole server is measured as its process.
 func (b Backend) EventLoop() bool { return b.Poller != nil }
 
+// LoopThread reports whether the backend's server is one loop on one
+// locked OS thread that waits with raw system calls and allocates nothing
+// per request: the event loop, or a whole server built the same way
+// (uring). `muxbench serve` runs those alike (collector and preemption
+// signal off, two Ps) and their cost is the loop thread's CPU.
+func (b Backend) LoopThread() bool { return b.Poller != nil || b.loopServer }
+
 // Lookup returns the backend called name, or an error listing the names
 // that are known.
 func Lookup(name string) (Backend, error) {
 	if desc, ok := servers[name]; ok {
-		return Backend{Name: name, Description: desc}, nil
+		return Backend{Name: name, Description: desc, Check: serverChecks[name], loopServer: loopServers[name]}, nil
 	}
 	if !slices.Contains(backends.Names(), name) {
 		return Backend{}, fmt.Errorf("unknown backend %q (known: %s)", name, strings.Join(Names(), ", "))
@@ -92,7 +120,7 @@ func Lookup(name string) (Backend, error) {
 		return Backend{}, err
 	}
 	return Backend{Name: name, Description: info.Description, Variant: info.Variant, MaxFD: info.MaxFD,
-		Pitfall: info.Pitfall != backends.NoPitfall, Poller: &info}, nil
+		Pitfall: info.Pitfall != backends.NoPitfall, Check: info.Check, Poller: &info}, nil
 }
 
 // Names returns every backend's name but the pitfalls: the built-ins in

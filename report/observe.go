@@ -36,6 +36,7 @@ func observations(d dataset) []string {
 	a, at := focusActive(d)
 	add(obsScanCost(d, a, at))
 	add(obsGrowth(d, a, at))
+	add(obsUring(d, a, at)) // before ET vs LT: the reader's first question now
 	add(obsEdgeVsLevel(d, a, at))
 	add(obsGonet(d, a, at))
 	add(obsLatencySpread(d, a, at))

@@ -152,7 +152,7 @@ func exactRun(cpu map[string]map[int]float64, p99 map[string]map[int]float64, wa
 		Started:  time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC),
 		Scenario: results.Scenario{Name: "exact", Mode: "open", Rate: 1000, Size: 16, Repetitions: 3},
 	}
-	for _, b := range []string{"select", "poll", "epoll-lt", "epoll-et", "gonet"} {
+	for _, b := range []string{"select", "poll", "epoll-lt", "epoll-et", "uring-poll", "uring", "gonet"} {
 		if _, ok := cpu[b]; !ok {
 			continue
 		}
@@ -239,6 +239,21 @@ func TestObservations(t *testing.T) {
 			},
 			notWant: []string{"select", "poll ", "gonet", "wait calls"},
 			count:   3,
+		},
+		{
+			name: "io_uring beside epoll",
+			cpu: map[string]map[int]float64{
+				"epoll-lt":   flat(4000),
+				"uring-poll": {100: 3000, 1000: 3000, 10000: 4000},
+				"uring":      {100: 5000, 1000: 5000, 10000: 5000},
+			},
+			p99:   map[string]map[int]float64{"epoll-lt": flat(100e3), "uring-poll": flat(100e3), "uring": flat(100e3)},
+			waits: map[string]float64{"epoll-lt": 1, "uring-poll": 1, "uring": 2},
+			want: []string{
+				"io_uring against epoll-lt: uring-poll used 17% less CPU per request than epoll-lt (geometric mean over 3 fd counts): less beyond the spread at 100 and 1,000 fds, the same within it at 10,000 fds; 1.00× epoll-lt's wait calls (io_uring_enter) per request; " +
+					"uring used 1.2× epoll-lt's CPU per request (geometric mean over 3 fd counts): more at 100, 1,000 and 10,000 fds; 2.00× epoll-lt's wait calls (io_uring_enter) per request.",
+			},
+			count: -1,
 		},
 		{
 			name:    "one fd count",

@@ -52,6 +52,10 @@ var knownStyles = map[string]Style{
 	"epoll-lt": {palette[3], ShapeCircle},
 	"epoll-et": {palette[2], ShapeDiamond},
 	"gonet":    {palette[5], ShapeTriangleDown},
+	// io_uring, both kinds: Okabe–Ito's black (kept out of the palette, so
+	// hashed styles of other names do not change), one shape each.
+	"uring-poll": {black, ShapeDiamond},
+	"uring":      {black, ShapeSquare},
 	// Variants: the colour family of what they vary, another shape.
 	"epoll-et-drain": {palette[1], ShapeSquare},
 	"poll-accept1":   {palette[6], ShapeDiamond},
@@ -77,6 +81,7 @@ var (
 	noteColor    = color.RGBA{0x55, 0x55, 0x55, 0xff}
 	gridColor    = color.RGBA{0xE3, 0xE3, 0xE3, 0xff}
 	white        = color.RGBA{0xff, 0xff, 0xff, 0xff}
+	black        = color.RGBA{0x00, 0x00, 0x00, 0xff}
 
 	sansFont = font.Font{Typeface: "Liberation", Variant: "Sans"}
 	boldFont = font.Font{Typeface: "Liberation", Variant: "Sans", Weight: xfont.WeightBold}

@@ -32,7 +32,13 @@ func runList(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 				return err
 			}
 			if info.Variant == variants {
-				fmt.Fprintf(tw, "%s\t%s\n", name, info.Description)
+				desc := info.Description
+				if info.Check != nil {
+					if err := info.Check(); err != nil {
+						desc += " [" + err.Error() + "]"
+					}
+				}
+				fmt.Fprintf(tw, "%s\t%s\n", name, desc)
 			}
 		}
 		fmt.Fprintln(tw, "\t")

@@ -52,9 +52,16 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if b.Pitfall && !*pitfall {
 		return usageErrorf("-backend: %s is a pitfall, a deliberately wrong loop run by `muxbench pitfalls`; add -pitfall to serve it by hand", *backend)
 	}
+	if b.Check != nil {
+		// Not usable here at all (io_uring off or blocked): say why before
+		// anything starts. The harness records the same reason.
+		if err := b.Check(); err != nil {
+			return fmt.Errorf("-backend %s: %w", *backend, err)
+		}
+	}
 	// An event-loop server started as its own process: re-exec before
 	// anything is printed. (Called in-process, by tests, it runs as it is.)
-	if b.EventLoop() && len(os.Args) > 1 && os.Args[1] == "serve" && slices.Equal(os.Args[2:], args) {
+	if b.LoopThread() && len(os.Args) > 1 && os.Args[1] == "serve" && slices.Equal(os.Args[2:], args) {
 		if err := execWithoutPreemptSignal(); err != nil {
 			return err
 		}
@@ -82,7 +89,7 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	// rawwait), so its process needs a second P for the control reader.
 	procs := set.Len()
 	gc := "default"
-	if b.EventLoop() {
+	if b.LoopThread() {
 		procs = max(2, procs, runtime.GOMAXPROCS(0))
 		// The loop allocates nothing per request: with the collector off
 		// (bounded by a memory limit) no stop-the-world ever has to wait
@@ -129,7 +136,7 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		Addr: srv.Addr(), PID: os.Getpid(), Backend: *backend, Proto: proto,
 		CPUs: set.String(), NoFileSoft: lim.Cur, NoFileHard: lim.Max,
 		OpenFDs: server.OpenFDs(), MaxFD: b.MaxFD,
-		LoopThread: b.EventLoop(), GOMAXPROCS: runtime.GOMAXPROCS(0), GODEBUG: os.Getenv("GODEBUG"), GC: gc,
+		LoopThread: b.LoopThread(), GOMAXPROCS: runtime.GOMAXPROCS(0), GODEBUG: os.Getenv("GODEBUG"), GC: gc,
 	}
 	out.json(hello)
 	if ctl != nil {

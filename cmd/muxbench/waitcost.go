@@ -34,13 +34,17 @@ func init() {
 }
 
 // waitcostBackends is the default backend list: every level-triggered
-// poller that is not a variant, in canonical order, so a poller
-// registered later is measured without a change here.
+// poller that is not a variant and can run here (its support check
+// passes), in canonical order, so a poller registered later is measured
+// without a change here.
 func waitcostBackends() []string {
 	var out []string
 	for _, name := range lineup.Names() {
 		b, err := lineup.Lookup(name)
-		if err != nil || !b.EventLoop() || b.Variant || b.Poller.EdgeTriggered {
+		if err != nil || !b.EventLoop() || b.Variant || b.Poller.EdgeTriggered || b.Pitfall {
+			continue
+		}
+		if b.Check != nil && b.Check() != nil {
 			continue
 		}
 		out = append(out, name)

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/perf/benchfmt"
 
 	fdselect "github.com/muxbench/muxbench/backends/select"
+	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/results"
 )
 
@@ -157,6 +158,9 @@ func check(dir string, out io.Writer) ([]string, error) {
 				bad("select at %d fds: status %s; want unsupported (past FD_SETSIZE)", fds, s.Status)
 			case unsupported && s.Active > fds-results.ServerOwnFDs:
 				// the point cannot hold its active connections: right for every backend
+			case unsupported && unusableHere(b):
+				// io_uring disabled, blocked or too old on this machine: the
+				// reason is in the record
 			case (b != "select" || fds <= 1000) && unsupported:
 				bad("%s at %d fds: unsupported (%s); want it measured", b, fds, s.Reason)
 			}
@@ -199,4 +203,11 @@ func checkBench(path string) (int, error) {
 		errs = append(errs, errors.New("no benchmark results"))
 	}
 	return n, errors.Join(errs...)
+}
+
+// unusableHere reports whether the backend's own support check fails on
+// this machine (io_uring), which makes unsupported the right status.
+func unusableHere(name string) bool {
+	b, err := lineup.Lookup(name)
+	return err == nil && b.Check != nil && b.Check() != nil
 }

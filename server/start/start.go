@@ -1,6 +1,6 @@
 // Package start starts the echo server for any backend by name: the event
 // loop of package server over the backend's poller, or the backend's whole
-// server of its own (package server/gonet). Which one a name is, is
+// server of its own (package server/gonet, server/uring). Which one a name is, is
 // lineup.Backend.EventLoop.
 package start
 
@@ -10,6 +10,7 @@ import (
 	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/server"
 	"github.com/muxbench/muxbench/server/gonet"
+	"github.com/muxbench/muxbench/server/uring"
 )
 
 // Server creates the server for the named backend as cfg says. The caller
@@ -25,6 +26,8 @@ func Server(name string, cfg server.Config) (server.Runner, error) {
 	switch name {
 	case lineup.GoNet:
 		return gonet.New(cfg)
+	case lineup.Uring:
+		return uring.New(cfg)
 	}
 	return nil, fmt.Errorf("backend %s: a whole server that package start does not know how to start", name)
 }
