@@ -35,6 +35,11 @@ func init() {
 type Poller struct {
 	fds   []unix.PollFd
 	index []int32 // index[fd] = position in fds, or -1
+	// start is where the next scan of revents begins: after the last fd
+	// reported when a Wait filled its events, so when more fds are ready
+	// than one Wait returns, the ones late in the array are not starved by
+	// the early ones (epoll rotates its ready list the same way).
+	start int
 }
 
 var _ backends.Poller = (*Poller)(nil)
@@ -111,8 +116,12 @@ func (p *Poller) Wait(evs []backends.Event, timeoutMs int) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("poll: %w", err)
 	}
-	n := 0
-	for i := 0; i < len(p.fds) && ready > 0 && n < len(evs); i++ {
+	n, count := 0, len(p.fds)
+	if p.start >= count {
+		p.start = 0
+	}
+	for k := 0; k < count && ready > 0 && n < len(evs); k++ {
+		i := (p.start + k) % count
 		re := p.fds[i].Revents
 		if re == 0 {
 			continue
@@ -133,6 +142,9 @@ func (p *Poller) Wait(evs []backends.Event, timeoutMs int) (int, error) {
 		}
 		evs[n] = backends.Event{FD: p.fds[i].Fd, Ready: r}
 		n++
+		if n == len(evs) {
+			p.start = i + 1 // full: the rest first next time
+		}
 	}
 	return n, nil
 }

@@ -127,6 +127,9 @@ func Run(t *testing.T, newPoller func() (backends.Poller, error), edge bool) {
 			t.Errorf("%d fds reported; want 10", len(seen))
 		}
 	})
+	if !edge {
+		t.Run("fair", func(t *testing.T) { fair(t, newPoller) })
+	}
 	t.Run("add twice", func(t *testing.T) {
 		p := open(t, newPoller)
 		a, _ := pair(t)
@@ -192,5 +195,37 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// fair: with more fds ready than one Wait returns, every ready fd is
+// reported within ceil(ready/len(events)) waits — a level-triggered
+// backend must not report the same first ones every time and starve the
+// rest (epoll rotates its ready list; poll and select rotate their scan).
+func fair(t *testing.T, newPoller func() (backends.Poller, error)) {
+	p := open(t, newPoller)
+	const ready, batch = 40, 16
+	want := map[int32]bool{}
+	for i := 0; i < ready; i++ {
+		a, b := pair(t)
+		must(t, p.Add(a, backends.Read))
+		write(t, b, "x")
+		want[int32(a)] = true
+	}
+	seen := map[int32]bool{}
+	evs := make([]backends.Event, batch)
+	for w := 0; w < (ready+batch-1)/batch; w++ {
+		n, err := p.Wait(evs, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs[:n] {
+			seen[ev.FD] = true
+		}
+	}
+	for fd := range want {
+		if !seen[fd] {
+			t.Errorf("fd %d ready all along but not reported in %d waits of %d events (%d of %d seen)", fd, (ready+batch-1)/batch, batch, len(seen), ready)
+		}
 	}
 }

@@ -34,6 +34,11 @@ type Big struct {
 	rOut, wOut  []uint64 // copies handed to select, overwritten by it
 	added       []uint64 // fds that are registered (for Add/Remove checks)
 	maxFD       int      // highest fd added, -1 when empty
+	// start is the fd the next scan of the result sets begins at: after
+	// the last one reported when a Wait filled its events, so high fds
+	// are not starved by low ones when more are ready than one Wait
+	// returns (epoll rotates its ready list the same way).
+	start int
 }
 
 var _ backends.Poller = (*Big)(nil)
@@ -119,8 +124,12 @@ func (p *Big) Wait(events []backends.Event, timeoutMs int) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("select-big: pselect6 over %d fds: %w", p.maxFD+1, err)
 	}
-	n := 0
-	for fd := 0; fd <= p.maxFD && ready > 0 && n < len(events); fd++ {
+	n, span := 0, p.maxFD+1
+	if p.start >= span {
+		p.start = 0
+	}
+	for k := 0; k < span && ready > 0 && n < len(events); k++ {
+		fd := (p.start + k) % span
 		var r backends.Ready
 		if bitIsSet(p.rOut, fd) {
 			r |= backends.Readable
@@ -133,6 +142,9 @@ func (p *Big) Wait(events []backends.Event, timeoutMs int) (int, error) {
 		if r != 0 {
 			events[n] = backends.Event{FD: int32(fd), Ready: r}
 			n++
+			if n == len(events) {
+				p.start = fd + 1 // full: the rest first next time
+			}
 		}
 	}
 	return n, nil

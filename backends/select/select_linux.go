@@ -50,7 +50,12 @@ type Poller struct {
 	read, write unix.FdSet // master sets: what we want
 	rOut, wOut  unix.FdSet // copies handed to select, overwritten by it
 	maxFD       int        // highest fd added, -1 when empty
-	added       unix.FdSet // fds that are registered (for Add/Remove checks)
+	// start is the fd the next scan of the result sets begins at: after
+	// the last one reported when a Wait filled its events, so high fds
+	// are not starved by low ones when more are ready than one Wait
+	// returns (epoll rotates its ready list the same way).
+	start int
+	added unix.FdSet // fds that are registered (for Add/Remove checks)
 }
 
 var _ backends.Poller = (*Poller)(nil)
@@ -132,8 +137,12 @@ func (p *Poller) Wait(events []backends.Event, timeoutMs int) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("select: %w", err)
 	}
-	n := 0
-	for fd := 0; fd <= p.maxFD && ready > 0 && n < len(events); fd++ {
+	n, span := 0, p.maxFD+1
+	if p.start >= span {
+		p.start = 0
+	}
+	for k := 0; k < span && ready > 0 && n < len(events); k++ {
+		fd := (p.start + k) % span
 		var r backends.Ready
 		if p.rOut.IsSet(fd) {
 			r |= backends.Readable
@@ -146,6 +155,9 @@ func (p *Poller) Wait(events []backends.Event, timeoutMs int) (int, error) {
 		if r != 0 {
 			events[n] = backends.Event{FD: int32(fd), Ready: r}
 			n++
+			if n == len(events) {
+				p.start = fd + 1 // full: the rest first next time
+			}
 		}
 	}
 	return n, nil
