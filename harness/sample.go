@@ -212,62 +212,8 @@ func fill(s *results.Sample, res *loadgen.Result, h wire.Hello, start, end wire.
 	if res.Unanswered > 0 {
 		s.Errors[results.ErrKindUnanswered] = res.Unanswered
 	}
-	// Connections the server refused (select past FD_SETSIZE) count since
-	// the server started: they happen while connecting, before the window.
-	if end.ConnsRejected > 0 {
-		s.Errors[results.ErrKindRejected] = int64(end.ConnsRejected)
-	}
-	if n := end.Errors.Protocol - start.Errors.Protocol; n > 0 {
-		s.Errors[results.ErrKindServerProtocol] = int64(n)
-	}
-	d := results.ServerDelta{
-		UserNs:           end.UserNs - start.UserNs,
-		SysNs:            end.SysNs - start.SysNs,
-		MaxRSSKiB:        end.MaxRSSKiB,
-		VolCtxSw:         end.VolCtxSw - start.VolCtxSw,
-		InvolCtxSw:       end.InvolCtxSw - start.InvolCtxSw,
-		Waits:            int64(end.Waits - start.Waits),
-		WaitsInterrupted: int64(end.WaitsInterrupted - start.WaitsInterrupted),
-		Events:           int64(end.Events - start.Events),
-		Accepts:          int64(end.Accepts - start.Accepts),
-		Reads:            int64(end.Reads - start.Reads),
-		Writes:           int64(end.Writes - start.Writes),
-		ReadEAGAIN:       int64(end.ReadEAGAIN - start.ReadEAGAIN),
-		WriteEAGAIN:      int64(end.WriteEAGAIN - start.WriteEAGAIN),
-		InterestMods:     int64(end.InterestMods - start.InterestMods),
-		BytesIn:          int64(end.BytesIn - start.BytesIn),
-		BytesOut:         int64(end.BytesOut - start.BytesOut),
-		LoopCPUNs:        end.LoopCPUNs - start.LoopCPUNs,
-		ConnsOpen:        end.ConnsOpen,
-		ConnsRejected:    int64(end.ConnsRejected),
-		Threads:          end.Threads,
-		GOMAXPROCS:       h.GOMAXPROCS,
-		GODEBUG:          h.GODEBUG,
-		GC:               h.GC,
-	}
-	proc := float64(d.UserNs + d.SysNs)
-	scoped := proc
-	d.CPUScope = results.CPUScopeProcess
-	if h.LoopThread {
-		scoped = float64(d.LoopCPUNs)
-		d.CPUScope = results.CPUScopeLoop
-	}
-	if res.Requests > 0 {
-		rq := float64(res.Requests)
-		d.ProcessCPUNsPerReq = proc / rq
-		d.CPUNsPerReq = scoped / rq
-		d.LoopCPUNsPerReq = float64(d.LoopCPUNs) / rq
-		d.WaitsPerReq = float64(d.Waits) / rq
-		d.SyscallsPerReq = float64(d.Waits+d.Reads+d.Writes+d.InterestMods) / rq
-	}
-	if w := end.MonoNs - start.MonoNs; w > 0 {
-		d.ProcessCPUUtil = proc / float64(w)
-		d.CPUUtil = scoped / float64(w)
-	}
-	if d.Waits > 0 {
-		d.EventsPerWait = float64(d.Events) / float64(d.Waits)
-	}
-	s.Server = d
+	results.AddServerErrors(s.Errors, start, end)
+	s.Server = results.ServerDeltaOf(h, start, end, float64(res.Requests))
 	s.Client = results.ClientDelta{
 		CPUNs: res.ClientCPUNs, CPUNsPerReq: res.ClientCPUPerRq,
 		ConnectSeconds: res.ConnectSeconds, SetupSeconds: res.PopulateSeconds,

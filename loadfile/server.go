@@ -83,61 +83,13 @@ func ParseServer(name string, data []byte) (*ServerEdges, error) {
 // per-request figures divide by the requests the server itself read over
 // its interval (bytes in / request size), not by the generators' count.
 func (e *ServerEdges) fill(s *results.Sample, errs map[string]int64, conns int) string {
-	start, end, h := e.Start, e.End, e.Hello
-	d := results.ServerDelta{
-		UserNs:           end.UserNs - start.UserNs,
-		SysNs:            end.SysNs - start.SysNs,
-		MaxRSSKiB:        end.MaxRSSKiB,
-		VolCtxSw:         end.VolCtxSw - start.VolCtxSw,
-		InvolCtxSw:       end.InvolCtxSw - start.InvolCtxSw,
-		Waits:            int64(end.Waits - start.Waits),
-		WaitsInterrupted: int64(end.WaitsInterrupted - start.WaitsInterrupted),
-		Events:           int64(end.Events - start.Events),
-		Accepts:          int64(end.Accepts - start.Accepts),
-		Reads:            int64(end.Reads - start.Reads),
-		Writes:           int64(end.Writes - start.Writes),
-		ReadEAGAIN:       int64(end.ReadEAGAIN - start.ReadEAGAIN),
-		WriteEAGAIN:      int64(end.WriteEAGAIN - start.WriteEAGAIN),
-		InterestMods:     int64(end.InterestMods - start.InterestMods),
-		BytesIn:          int64(end.BytesIn - start.BytesIn),
-		BytesOut:         int64(end.BytesOut - start.BytesOut),
-		LoopCPUNs:        end.LoopCPUNs - start.LoopCPUNs,
-		ConnsOpen:        end.ConnsOpen,
-		ConnsRejected:    int64(end.ConnsRejected),
-		Threads:          end.Threads,
-		GOMAXPROCS:       h.GOMAXPROCS,
-		GODEBUG:          h.GODEBUG,
-		GC:               h.GC,
-	}
-	proc := float64(d.UserNs + d.SysNs)
-	scoped := proc
-	d.CPUScope = results.CPUScopeProcess
-	if h.LoopThread {
-		scoped = float64(d.LoopCPUNs)
-		d.CPUScope = results.CPUScopeLoop
-	}
-	if rq := float64(d.BytesIn) / float64(max(s.Size, 1)); rq > 0 {
-		d.ProcessCPUNsPerReq = proc / rq
-		d.CPUNsPerReq = scoped / rq
-		d.LoopCPUNsPerReq = float64(d.LoopCPUNs) / rq
-		d.WaitsPerReq = float64(d.Waits) / rq
-		d.SyscallsPerReq = float64(d.Waits+d.Reads+d.Writes+d.InterestMods) / rq
-	}
-	if w := end.MonoNs - start.MonoNs; w > 0 {
-		d.ProcessCPUUtil = proc / float64(w)
-		d.CPUUtil = scoped / float64(w)
-	}
-	if d.Waits > 0 {
-		d.EventsPerWait = float64(d.Events) / float64(d.Waits)
-	}
+	start, end := e.Start, e.End
+	// Requests the server itself read over its interval (bytes in /
+	// request size): the reports are not at the generators' window edges.
+	d := results.ServerDeltaOf(e.Hello, start, end, float64(end.BytesIn-start.BytesIn)/float64(max(s.Size, 1)))
 	s.Server = d
 	s.Watched, s.MaxWatchedFD = end.Watched, end.MaxWatchedFD
-	if end.ConnsRejected > 0 {
-		errs[results.ErrKindRejected] = int64(end.ConnsRejected)
-	}
-	if n := end.Errors.Protocol - start.Errors.Protocol; n > 0 {
-		errs[results.ErrKindServerProtocol] = int64(n)
-	}
+	results.AddServerErrors(errs, start, end)
 
 	var faults []string
 	if d.Accepts > 0 {
