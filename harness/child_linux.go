@@ -180,36 +180,60 @@ func populateTimeout(n int) time.Duration {
 	return 20*time.Second + time.Duration(n)*2*time.Millisecond
 }
 
-// awaitPopulated polls the server's counters until it reports exactly n
-// connections accepted and open — the load generator counts a connection
-// as open when its own connect completes, which can be long before the
-// server accepts it — calling progress with the open count as it goes.
-// Connections the server rejected, more accepts than n, or the timeout
-// end the wait with an error naming what was seen.
-func (c *child) awaitPopulated(ctx context.Context, n int, progress func(open int)) error {
-	timeout := populateTimeout(n)
-	deadline := time.Now().Add(timeout)
+// population is what awaitPopulated waits for: conns connections
+// accepted and open at the server, counted from base (its counters before
+// any was opened: zero for a fresh child). When shared, other generators
+// open some of them at the same time, so the accepts since base are not
+// this generator's alone to count; the open count must still be exact.
+type population struct {
+	conns    int
+	base     wire.Report
+	shared   bool
+	deadline time.Time
+	// late says why the deadline is what it is, for the error.
+	late string
+}
+
+// awaitPopulated polls the server's counters until it reports exactly
+// p.conns connections accepted and open — the load generator counts a
+// connection as open when its own connect completes, which can be long
+// before the server accepts it — calling progress with the open count as
+// it goes. Connections the server rejected, more accepts or open
+// connections than p.conns, or the deadline end the wait with an error
+// naming what was seen.
+func awaitPopulated(ctx context.Context, report func() (wire.Report, error), p population, progress func(open int)) error {
+	n := p.conns
 	tick := time.NewTicker(populatePoll)
 	defer tick.Stop()
 	for {
-		r, err := c.report()
+		r, err := report()
 		if err != nil {
 			return fmt.Errorf("waiting for the server to accept %d connections: %w", n, err)
 		}
 		progress(int(r.ConnsOpen))
+		accepts, rejected := r.Accepts-p.base.Accepts, r.ConnsRejected-p.base.ConnsRejected
 		switch {
-		case r.ConnsRejected > 0 || r.Accepts > uint64(n):
-			return fmt.Errorf("server accepted %d and rejected %d connections of %d offered (errors: %+v)", r.Accepts, r.ConnsRejected, n, r.Errors)
-		case r.Accepts == uint64(n) && r.ConnsOpen == int64(n):
+		case rejected > 0 || (!p.shared && accepts > uint64(n)) || r.ConnsOpen > int64(n):
+			return fmt.Errorf("server accepted %d and rejected %d connections (%d open) of %d offered (errors: %+v)", accepts, rejected, r.ConnsOpen, n, r.Errors)
+		case r.ConnsOpen == int64(n) && (p.shared || accepts == uint64(n)):
 			return nil
-		case time.Now().After(deadline):
-			return fmt.Errorf("server accepted %d of %d connections (%d open) within %v; its accept queue may have overflowed (somaxconn) or the backend accepts too slowly", r.Accepts, n, r.ConnsOpen, timeout)
+		case time.Now().After(p.deadline):
+			return fmt.Errorf("server accepted %d of %d connections (%d open) %s", accepts, n, r.ConnsOpen, p.late)
 		}
 		select {
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		case <-tick.C:
 		}
+	}
+}
+
+// childPopulation is what a fresh child must reach before the window.
+func childPopulation(n int) population {
+	timeout := populateTimeout(n)
+	return population{
+		conns: n, deadline: time.Now().Add(timeout),
+		late: fmt.Sprintf("within %v; its accept queue may have overflowed (somaxconn) or the backend accepts too slowly", timeout),
 	}
 }
 

@@ -135,7 +135,25 @@ type Check struct {
 
 // Preflight checks the machine against a scenario (or, with a zero
 // scenario, against this machine's own maximum) before anything runs.
-func Preflight(sc results.Scenario) []Check {
+func Preflight(sc results.Scenario) []Check { return preflight(sc, false) }
+
+// missingCPUs lists the CPUs of set a machine of n CPUs does not have.
+func missingCPUs(set cpuset.Set, n int) []int {
+	var bad []int
+	for _, c := range set.CPUs() {
+		if c >= n {
+			bad = append(bad, c)
+		}
+	}
+	return bad
+}
+
+// PreflightRemote is Preflight for a load generator whose server runs on
+// another host (muxbench run -server): the scenario's server CPUs are not
+// this machine's, so only the client CPUs are checked.
+func PreflightRemote(sc results.Scenario) []Check { return preflight(sc, true) }
+
+func preflight(sc results.Scenario, remote bool) []Check {
 	var checks []Check
 	add := func(name, level, detail, fix string) {
 		checks = append(checks, Check{Name: name, Level: level, Detail: detail, Fix: fix})
@@ -149,25 +167,23 @@ func Preflight(sc results.Scenario) []Check {
 	n := runtime.NumCPU()
 	srv, errS := cpuset.Parse(sc.ServerCPUs)
 	cli, errC := cpuset.Parse(sc.ClientCPUs)
+	if remote {
+		srv, errS = cpuset.Set{}, nil // on another host
+	}
+	bad := append(missingCPUs(srv, n), missingCPUs(cli, n)...)
 	switch {
 	case errS != nil || errC != nil:
 		add("cpus", "fail", fmt.Sprintf("server_cpus %q / client_cpus %q: %v %v", sc.ServerCPUs, sc.ClientCPUs, errS, errC), "write CPU lists like 0 or 1-3")
+	case len(bad) > 0:
+		add("cpus", "fail", fmt.Sprintf("CPUs %v do not exist (this machine has %d)", bad, n), fmt.Sprintf("use CPUs 0-%d in server_cpus and client_cpus", n-1))
+	case remote:
+		add("cpus", "ok", fmt.Sprintf("%d CPUs; load generator on %s; the server is remote", n, orAll(cli)), "")
 	case n < 2:
 		add("cpus", "warn", fmt.Sprintf("%d CPU: server and load generator share it, so each run measures both", n), "run on a machine with 2 or more CPUs")
 	case overlap(srv, cli):
 		add("cpus", "warn", fmt.Sprintf("server CPUs %s and client CPUs %s overlap", srv, cli), "give server_cpus and client_cpus disjoint CPU lists")
 	default:
-		var bad []int
-		for _, c := range append(srv.CPUs(), cli.CPUs()...) {
-			if c >= n {
-				bad = append(bad, c)
-			}
-		}
-		if len(bad) > 0 {
-			add("cpus", "fail", fmt.Sprintf("CPUs %v do not exist (this machine has %d)", bad, n), fmt.Sprintf("use CPUs 0-%d in server_cpus and client_cpus", n-1))
-		} else {
-			add("cpus", "ok", fmt.Sprintf("%d CPUs; server on %s, load generator on %s", n, orAll(srv), orAll(cli)), "")
-		}
+		add("cpus", "ok", fmt.Sprintf("%d CPUs; server on %s, load generator on %s", n, orAll(srv), orAll(cli)), "")
 	}
 
 	// File descriptors: each process holds one fd per connection.

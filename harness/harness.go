@@ -13,6 +13,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"time"
 
@@ -39,6 +41,10 @@ type Options struct {
 	Progress Progress
 	// Timeout is the load generator's per-request timeout (0: its default).
 	Timeout time.Duration
+	// Remote, if set, is a server the harness did not start: every sample
+	// measures it (ServerCommand is then unused) and the scenario's
+	// backends must be its one backend.
+	Remote *Remote
 }
 
 // Progress receives the harness's progress: Plan once, then Start and Done
@@ -118,8 +124,19 @@ func plannedUnsupported(j Job) bool {
 // returns the record with ctx's error.
 func Run(ctx context.Context, opts Options) (*results.Run, error) {
 	sc := opts.Scenario
-	if len(opts.ServerCommand) == 0 {
+	if len(opts.ServerCommand) == 0 && opts.Remote == nil {
 		return nil, errors.New("harness: no server command")
+	}
+	if r := opts.Remote; r != nil {
+		if len(sc.Backends) != 1 || sc.Backends[0] != r.Hello.Backend {
+			return nil, fmt.Errorf("harness: the remote server runs %s; the scenario's backends must be just that, not %v", r.Hello.Backend, sc.Backends)
+		}
+		if r.Generators > 1 && r.StartAt.IsZero() {
+			return nil, errors.New("harness: generators sharing a remote server need a common start time")
+		}
+		if !r.StartAt.IsZero() {
+			r.slots = r.Schedule(sc)
+		}
 	}
 	clientCPUs, err := cpuset.Parse(sc.ClientCPUs)
 	if err != nil {
@@ -135,6 +152,15 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 		Incomplete: true,
 	}
 	run.Env.ServerCPUs, run.Env.ClientCPUs = sc.ServerCPUs, clientCPUs.String()
+	if r := opts.Remote; r != nil {
+		run.Remote = r.record()
+		run.Env.ServerCPUs = r.Hello.CPUs
+		if opts.OutDir != "" {
+			if err := os.MkdirAll(filepath.Join(opts.OutDir, LoadsDir), 0o755); err != nil {
+				return nil, fmt.Errorf("results directory: %w", err)
+			}
+		}
+	}
 	save := func() error {
 		if opts.OutDir == "" {
 			return nil
@@ -146,7 +172,11 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 	}
 	jobs := Jobs(sc)
 	if opts.Progress != nil {
-		opts.Progress.Plan(len(jobs), Estimate(sc))
+		estimate := Estimate(sc)
+		if r := opts.Remote; r != nil && len(r.slots) > 0 {
+			estimate = time.Until(r.slots[len(r.slots)-1].End)
+		}
+		opts.Progress.Plan(len(jobs), estimate)
 	}
 	for i, job := range jobs {
 		if ctx.Err() != nil {
@@ -155,7 +185,7 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 		if opts.Progress != nil {
 			opts.Progress.Start(i, job)
 		}
-		s := sample(ctx, opts, job)
+		s := sample(ctx, opts, i, job)
 		if ctx.Err() != nil {
 			break // a sample cut short by the interrupt is not a result
 		}

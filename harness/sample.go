@@ -18,8 +18,8 @@ import (
 // One sample: a server child, the load generator, the window's edges
 // checked and its counters turned into a results.Sample.
 
-// sample takes one sample; every failure is recorded in it, not returned.
-func sample(ctx context.Context, opts Options, job Job) results.Sample {
+// sample takes sample i; every failure is recorded in it, not returned.
+func sample(ctx context.Context, opts Options, i int, job Job) results.Sample {
 	sc := opts.Scenario
 	s := results.Sample{
 		Backend: job.Backend, FDs: job.FDs, Idle: job.Conns() - job.Active, Active: job.Active,
@@ -28,16 +28,27 @@ func sample(ctx context.Context, opts Options, job Job) results.Sample {
 	if sc.Mode == traffic.Open {
 		s.RateRequested = sc.Rate
 	}
-	fail := func(status, format string, args ...any) results.Sample {
-		s.Status, s.Reason = status, fmt.Sprintf(format, args...)
-		return s
-	}
 	if job.Active > job.Conns() {
-		return fail(results.StatusUnsupported, "%d active connections need at least %d fds (the server watches %d of its own)", job.Active, job.Active+results.ServerOwnFDs, results.ServerOwnFDs)
+		return failed(s, results.StatusUnsupported, "%d active connections need at least %d fds (the server watches %d of its own)", job.Active, job.Active+results.ServerOwnFDs, results.ServerOwnFDs)
+	}
+	if opts.Remote != nil {
+		return opts.Remote.sample(ctx, opts, i, job, s)
 	}
 	if reason := unsupportedHere(job.Backend); reason != "" {
-		return fail(results.StatusUnsupported, "%s", reason)
+		return failed(s, results.StatusUnsupported, "%s", reason)
 	}
+	return childSample(ctx, opts, job, s)
+}
+
+// failed returns s with its status and the reason.
+func failed(s results.Sample, status, format string, args ...any) results.Sample {
+	s.Status, s.Reason = status, fmt.Sprintf(format, args...)
+	return s
+}
+
+// childSample takes a sample of a server child started for it.
+func childSample(ctx context.Context, opts Options, job Job, s results.Sample) results.Sample {
+	sc := opts.Scenario
 	argv := append(append([]string(nil), opts.ServerCommand...),
 		"-backend", job.Backend, "-addr", "127.0.0.1:0", "-proto", string(sc.Proto), "-cpus", sc.ServerCPUs)
 	if sc.ServerSendBuffer > 0 {
@@ -45,44 +56,28 @@ func sample(ctx context.Context, opts Options, job Job) results.Sample {
 	}
 	srv, err := startChild(argv)
 	if err != nil {
-		return fail(results.StatusFailed, "%v", err)
+		return failed(s, results.StatusFailed, "%v", err)
 	}
 	defer srv.kill() // after a clean stop this only reaps
 	stopWatch := srv.watchContext(ctx)
 	defer stopWatch()
 
 	h := srv.hello
-	if need := h.OpenFDs + job.Conns(); h.MaxFD > 0 && need > h.MaxFD {
+	if reason := limitFault(job, h); reason != "" {
 		srv.stop()
-		return fail(results.StatusUnsupported,
-			"%s: %d connections need fd numbers up to %d, past its limit of %d (FD_SETSIZE); use poll or epoll",
-			job.Backend, job.Conns(), need-1, h.MaxFD)
+		return failed(s, results.StatusUnsupported, "%s", reason)
 	}
-	if need := uint64(h.OpenFDs + job.Conns()); h.NoFileSoft > 0 && need > h.NoFileSoft {
-		srv.stop()
-		return fail(results.StatusUnsupported,
-			"server needs %d fds, RLIMIT_NOFILE is %d: lower fds or raise the limit (ulimit -n; hard limit %d)",
-			need, h.NoFileSoft, h.NoFileHard)
-	}
-	cfg := loadgen.Config{
-		Target: h.Addr, Conns: job.Conns(), Active: job.Active, Mode: sc.Mode, Rate: sc.Rate,
-		Size: sc.Size, KeepAlive: sc.KeepAlive.D(), Warmup: sc.Warmup.D(), Duration: sc.Duration.D(),
-		Timeout: opts.Timeout, Proto: sc.Proto, ServerNoFile: h.NoFileSoft, Churn: sc.Churn,
-	}
+	cfg := loadConfig(opts, job, h)
 	if err := loadgen.Check(cfg); err != nil {
 		srv.stop()
-		return fail(results.StatusUnsupported, "%v", err)
+		return failed(s, results.StatusUnsupported, "%v", err)
 	}
 	var start, end wire.Report
 	var startErr, endErr error
 	memBefore, memErr := procfs.ReadMemory(h.PID)
 	var memory *results.MemoryDelta
 	cfg.OnConnected = func(ctx context.Context) error {
-		err := srv.awaitPopulated(ctx, job.Conns(), func(open int) {
-			if r, ok := opts.Progress.(PhaseReporter); ok {
-				r.Phase("accepted", open, job.Conns())
-			}
-		})
+		err := awaitPopulated(ctx, srv.report, childPopulation(job.Conns()), phase(opts, job))
 		if err == nil && memErr == nil {
 			if after, err := procfs.ReadMemory(h.PID); err == nil {
 				memory = memoryDelta(memBefore, after, job.Conns())
@@ -100,22 +95,62 @@ func sample(ctx context.Context, opts Options, job Job) results.Sample {
 	switch {
 	case err != nil:
 		if died {
-			return fail(results.StatusFailed, "%v; load generator: %v", srv.exitReason(), err)
+			return failed(s, results.StatusFailed, "%v; load generator: %v", srv.exitReason(), err)
 		}
-		return fail(results.StatusFailed, "load generator: %v", err)
+		return failed(s, results.StatusFailed, "load generator: %v", err)
 	case startErr != nil:
-		return fail(results.StatusFailed, "%v", startErr)
+		return failed(s, results.StatusFailed, "%v", startErr)
 	case endErr != nil:
-		return fail(results.StatusFailed, "%v", endErr)
+		return failed(s, results.StatusFailed, "%v", endErr)
 	}
-	fill(&s, res, srv.hello, start, end)
+	fill(&s, res, h, start, end, float64(res.Requests))
 	s.Memory = memory
 	if cpus := serverCPUs.CPUs(); len(cpus) > 0 {
 		s.Server.CPUSetBusy, _ = procfs.BusyFraction(statStart, statEnd, cpus)
 	}
-	if reason := windowFault(job, sc.Churn, srv.hello, start, end); reason != "" {
+	return judge(s, sc, job, res, h, start, end, stopErr)
+}
+
+// limitFault is why the server cannot hold the job's connections (its
+// backend's fd limit, its RLIMIT_NOFILE), or "".
+func limitFault(job Job, h wire.Hello) string {
+	if need := h.OpenFDs + job.Conns(); h.MaxFD > 0 && need > h.MaxFD {
+		return fmt.Sprintf("%s: %d connections need fd numbers up to %d, past its limit of %d (FD_SETSIZE); use poll or epoll",
+			job.Backend, job.Conns(), need-1, h.MaxFD)
+	}
+	if need := uint64(h.OpenFDs + job.Conns()); h.NoFileSoft > 0 && need > h.NoFileSoft {
+		return fmt.Sprintf("server needs %d fds, RLIMIT_NOFILE is %d: lower fds or raise the limit (ulimit -n; hard limit %d)",
+			need, h.NoFileSoft, h.NoFileHard)
+	}
+	return ""
+}
+
+// loadConfig is the load generator's config for job against the server
+// that said h.
+func loadConfig(opts Options, job Job, h wire.Hello) loadgen.Config {
+	sc := opts.Scenario
+	return loadgen.Config{
+		Target: h.Addr, Conns: job.Conns(), Active: job.Active, Mode: sc.Mode, Rate: sc.Rate,
+		Size: sc.Size, KeepAlive: sc.KeepAlive.D(), Warmup: sc.Warmup.D(), Duration: sc.Duration.D(),
+		Timeout: opts.Timeout, Proto: sc.Proto, ServerNoFile: h.NoFileSoft, Churn: sc.Churn,
+	}
+}
+
+// phase reports the accepted count to a Progress that hears phases.
+func phase(opts Options, job Job) func(open int) {
+	return func(open int) {
+		if r, ok := opts.Progress.(PhaseReporter); ok {
+			r.Phase("accepted", open, job.Conns())
+		}
+	}
+}
+
+// judge checks the window's edges and sets s's status from what was
+// measured; stopErr is the server's failure to stop cleanly, if any.
+func judge(s results.Sample, sc results.Scenario, job Job, res *loadgen.Result, h wire.Hello, start, end wire.Report, stopErr error) results.Sample {
+	if reason := windowFault(job, sc.Churn, h, start, end); reason != "" {
 		// The window did not measure what the point claims: never plotted.
-		return fail(results.StatusFailed, "%s", reason)
+		return failed(s, results.StatusFailed, "%s", reason)
 	}
 	if stopErr != nil {
 		s.Errors[results.ErrKindServerExit]++
@@ -139,8 +174,11 @@ func sample(ctx context.Context, opts Options, job Job) results.Sample {
 		// measurement; a busy-polling loop's CPU is full by design, so
 		// only the achieved rate tells whether it kept up.)
 		s.Status = results.StatusSaturated
-		s.Reason = fmt.Sprintf("server CPU %s %.0f%% busy (%s %.0f%%): CPU per request is capped at 1/rate, %.0f µs",
-			sc.ServerCPUs, s.Server.CPUSetBusy*100, s.Server.CPUScope, s.Server.CPUUtil*100, 1e6/max(s.RateAchieved, 1))
+		busy := fmt.Sprintf("server %s %.0f%% busy", s.Server.CPUScope, s.Server.CPUUtil*100)
+		if s.Server.CPUSetBusy > 0 { // absent for a remote server: its CPUs are not this machine's
+			busy = fmt.Sprintf("server CPU %s %.0f%% busy (%s %.0f%%)", sc.ServerCPUs, s.Server.CPUSetBusy*100, s.Server.CPUScope, s.Server.CPUUtil*100)
+		}
+		s.Reason = fmt.Sprintf("%s: CPU per request is capped at 1/rate, %.0f µs", busy, 1e6/max(s.RateAchieved, 1))
 	default:
 		s.Status = results.StatusOK
 	}
@@ -195,8 +233,8 @@ func (c *child) exitedEarly() bool {
 }
 
 // fill copies the load generator's result and the server's counter deltas
-// into s.
-func fill(s *results.Sample, res *loadgen.Result, h wire.Hello, start, end wire.Report) {
+// into s; the server's per-request figures divide by requests.
+func fill(s *results.Sample, res *loadgen.Result, h wire.Hello, start, end wire.Report, requests float64) {
 	s.WindowNs = res.WindowNs
 	s.RateAchieved = res.RateAchieved
 	s.Requests = res.Requests
@@ -215,7 +253,7 @@ func fill(s *results.Sample, res *loadgen.Result, h wire.Hello, start, end wire.
 		s.Errors[results.ErrKindUnanswered] = res.Unanswered
 	}
 	results.AddServerErrors(s.Errors, start, end)
-	s.Server = results.ServerDeltaOf(h, start, end, float64(res.Requests))
+	s.Server = results.ServerDeltaOf(h, start, end, requests)
 	s.Client = results.ClientDelta{
 		CPUNs: res.ClientCPUNs, CPUNsPerReq: res.ClientCPUPerRq,
 		ConnectSeconds: res.ConnectSeconds, SetupSeconds: res.PopulateSeconds,

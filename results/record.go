@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/muxbench/muxbench/internal/traffic"
+	"github.com/muxbench/muxbench/internal/wire"
 )
 
 // SchemaVersion is the version of the run.json layout written by this
@@ -62,6 +63,30 @@ type Run struct {
 	Env        Environment `json:"environment"` // where it ran
 	Scenario   Scenario    `json:"scenario"`    // the scenario as run (defaults filled in)
 	Samples    []Sample    `json:"samples"`     // every repetition of every point, in run order
+	// Remote is set when the run drove a server it did not start
+	// (muxbench run -server); Env is then the load generator's machine.
+	Remote *RemoteServer `json:"remote,omitempty"`
+}
+
+// RemoteServer is the server of a run that did not start it: what its
+// hello said (the control token left out) and this generator's part. Its
+// figures are what it reported over its control port; nothing of its
+// host's memory or CPU set was read.
+type RemoteServer struct {
+	Addr  string     `json:"addr"` // where the generator reached its listener
+	Hello wire.Hello `json:"hello"`
+	// Generators and GeneratorIndex: the run drove share GeneratorIndex
+	// of Generators of every point, so its requests and latencies are that
+	// share's; its server figures are per request the server read.
+	// `muxbench merge` combines every share's loads/ into the whole point.
+	Generators     int `json:"generators"`
+	GeneratorIndex int `json:"generator_index"`
+	// StartAt is the wall-clock start of the first sample's slot, the
+	// schedule every generator of the run computed; absent if unscheduled.
+	StartAt *time.Time `json:"start_at,omitempty"`
+	// Merged is true for `muxbench merge`'s combination of every share:
+	// its samples are then the whole points.
+	Merged bool `json:"merged,omitempty"`
 }
 
 // Environment describes the machine and build that produced a Run.

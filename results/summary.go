@@ -19,6 +19,13 @@ var statusRank = map[string]int{
 	StatusFailed:      4,
 }
 
+// Statuses lists the Status values from best to worst.
+var Statuses = []string{StatusOK, StatusSaturated, StatusErrors, StatusUnsupported, StatusFailed}
+
+// Worse reports whether status a is worse than b (a point takes the worst
+// of its samples').
+func Worse(a, b string) bool { return statusRank[a] > statusRank[b] }
+
 // measured reports whether a sample with this status has numbers worth
 // summarising. Unsupported and failed samples have none.
 func measured(status string) bool {

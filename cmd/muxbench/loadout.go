@@ -4,11 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"io"
 	"os"
 	"time"
 
+	"github.com/muxbench/muxbench/internal/wire"
 	"github.com/muxbench/muxbench/loadfile"
 	"github.com/muxbench/muxbench/loadgen"
 )
@@ -26,7 +26,7 @@ type loadOut struct {
 	gens    int // -generators
 	index   int // -generator-index
 
-	remote    *controlConn // -control, connected by connect
+	remote    *wire.Client // -control, connected by connect
 	edges     loadfile.ServerEdges
 	sampleErr error
 
@@ -49,21 +49,16 @@ func (o *loadOut) flags(fs *flag.FlagSet) {
 // check validates the flags before any work; now is the current time.
 func (o *loadOut) check(now time.Time) error {
 	if o.startAt != "" {
-		t, err := time.Parse(time.RFC3339Nano, o.startAt)
+		t, err := parseStartAt(o.startAt, now)
 		if err != nil {
-			return usageErrorf("-start-at %q: want an RFC 3339 time like 2026-01-02T15:04:05Z (date -u -d +20sec +%%Y-%%m-%%dT%%H:%%M:%%SZ)", o.startAt)
-		}
-		if !t.After(now) {
-			return usageErrorf("-start-at %s is %.1f s in the past (now %s): give a time ahead of every generator's start", o.startAt, now.Sub(t).Seconds(), now.UTC().Format(time.RFC3339))
+			return err
 		}
 		o.at = t
 	}
-	switch {
-	case o.gens < 1:
-		return usageErrorf("-generators %d: want 1 or more", o.gens)
-	case o.index < 0 || o.index >= o.gens:
-		return usageErrorf("-generator-index %d: want 0..%d (-generators %d)", o.index, o.gens-1, o.gens)
-	case (o.control == "") != (o.token == ""):
+	if err := checkShare(o.gens, o.index); err != nil {
+		return err
+	}
+	if (o.control == "") != (o.token == "") {
 		return usageErrorf("-control and -token go together: the control port refuses commands without the token from the server's hello line")
 	}
 	if o.path == "" {
@@ -91,28 +86,13 @@ func (o *loadOut) check(now time.Time) error {
 // little enough not to slow a sweep.
 const startLinger = time.Second
 
-// share turns the point's totals in c into this generator's share: the
-// first total%N generators take one more connection (and active
-// connection) than the rest; the rate is split evenly.
+// share turns the point's totals in c into this generator's share.
 func (o *loadOut) share(c *loadgen.Config) error {
-	if o.gens == 1 {
-		return nil
+	share, err := c.Share(o.gens, o.index)
+	if err != nil {
+		return usageErrorf("%v (lower -generators, or raise -conns or -active)", err)
 	}
-	part := func(total int) int {
-		n := total / o.gens
-		if o.index < total%o.gens {
-			n++
-		}
-		return n
-	}
-	conns, active := c.Conns, c.Active
-	c.Conns, c.Active, c.Rate = part(conns), part(active), c.Rate/float64(o.gens)
-	if c.Conns == 0 {
-		return usageErrorf("-conns %d over -generators %d leaves generator %d no connection", conns, o.gens, o.index)
-	}
-	if c.Active == 0 && active > 0 && c.Mode == traffic.Open {
-		return usageErrorf("-active %d over -generators %d leaves generator %d no active connection for its share of -rate (give -active %d or more)", active, o.gens, o.index, o.gens)
-	}
+	*c = share
 	return nil
 }
 
@@ -157,13 +137,13 @@ func (o *loadOut) hook(c *loadgen.Config, stderr io.Writer) {
 	c.OnWindowStart = func() {
 		o.start = time.Now()
 		if o.remote != nil {
-			o.edges.Start, o.sampleErr = o.remote.stats()
+			o.edges.Start, o.sampleErr = o.remote.Stats()
 		}
 	}
 	c.OnWindowEnd = func() {
 		o.end = time.Now()
 		if o.remote != nil && o.sampleErr == nil {
-			o.edges.End, o.sampleErr = o.remote.stats()
+			o.edges.End, o.sampleErr = o.remote.Stats()
 		}
 	}
 }

@@ -40,6 +40,14 @@ func TestUsageErrors(t *testing.T) {
 		{"pipeline in closed loop", []string{"load", "-target", "127.0.0.1:1", "-mode", "closed", "-pipeline", "4"}, "-pipeline applies to -mode open only", ""},
 		{"run negative timeout", []string{"run", "-timeout", "-1s", "smoke"}, "-timeout -1s: want a positive duration", ""},
 		{"run -force without -out", []string{"run", "-force", "smoke"}, "-force needs -out", ""},
+		{"run -control without -server", []string{"run", "-control", "127.0.0.1:1", "-token", "t", "smoke"}, "apply to -server only", ""},
+		{"run -server without -token", []string{"run", "-server", "127.0.0.1:1", "smoke"}, "-server needs -control HOST:PORT and -token T", ""},
+		{"run -server not an address", []string{"run", "-server", "example", "-control", "127.0.0.1:1", "-token", "t", "smoke"}, `-server "example": want the server's HOST:PORT`, ""},
+		{"run shares without -start-at", []string{"run", "-server", "127.0.0.1:1", "-control", "127.0.0.1:2", "-token", "t", "-generators", "2", "smoke"}, "-generators 2 needs -start-at", ""},
+		{"run share index out of range", []string{"run", "-server", "127.0.0.1:1", "-control", "127.0.0.1:2", "-token", "t", "-generators", "2", "-generator-index", "2", "smoke"}, "-generator-index 2: want 0..1", ""},
+		{"run -start-at past", []string{"run", "-server", "127.0.0.1:1", "-control", "127.0.0.1:2", "-token", "t", "-start-at", "2020-01-01T00:00:00Z", "smoke"}, "s in the past (now", ""},
+		{"run -server with a suite", []string{"run", "-server", "127.0.0.1:1", "-control", "127.0.0.1:2", "-token", "t", "claims-quick"}, "-server drives one scenario", ""},
+		{"run -server, nothing listening", []string{"run", "-server", "127.0.0.1:1", "-control", "127.0.0.1:1", "-token", "t", "smoke"}, "-control 127.0.0.1:1: connect to the control port", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

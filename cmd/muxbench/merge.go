@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/muxbench/muxbench/harness"
 	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/loadfile"
 	"github.com/muxbench/muxbench/results"
@@ -22,7 +23,7 @@ func init() {
 	}
 }
 
-const mergeSynopsis = "merge -out DIR [-backend NAME | -server FILE] FILE.json..."
+const mergeSynopsis = "merge -out DIR [-backend NAME | -server FILE] FILE.json...\n       muxbench merge -out DIR RUNDIR..."
 
 func runMerge(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("merge", mergeSynopsis, stderr)
@@ -33,8 +34,10 @@ func runMerge(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "usage: muxbench %s\n\n", mergeSynopsis)
 		fmt.Fprintln(stderr, "Each FILE.json is one generator's `muxbench load -out` result for the same")
 		fmt.Fprintln(stderr, "server and window. The merged run has one sample: connections, rates and")
-		fmt.Fprintln(stderr, "requests add up, percentiles come from the merged histograms. Flags may")
-		fmt.Fprintln(stderr, "come before or after the files.")
+		fmt.Fprintln(stderr, "requests add up, percentiles come from the merged histograms.")
+		fmt.Fprintln(stderr, "Each RUNDIR is one generator's results directory of `muxbench run -server")
+		fmt.Fprintln(stderr, "... -generators N` (all N of them): the merged run has every point whole.")
+		fmt.Fprintln(stderr, "Flags may come before or after the files.")
 		fmt.Fprintln(stderr, "\nflags:")
 		fs.PrintDefaults()
 	}
@@ -70,6 +73,14 @@ func runMerge(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	if err := checkEmptyDir(*out); err != nil {
 		return err
+	}
+	if dirs, err := allDirs(paths); err != nil {
+		return err
+	} else if dirs {
+		if *backend != "" || *serverFile != "" {
+			return usageErrorf("-backend and -server apply to load files; a remote run's directories carry the server's hello and reports")
+		}
+		return mergeRuns(paths, *out, stdout)
 	}
 	in := make([]loadfile.Input, len(paths))
 	for i, p := range paths {
@@ -141,5 +152,74 @@ func checkEmptyDir(dir string) error {
 	if len(entries) > 0 {
 		return usageErrorf("-out %s exists and is not empty (choose a new directory; merge never overwrites a run)", dir)
 	}
+	return nil
+}
+
+// allDirs reports whether every path is a directory (a run's), or none
+// is (load files); a mix is an error.
+func allDirs(paths []string) (bool, error) {
+	dirs := 0
+	for _, p := range paths {
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			dirs++
+		}
+	}
+	if dirs > 0 && dirs < len(paths) {
+		return false, usageErrorf("give either load files (muxbench load -out) or results directories (muxbench run -server -generators N), not both")
+	}
+	return dirs > 0, nil
+}
+
+// mergeRuns merges the generators' results directories of one shared
+// remote run into out.
+func mergeRuns(dirs []string, out string, stdout io.Writer) error {
+	in := make([]loadfile.RunInput, len(dirs))
+	for i, d := range dirs {
+		run, err := results.ReadRun(d)
+		if err != nil {
+			return usageErrorf("%v", err)
+		}
+		x := loadfile.RunInput{Name: d, Run: run, Loads: map[int]*loadfile.File{}}
+		for k := range run.Samples {
+			path := harness.LoadFile(d, k)
+			f, err := loadfile.Read(path)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // a sample not measured: its record says why
+			}
+			if err != nil {
+				return usageErrorf("%v", err)
+			}
+			x.Loads[k] = f
+		}
+		in[i] = x
+	}
+	var opts loadfile.Options
+	if len(in) > 0 && in[0].Run.Remote != nil {
+		if b, err := lineup.Lookup(in[0].Run.Remote.Hello.Backend); err == nil && b.Poller != nil {
+			opts.BusyPoll = b.Poller.BusyPoll
+		}
+	}
+	run, err := loadfile.MergeRuns(in, opts)
+	if err != nil {
+		if errors.Is(err, loadfile.ErrMixed) {
+			return usageErrorf("%v", err)
+		}
+		return err
+	}
+	if err := results.WriteDir(out, run); err != nil {
+		return err
+	}
+	counts := map[string]int{}
+	for _, s := range run.Samples {
+		counts[s.Status]++
+	}
+	var parts []string
+	for _, st := range results.Statuses {
+		if counts[st] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[st], st))
+		}
+	}
+	fmt.Fprintf(stdout, "merged %d generators' shares: %d samples (%s)%s\n", len(in), len(run.Samples), strings.Join(parts, ", "), map[bool]string{true: "; incomplete: a share was interrupted", false: ""}[run.Incomplete])
+	fmt.Fprintf(stdout, "wrote %s (muxbench report %s)\n", out, out)
 	return nil
 }

@@ -153,8 +153,8 @@ func TestMergeUsageErrors(t *testing.T) {
 		{"generators without out", []string{"load", "-target", "127.0.0.1:1", "-generators", "2"}, "apply to -out only"},
 		{"index out of range", []string{"load", "-target", "127.0.0.1:1", "-generators", "2", "-generator-index", "2", "-out", filepath.Join(dir, "x.json")}, "-generator-index 2: want 0..1"},
 		{"control without token", []string{"load", "-target", "127.0.0.1:1", "-control", "127.0.0.1:1", "-out", filepath.Join(dir, "x.json")}, "-control and -token go together"},
-		{"share without connections", []string{"load", "-target", "127.0.0.1:1", "-conns", "1", "-generators", "2", "-generator-index", "1", "-out", filepath.Join(dir, "x.json")}, "leaves generator 1 no connection"},
-		{"share without active", []string{"load", "-target", "127.0.0.1:1", "-conns", "4", "-active", "1", "-generators", "2", "-generator-index", "1", "-out", filepath.Join(dir, "x.json")}, "no active connection"},
+		{"share without connections", []string{"load", "-target", "127.0.0.1:1", "-conns", "1", "-generators", "2", "-generator-index", "1", "-out", filepath.Join(dir, "x.json")}, "leave generator 1 none"},
+		{"share without active", []string{"load", "-target", "127.0.0.1:1", "-conns", "4", "-active", "1", "-generators", "2", "-generator-index", "1", "-out", filepath.Join(dir, "x.json")}, "none for its share of the rate"},
 		{"control unreachable", []string{"load", "-target", "127.0.0.1:1", "-control", "127.0.0.1:1", "-token", "t", "-out", filepath.Join(dir, "x.json")}, "-control 127.0.0.1:1: connect to the control port"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

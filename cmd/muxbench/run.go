@@ -36,9 +36,11 @@ func init() {
 func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", "run [flags] [SCENARIO|FILE.yaml]   (default scenario: quick; see muxbench list)", stderr)
 	out := fs.String("out", "", "results `directory`, created if missing; an existing one must be empty unless -force (default results/SCENARIO-YYYYMMDD-HHMMSS, or -2, -3... when taken)")
-	force := fs.Bool("force", false, "with -out, replace the previous run in that directory: its "+strings.Join(runFilePatterns(), ", ")+" are removed first")
+	force := fs.Bool("force", false, "with -out, replace the previous run in that directory: its "+strings.Join(runFilePatterns(), ", ")+" and loads/ are removed first")
 	timeout := fs.Duration("timeout", loadgen.DefaultTimeout, "per-request `timeout` of the load generator (> 0)")
 	noReport := fs.Bool("no-report", false, "skip charts and report.md (run.json, summary.csv and bench.txt are still written)")
+	var remote runRemote
+	remote.flags(fs)
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -52,6 +54,9 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if len(rest) > 1 {
 		return usageErrorf("one scenario at a time (got %d: %v)", len(rest), rest)
 	}
+	if err := remote.check(time.Now()); err != nil {
+		return err
+	}
 	name := "quick"
 	if len(rest) == 1 {
 		name = rest[0]
@@ -61,6 +66,9 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return usageErrorf("%v", err)
 	}
 	var sc results.Scenario
+	if isSuite && remote.on() {
+		return usageErrorf("-server drives one scenario; suite %s also runs parts that start their own servers (pitfalls, waitcost): run its scenarios one at a time with -server", suite.Name)
+	}
 	if isSuite {
 		sc = suiteScs[0]
 	} else if sc, err = scenarios.Load(name); err != nil {
@@ -75,6 +83,13 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	var rem *harness.Remote
+	if remote.on() {
+		if rem, err = remote.connect(&sc, stderr); err != nil {
+			return err
+		}
+		defer rem.Client.Close()
+	}
 
 	checks := []results.Scenario{sc}
 	if isSuite {
@@ -84,7 +99,11 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fatal := false
 	for _, sc := range checks {
 		fmt.Fprintf(stderr, "scenario %s: %s\n", sc.Name, sc.Description)
-		for _, c := range harness.Preflight(sc) {
+		preflight := harness.Preflight
+		if rem != nil {
+			preflight = harness.PreflightRemote
+		}
+		for _, c := range preflight(sc) {
 			if c.Level == "ok" {
 				fmt.Fprintf(stderr, "  %-9s %s\n", c.Name, c.Detail)
 				continue
@@ -96,14 +115,22 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if fatal {
 		return usageErrorf("preflight failed; fix the scenario or the machine as shown above")
 	}
-	lock, err := lockCPUs(sc)
-	if err != nil {
-		return err
+	if rem == nil {
+		// A remote server is not on these CPUs, and the generators of
+		// one shared run may share a machine: only a run that starts its
+		// own servers holds the CPUs' lock.
+		lock, err := lockCPUs(sc)
+		if err != nil {
+			return err
+		}
+		defer lock.Release()
 	}
-	defer lock.Release()
 	dir := *out
 	if dir == "" {
 		label := sc.Name
+		if rem != nil && rem.Generators > 1 {
+			label = fmt.Sprintf("%s-gen%d", sc.Name, rem.Index)
+		}
 		if isSuite {
 			label = suite.Name
 		}
@@ -121,7 +148,7 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if isSuite {
 		return runSuite(ctx, suiteRun{suite: suite, scenarios: suiteScs, dir: dir, exe: exe, timeout: *timeout, noReport: *noReport}, stdout, stderr)
 	}
-	run, runErr := sweep(ctx, sc, dir, exe, *timeout, stderr)
+	run, runErr := sweep(ctx, sc, dir, exe, *timeout, rem, stderr)
 	if run == nil {
 		return runErr
 	}
@@ -227,6 +254,9 @@ func prepareOutDir(dir string, force bool) error {
 	old, err := runFiles(dir)
 	if err != nil {
 		return fmt.Errorf("-force: list %s: %w", dir, err)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, harness.LoadsDir)); err != nil {
+		return fmt.Errorf("-force: remove the previous run's load files: %w", err)
 	}
 	for _, name := range old {
 		if err := os.Remove(filepath.Join(dir, name)); err != nil {

@@ -137,6 +137,7 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		CPUs: set.String(), NoFileSoft: lim.Cur, NoFileHard: lim.Max,
 		OpenFDs: server.OpenFDs(), MaxFD: b.MaxFD,
 		LoopThread: b.LoopThread(), GOMAXPROCS: runtime.GOMAXPROCS(0), GODEBUG: os.Getenv("GODEBUG"), GC: gc,
+		SendBuffer: *sndbuf,
 	}
 	out.json(hello)
 	if ctl != nil {

@@ -74,6 +74,9 @@ type Hello struct {
 	// GC is the garbage collector's setting: "default", or off with a
 	// memory limit for the event loop (which allocates nothing per request).
 	GC string `json:"gc"`
+	// SendBuffer is the SO_SNDBUF set on accepted connections (serve
+	// -sndbuf); 0 leaves the kernel's autotuning.
+	SendBuffer int `json:"sndbuf,omitempty"`
 	// Control and Token are the TCP control port's address and the token
 	// every command on it must carry (serve -control tcp:ADDR); absent when
 	// the server is controlled through its standard input.
