@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -204,6 +205,9 @@ func writeRunTable(b *bytes.Buffer, ds []dataset) {
 			return strings.Join(parts, ", ")
 		}},
 		{"build", func(r *results.Run) string {
+			if r.Env.GoVersion == "" && r.Env.Version == "" {
+				return "unknown (a merge: each generator's build is in its own run)"
+			}
 			s := r.Env.GoVersion + ", muxbench " + r.Env.Version
 			if c := r.Env.ShortCommit(); c != "" {
 				s += " " + c
@@ -212,7 +216,11 @@ func writeRunTable(b *bytes.Buffer, ds []dataset) {
 		}},
 		{"limits", func(r *results.Run) string {
 			ports := strings.Join(strings.Fields(r.Env.PortRange), "–")
-			return fmt.Sprintf("RLIMIT_NOFILE %d (hard %d), local ports %s, somaxconn %d", r.Env.NoFileSoft, r.Env.NoFileHard, orDash(ports), r.Env.Somaxconn)
+			somaxconn := "unknown"
+			if r.Env.Somaxconn > 0 {
+				somaxconn = fmt.Sprint(r.Env.Somaxconn)
+			}
+			return fmt.Sprintf("RLIMIT_NOFILE %d (hard %d), local ports %s, somaxconn %s", r.Env.NoFileSoft, r.Env.NoFileHard, orDash(ports), somaxconn)
 		}},
 		{"started", func(r *results.Run) string {
 			if r.Started.IsZero() {
@@ -227,6 +235,12 @@ func writeRunTable(b *bytes.Buffer, ds []dataset) {
 			}
 			return s
 		}},
+	}
+	if slices.ContainsFunc(ds, func(d dataset) bool { return d.Run.Remote != nil }) {
+		rows = append(rows[:1], append([]struct {
+			name string
+			f    func(*results.Run) string
+		}{{"server", remoteText}}, rows[1:]...)...)
 	}
 	if len(ds) == 1 {
 		b.WriteString("| | |\n|---|---|\n")
@@ -248,6 +262,23 @@ func writeRunTable(b *bytes.Buffer, ds []dataset) {
 		}
 		b.WriteString("\n")
 	}
+}
+
+// remoteText says who started the run's server and what the run's
+// figures are of.
+func remoteText(r *results.Run) string {
+	rem := r.Remote
+	if rem == nil {
+		return "started for every sample by the run"
+	}
+	s := fmt.Sprintf("remote, not started by the run: %s at %s (pid %d), sampled over its control port; its host's memory and CPU load not read", rem.Hello.Backend, rem.Addr, rem.Hello.PID)
+	switch {
+	case rem.Merged:
+		s += fmt.Sprintf("; %d generators' shares merged: every point whole", rem.Generators)
+	case rem.Generators > 1:
+		s += fmt.Sprintf("; this run is generator %d of %d: requests and latencies are its share, server CPU per request is per request the server read", rem.GeneratorIndex, rem.Generators)
+	}
+	return s
 }
 
 func joinInts(v []int) string {

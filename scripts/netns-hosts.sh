@@ -14,11 +14,16 @@
 #   they exit;
 #   then:          muxbench merge -out merged gen1.json gen2.json
 #                  muxbench report merged
+#   then a sweep, each generator host with the same -start-at:
+#                  muxbench run -server ADDR -control ADDR -token T -generators 2 -generator-index N-1 -start-at T -out runN sweep.yaml
+#                  muxbench merge -out merged-run run1 run2
 #
 # and checks that the merged request count is the sum of the generators',
 # and that the server's own count (bytes read / request size, between its
 # stats before and after the generators) is every request the generators
-# completed (their run_requests: warm-up, window and drain).
+# completed (their run_requests: warm-up, window and drain); and for the
+# sweep, that every merged point is the sum of its shares and the server
+# read every request of every point's load files.
 #
 #   bash scripts/netns-hosts.sh [MUXBENCH_BINARY]
 #
@@ -204,6 +209,67 @@ fail=0
 srv_open=$(jq '.samples[0].server.conns_open' "$work/merged/run.json")
 [ "$srv_open" = "$conns" ] || { echo "merged run: the server had $srv_open connections open at generator 1's window end, want $conns" >&2; fail=1; }
 
+# A sweep of the same server: each generator host runs `muxbench run
+# -server` with its share of every point; the copies meet at each
+# sample's slot, computed alike from the common -start-at.
+cat >"$work/sweep.yaml" <<'YAML'
+name: netns-sweep
+description: "two generators in two namespaces share every point of one remote server"
+backends: [epoll-lt]
+fds: [42, 202]
+active: 4
+rate: 2000
+warmup: 200ms
+duration: 1s
+repetitions: 1
+YAML
+stats "$NS_G1" >"$work/sweep-before.json"
+start_s=$(($(date +%s) + 3))
+start_at=$(date -u -d "@$start_s" +%Y-%m-%dT%H:%M:%SZ)
+run_pids=()
+for g in 1 2; do
+	ns_var="NS_G$g"
+	echo "== generator host $g: muxbench run -server $addr -control $control -token TOKEN -generators 2 -generator-index $((g - 1)) -start-at $start_at -setup 1s -host gen$g -out run$g -no-report sweep.yaml"
+	ip netns exec "${!ns_var}" "$bin" run -server "$addr" -control "$control" -token "$token" \
+		-generators 2 -generator-index $((g - 1)) -start-at "$start_at" -setup 1s -host "gen$g" \
+		-out "$work/run$g" -no-report "$work/sweep.yaml" </dev/null >"$work/run$g.txt" 2>&1 &
+	pids+=($!)
+	run_pids+=($!)
+done
+for pid in "${run_pids[@]}"; do
+	for i in $(seq 1 600); do # at most 60 s: 3 s to the first slot, two slots of about 4.5 s
+		kill -0 "$pid" 2>/dev/null || break
+		nap 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "generator $pid's sweep still running 60 s after it started" >&2
+		exit 1
+	fi
+	wait "$pid" || { echo "generator $pid's sweep failed:" >&2; cat "$work"/run*.txt >&2; exit 1; }
+done
+stats "$NS_G1" >"$work/sweep-after.json"
+
+echo "== muxbench merge -out merged-run run1 run2"
+"$bin" merge -out "$work/merged-run" "$work/run1" "$work/run2"
+"$bin" report "$work/merged-run" >/dev/null
+
+echo "== check the sweep's counts"
+points=$(jq '.samples | length' "$work/merged-run/run.json")
+not_ok=$(jq -r '[.samples[] | select(.status != "ok") | "\(.fds) fds: \(.status): \(.reason)"] | join("; ")' "$work/merged-run/run.json")
+[ "$points" = 2 ] || { echo "merged sweep has $points samples, want 2" >&2; fail=1; }
+[ -z "$not_ok" ] || { echo "merged sweep: $not_ok" >&2; fail=1; }
+for k in 0 1; do
+	m=$(jq ".samples[$k].requests" "$work/merged-run/run.json")
+	s1=$(jq ".samples[$k].requests" "$work/run1/run.json")
+	s2=$(jq ".samples[$k].requests" "$work/run2/run.json")
+	[ "$m" = $((s1 + s2)) ] || { echo "sweep sample $k: merged $m requests != the generators' $s1 + $s2" >&2; fail=1; }
+	echo "sweep sample $k: $(jq -r ".samples[$k].fds" "$work/merged-run/run.json") fds: $s1 + $s2 = $m requests merged"
+done
+sweep_sum=$(jq -s 'map(.result.run_requests) | add' "$work"/run1/loads/*.json "$work"/run2/loads/*.json)
+sweep_bytes=$(jq -s '.[1].bytes_in - .[0].bytes_in' "$work/sweep-before.json" "$work/sweep-after.json")
+[ "$sweep_bytes" = $((sweep_sum * size)) ] || { echo "sweep: server read $sweep_bytes bytes = $((sweep_bytes / size)) requests; the generators completed $sweep_sum" >&2; fail=1; }
+echo "sweep: server read $((sweep_bytes / size)) requests = every request the generators completed ($sweep_sum)"
+
 # Stop the server through its control port, as a remote user would.
 ctl "$NS_G1" quit
 for i in $(seq 1 100); do # at most 10 s
@@ -214,4 +280,4 @@ wait "$srv_pid" || { echo "server exited with an error: $(cat "$work/serve.err")
 refused=$(tail -n1 "$work/serve.out" | jq '.control_refused // 0')
 [ "$refused" = 1 ] || { echo "server counted $refused refused control commands; want 1" >&2; fail=1; }
 [ "$fail" = 0 ] || exit 1
-echo "netns-hosts.sh: ok: 2 generators, $merged requests merged = their sum; server read $server = every request they completed"
+echo "netns-hosts.sh: ok: 2 generators, $merged requests merged = their sum; server read $server = every request they completed; a 2-point sweep of run -server merged likewise"
