@@ -139,6 +139,30 @@ control=$(jq -r .control "$work/hello.json")
 token=$(jq -r .token "$work/hello.json")
 echo "server listens on $addr, control port $control"
 
+# await_all SECONDS WHAT LOG... -- PID...: wait for every PID to exit, at
+# most SECONDS for each; a PID still running, or one that failed, ends the
+# script with its WHAT and the LOGs.
+await_all() {
+	local secs=$1 what=$2 pid i logs=()
+	shift 2
+	while [ "$1" != -- ]; do
+		logs+=("$1")
+		shift
+	done
+	shift
+	for pid in "$@"; do
+		for i in $(seq 1 $((secs * 10))); do
+			kill -0 "$pid" 2>/dev/null || break
+			nap 0.1
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			echo "$what $pid still running $secs s after it started" >&2
+			exit 1
+		fi
+		wait "$pid" || { echo "$what $pid failed:" >&2; cat "${logs[@]}" >&2; exit 1; }
+	done
+}
+
 # ctl NS VERB: one control command from host NS, its reply line on
 # stdout (the README's ctl), 10 s at most.
 ctl() {
@@ -173,17 +197,7 @@ for g in 1 2; do
 done
 gen_pids=("${pids[@]:1}")
 
-for pid in "${gen_pids[@]}"; do
-	for i in $(seq 1 400); do # at most 40 s: 3 s to the window, 2.5 s of traffic, the drain
-		kill -0 "$pid" 2>/dev/null || break
-		nap 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		echo "generator $pid still running 40 s after it started" >&2
-		exit 1
-	fi
-	wait "$pid" || { echo "generator $pid failed:" >&2; cat "$work"/gen*.txt >&2; exit 1; }
-done
+await_all 40 "generator" "$work"/gen*.txt -- "${gen_pids[@]}" # 3 s to the window, 2.5 s of traffic, the drain
 stats "$NS_G1" >"$work/after.json"
 
 echo "== muxbench merge -out merged gen1.json gen2.json"
@@ -236,17 +250,7 @@ for g in 1 2; do
 	pids+=($!)
 	run_pids+=($!)
 done
-for pid in "${run_pids[@]}"; do
-	for i in $(seq 1 600); do # at most 60 s: 3 s to the first slot, two slots of about 4.5 s
-		kill -0 "$pid" 2>/dev/null || break
-		nap 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		echo "generator $pid's sweep still running 60 s after it started" >&2
-		exit 1
-	fi
-	wait "$pid" || { echo "generator $pid's sweep failed:" >&2; cat "$work"/run*.txt >&2; exit 1; }
-done
+await_all 60 "generator sweep" "$work"/run*.txt -- "${run_pids[@]}" # 3 s to the first slot, two slots of about 4.5 s
 stats "$NS_G1" >"$work/sweep-after.json"
 
 echo "== muxbench merge -out merged-run run1 run2"

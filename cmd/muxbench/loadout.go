@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/muxbench/muxbench/internal/wire"
@@ -70,14 +69,9 @@ func (o *loadOut) check(now time.Time) error {
 	if err := loadfile.CheckWritable(o.path, o.force); err != nil {
 		return usageErrorf("-out: %v", err)
 	}
-	if o.host == "" {
-		h, err := os.Hostname()
-		if err != nil {
-			return fmt.Errorf("-out: host name for the result file: %w (give -host NAME)", err)
-		}
-		o.host = h
-	}
-	return nil
+	var err error
+	o.host, err = hostOr(o.host, "the -out file")
+	return err
 }
 
 // startLinger is how long after the common window's end (-start-at plus

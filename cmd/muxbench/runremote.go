@@ -76,14 +76,22 @@ func (r *runRemote) check(now time.Time) error {
 	case r.setup > 0 && r.at.IsZero():
 		return usageErrorf("-setup applies to -start-at's slots only")
 	}
-	if r.host == "" {
-		h, err := os.Hostname()
-		if err != nil {
-			return fmt.Errorf("host name for the load files: %w (give -host NAME)", err)
-		}
-		r.host = h
+	var err error
+	r.host, err = hostOr(r.host, "the load files")
+	return err
+}
+
+// hostOr returns name, or if empty this host's name, which names a
+// generator in what (its result files).
+func hostOr(name, what string) (string, error) {
+	if name != "" {
+		return name, nil
 	}
-	return nil
+	h, err := os.Hostname()
+	if err != nil {
+		return "", fmt.Errorf("host name for %s: %w (give -host NAME)", what, err)
+	}
+	return h, nil
 }
 
 // connect opens the control port and reads the server's hello, then fits
