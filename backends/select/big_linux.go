@@ -128,22 +128,25 @@ func (p *Big) Wait(events []backends.Event, timeoutMs int) (int, error) {
 	if p.start >= span {
 		p.start = 0
 	}
-	for k := 0; k < span && ready > 0 && n < len(events); k++ {
-		fd := (p.start + k) % span
-		var r backends.Ready
-		if bitIsSet(p.rOut, fd) {
-			r |= backends.Readable
-			ready--
-		}
-		if bitIsSet(p.wOut, fd) {
-			r |= backends.Writable
-			ready--
-		}
-		if r != 0 {
-			events[n] = backends.Event{FD: int32(fd), Ready: r}
-			n++
-			if n == len(events) {
-				p.start = fd + 1 // full: the rest first next time
+	// From p.start to the highest fd, then from 0 to p.start: two plain
+	// loops, not a modulo per fd (about 1 ns per fd number).
+	for _, part := range [2][2]int{{p.start, span}, {0, p.start}} {
+		for fd := part[0]; fd < part[1] && ready > 0 && n < len(events); fd++ {
+			var r backends.Ready
+			if bitIsSet(p.rOut, fd) {
+				r |= backends.Readable
+				ready--
+			}
+			if bitIsSet(p.wOut, fd) {
+				r |= backends.Writable
+				ready--
+			}
+			if r != 0 {
+				events[n] = backends.Event{FD: int32(fd), Ready: r}
+				n++
+				if n == len(events) {
+					p.start = fd + 1 // full: the rest first next time
+				}
 			}
 		}
 	}
