@@ -31,7 +31,6 @@ package procfs
 // bound.
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"strconv"
@@ -57,7 +56,9 @@ type TaskStatus struct {
 }
 
 // ParseTaskStatus reads the Name, Threads, VmRSS and context-switch lines
-// of a status file. Name, Threads and both switch counts are required.
+// of a status file. Name, Threads and both switch counts are required. It
+// walks the bytes rather than a Scanner's strings, as a snapshot parses one
+// status per thread.
 func ParseTaskStatus(b []byte) (TaskStatus, error) {
 	var s TaskStatus
 	var seen int
@@ -68,32 +69,37 @@ func ParseTaskStatus(b []byte) (TaskStatus, error) {
 		nonvol
 		all = name | threads | vol | nonvol
 	)
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		k, v, ok := bytes.Cut(line, []byte(":"))
 		if !ok {
 			continue
 		}
-		v = strings.TrimSpace(v)
+		v = bytes.TrimSpace(v)
 		var err error
-		switch k {
+		switch string(k) {
 		case "Name":
-			s.Name, seen = v, seen|name
+			s.Name, seen = string(v), seen|name
 		case "Threads":
-			s.Threads, err = strconv.Atoi(v)
+			s.Threads, err = strconv.Atoi(string(v))
 			seen |= threads
 		case "VmRSS":
-			num, unit, _ := strings.Cut(v, " ")
-			if strings.TrimSpace(unit) != "kB" {
+			num, unit, _ := bytes.Cut(v, []byte(" "))
+			if string(bytes.TrimSpace(unit)) != "kB" {
 				return s, fmt.Errorf("status VmRSS %q: want a number of kB", v)
 			}
-			s.RSSKiB, err = strconv.ParseInt(num, 10, 64)
+			s.RSSKiB, err = strconv.ParseInt(string(num), 10, 64)
 			s.HasRSS = true
 		case "voluntary_ctxt_switches":
-			s.VoluntaryCtxt, err = strconv.ParseUint(v, 10, 64)
+			s.VoluntaryCtxt, err = strconv.ParseUint(string(v), 10, 64)
 			seen |= vol
 		case "nonvoluntary_ctxt_switches":
-			s.NonvoluntaryCtxt, err = strconv.ParseUint(v, 10, 64)
+			s.NonvoluntaryCtxt, err = strconv.ParseUint(string(v), 10, 64)
 			seen |= nonvol
 		}
 		if err != nil {

@@ -3,7 +3,6 @@ package procfs
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"strconv"
@@ -42,26 +41,31 @@ func gone(err error) bool {
 }
 
 // read returns the contents of a /proc file in r.buf, valid until the next
-// read.
+// read. It uses the raw system calls: an os.File costs a finalizer and a
+// try at registering with the netpoller per open, a third of a snapshot's
+// time when every thread has three files.
 func (r *TreeReader) read(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	defer f.Close()
+	defer unix.Close(fd)
 	r.buf = r.buf[:0]
 	for {
 		if len(r.buf) == cap(r.buf) {
 			r.buf = append(r.buf, 0)[:len(r.buf)]
 		}
-		n, err := f.Read(r.buf[len(r.buf):cap(r.buf)])
-		r.buf = r.buf[:len(r.buf)+n]
-		if err == io.EOF {
-			return r.buf, nil
+		n, err := unix.Read(fd, r.buf[len(r.buf):cap(r.buf)])
+		if err == unix.EINTR {
+			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, &os.PathError{Op: "read", Path: path, Err: err}
 		}
+		if n == 0 {
+			return r.buf, nil
+		}
+		r.buf = r.buf[:len(r.buf)+n]
 	}
 }
 

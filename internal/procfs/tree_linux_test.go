@@ -231,9 +231,23 @@ func lockThreads(t testing.TB, n int) (stop func()) {
 }
 
 // BenchmarkSnapshot measures one snapshot of an nginx-like tree (a shell
-// and four children, all asleep) and of this process with 20 extra
-// threads.
+// and four children, all asleep), of this process with 20 extra threads,
+// and, when MUXBENCH_PROCFS_PID names one, of that process's tree (a
+// running server).
 func BenchmarkSnapshot(b *testing.B) {
+	if s := os.Getenv("MUXBENCH_PROCFS_PID"); s != "" {
+		b.Run("pid", func(b *testing.B) {
+			pid, err := strconv.Atoi(s)
+			if err != nil {
+				b.Fatalf("MUXBENCH_PROCFS_PID=%q: want a pid", s)
+			}
+			r, err := NewTreeReader(pid)
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchSnapshot(b, r)
+		})
+	}
 	b.Run("5-processes", func(b *testing.B) {
 		root := startTree(b, "sleep 600 & sleep 600 & sleep 600 & sleep 600 & wait")
 		r, err := NewTreeReader(root)

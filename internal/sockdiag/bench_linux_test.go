@@ -65,6 +65,24 @@ func BenchmarkRead(b *testing.B) {
 			b.ReportMetric(float64(n), "sockets")
 		})
 	}
+	// Compare of two reads of one moment: the pure window check's cost.
+	b.Run("compare", func(b *testing.B) {
+		r, err := NewReader(port)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s, err := r.ReadNetlink()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			d, err := Compare(s, s)
+			if err != nil || !d.Stable() {
+				b.Fatalf("Compare(s, s) = %+v, %v; want stable", d, err)
+			}
+		}
+		b.ReportMetric(float64(s.Established()), "sockets")
+	})
 }
 
 // BenchmarkSocketInodes lists the socket inodes of the process MUXBENCH_SOCKDIAG_PID
