@@ -33,6 +33,11 @@ func ParseProcNetTCP(text []byte, port uint16, dst *Set) error {
 func parseProcNet(text []byte, port uint16, order binary.ByteOrder, dst *Set) error {
 	var portHex [4]byte
 	hexPort(&portHex, port)
+	// The order is asked once, here: a call through the interface per
+	// word would move each address's bytes to the heap.
+	var probe [2]byte
+	order.PutUint16(probe[:], 1)
+	little := probe[0] == 1
 	for lineNo := 1; len(text) > 0; lineNo++ {
 		line := text
 		if i := bytes.IndexByte(text, '\n'); i >= 0 {
@@ -56,8 +61,8 @@ func parseProcNet(text []byte, port uint16, order binary.ByteOrder, dst *Set) er
 		if (!listen && string(st) != procStateEstablished) || len(local) < 5 || string(local[len(local)-4:]) != string(portHex[:]) {
 			continue
 		}
-		l, err1 := parseHexAddrPort(local, order)
-		r, err2 := parseHexAddrPort(f[2], order)
+		l, err1 := parseHexAddrPort(local, little)
+		r, err2 := parseHexAddrPort(f[2], little)
 		inode, err3 := strconv.ParseUint(string(f[9]), 10, 64)
 		if err1 != nil || err2 != nil || err3 != nil {
 			return fmt.Errorf("/proc/net/tcp line %d %q: addresses must be HEX:PORT and the inode a number", lineNo, line)
@@ -108,8 +113,9 @@ func fields(line []byte, f [][]byte) int {
 
 // parseHexAddrPort decodes "0100007F:1F90" (IPv4) or 32 hex digits then
 // ":PORT" (IPv6): the address as 32-bit words, each printed with %08X from
-// the kernel's memory, so each word's bytes are in the machine's order.
-func parseHexAddrPort(b []byte, order binary.ByteOrder) (netip.AddrPort, error) {
+// the kernel's memory, so each word's bytes are in the machine's order
+// (little-endian or not).
+func parseHexAddrPort(b []byte, little bool) (netip.AddrPort, error) {
 	colon := len(b) - 5
 	if colon < 0 || b[colon] != ':' {
 		return netip.AddrPort{}, fmt.Errorf("address %q: want HEX:PORT", b)
@@ -128,7 +134,11 @@ func parseHexAddrPort(b []byte, order binary.ByteOrder) (netip.AddrPort, error) 
 		if !ok {
 			return netip.AddrPort{}, fmt.Errorf("address %q: not hex", b)
 		}
-		order.PutUint32(raw[w*4:], v)
+		if little {
+			binary.LittleEndian.PutUint32(raw[w*4:], v)
+		} else {
+			binary.BigEndian.PutUint32(raw[w*4:], v)
+		}
 	}
 	if len(hex) == 8 {
 		return netip.AddrPortFrom(netip.AddrFrom4([4]byte(raw[:4])), uint16(p)), nil

@@ -48,6 +48,21 @@ func TestParseProcNetTCP(t *testing.T) {
 	}
 }
 
+// TestParseProcNetTCPBigEndian reads a line as a big-endian kernel prints
+// it: each address word's bytes in network order already.
+func TestParseProcNetTCPBigEndian(t *testing.T) {
+	text := "   0: 7F000001:1F90 7F000002:9FD6 01 00000000:00000000 00:00000000 00000000     0        0 77 1\n" +
+		"   1: 20010DB8000000000000000000000001:1F90 20010DB8000000000000000000000002:9FD7 01 00000000:00000000 00:00000000 00000000     0        0 78 1\n"
+	var got Set
+	want := []Sock{
+		{Local: netip.MustParseAddrPort("127.0.0.1:8080"), Remote: netip.MustParseAddrPort("127.0.0.2:40918"), Inode: 77},
+		{Local: netip.MustParseAddrPort("[2001:db8::1]:8080"), Remote: netip.MustParseAddrPort("[2001:db8::2]:40919"), Inode: 78},
+	}
+	if err := parseProcNet([]byte(text), 0x1F90, binary.BigEndian, &got); err != nil || !slices.Equal(got.Socks, want) {
+		t.Errorf("parseProcNet(big-endian) = %v, %v; want %v", got.Socks, err, want)
+	}
+}
+
 func TestParseProcNetTCPErrors(t *testing.T) {
 	for _, text := range []string{
 		"   0: 0100007F:1F90 0200007F:9FD6 01 00000000:00000000\n",                                           // too few fields
