@@ -188,15 +188,17 @@ func (d Diff) Stable() bool {
 // namespace's ESTABLISHED sockets at any moment.
 type fourTuple struct{ local, remote netip.AddrPort }
 
-// Compare reports what changed on a port between start and end. Sockets
-// are matched by their addresses, which no two ESTABLISHED sockets share at
-// one moment; two with the same addresses are the same socket when their
-// cookies agree (when both sets have cookies), else when their inodes agree
-// (when both have one). A mismatch means the connection was closed and a
-// new one made with the same addresses inside the window: it is counted as
-// gone and new. A socket queued at the start (inode 0) and accepted at the
-// end is the same socket, accepted inside the window. Sets of different
-// ports are an error.
+// Compare reports what changed on a port between start and end. When
+// every socket at both edges has a cookie (both read from sock_diag),
+// sockets are matched by cookie, which the kernel never gives two sockets.
+// Otherwise (a /proc edge) they are matched by their addresses, which no
+// two ESTABLISHED sockets share at one moment, and two with the same
+// addresses are the same socket when their inodes agree (when both have
+// one): a mismatch means the connection was closed and a new one made with
+// the same addresses inside the window, counted as gone and new. Either
+// way a socket queued at the start (inode 0) and accepted at the end is
+// the same socket, accepted inside the window. Sets of different ports are
+// an error.
 func Compare(start, end Set) (Diff, error) {
 	if start.Port != end.Port {
 		return Diff{}, fmt.Errorf("compare sockets: start is port %d, end is port %d; read both edges on one port", start.Port, end.Port)
@@ -205,18 +207,36 @@ func Compare(start, end Set) (Diff, error) {
 		StartEstablished: start.Established(), StartAccepted: start.Accepted(),
 		EndEstablished: end.Established(), EndAccepted: end.Accepted(),
 	}
-	before := make(map[fourTuple]Sock, len(start.Socks))
-	for _, k := range start.Socks {
-		before[fourTuple{k.Local, k.Remote}] = k
+	if allCookies(start.Socks) && allCookies(end.Socks) {
+		compareBy(&d, start.Socks, end.Socks, func(k Sock) uint64 { return k.Cookie })
+	} else {
+		compareBy(&d, start.Socks, end.Socks, func(k Sock) fourTuple { return fourTuple{k.Local, k.Remote} })
 	}
-	for _, k := range end.Socks {
-		key := fourTuple{k.Local, k.Remote}
-		was, ok := before[key]
+	return d, nil
+}
+
+func allCookies(socks []Sock) bool {
+	for _, k := range socks {
+		if k.Cookie == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// compareBy fills d's lists, matching sockets by key.
+func compareBy[K comparable](d *Diff, start, end []Sock, key func(Sock) K) {
+	before := make(map[K]Sock, len(start))
+	for _, k := range start {
+		before[key(k)] = k
+	}
+	for _, k := range end {
+		was, ok := before[key(k)]
 		if !ok {
 			d.New = append(d.New, k)
 			continue
 		}
-		delete(before, key)
+		delete(before, key(k))
 		switch {
 		case was.Cookie != 0 && k.Cookie != 0 && was.Cookie != k.Cookie,
 			was.Inode != 0 && k.Inode != was.Inode:
@@ -226,12 +246,11 @@ func Compare(start, end Set) (Diff, error) {
 			d.AcceptedInside = append(d.AcceptedInside, k)
 		}
 	}
-	for _, k := range start.Socks {
-		if _, ok := before[fourTuple{k.Local, k.Remote}]; ok {
+	for _, k := range start {
+		if _, ok := before[key(k)]; ok {
 			d.Gone = append(d.Gone, k)
 		}
 	}
-	return d, nil
 }
 
 // dedupe removes the second and later listings of one connection (by its
