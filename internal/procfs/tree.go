@@ -29,6 +29,12 @@ package procfs
 // switches die with it too. RSS summed over processes counts shared pages
 // (nginx's workers share the master's) once per process: it is an upper
 // bound.
+//
+// A snapshot opens three files per thread (schedstat, status, children)
+// and the stat file and task directory per process; the kernel's side of
+// those opens and reads is nearly all of its cost. Medians of 5 on a busy
+// 2-core VM: 0.29 ms for a shell and four children, 0.32 ms for muxbench
+// serve (7 threads), 1.07 ms for a process with 25 threads.
 
 import (
 	"bytes"

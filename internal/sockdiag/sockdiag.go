@@ -30,8 +30,8 @@
 // EACCES, EPROTONOSUPPORT, EAFNOSUPPORT, ENOENT, EOPNOTSUPP, EINVAL), the
 // same Set is read from /proc/net/tcp and /proc/net/tcp6 (state 01, the local
 // port, the inode; state 0A for the listeners) and Set.Note says why. /proc
-// has no cookie, costs about ten times more (the kernel formats a line for
-// every socket) and is no snapshot: see Reader.ReadProc.
+// has no cookie, costs about five times more (the kernel formats a line for
+// every socket, 4 KiB per read) and is no snapshot: see Reader.ReadProc.
 //
 // A sock_diag dump is not an atomic snapshot either: it resumes after each
 // batch of replies (about 32 KiB) at a hash bucket and an offset into its
@@ -53,15 +53,22 @@
 // # Why a reader of its own
 //
 // github.com/vishvananda/netlink v1.3.1 was considered. Its SocketDiagTCP
-// dumps all twelve TCP states with no port filter and no bytecode attribute
-// (its request type cannot carry one), so at 19,960 loopback connections it
-// copies out the client ends too (about 40,000 sockets, and every TIME_WAIT
-// one) and builds a heap *Socket with two net.IP slices for each; it
-// exposes the cookie and the inode, and it brings
-// github.com/vishvananda/netns and its own netlink layer as dependencies.
-// The reader here is a few hundred lines on golang.org/x/sys/unix, filters
-// in the kernel, parses the replies in place from one reused buffer and
-// allocates only the result slices.
+// takes only a family: it dumps all twelve TCP states, asks for a tcp_info
+// per socket (INET_DIAG_INFO) and has no port filter, so on loopback it
+// copies out the client ends and every TIME_WAIT socket too, and builds a
+// heap *Socket with two net.IP slices for each. It exposes the cookie and
+// the inode, and brings github.com/vishvananda/netns and its own netlink
+// layer as dependencies. The reader here is a few hundred lines on
+// golang.org/x/sys/unix, filters in the kernel, parses the replies in place
+// from one reused buffer and allocates only the result slices.
+//
+// Measured side by side (2-core EPYC VM, Linux 6.18, busy with other work;
+// muxbench serve -backend epoll-lt holding 19,960 connections from muxbench
+// load, about 47,000 sockets in the namespace; medians of 5): this reader
+// 34 ms per read, 15 allocations, 2.9 MB (the result); vishvananda/netlink
+// 124 ms, 147,000 allocations, 29 MB; the /proc fallback 167 ms. Of this
+// reader's 34 ms, 13 ms is the walk alone (the same read of a port with
+// 200 connections).
 package sockdiag
 
 import (
