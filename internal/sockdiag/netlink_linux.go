@@ -164,9 +164,19 @@ func diagSock(m []byte) (Sock, bool) {
 	}, true
 }
 
+// requestSeq is the sequence number of every request: each is sent on a
+// socket of its own, so any other number is not ours.
+const requestSeq = 1
+
 // dumpFamily asks the kernel for family's sockets in states on port and
 // adds them to res, reading replies into buf.
 func dumpFamily(family uint8, states uint32, port uint16, buf []byte, res *dumpResult) error {
+	return dump(request(family, states, port, requestSeq), family, states, port, buf, res)
+}
+
+// dump sends req and adds its replies to res (a test sends requests with
+// one of the two port filters taken out).
+func dump(req []byte, family uint8, states uint32, port uint16, buf []byte, res *dumpResult) error {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
 	if err != nil {
 		return fmt.Errorf("open NETLINK_SOCK_DIAG socket: %w", err)
@@ -176,8 +186,7 @@ func dumpFamily(family uint8, states uint32, port uint16, buf []byte, res *dumpR
 	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
 		return fmt.Errorf("set sock_diag receive timeout: %w", err)
 	}
-	const seq = 1 // one request per socket: any other number is not ours
-	if err := unix.Sendto(fd, request(family, states, port, seq), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+	if err := unix.Sendto(fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		return fmt.Errorf("send sock_diag request: %w", err)
 	}
 	for {
@@ -191,7 +200,7 @@ func dumpFamily(family uint8, states uint32, port uint16, buf []byte, res *dumpR
 		if n == 0 {
 			return fmt.Errorf("read sock_diag replies: socket closed before the dump ended")
 		}
-		done, err := parseDump(buf[:n], states, port, seq, res)
+		done, err := parseDump(buf[:n], states, port, requestSeq, res)
 		if err != nil {
 			return fmt.Errorf("sock_diag dump of family %d: %w", family, err)
 		}

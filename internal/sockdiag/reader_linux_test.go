@@ -1,6 +1,7 @@
 package sockdiag
 
 import (
+	"encoding/binary"
 	"net"
 	"net/netip"
 	"slices"
@@ -144,6 +145,27 @@ func testLoopback(t *testing.T, network, addr string) {
 		k, ok := byRemote(start, c.RemoteAddr())
 		if want := inode(t, c); !ok || k.Inode != want {
 			t.Errorf("accepted connection from %v: socket %+v; want inode %d", c.RemoteAddr(), k, want)
+		}
+	}
+
+	// Each of the two kernel-side port filters works alone: with the
+	// socket id's sport zeroed, or with the bytecode attribute cut off,
+	// the kernel still sends only the server's ends.
+	fam := uint8(unix.AF_INET)
+	if laddr.Addr().Is6() {
+		fam = unix.AF_INET6
+	}
+	noSport := request(fam, 1<<stateEstablished, port, requestSeq)
+	noSport[sizeofNlmsghdr+8], noSport[sizeofNlmsghdr+9] = 0, 0
+	noBytecode := request(fam, 1<<stateEstablished, port, requestSeq)[:sizeofNlmsghdr+sizeofReqV2]
+	binary.NativeEndian.PutUint32(noBytecode, uint32(len(noBytecode)))
+	for name, req := range map[string][]byte{"bytecode alone": noSport, "socket id alone": noBytecode} {
+		var res dumpResult
+		if err := dump(req, fam, 1<<stateEstablished, port, make([]byte, recvBufferBytes), &res); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if res.dropped != 0 || len(res.socks) != dialed {
+			t.Errorf("%s: %d sockets, %d dropped; want %d, none dropped", name, len(res.socks), res.dropped, dialed)
 		}
 	}
 
