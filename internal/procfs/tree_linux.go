@@ -138,39 +138,28 @@ func (r *TreeReader) process(pid int, s *TreeSnapshot, parents map[int][]int) ([
 			continue
 		}
 		task := dir + "/task/" + name
-		b, err := r.read(task + "/schedstat")
+		th, ts, err := r.thread(task, pid, tid)
 		if gone(err) {
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("read thread %d of process %d: %w", tid, pid, err)
 		}
-		cpu, err := ParseSchedstat(b)
-		if err != nil {
-			return nil, fmt.Errorf("read thread %d of process %d: %w", tid, pid, err)
-		}
-		if b, err = r.read(task + "/status"); gone(err) {
-			continue
-		} else if err != nil {
-			return nil, fmt.Errorf("read thread %d of process %d: %w", tid, pid, err)
-		}
-		ts, err := ParseTaskStatus(b)
-		if err != nil {
-			return nil, fmt.Errorf("read thread %d of process %d: %w", tid, pid, err)
-		}
 		if !rss && ts.HasRSS { // the main thread's, or another's if it is a zombie
 			p.RSSKiB, rss = ts.RSSKiB, true
 		}
-		s.Threads = append(s.Threads, ThreadSample{PID: pid, TID: tid, Comm: ts.Name, CPUNs: cpu, VoluntaryCtxt: ts.VoluntaryCtxt, NonvoluntaryCtxt: ts.NonvoluntaryCtxt})
+		s.Threads = append(s.Threads, th)
 		if parents != nil {
 			continue
 		}
-		if b, err = r.read(task + "/children"); gone(err) {
+		b, err := r.read(task + "/children")
+		if gone(err) {
 			continue
-		} else if err != nil {
-			return nil, fmt.Errorf("read children of thread %d of process %d: %w", tid, pid, err)
 		}
-		k, err := ParseChildren(b)
+		var k []int
+		if err == nil {
+			k, err = ParseChildren(b)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("read children of thread %d of process %d: %w", tid, pid, err)
 		}
@@ -181,6 +170,27 @@ func (r *TreeReader) process(pid int, s *TreeSnapshot, parents map[int][]int) ([
 	}
 	s.Processes = append(s.Processes, p)
 	return kids, nil
+}
+
+// thread reads one thread's schedstat and status (task is its
+// /proc/PID/task/TID directory).
+func (r *TreeReader) thread(task string, pid, tid int) (ThreadSample, TaskStatus, error) {
+	b, err := r.read(task + "/schedstat")
+	if err != nil {
+		return ThreadSample{}, TaskStatus{}, err
+	}
+	cpu, err := ParseSchedstat(b)
+	if err != nil {
+		return ThreadSample{}, TaskStatus{}, err
+	}
+	if b, err = r.read(task + "/status"); err != nil {
+		return ThreadSample{}, TaskStatus{}, err
+	}
+	ts, err := ParseTaskStatus(b)
+	if err != nil {
+		return ThreadSample{}, TaskStatus{}, err
+	}
+	return ThreadSample{PID: pid, TID: tid, Comm: ts.Name, CPUNs: cpu, VoluntaryCtxt: ts.VoluntaryCtxt, NonvoluntaryCtxt: ts.NonvoluntaryCtxt}, ts, nil
 }
 
 // scanParents maps every process on the machine to its children, from the
