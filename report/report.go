@@ -21,6 +21,7 @@ import (
 
 	"github.com/muxbench/muxbench/internal/atomicfile"
 	"github.com/muxbench/muxbench/internal/human"
+	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/loadgen"
 	"github.com/muxbench/muxbench/results"
 )
@@ -131,7 +132,7 @@ func writeMarkdown(b *bytes.Buffer, ds []dataset, charts []*Chart) {
 	}
 
 	b.WriteString("## Summary\n\n")
-	b.WriteString("Medians across repetitions (the charts' error bars show the min–max spread). Latency is measured from the intended send time (corrected for coordinated omission); CPU is the server's over the measured window: for the event-loop backends the loop thread's own CPU time (schedstat: the multiplexer and the loop, not the Go runtime's other threads), for gonet the whole process's user+system time (its server is the process); run.json keeps both for every sample. Points are compared only where every repetition was ok, and a difference is stated only where the two points' min–max ranges do not overlap.\n\n")
+	b.WriteString("Medians across repetitions (the charts' error bars show the min–max spread). Latency is measured from the intended send time (corrected for coordinated omission); CPU is the server's over the measured window: for the event-loop backends the loop thread's own CPU time (schedstat: the multiplexer and the loop, not the Go runtime's other threads), for " + lineup.GoNet + " the whole process's user+system time (its server is the process); run.json keeps both for every sample. Points are compared only where every repetition was ok, and a difference is stated only where the two points' min–max ranges do not overlap.\n\n")
 	acts := actives(ds)
 	for _, a := range acts {
 		if len(acts) > 1 {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/montanaflynn/stats"
 
+	"github.com/muxbench/muxbench/backends/epoll"
 	"github.com/muxbench/muxbench/results"
 	"github.com/muxbench/muxbench/waitcost"
 )
@@ -109,14 +110,14 @@ var needs = []string{
 	"multiplexer-alone fits (waitcost) and no select/poll/epoll sweep",
 	"multiplexer-alone points for select and poll (waitcost)",
 	"multiplexer-alone fit for epoll (waitcost)",
-	"epoll-lt and epoll-et at the same points",
+	epoll.NameLT + " and " + epoll.NameET + " at the same points",
 	"pitfall run (muxbench pitfalls)",
 	"pitfall run (muxbench pitfalls)",
-	"epoll-mod and epoll-lt at the same points",
+	epoll.NameMod + " and " + epoll.NameLT + " at the same points",
 	"pitfall run (muxbench pitfalls)",
-	"poll and epoll-lt at several active counts on the same fds",
+	"poll and " + epoll.NameLT + " at several active counts on the same fds",
 	"epoll point near the open-file limit",
-	"epoll-busy and epoll-lt at the same points",
+	epoll.NameBusy + " and " + epoll.NameLT + " at the same points",
 }
 
 // minReps is the fewest repetitions a figure needs before a difference
