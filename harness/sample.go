@@ -164,7 +164,7 @@ func judge(s results.Sample, sc results.Scenario, job Job, res *loadgen.Result, 
 		}
 	case res.Saturated:
 		s.Status = results.StatusSaturated
-		s.Reason = fmt.Sprintf("achieved %.0f of %.0f req/s requested (< %.0f%%)", res.RateAchieved, res.RateRequested, loadgen.SaturatedBelow*100)
+		s.Reason = fmt.Sprintf("achieved %.0f of %.0f req/s requested (< %.0f%%)", res.RateAchieved, res.RateRequested, traffic.SaturatedBelow*100)
 	case sc.Mode == traffic.Open && !busyPolls(job.Backend) && max(s.Server.CPUUtil, s.Server.CPUSetBusy) >= results.SaturatedCPU:
 		// The rate was met, but only by answering several requests per
 		// wait: CPU per request is then just 1/rate, not the backend's

@@ -29,10 +29,6 @@ var errKindNames = [numErrKinds]string{
 	ekWrite: ErrKindWrite, ekRead: ErrKindRead,
 }
 
-// SaturatedBelow is the fraction of the requested rate below which an
-// open-loop run is flagged Saturated.
-const SaturatedBelow = 0.95
-
 // tally is what the traffic loop counts for the Result, owned by the loop
 // goroutine until it exits. Window requests are those intended (closed
 // loop: written) in the measured window, see window.contains.
@@ -112,7 +108,7 @@ func (t *tally) result(c Config, m measures) (*Result, error) {
 	r.RateAchieved = float64(r.Requests) / c.Duration.Seconds()
 	if r.Mode == traffic.Open && c.Active > 0 {
 		r.RateRequested = c.Rate
-		r.Saturated = r.RateAchieved < SaturatedBelow*c.Rate
+		r.Saturated = r.RateAchieved < traffic.SaturatedBelow*c.Rate
 	}
 	if r.Requests > 0 {
 		r.ClientCPUPerRq = float64(r.ClientCPUNs) / float64(r.Requests)

@@ -21,8 +21,8 @@ import (
 
 	"github.com/muxbench/muxbench/internal/atomicfile"
 	"github.com/muxbench/muxbench/internal/human"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/lineup"
-	"github.com/muxbench/muxbench/loadgen"
 	"github.com/muxbench/muxbench/results"
 )
 
@@ -124,7 +124,7 @@ func writeMarkdown(b *bytes.Buffer, ds []dataset, charts []*Chart) {
 
 	b.WriteString("## Charts\n\n")
 	if len(charts) > 0 {
-		fmt.Fprintf(b, "%s Hollow markers: saturated (open loop: achieved < %.0f%% of the requested rate, or the server CPU >= %.0f%% busy so CPU per request is only 1/rate); red rings: errors or failed repetitions; a red cross ends a line where the backend could not be measured.\n\n", charts[0].Footnote[0], loadgen.SaturatedBelow*100, results.SaturatedCPU*100)
+		fmt.Fprintf(b, "%s Hollow markers: saturated (open loop: achieved < %.0f%% of the requested rate, or the server CPU >= %.0f%% busy so CPU per request is only 1/rate); red rings: errors or failed repetitions; a red cross ends a line where the backend could not be measured.\n\n", charts[0].Footnote[0], traffic.SaturatedBelow*100, results.SaturatedCPU*100)
 	}
 	for _, c := range charts {
 		fmt.Fprintf(b, "### %s\n\n%s\n\n", c.Title, c.Subtitle)
