@@ -73,6 +73,14 @@ type Poller interface {
 	Close() error
 }
 
+// ReadBufferSize is the size of the server loop's one read buffer: the
+// most one read takes from a connection, what a short read is short of
+// (Info.EdgeTriggered), and so the most a connection can have pending
+// while it waits for write readiness. It is here, beside the loop policies
+// that depend on it, so that clients of the loop (the pitfalls' read-once
+// stall) know it without linking the server.
+const ReadBufferSize = 64 << 10
+
 // ErrFDLimit is returned (wrapped) by Add when the backend cannot watch an
 // fd that large — select(2) and FD_SETSIZE. The server closes that
 // connection and counts it as rejected.

@@ -361,7 +361,7 @@ func testSlowReader(t *testing.T, backend string) {
 	}
 	st := srv.Stats()
 	held := st.BytesIn - st.BytesOut
-	limit := uint64(server.ReadBufferSize)
+	limit := uint64(backends.ReadBufferSize)
 	switch {
 	case backend == lineup.Uring:
 		limit = uring.MaxHeld // the kernel reads ahead into provided buffers

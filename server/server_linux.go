@@ -36,10 +36,6 @@ import (
 	"github.com/muxbench/muxbench/internal/wire"
 )
 
-// ReadBufferSize is the size of the loop's one read buffer, and so the most
-// a connection can have pending while it waits for write readiness.
-const ReadBufferSize = 64 << 10
-
 // eventBatch is how many ready events one Wait call can return.
 const eventBatch = 256
 
@@ -112,7 +108,7 @@ func New(info backends.Info, cfg Config) (*Server, error) {
 		sockperf: cfg.Proto == traffic.Sockperf, sndbuf: cfg.SendBuffer,
 		lnFD: lnFD, addr: bound, wakeFD: wakeFD, spareFD: spare,
 		events: make([]backends.Event, eventBatch),
-		rbuf:   make([]byte, ReadBufferSize),
+		rbuf:   make([]byte, backends.ReadBufferSize),
 	}
 	s.pitfall = info.Pitfall
 	s.modEach, s.oneshot, s.busy = info.ModPerRequest, info.Oneshot, info.BusyPoll

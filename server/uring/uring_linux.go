@@ -61,7 +61,7 @@ const (
 // allowed to deliver, plus whatever the kernel had already received into
 // provided buffers for it in that turn (a multishot recv reads on while
 // data is there, and the cancel reaches the kernel with the next enter).
-// The event loop's bound is one read buffer (server.ReadBufferSize); this
+// The event loop's bound is one read buffer (backends.ReadBufferSize); this
 // one is the price of letting the kernel do the reads.
 const MaxHeld = stopRecvAt + bufCount*bufSize
 
