@@ -150,9 +150,9 @@ func progressf(o Options, format string, args ...any) {
 // startServer starts `serve -backend backend` with extra flags; the
 // returned stop func stops and reaps it (kill on timeout) and reports an
 // unclean exit.
-func startServer(ctx context.Context, o Options, backend string, extra ...string) (*harness.Server, func() error, error) {
+func startServer(ctx context.Context, o Options, backend string, extra ...string) (*harness.Child, func() error, error) {
 	argv := slices.Concat(o.ServeCommand, []string{"-backend", backend, "-addr", "127.0.0.1:0"}, pitfallFlag(backend), extra)
-	srv, err := harness.StartServer(argv)
+	srv, err := harness.StartChild(argv)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -183,7 +183,7 @@ const statsPoll = 10 * time.Millisecond
 // awaitStats polls the server's counters until done reports true, or
 // until key has not changed for quiet, or until limit passes; it returns
 // the last report and how long it waited.
-func awaitStats(ctx context.Context, srv *harness.Server, limit, quiet time.Duration, done func(wire.Report) bool, key func(wire.Report) uint64) (wire.Report, time.Duration, error) {
+func awaitStats(ctx context.Context, srv *harness.Child, limit, quiet time.Duration, done func(wire.Report) bool, key func(wire.Report) uint64) (wire.Report, time.Duration, error) {
 	start := time.Now()
 	var last uint64
 	lastChange := start
