@@ -10,8 +10,9 @@
 // check itself cannot tell (the correct loop showed the fault too).
 //
 // `muxbench pitfalls` runs them all and writes pitfalls.json (File) and
-// report.md; ClaimRows turns pitfalls.json into the rows of the claims
-// table for the seed claims the pitfalls test (6, 7 and 9).
+// report.md; ClaimEvidence turns pitfalls.json into the evidence for the
+// claims the pitfalls test (6, 7 and 9 of the claims table,
+// report/claims.Claims), whose verdicts package claims computes.
 package pitfalls
 
 import (
