@@ -226,7 +226,7 @@ func preflight(sc results.Scenario, remote bool) []Check {
 	// blocked by seccomp, too old): their points will be unsupported.
 	var checked []string
 	for _, b := range sc.Backends {
-		if reason := unsupportedHere(b); reason != "" {
+		if reason := lineup.Unsupported(b); reason != "" {
 			add(b, "warn", reason+"; its points will be recorded unsupported", "")
 		} else if lb, err := lineup.Lookup(b); err == nil && lb.Check != nil {
 			checked = append(checked, b)

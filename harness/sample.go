@@ -34,7 +34,7 @@ func sample(ctx context.Context, opts Options, i int, job Job) results.Sample {
 	if opts.Remote != nil {
 		return opts.Remote.sample(ctx, opts, i, job, s)
 	}
-	if reason := unsupportedHere(job.Backend); reason != "" {
+	if reason := lineup.Unsupported(job.Backend); reason != "" {
 		return failed(s, results.StatusUnsupported, "%s", reason)
 	}
 	return childSample(ctx, opts, job, s)
@@ -285,18 +285,4 @@ func memoryDelta(before, after procfs.Memory, n int) *results.MemoryDelta {
 func busyPolls(backend string) bool {
 	b, err := lineup.Lookup(backend)
 	return err == nil && b.Poller != nil && b.Poller.BusyPoll
-}
-
-// unsupportedHere is why the backend cannot run on this kernel or in this
-// process at all (io_uring disabled, blocked, too old), or "": its points
-// are then recorded unsupported without starting a server.
-func unsupportedHere(name string) string {
-	b, err := lineup.Lookup(name)
-	if err != nil || b.Check == nil {
-		return ""
-	}
-	if err := b.Check(); err != nil {
-		return fmt.Sprintf("%s: %v", name, err)
-	}
-	return ""
 }

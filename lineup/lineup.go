@@ -138,6 +138,21 @@ func Lookup(name string) (Backend, error) {
 		Pitfall: info.Pitfall != backends.NoPitfall, Check: info.Check, Poller: &info}, nil
 }
 
+// Unsupported is why the named backend cannot run on this kernel or in
+// this process at all (io_uring disabled, blocked, too old), prefixed with
+// its name; "" when it can, has no check, or is unknown. Its points are
+// then recorded unsupported without starting a server.
+func Unsupported(name string) string {
+	b, err := Lookup(name)
+	if err != nil || b.Check == nil {
+		return ""
+	}
+	if err := b.Check(); err != nil {
+		return fmt.Sprintf("%s: %v", name, err)
+	}
+	return ""
+}
+
 // Names returns every backend's name but the pitfalls: the built-ins in
 // Order, then any other registered poller that is not a pitfall, sorted.
 func Names() []string {
