@@ -236,24 +236,6 @@ func TestJobsInterleaveBackends(t *testing.T) {
 	}
 }
 
-func TestPreflight(t *testing.T) {
-	sc := tinyScenario()
-	sc.ServerCPUs, sc.ClientCPUs = "0", "0"
-	checks := Preflight(sc)
-	found := false
-	for _, c := range checks {
-		if c.Name == "cpus" {
-			found = true
-			if c.Level == "ok" {
-				t.Errorf("cpus check with server and client on CPU 0 = ok; want a warning")
-			}
-		}
-	}
-	if !found {
-		t.Fatal("no cpus check")
-	}
-}
-
 func TestWindowFault(t *testing.T) {
 	job := Job{Backend: "poll", FDs: 12, Active: 1}
 	loop := wire.Hello{LoopThread: true}
