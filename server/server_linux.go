@@ -57,8 +57,8 @@ type Server struct {
 	sndbuf   int
 	lnFD     int
 	addr     string
-	wakeFD   int // eventfd that Shutdown writes to stop Serve
-	spareFD  int // kept open so an EMFILE accept can be shed (close spare, accept, close)
+	wakeFD   int   // eventfd that Shutdown writes to stop Serve
+	spare    Spare // so that an EMFILE accept can be shed
 	// acceptPaused: out of fds and unable to shed, the listener is not
 	// watched until acceptRetry (see pauseAccept).
 	acceptPaused bool
@@ -99,14 +99,10 @@ func New(info backends.Info, cfg Config) (*Server, error) {
 		unix.Close(lnFD)
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
-	spare, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		spare = -1 // without a spare fd an EMFILE storm is only counted, not shed
-	}
 	s := &Server{
 		poller: p, edge: info.EdgeTriggered, drain: info.DrainReads, once: info.AcceptOnce,
 		sockperf: cfg.Proto == traffic.Sockperf, sndbuf: cfg.SendBuffer,
-		lnFD: lnFD, addr: bound, wakeFD: wakeFD, spareFD: spare,
+		lnFD: lnFD, addr: bound, wakeFD: wakeFD, spare: OpenSpare(),
 		events: make([]backends.Event, eventBatch),
 		rbuf:   make([]byte, backends.ReadBufferSize),
 	}
@@ -204,9 +200,7 @@ func (s *Server) closeAll() {
 	s.poller.Close()
 	unix.Close(s.lnFD)
 	unix.Close(s.wakeFD)
-	if s.spareFD >= 0 {
-		unix.Close(s.spareFD)
-	}
+	s.spare.Close()
 }
 
 func (s *Server) handle(c *conn, r backends.Ready) {
