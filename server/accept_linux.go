@@ -23,7 +23,7 @@ const acceptBatch = 64
 // fds, it sheds pending connections instead of leaving them queued.
 func (s *Server) accept() {
 	s.spare.Refill() // before any connection can have its fd
-	for n := 0; s.edge || n < acceptBatch; n++ {
+	for n := 0; s.info.EdgeTriggered || n < acceptBatch; n++ {
 		fd, _, err := unix.Accept4(s.lnFD, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		switch {
 		case err == unix.EAGAIN:
@@ -45,10 +45,10 @@ func (s *Server) accept() {
 		}
 		s.c.Accepts.Add(1)
 		s.admit(fd)
-		if s.once && !s.edge {
+		if s.info.AcceptOnce && !s.info.EdgeTriggered {
 			return
 		}
-		if s.pitfall == backends.PitfallETAcceptOnce {
+		if s.info.Pitfall == backends.PitfallETAcceptOnce {
 			return // WRONG on purpose: the rest of the queue raises no new edge
 		}
 	}
@@ -110,7 +110,7 @@ func (s *Server) shed() int {
 func (s *Server) admit(fd int) {
 	TuneConn(fd, s.sndbuf)
 	in := backends.Read
-	if s.edge {
+	if s.info.EdgeTriggered {
 		in |= backends.Write // registered once, never modified
 	}
 	s.c.InterestMods.Add(1)
