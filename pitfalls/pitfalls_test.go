@@ -95,7 +95,7 @@ func TestJudge(t *testing.T) {
 }
 
 func TestTableClaims(t *testing.T) {
-	// Claims 6, 7 and 9 of issue 11 are tested by pitfalls 2, 1 and 4.
+	// Claims 6, 7 and 9 of the claims table are tested by pitfalls 2, 1 and 4.
 	want := map[int]string{6: "et-short-read-ignore-hup", 7: "et-accept-once", 9: "sleep-send"}
 	for _, p := range table {
 		if p.Claim != 0 && want[p.Claim] != p.Name {

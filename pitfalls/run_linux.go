@@ -42,7 +42,7 @@ type pitfall struct {
 	check          func(ctx context.Context, o Options, backend string) (Verdict, error)
 }
 
-// table is every pitfall, in issue 12's order.
+// table is every pitfall, in the order of their Numbers.
 var table = []pitfall{
 	{Result: Result{Number: 1, Name: "et-accept-once", Claim: 7,
 		Title:       "ET listener that accepts once per event",

@@ -112,7 +112,8 @@ func (p *Big) Remove(fd int) error {
 }
 
 // Wait calls select on copies of the master sets, as many words as the
-// highest fd needs, and reports ready fds in ascending order.
+// highest fd needs, and reports ready fds in fd order from where the last
+// full Wait stopped (start), wrapping around, as Poller.Wait does.
 func (p *Big) Wait(events []backends.Event, timeoutMs int) (int, error) {
 	words := (p.maxFD + 64) / 64 // nfds = maxFD+1 bits, rounded up to words
 	copy(p.rOut[:words], p.read[:words])

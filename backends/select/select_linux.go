@@ -137,7 +137,8 @@ func (p *Poller) Remove(fd int) error {
 }
 
 // Wait calls select on copies of the master sets and reports ready fds in
-// ascending order.
+// fd order from where the last full Wait stopped (start), wrapping around,
+// so that when more are ready than events holds, high fds are not starved.
 func (p *Poller) Wait(events []backends.Event, timeoutMs int) (int, error) {
 	p.rOut, p.wOut = p.read, p.write // select overwrites what it is given
 	ready, err := rawwait.Select(p.maxFD+1, &p.rOut, &p.wOut, timeoutMs)

@@ -40,7 +40,7 @@ const (
 
 // Row is one claim with its figure and verdict.
 type Row struct {
-	N        int     `json:"n"`        // the claim's number (1-12), as the seed notes are quoted
+	N        int     `json:"n"`        // the claim's number (1-12) in the claims table: Claims[N-1]
 	Claim    string  `json:"claim"`    // the claim, paraphrased
 	Measured string  `json:"measured"` // what was measured to test it ("" when not measured)
 	Figure   string  `json:"figure"`   // the figure: medians with their spread
@@ -88,7 +88,9 @@ func Table(ev Evidence) []Row {
 	return rows
 }
 
-// Claims are the seed's claims, paraphrased, in the order they are numbered.
+// Claims are what the seed notes claim (the README names them), paraphrased,
+// in the order they are numbered: claim n is Claims[n-1], and code, reports
+// and the README's claims table refer to a claim by that number.
 var Claims = []string{
 	"select can watch at most FD_SETSIZE = 1024 fds; raising it needs a kernel rebuild",
 	"select and poll scan every watched fd on every call, so their cost grows linearly with idle fds; epoll stays flat",
