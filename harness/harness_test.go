@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/muxbench/muxbench/internal/runlock"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muxbench/muxbench/internal/runlock"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/internal/wire"
 	"github.com/muxbench/muxbench/results"
 )

@@ -3,12 +3,12 @@ package harness
 import (
 	"context"
 	"fmt"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"strconv"
 	"strings"
 
 	"github.com/muxbench/muxbench/internal/cpuset"
 	"github.com/muxbench/muxbench/internal/procfs"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/internal/wire"
 	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/loadgen"

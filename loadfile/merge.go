@@ -3,12 +3,12 @@ package loadfile
 import (
 	"errors"
 	"fmt"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"strings"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/loadgen"
 	"github.com/muxbench/muxbench/results"
 )

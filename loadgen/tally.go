@@ -1,10 +1,11 @@
 package loadgen
 
 import (
-	"github.com/muxbench/muxbench/internal/traffic"
 	"net/netip"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/muxbench/muxbench/internal/traffic"
 )
 
 // Error kinds as counter indexes (see the ErrKind constants).

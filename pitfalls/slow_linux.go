@@ -3,7 +3,6 @@ package pitfalls
 import (
 	"context"
 	"fmt"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"net"
 	"strconv"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/muxbench/muxbench/harness"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/internal/wire"
 	"github.com/muxbench/muxbench/loadgen"
 )

@@ -3,12 +3,12 @@ package report
 import (
 	"errors"
 	"fmt"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"math"
 	"sort"
 	"strings"
 
 	"github.com/muxbench/muxbench/internal/human"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/results"
 )

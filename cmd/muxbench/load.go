@@ -6,8 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/muxbench/muxbench/internal/human"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"io"
 	"os"
 	"os/signal"
@@ -20,6 +18,8 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/muxbench/muxbench/internal/human"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/loadgen"
 )
 

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"io"
 	"net"
 	"net/netip"
@@ -21,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/muxbench/muxbench/backends/epoll"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/internal/wire"
 	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/server"

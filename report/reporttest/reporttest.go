@@ -7,12 +7,12 @@ package reporttest
 
 import (
 	"fmt"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"math"
 	"math/rand/v2"
 	"time"
 
 	fdselect "github.com/muxbench/muxbench/backends/select"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/results"
 )
 

@@ -1,7 +1,6 @@
 package uring
 
 import (
-	"github.com/muxbench/muxbench/internal/traffic"
 	"time"
 	"unsafe"
 
@@ -9,6 +8,7 @@ import (
 
 	"github.com/muxbench/muxbench/internal/iouring"
 	"github.com/muxbench/muxbench/internal/sockperf"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/server"
 )
 
