@@ -57,16 +57,15 @@ func Conns(l Limits) []Check {
 	var checks list
 	gens := max(l.Generators, 1)
 	perGen := (l.Conns + gens - 1) / gens
-	const reserve = loadgen.SpareFDs
 
 	var perProcess, onMachine int // fds one process needs; sockets this machine holds
 	switch l.Role {
 	case RoleServer:
-		perProcess, onMachine = l.Conns+reserve, l.Conns
+		perProcess, onMachine = l.Conns+loadgen.SpareFDs, l.Conns
 	case RoleGenerator:
-		perProcess, onMachine = perGen+reserve, perGen
+		perProcess, onMachine = perGen+loadgen.SpareFDs, perGen
 	default: // both on one machine: two processes, two socket ends per connection
-		perProcess, onMachine = l.Conns+reserve, 2*l.Conns
+		perProcess, onMachine = l.Conns+loadgen.SpareFDs, 2*l.Conns
 	}
 
 	need := uint64(perProcess)
@@ -95,7 +94,7 @@ func Conns(l Limits) []Check {
 	switch {
 	case l.FileMax == 0:
 		checks.add("file-max", Warn, "cannot read fs.file-max", "")
-	case l.FileMax < uint64(onMachine+2*reserve):
+	case l.FileMax < uint64(onMachine+2*loadgen.SpareFDs):
 		checks.add("file-max", Fail, fmt.Sprintf("fs.file-max is %d; this machine holds %d sockets", l.FileMax, onMachine), fmt.Sprintf("sysctl -w fs.file-max=%d", 2*onMachine))
 	default:
 		checks.add("file-max", OK, fmt.Sprintf("fs.file-max %d", l.FileMax), "")

@@ -62,14 +62,13 @@ func scenario(sc results.Scenario, remote bool) []Check {
 
 	// File descriptors: each process holds one fd per connection.
 	soft, hard, limErr := procfs.NoFile()
-	const reserve = loadgen.SpareFDs
 	switch {
 	case limErr != nil:
 		checks.add("nofile", Warn, fmt.Sprintf("cannot read RLIMIT_NOFILE: %v", limErr), "")
 	case maxFDs == 0:
-		checks.add("nofile", OK, fmt.Sprintf("RLIMIT_NOFILE %d (hard %d): up to about %d fds per point", soft, hard, soft-reserve), "")
-	case uint64(maxFDs+reserve) > soft:
-		checks.add("nofile", Warn, fmt.Sprintf("largest point needs about %d fds per process; RLIMIT_NOFILE is %d (hard %d): points above %d fds will be recorded unsupported", maxFDs+reserve, soft, hard, soft-reserve),
+		checks.add("nofile", OK, fmt.Sprintf("RLIMIT_NOFILE %d (hard %d): up to about %d fds per point", soft, hard, soft-loadgen.SpareFDs), "")
+	case uint64(maxFDs+loadgen.SpareFDs) > soft:
+		checks.add("nofile", Warn, fmt.Sprintf("largest point needs about %d fds per process; RLIMIT_NOFILE is %d (hard %d): points above %d fds will be recorded unsupported", maxFDs+loadgen.SpareFDs, soft, hard, soft-loadgen.SpareFDs),
 			"raise the hard limit (ulimit -Hn, LimitNOFILE= in systemd, /etc/security/limits.conf) or lower the scenario's fds")
 	default:
 		checks.add("nofile", OK, fmt.Sprintf("RLIMIT_NOFILE %d: enough for %d fds", soft, maxFDs), "")
