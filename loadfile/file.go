@@ -16,14 +16,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/muxbench/muxbench/internal/traffic"
-	"github.com/muxbench/muxbench/results"
 	"io/fs"
 	"os"
 	"time"
 
 	"github.com/muxbench/muxbench/internal/atomicfile"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/loadgen"
+	"github.com/muxbench/muxbench/results"
 )
 
 // Kind identifies a generator result among muxbench's JSON files (a

@@ -3,12 +3,12 @@ package loadfile
 import (
 	"errors"
 	"fmt"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"strings"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/loadgen"
 	"github.com/muxbench/muxbench/results"
 )
@@ -175,9 +175,9 @@ func setStatus(s *results.Sample, saturated bool, fault string, busyPoll bool) {
 	case len(s.Errors) > 0:
 		s.Status = results.StatusErrors
 		s.Reason = "errors: " + (&loadgen.Result{Errors: s.Errors}).ErrorString()
-	case saturated || s.RateAchieved < loadgen.SaturatedBelow*s.RateRequested:
+	case saturated || s.RateAchieved < traffic.SaturatedBelow*s.RateRequested:
 		s.Status = results.StatusSaturated
-		s.Reason = fmt.Sprintf("achieved %.0f of %.0f req/s requested (< %.0f%% on at least one generator)", s.RateAchieved, s.RateRequested, loadgen.SaturatedBelow*100)
+		s.Reason = fmt.Sprintf("achieved %.0f of %.0f req/s requested (< %.0f%% on at least one generator)", s.RateAchieved, s.RateRequested, traffic.SaturatedBelow*100)
 	case s.Mode == traffic.Open && !busyPoll && s.Server.CPUUtil >= results.SaturatedCPU:
 		s.Status = results.StatusSaturated
 		s.Reason = fmt.Sprintf("server %s %.0f%% busy: CPU per request is capped at 1/rate", s.Server.CPUScope, s.Server.CPUUtil*100)

@@ -1,12 +1,13 @@
 package loadgen
 
 import (
-	"github.com/muxbench/muxbench/internal/traffic"
 	"math"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/muxbench/muxbench/internal/traffic"
 )
 
 func validConfig() Config {

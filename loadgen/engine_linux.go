@@ -2,12 +2,13 @@ package loadgen
 
 import (
 	"fmt"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"runtime"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/muxbench/muxbench/internal/traffic"
 )
 
 // The generator: every connection is a raw non-blocking fd. Active

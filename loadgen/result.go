@@ -3,11 +3,12 @@ package loadgen
 import (
 	"errors"
 	"fmt"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"sort"
 	"strings"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/muxbench/muxbench/internal/traffic"
 )
 
 // Error kinds counted in Result.Errors. Each count is one event: a reset

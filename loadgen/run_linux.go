@@ -46,7 +46,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if err := checkLimits(c, target.Addr(), ports, sources); err != nil {
 		return nil, err
 	}
-	if err := raiseNoFile(uint64(c.Conns + openFDs() + clientSpareFDs)); err != nil {
+	if err := raiseNoFile(uint64(c.Conns + openFDs() + SpareFDs)); err != nil {
 		return nil, err
 	}
 	d, err := newDialer(target, sources, c.LocalPorts)

@@ -1,10 +1,11 @@
 package loadgen
 
 import (
-	"github.com/muxbench/muxbench/internal/traffic"
 	"net/netip"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/muxbench/muxbench/internal/traffic"
 )
 
 // Error kinds as counter indexes (see the ErrKind constants).
@@ -28,10 +29,6 @@ var errKindNames = [numErrKinds]string{
 	ekIdleClosed: ErrKindIdleClosed, ekIdleReset: ErrKindIdleReset,
 	ekWrite: ErrKindWrite, ekRead: ErrKindRead,
 }
-
-// SaturatedBelow is the fraction of the requested rate below which an
-// open-loop run is flagged Saturated.
-const SaturatedBelow = 0.95
 
 // tally is what the traffic loop counts for the Result, owned by the loop
 // goroutine until it exits. Window requests are those intended (closed
@@ -112,7 +109,7 @@ func (t *tally) result(c Config, m measures) (*Result, error) {
 	r.RateAchieved = float64(r.Requests) / c.Duration.Seconds()
 	if r.Mode == traffic.Open && c.Active > 0 {
 		r.RateRequested = c.Rate
-		r.Saturated = r.RateAchieved < SaturatedBelow*c.Rate
+		r.Saturated = r.RateAchieved < traffic.SaturatedBelow*c.Rate
 	}
 	if r.Requests > 0 {
 		r.ClientCPUPerRq = float64(r.ClientCPUNs) / float64(r.Requests)

@@ -19,7 +19,7 @@ const SchemaVersion = 2
 // order is worst-last so a point's status is the worst of its samples'.
 const (
 	StatusOK          = "ok"          // measured, rate met, no integrity errors
-	StatusSaturated   = "saturated"   // open loop: achieved rate < loadgen.SaturatedBelow of requested, or the server's CPU >= SaturatedCPU
+	StatusSaturated   = "saturated"   // open loop: achieved rate < traffic.SaturatedBelow of requested, or the server's CPU >= SaturatedCPU
 	StatusErrors      = "errors"      // any Errors counted: echo mismatches, timeouts, resets, unanswered requests, rejected conns, ...
 	StatusUnsupported = "unsupported" // the backend cannot run this point (Reason says why)
 	StatusFailed      = "failed"      // the server died or hung, setup failed, or the window's conditions did not hold (Reason says why)

@@ -22,8 +22,10 @@
 //	             Default: the file name without its extension.
 //	description  one line saying what the scenario is for, at most 200
 //	             characters. Default: empty.
-//	backends     list of multiplexers to run, from select, poll, epoll-lt,
-//	             epoll-et, gonet. Default: all five, in that order.
+//	backends     list of backends to run, each once: any that `muxbench list`
+//	             names (lineup.Order: the defaults and the variants).
+//	             Default: the seven of lineup.Default, in that order:
+//	             select, poll, epoll-lt, epoll-et, uring-poll, uring, gonet.
 //	fds          REQUIRED. The sweep: total fd counts the server's multiplexer
 //	             watches at each point: idle + active connections + the
 //	             server's own 2 (listener and wake-up eventfd). Ascending, no

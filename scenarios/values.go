@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml/ast"
+
+	"github.com/muxbench/muxbench/backends/epoll"
 )
 
 // The converters below turn one YAML node into a Go value. A nil node is a
@@ -18,7 +20,7 @@ import (
 var examples = map[string]string{
 	"name":          "name: my-sweep",
 	"description":   "description: \"what this scenario is for\"",
-	"backends":      "backends: [epoll-lt, epoll-et]",
+	"backends":      "backends: [" + epoll.NameLT + ", " + epoll.NameET + "]",
 	"fds":           "fds: [10, 100, 1000]",
 	"active":        "active: 4 or active: [1, 32]",
 	"mode":          "mode: open",

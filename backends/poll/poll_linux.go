@@ -1,4 +1,5 @@
-// Package poll is the poll(2) backend, registered as "poll".
+// Package poll is the poll(2) backend, Name ("poll"), and its variant
+// NameAccept1 ("poll-accept1").
 //
 // The Poller keeps one []unix.PollFd handed to the kernel as it is, plus an
 // fd -> index table so Modify and Remove are O(1) (Remove swaps the last
@@ -16,19 +17,27 @@ import (
 	"github.com/muxbench/muxbench/internal/rawwait"
 )
 
-func init() {
-	backends.Register(backends.Info{
-		Name:        "poll",
+// Names of this package's backends: what the CLI, results and charts call
+// them.
+const (
+	Name        = "poll"
+	NameAccept1 = "poll-accept1"
+)
+
+// Backends describes this package's backends for package lineup, which
+// registers them (importing this package registers nothing).
+func Backends() []backends.Info {
+	return []backends.Info{{
+		Name:        Name,
 		Description: "poll(2): one pollfd array passed and scanned in full every call",
 		New:         func() (backends.Poller, error) { return New(), nil },
-	})
-	backends.Register(backends.Info{
-		Name:        "poll-accept1",
+	}, {
+		Name:        NameAccept1,
 		Description: "variant of poll: one accept per listener readiness, so populating n fds costs n O(n) poll calls",
 		AcceptOnce:  true,
 		Variant:     true,
 		New:         func() (backends.Poller, error) { return New(), nil },
-	})
+	}}
 }
 
 // Poller is a poll(2) multiplexer.

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/muxbench/muxbench/internal/human"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"io"
 	"os"
 	"os/signal"
@@ -20,6 +18,8 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/muxbench/muxbench/internal/human"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/loadgen"
 )
 
@@ -254,7 +254,7 @@ func writeLoadTable(w io.Writer, r *loadgen.Result) error {
 	if r.Mode == traffic.Open {
 		sat := ""
 		if r.Saturated {
-			sat = fmt.Sprintf("  SATURATED (achieved < %.0f%% of requested)", loadgen.SaturatedBelow*100)
+			sat = fmt.Sprintf("  SATURATED (achieved < %.0f%% of requested)", traffic.SaturatedBelow*100)
 		}
 		fmt.Fprintf(tw, "rate\t%.0f req/s requested, %.0f achieved%s\n", r.RateRequested, r.RateAchieved, sat)
 	} else {

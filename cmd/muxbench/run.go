@@ -19,6 +19,7 @@ import (
 
 	"github.com/muxbench/muxbench/harness"
 	"github.com/muxbench/muxbench/internal/cpuset"
+	"github.com/muxbench/muxbench/internal/preflight"
 	"github.com/muxbench/muxbench/internal/runlock"
 	"github.com/muxbench/muxbench/loadgen"
 	"github.com/muxbench/muxbench/report"
@@ -99,17 +100,17 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fatal := false
 	for _, sc := range checks {
 		fmt.Fprintf(stderr, "scenario %s: %s\n", sc.Name, sc.Description)
-		preflight := harness.Preflight
+		check := preflight.Scenario
 		if rem != nil {
-			preflight = harness.PreflightRemote
+			check = preflight.RemoteScenario
 		}
-		for _, c := range preflight(sc) {
-			if c.Level == "ok" {
+		for _, c := range check(sc) {
+			if c.Level == preflight.OK {
 				fmt.Fprintf(stderr, "  %-9s %s\n", c.Name, c.Detail)
 				continue
 			}
 			fmt.Fprintf(stderr, "  %-9s %s: %s\n            fix: %s\n", c.Name, c.Level, c.Detail, c.Fix)
-			fatal = fatal || c.Level == "fail"
+			fatal = fatal || c.Level == preflight.Fail
 		}
 	}
 	if fatal {

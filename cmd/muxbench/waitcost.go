@@ -5,8 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/muxbench/muxbench/internal/cpuset"
-	"github.com/muxbench/muxbench/report/claims"
 	"io"
 	"os"
 	"os/signal"
@@ -18,10 +16,12 @@ import (
 	"time"
 
 	"github.com/muxbench/muxbench/harness"
+	"github.com/muxbench/muxbench/internal/cpuset"
 	"github.com/muxbench/muxbench/internal/human"
 	"github.com/muxbench/muxbench/internal/runlock"
 	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/report"
+	"github.com/muxbench/muxbench/report/claims"
 	"github.com/muxbench/muxbench/results"
 	"github.com/muxbench/muxbench/waitcost"
 )

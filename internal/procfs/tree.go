@@ -139,7 +139,7 @@ func ParsePIDStat(b []byte) (PIDStat, error) {
 	var s PIDStat
 	open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
 	if open < 0 || end < open {
-		return s, fmt.Errorf("stat %.40q: want pid (comm) state ...", b)
+		return s, fmt.Errorf("stat %.40q: want pid (comm) state and the fields after it", b)
 	}
 	s.Comm = string(b[open+1 : end])
 	f := strings.Fields(string(b[end+1:]))

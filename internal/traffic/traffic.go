@@ -1,7 +1,8 @@
 // Package traffic is the one vocabulary for what a load puts on the wire:
-// how requests are paced (Mode) and which application protocol carries
-// them (Proto). Scenario files, the load generator, the servers, the CLI
-// flags and the results files all spell them with these names.
+// how requests are paced (Mode), when an open-loop pace counts as not met
+// (SaturatedBelow), and which application protocol carries them (Proto).
+// Scenario files, the load generator, the servers, the CLI flags, the
+// results files and the reports all use these names.
 package traffic
 
 import "fmt"
@@ -31,6 +32,13 @@ func ParseMode(s string) (Mode, error) {
 	}
 	return "", fmt.Errorf("unknown mode %q (want %s or %s)", s, Open, Closed)
 }
+
+// SaturatedBelow is the share of the requested rate below which an Open
+// run's achieved rate marks it saturated: the server or the generator
+// could not keep up, so its latency and CPU per request are not those of
+// the load asked for. The load generator's result, merged load files,
+// the harness's samples and the reports all judge by it.
+const SaturatedBelow = 0.95
 
 // Proto is the application protocol the server speaks and the load
 // generator frames its requests in.

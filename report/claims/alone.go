@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/muxbench/muxbench/backends/epoll"
+	"github.com/muxbench/muxbench/backends/poll"
+	fdselect "github.com/muxbench/muxbench/backends/select"
 	"github.com/muxbench/muxbench/internal/human"
 	"github.com/muxbench/muxbench/results"
 	"github.com/muxbench/muxbench/waitcost"
@@ -41,10 +44,10 @@ func fitText(f waitcost.Fit) string {
 func linearScan(ev Evidence) Row {
 	row := Row{Rule: fmt.Sprintf("grows = the fitted ns per watched fd has a 95%% interval above 0 and adds ≥ %s of a call's fixed cost at the largest N; "+
 		"linear = grows with R² ≥ %.1f; superlinear = the log-log exponent's interval lies above 1; flat = not grows; "+
-		"holds when select and poll grow linearly (or faster) and epoll-lt is flat", pct(waitcost.FlatShare), waitcost.MinR2)}
+		"holds when select and poll grow linearly (or faster) and %s is flat", pct(waitcost.FlatShare), waitcost.MinR2, epoll.NameLT)}
 	var figs, notLinear, super []string
 	scanN, grow := 0, 0
-	for _, b := range []string{"select", "poll"} {
+	for _, b := range []string{fdselect.Name, poll.Name} {
 		f, ok := fitOf(ev.WaitCost, b)
 		if !ok {
 			continue
@@ -61,7 +64,7 @@ func linearScan(ev Evidence) Row {
 			super = append(super, fmt.Sprintf("%s from %s fds", b, human.Thousands(f.Upper.From)))
 		}
 	}
-	e, eok := fitOf(ev.WaitCost, "epoll-lt")
+	e, eok := fitOf(ev.WaitCost, epoll.NameLT)
 	if scanN == 0 || !eok {
 		row.Verdict = NotMeasured
 		return row
@@ -94,20 +97,20 @@ func pollVsSelect(ev Evidence) Row {
 		row.Verdict = NotMeasured
 		return row
 	}
-	poll, sel := densePair(ev.WaitCost.Points)
-	sf, sok := ev.WaitCost.FitOf("select")
-	pf, pok := ev.WaitCost.FitOf("poll")
+	pollPt, selPt := densePair(ev.WaitCost.Points)
+	sf, sok := ev.WaitCost.FitOf(fdselect.Name)
+	pf, pok := ev.WaitCost.FitOf(poll.Name)
 	haveSparse := sok && pok && sf.Sparse != nil && pf.Sparse != nil
-	if poll == nil && !haveSparse {
+	if pollPt == nil && !haveSparse {
 		row.Verdict = NotMeasured
 		return row
 	}
 	row.Measured = "ns per wait call, select vs poll, the multiplexer alone: dense fds, and few fds with ever higher numbers"
 	var figs []string
 	beats, suffers := false, false
-	if poll != nil {
-		pfig, sfig := wfig(*poll), wfig(*sel)
-		figs = append(figs, fmt.Sprintf("%s dense fds: poll %s, select %s", human.Thousands(float64(poll.N)), spread(pfig, ns), spread(sfig, ns)))
+	if pollPt != nil {
+		pfig, sfig := wfig(*pollPt), wfig(*selPt)
+		figs = append(figs, fmt.Sprintf("%s dense fds: poll %s, select %s", human.Thousands(float64(pollPt.N)), spread(pfig, ns), spread(sfig, ns)))
 		beats = apart(pfig, sfig) == -1
 	}
 	if haveSparse {
@@ -123,7 +126,7 @@ func pollVsSelect(ev Evidence) Row {
 	case suffers:
 		row.Verdict = HoldsOnly
 		row.Detail = "with sparse fds (select's cost follows the highest fd number); on dense fds poll is not faster beyond the spread"
-		if poll == nil {
+		if pollPt == nil {
 			row.Detail = "with sparse fds; dense fds were not measured"
 		}
 	case beats:
@@ -140,22 +143,22 @@ func pollVsSelect(ev Evidence) Row {
 
 // densePair returns poll's and select's dense points with one ready fd at
 // the largest N both measured ok, same position.
-func densePair(pts []waitcost.Point) (poll, sel *waitcost.Point) {
+func densePair(pts []waitcost.Point) (pollPt, selPt *waitcost.Point) {
 	for i := range pts {
 		p := &pts[i]
-		if p.Backend != "poll" || p.Layout != waitcost.LayoutDense || p.K != 1 || p.Status != results.StatusOK {
+		if p.Backend != poll.Name || p.Layout != waitcost.LayoutDense || p.K != 1 || p.Status != results.StatusOK {
 			continue
 		}
 		for j := range pts {
 			s := &pts[j]
-			if s.Backend == "select" && s.Layout == waitcost.LayoutDense && s.K == 1 && s.N == p.N && s.Position == p.Position && s.Status == results.StatusOK {
-				if poll == nil || p.N > poll.N {
-					poll, sel = p, s
+			if s.Backend == fdselect.Name && s.Layout == waitcost.LayoutDense && s.K == 1 && s.N == p.N && s.Position == p.Position && s.Status == results.StatusOK {
+				if pollPt == nil || p.N > pollPt.N {
+					pollPt, selPt = p, s
 				}
 			}
 		}
 	}
-	return poll, sel
+	return pollPt, selPt
 }
 
 func wfig(p waitcost.Point) figure {
@@ -174,7 +177,7 @@ func sharedMemory(ev Evidence) Row {
 		row.Verdict = NotMeasured
 		return row
 	}
-	f, ok := ev.WaitCost.FitOf("epoll-lt")
+	f, ok := ev.WaitCost.FitOf(epoll.NameLT)
 	if !ok || f.Events == nil || f.Events.PerEvent == nil {
 		row.Verdict = NotMeasured
 		return row

@@ -2,13 +2,13 @@ package claims
 
 import (
 	"flag"
-	"github.com/muxbench/muxbench/waitcost"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/muxbench/muxbench/internal/golden"
 	"github.com/muxbench/muxbench/results"
+	"github.com/muxbench/muxbench/waitcost"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")

@@ -13,6 +13,14 @@ import (
 	"github.com/muxbench/muxbench/server/uring"
 )
 
+// wholeServers are the constructors of lineup's whole servers, by their
+// lineup names: the one place that links those servers, which lineup
+// describes without linking them.
+var wholeServers = map[string]func(server.Config) (server.Runner, error){
+	lineup.GoNet: func(cfg server.Config) (server.Runner, error) { return gonet.New(cfg) },
+	lineup.Uring: func(cfg server.Config) (server.Runner, error) { return uring.New(cfg) },
+}
+
 // Server creates the server for the named backend as cfg says. The caller
 // runs Serve and ends it with Shutdown.
 func Server(name string, cfg server.Config) (server.Runner, error) {
@@ -23,11 +31,8 @@ func Server(name string, cfg server.Config) (server.Runner, error) {
 	if b.EventLoop() {
 		return server.New(*b.Poller, cfg)
 	}
-	switch name {
-	case lineup.GoNet:
-		return gonet.New(cfg)
-	case lineup.Uring:
-		return uring.New(cfg)
+	if newServer, ok := wholeServers[name]; ok {
+		return newServer(cfg)
 	}
 	return nil, fmt.Errorf("backend %s: a whole server that package start does not know how to start", name)
 }
