@@ -9,12 +9,18 @@ import (
 	"io"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/muxbench/muxbench/internal/cpuset"
+	"github.com/muxbench/muxbench/internal/procfs"
 	"github.com/muxbench/muxbench/internal/wire"
+	"github.com/muxbench/muxbench/lineup"
+	"github.com/muxbench/muxbench/loadgen"
+	"github.com/muxbench/muxbench/results"
 )
 
 // Bounds on waiting for the server child; past them it is declared hung.
@@ -295,4 +301,119 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// childServer is the server under test that the harness starts itself for
+// every sample: `muxbench serve` with the sample's backend, pinned to the
+// scenario's server CPUs, read through its own stats lines.
+type childServer struct {
+	opts Options
+
+	// The current sample's.
+	c          *child
+	stopWatch  func()
+	memBefore  procfs.Memory
+	memErr     error
+	memory     *results.MemoryDelta
+	serverCPUs cpuset.Set
+}
+
+var _ server = (*childServer)(nil)
+
+// start starts the child with the job's backend and reads its hello; a
+// backend this kernel cannot run, or a point past the server's limits, is
+// unsupported.
+func (cs *childServer) start(ctx context.Context, _ int, job Job) (wire.Hello, error) {
+	if reason := lineup.Unsupported(job.Backend); reason != "" {
+		return wire.Hello{}, unsupported("%s", reason)
+	}
+	sc := cs.opts.Scenario
+	argv := append(append([]string(nil), cs.opts.ServerCommand...),
+		"-backend", job.Backend, "-addr", "127.0.0.1:0", "-proto", string(sc.Proto), "-cpus", sc.ServerCPUs)
+	if sc.ServerSendBuffer > 0 {
+		argv = append(argv, "-sndbuf", strconv.Itoa(sc.ServerSendBuffer))
+	}
+	c, err := startChild(argv)
+	if err != nil {
+		return wire.Hello{}, err
+	}
+	cs.c, cs.memory = c, nil
+	cs.stopWatch = c.watchContext(ctx)
+	h := c.hello
+	if reason := limitFault(job, h); reason != "" {
+		cs.stop()
+		return wire.Hello{}, unsupported("%s", reason)
+	}
+	cs.serverCPUs, _ = cpuset.Parse(sc.ServerCPUs) // validated with the scenario
+	cs.memBefore, cs.memErr = procfs.ReadMemory(h.PID)
+	return h, nil
+}
+
+// ready checks the load generator's config; a fresh child has nothing to
+// wait for.
+func (cs *childServer) ready(_ context.Context, cfg *loadgen.Config, _ *results.Sample) error {
+	if err := loadgen.Check(*cfg); err != nil {
+		return unsupported("%v", err)
+	}
+	return nil
+}
+
+// populated waits until the child reports every connection accepted and
+// open, then reads what populating cost in memory.
+func (cs *childServer) populated(ctx context.Context, job Job, progress func(open int)) error {
+	err := awaitPopulated(ctx, cs.c.report, childPopulation(job.Conns()), progress)
+	if err == nil && cs.memErr == nil {
+		if after, err := procfs.ReadMemory(cs.c.hello.PID); err == nil {
+			cs.memory = memoryDelta(cs.memBefore, after, job.Conns())
+		}
+	}
+	return err
+}
+
+// edge reads the server CPU set's load and the child's counters, the
+// counters inside the CPU set's interval.
+func (cs *childServer) edge(end bool) (edge, error) {
+	e := edge{at: time.Now()}
+	var err error
+	if !end {
+		e.cpus, _ = procfs.ProcStat() // nil if unreadable: busy then stays absent
+	}
+	e.report, err = cs.c.report()
+	if end {
+		e.cpus, _ = procfs.ProcStat()
+	}
+	return e, err
+}
+
+// stop asks the child to exit, kills it if it does not, and reaps it.
+func (cs *childServer) stop() (string, error) {
+	early := ""
+	if cs.c.exitedEarly() { // before stop, which ends it either way
+		early = cs.c.exitReason()
+	}
+	err := cs.c.stop()
+	cs.stopWatch()
+	cs.c.kill() // after a clean stop this only reaps
+	return early, err
+}
+
+// measure fills the server figures from the child's reports, the memory
+// populating took and the CPU set's load.
+func (cs *childServer) measure(s *results.Sample, job Job, res *loadgen.Result, start, end edge) string {
+	fault := measureReports(s, job, cs.opts.Scenario.Churn, cs.c.hello, start.report, end.report, float64(res.Requests))
+	s.Memory = cs.memory
+	if cpus := cs.serverCPUs.CPUs(); len(cpus) > 0 {
+		s.Server.CPUSetBusy, _ = procfs.BusyFraction(start.cpus, end.cpus, cpus)
+	}
+	return fault
+}
+
+// exitedEarly reports whether the server process has already exited.
+func (c *child) exitedEarly() bool {
+	select {
+	case <-c.exited:
+		return true
+	default:
+		return false
+	}
 }

@@ -170,6 +170,11 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 	if err := save(); err != nil {
 		return nil, err
 	}
+	var srv server = &childServer{opts: opts}
+	if r := opts.Remote; r != nil {
+		r.sc, r.outDir = sc, opts.OutDir
+		srv = r
+	}
 	jobs := Jobs(sc)
 	if opts.Progress != nil {
 		estimate := Estimate(sc)
@@ -185,7 +190,7 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 		if opts.Progress != nil {
 			opts.Progress.Start(i, job)
 		}
-		s := sample(ctx, opts, i, job)
+		s := sample(ctx, opts, srv, i, job)
 		if ctx.Err() != nil {
 			break // a sample cut short by the interrupt is not a result
 		}
