@@ -8,11 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/muxbench/muxbench/internal/cpuset"
@@ -32,25 +30,15 @@ const (
 
 // child is one `muxbench serve` process and its control pipes.
 type child struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	lines  chan string // stdout, one JSON line each; closed at EOF
-	stderr *syncBuffer
-	hello  wire.Hello
-	exited chan struct{}
-	err    error // Wait's result, valid once exited is closed
+	*process
+	stdin io.WriteCloser
+	lines chan string // stdout, one JSON line each; closed at EOF
+	hello wire.Hello
 }
 
 // startChild starts argv (the serve command line) and reads its hello line.
 func startChild(argv []string) (*child, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
-	// If the harness dies, the kernel kills the server: no orphans. Its own
-	// process group lets kill take any helper processes with it, and keeps
-	// a terminal's Ctrl-C for the harness, which then stops the server.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	// Once the server exits, stop waiting for its output after a moment
-	// even if something it started still holds the pipes.
-	cmd.WaitDelay = time.Second
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, fmt.Errorf("server stdin pipe: %w", err)
@@ -59,26 +47,13 @@ func startChild(argv []string) (*child, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server stdout pipe: %w", err)
 	}
-	c := &child{cmd: cmd, stdin: stdin, lines: make(chan string, 16), stderr: &syncBuffer{}, exited: make(chan struct{})}
-	cmd.Stderr = c.stderr
-	// Pdeathsig fires when the *thread* that forked the child exits, not
-	// the process (golang.org/issue/27505), and Go ends threads at will
-	// (every locked thread whose goroutine returns). So fork from a locked
-	// thread that lives until the child is reaped.
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		c.err = cmd.Wait()
-		close(c.exited)
-	}()
-	if err := <-started; err != nil {
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	p, err := spawn(cmd, stderr, cpuset.Set{}) // serve pins itself (-cpus)
+	if err != nil {
 		return nil, fmt.Errorf("start server %q: %w", strings.Join(argv, " "), err)
 	}
+	c := &child{process: p, stdin: stdin, lines: make(chan string, 16)}
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -115,17 +90,6 @@ func (c *child) readLine(timeout time.Duration) (string, error) {
 	}
 }
 
-func (c *child) stderrTail() string {
-	s := strings.TrimSpace(c.stderr.String())
-	if s == "" {
-		return ""
-	}
-	if len(s) > 500 {
-		s = "..." + s[len(s)-500:]
-	}
-	return ": " + s
-}
-
 // report asks the server for its counters.
 func (c *child) report() (wire.Report, error) {
 	if _, err := io.WriteString(c.stdin, wire.CmdStats+"\n"); err != nil {
@@ -143,37 +107,6 @@ func (c *child) report() (wire.Report, error) {
 		return wire.Report{}, fmt.Errorf("server stats line %q: %w", line, err)
 	}
 	return r, nil
-}
-
-// waitExit waits up to d for the process to exit and reports whether it did.
-func (c *child) waitExit(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-c.exited:
-		return true
-	case <-t.C:
-		return false
-	}
-}
-
-// exitReason says how the exited server ended, in the words a user looks
-// for: "server exited (signal 9: killed)", "server exited (status 1): ...".
-// Call it only once exited is closed.
-func (c *child) exitReason() string {
-	how := "status 0"
-	var ee *exec.ExitError
-	switch {
-	case errors.As(c.err, &ee):
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			how = fmt.Sprintf("signal %d: %v", int(ws.Signal()), ws.Signal())
-		} else {
-			how = fmt.Sprintf("status %d", ee.ExitCode())
-		}
-	case c.err != nil:
-		how = c.err.Error()
-	}
-	return fmt.Sprintf("server exited (%s)%s", how, c.stderrTail())
 }
 
 // populatePoll is how often awaitPopulated asks the server for its counters.
@@ -260,26 +193,6 @@ func (c *child) stop() error {
 		c.kill()
 		return fmt.Errorf("server did not exit within %v of being asked; killed", stopTimeout)
 	}
-}
-
-// kill ends the process and its group at once and reaps it.
-func (c *child) kill() {
-	syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
-	<-c.exited
-}
-
-// watchContext kills the child when ctx ends (an interrupted run).
-func (c *child) watchContext(ctx context.Context) (stop func()) {
-	done := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done():
-			syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
-		case <-done:
-		case <-c.exited:
-		}
-	}()
-	return func() { close(done) }
 }
 
 // syncBuffer is a bytes.Buffer safe for the writer goroutine exec starts.
@@ -406,14 +319,4 @@ func (cs *childServer) measure(s *results.Sample, job Job, res *loadgen.Result, 
 		s.Server.CPUSetBusy, _ = procfs.BusyFraction(start.cpus, end.cpus, cpus)
 	}
 	return fault
-}
-
-// exitedEarly reports whether the server process has already exited.
-func (c *child) exitedEarly() bool {
-	select {
-	case <-c.exited:
-		return true
-	default:
-		return false
-	}
 }
