@@ -147,3 +147,14 @@ func (p *process) watchContext(ctx context.Context) (stop func()) {
 	}()
 	return func() { close(done) }
 }
+
+// diedOf reports whether the exited process was ended by signal sig.
+// Call it only once exited is closed.
+func (p *process) diedOf(sig syscall.Signal) bool {
+	var ee *exec.ExitError
+	if !errors.As(p.err, &ee) {
+		return false
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == sig
+}

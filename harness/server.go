@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/muxbench/muxbench/internal/procfs"
+	"github.com/muxbench/muxbench/internal/sockdiag"
 	"github.com/muxbench/muxbench/internal/wire"
 	"github.com/muxbench/muxbench/loadgen"
 	"github.com/muxbench/muxbench/results"
@@ -20,6 +21,9 @@ import (
 //     starts for every sample, read through its stdin/stdout stats lines;
 //   - *Remote (remote.go): a server on another host, started by someone
 //     else, read over its TCP control port;
+//   - externalServer (external_linux.go, external_exec_linux.go): a server
+//     muxbench did not write, started for every sample or attached to,
+//     read from outside through sock_diag and /proc.
 //
 // A run has one server value; its methods are called for one sample at a
 // time, in this order: start, ready, populated (from the load generator's
@@ -64,6 +68,12 @@ type edge struct {
 	// busy fraction; nil when unread (a remote server's CPUs are not
 	// this machine's).
 	cpus map[int]procfs.CPUTicks
+	// tree, socks and sockRead are an external server's, read from
+	// outside: its process tree's threads, its ESTABLISHED sockets on
+	// its port, and how long reading those took.
+	tree     procfs.TreeSnapshot
+	socks    sockdiag.Set
+	sockRead time.Duration
 }
 
 // unsupportedError is a reason a sample cannot run at all (a limit of the
