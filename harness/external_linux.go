@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -113,12 +114,58 @@ func (x *External) check(sc results.Scenario) error {
 		_, _, err := ParseHostPort(x.Attach)
 		return err
 	}
-	if !slices.ContainsFunc(x.Command, func(a string) bool {
+	return CheckCommand(x.Command)
+}
+
+// CheckCommand checks an external server's command: it must name its port
+// with PortPlaceholder or AddrPlaceholder, since the harness picks the
+// port for every sample.
+func CheckCommand(argv []string) error {
+	if !slices.ContainsFunc(argv, func(a string) bool {
 		return strings.Contains(a, PortPlaceholder) || strings.Contains(a, AddrPlaceholder)
 	}) {
-		return fmt.Errorf("harness: command %q has neither %s nor %s: the harness picks the port for every sample", strings.Join(x.Command, " "), PortPlaceholder, AddrPlaceholder)
+		return fmt.Errorf("command %q has neither %s nor %s: the harness picks the server's port for every sample", strings.Join(argv, " "), PortPlaceholder, AddrPlaceholder)
 	}
 	return nil
+}
+
+// CheckAttach checks that process pid (or one of its descendants) holds
+// the socket listening on addr's port on this machine: what an attached
+// server's CPU and connections are read from must be the server.
+func CheckAttach(addr string, pid int) error {
+	_, port, err := ParseHostPort(addr)
+	if err != nil {
+		return err
+	}
+	r, err := sockdiag.NewReader(port)
+	if err != nil {
+		return err
+	}
+	_, err = ownListener(r, pid)
+	return err
+}
+
+// ProcessCPUs is the CPU list process pid may run on, as server_cpus
+// spells it, or "" when that is every CPU (not pinned).
+func ProcessCPUs(pid int) (string, error) {
+	var mask unix.CPUSet
+	if err := unix.SchedGetaffinity(pid, &mask); err != nil {
+		return "", fmt.Errorf("CPUs of process %d: %w", pid, err)
+	}
+	if mask.Count() >= runtime.NumCPU() {
+		return "", nil
+	}
+	var cpus []string
+	for c := range len(mask) * 64 {
+		if mask.IsSet(c) {
+			cpus = append(cpus, strconv.Itoa(c))
+		}
+	}
+	set, err := cpuset.Parse(strings.Join(cpus, ","))
+	if err != nil {
+		return "", fmt.Errorf("CPUs of process %d: %w", pid, err)
+	}
+	return set.String(), nil
 }
 
 // record is what the run records of the server.
@@ -180,13 +227,13 @@ func newExternal(x External, sc results.Scenario, outDir string) (*externalServe
 	if x.Attach == "" {
 		return e, nil
 	}
+	if err := CheckAttach(x.Attach, x.PID); err != nil {
+		return nil, fmt.Errorf("attach to %s, pid %d: %w", x.Attach, x.PID, err)
+	}
 	_, port, _ := ParseHostPort(x.Attach)
 	r, err := sockdiag.NewReader(port)
 	if err != nil {
 		return nil, err
-	}
-	if _, err := ownListener(r, x.PID); err != nil {
-		return nil, fmt.Errorf("attach to %s, pid %d: %w", x.Attach, x.PID, err)
 	}
 	set, err := r.Read()
 	if err != nil {

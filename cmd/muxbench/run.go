@@ -42,6 +42,8 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	noReport := fs.Bool("no-report", false, "skip charts and report.md (run.json, summary.csv and bench.txt are still written)")
 	var remote runRemote
 	remote.flags(fs)
+	var ext runExternal
+	ext.flags(fs)
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -56,6 +58,9 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return usageErrorf("one scenario at a time (got %d: %v)", len(rest), rest)
 	}
 	if err := remote.check(time.Now()); err != nil {
+		return err
+	}
+	if err := ext.check(remote.on()); err != nil {
 		return err
 	}
 	name := "quick"
@@ -74,6 +79,10 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		sc = suiteScs[0]
 	} else if sc, err = scenarios.Load(name); err != nil {
 		return usageErrorf("%v", err)
+	}
+	x, err := ext.fit(&sc, suite.Name, stderr)
+	if err != nil {
+		return err
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -132,6 +141,9 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		if rem != nil && rem.Generators > 1 {
 			label = fmt.Sprintf("%s-gen%d", sc.Name, rem.Index)
 		}
+		if x != nil {
+			label = sc.Name + "-" + x.Label
+		}
 		if isSuite {
 			label = suite.Name
 		}
@@ -149,7 +161,7 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if isSuite {
 		return runSuite(ctx, suiteRun{suite: suite, scenarios: suiteScs, dir: dir, exe: exe, timeout: *timeout, noReport: *noReport}, stdout, stderr)
 	}
-	run, runErr := sweep(ctx, sc, dir, exe, *timeout, rem, stderr)
+	run, runErr := sweep(ctx, sc, dir, exe, *timeout, rem, x, stderr)
 	if run == nil {
 		return runErr
 	}
