@@ -144,6 +144,9 @@ type metric struct {
 	// and one event, so zero waits means the backend has no wait counter
 	// (gonet: the Go runtime's netpoller is not instrumented).
 	zeroMissing bool
+	// scopedCPU says the metric is the server CPU of each point's scope:
+	// its axis says whose (cpuLabel).
+	scopedCPU bool
 }
 
 // axisScale is how a metric's y axis is scaled.
@@ -164,18 +167,18 @@ type chartKind struct {
 
 var chartKinds = []chartKind{
 	{"latency", "request latency vs fds", []metric{
-		{"median (p50)", "latency (log scale)", logScale, true, func(p results.Point) results.Stat { return p.P50 }, 1e-3, false},
-		{"tail (p99)", "latency (log scale)", logScale, true, func(p results.Point) results.Stat { return p.P99 }, 1e-3, false},
+		{"median (p50)", "latency (log scale)", logScale, true, func(p results.Point) results.Stat { return p.P50 }, 1e-3, false, false},
+		{"tail (p99)", "latency (log scale)", logScale, true, func(p results.Point) results.Stat { return p.P99 }, 1e-3, false, false},
 	}},
 	{"cpu", "server CPU per request vs fds", []metric{
-		{"", "CPU / request: loop thread (" + lineup.GoNet + ": process)", logScale, true, func(p results.Point) results.Stat { return p.ServerCPUPerReq }, 1e-3, false},
+		{"", "CPU / request: loop thread (" + lineup.GoNet + ": process)", logScale, true, func(p results.Point) results.Stat { return p.ServerCPUPerReq }, 1e-3, false, true},
 	}},
 	{"util", "server CPU utilisation vs fds", []metric{
-		{"", "CPU: loop thread (" + lineup.GoNet + ": process), % of a core", linearScale, false, func(p results.Point) results.Stat { return p.ServerCPUUtil }, 100, false},
+		{"", "CPU: loop thread (" + lineup.GoNet + ": process), % of a core", linearScale, false, func(p results.Point) results.Stat { return p.ServerCPUUtil }, 100, false, true},
 	}},
 	{"events", "multiplexer work vs fds", []metric{
-		{"events returned per wait call", "events per wait call", autoScale, false, func(p results.Point) results.Stat { return p.EventsPerWait }, 1, true},
-		{"wait calls per request", "wait calls per request", autoScale, false, func(p results.Point) results.Stat { return p.WaitsPerReq }, 1, true},
+		{"events returned per wait call", "events per wait call", autoScale, false, func(p results.Point) results.Stat { return p.EventsPerWait }, 1, true, false},
+		{"wait calls per request", "wait calls per request", autoScale, false, func(p results.Point) results.Stat { return p.WaitsPerReq }, 1, true, false},
 	}},
 }
 
@@ -219,9 +222,12 @@ func buildCharts(ds []dataset) []*Chart {
 			}
 			for _, m := range k.metrics {
 				pan := Panel{Title: m.title, YLabel: m.ylabel, LogY: m.scale == logScale, Micros: m.micros}
+				if m.scopedCPU {
+					pan.YLabel = cpuLabel(pan.YLabel, ds)
+				}
 				for _, b := range bes {
 					for _, d := range ds {
-						s := series(d, len(ds), b, a, m)
+						s := series(d, inRuns(ds, b), b, a, m)
 						if len(s.Points) > 0 {
 							pan.Series = append(pan.Series, s)
 						}
@@ -251,8 +257,15 @@ func chartName(kind string, active, nActive int) string {
 	return fmt.Sprintf("%s-active%d", kind, active)
 }
 
+// series is one backend's line of one run. A backend that nRuns runs
+// have is labelled with the run when there are several, and dashed as
+// the run; one in a single run (an external server beside built-in
+// backends) is its name and a solid line.
 func series(d dataset, nRuns int, backend string, active int, m metric) Series {
 	s := Series{Label: seriesLabel(backend, d.Label, nRuns), Backend: backend, Run: d.index}
+	if nRuns <= 1 {
+		s.Run = 0
+	}
 	for _, p := range d.points {
 		if p.Backend != backend || p.Active != active {
 			continue
