@@ -295,7 +295,11 @@ func oneOf[T ~string](d *decoder, key string, n ast.Node, choices []T) T {
 		for i, c := range choices {
 			names[i] = string(c)
 		}
-		d.errorf(n, "%s: %q is not valid (use %s; the default is %s)", key, v, strings.Join(names, " or "), choices[0])
+		list := names[len(names)-1]
+		if len(names) > 1 {
+			list = strings.Join(names[:len(names)-1], ", ") + " or " + list
+		}
+		d.errorf(n, "%s: %q is not valid (use %s; the default is %s)", key, v, list, choices[0])
 	}
 	return T(v)
 }
