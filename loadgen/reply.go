@@ -116,10 +116,13 @@ const (
 	hdrConnection
 )
 
-var httpHeaders = [...]struct {
+// candidate is a name a token may turn out to be (lower-case), and its bit.
+type candidate struct {
 	bit  uint8
 	name string
-}{{hdrContentLength, "content-length"}, {hdrTransferEncoding, "transfer-encoding"}, {hdrConnection, "connection"}}
+}
+
+var httpHeaders = []candidate{{hdrContentLength, "content-length"}, {hdrTransferEncoding, "transfer-encoding"}, {hdrConnection, "connection"}}
 
 // Connection-header tokens (replyScan.cand while in a Connection value).
 const (
@@ -128,10 +131,30 @@ const (
 	tokEnded // the token was followed by white space: more non-space makes it no match
 )
 
-var connTokens = [...]struct {
-	bit  uint8
-	name string
-}{{tokClose, "close"}, {tokKeepAlive, "keep-alive"}}
+var connTokens = []candidate{{tokClose, "close"}, {tokKeepAlive, "keep-alive"}}
+
+// narrow returns the candidates of set (bits of list) whose name has b,
+// case-folded, at pos: one byte of a token, matched against all at once.
+func narrow(set uint8, list []candidate, pos uint32, b byte) uint8 {
+	c := lower(b)
+	for _, k := range list {
+		if set&k.bit != 0 && (pos >= uint32(len(k.name)) || k.name[pos] != c) {
+			set &^= k.bit
+		}
+	}
+	return set
+}
+
+// matched returns the candidate of set (bits of list) whose whole name is
+// the pos bytes matched, or 0.
+func matched(set uint8, list []candidate, pos uint32) uint8 {
+	for _, k := range list {
+		if set&k.bit != 0 && pos == uint32(len(k.name)) {
+			return k.bit
+		}
+	}
+	return 0
+}
 
 // Flags of an HTTP reply being scanned.
 const (
@@ -312,12 +335,7 @@ func (s *replyScan) name(b byte) uint8 {
 		if s.pos == 0 {
 			return whyHeaderName
 		}
-		s.hdr = 0
-		for _, h := range httpHeaders {
-			if s.cand&h.bit != 0 && s.pos == uint32(len(h.name)) {
-				s.hdr = h.bit
-			}
-		}
+		s.hdr = matched(s.cand, httpHeaders, s.pos)
 		s.state, s.pos, s.cand = hValue, 0, 0
 		s.flags &^= fDigits
 		s.acc = 0
@@ -333,12 +351,7 @@ func (s *replyScan) name(b byte) uint8 {
 	if s.pos == 0 {
 		s.cand = hdrContentLength | hdrTransferEncoding | hdrConnection
 	}
-	c := lower(b)
-	for _, h := range httpHeaders {
-		if s.cand&h.bit != 0 && (s.pos >= uint32(len(h.name)) || h.name[s.pos] != c) {
-			s.cand &^= h.bit
-		}
-	}
+	s.cand = narrow(s.cand, httpHeaders, s.pos, b)
 	s.pos++
 	return whyNone
 }
@@ -399,12 +412,7 @@ func (s *replyScan) value(b byte) uint8 {
 			if s.cand&tokEnded != 0 {
 				s.cand = 0
 			}
-			c := lower(b)
-			for _, t := range connTokens {
-				if s.cand&t.bit != 0 && (s.pos >= uint32(len(t.name)) || t.name[s.pos] != c) {
-					s.cand &^= t.bit
-				}
-			}
+			s.cand = narrow(s.cand, connTokens, s.pos, b)
 			s.pos++
 		}
 	}
@@ -413,14 +421,11 @@ func (s *replyScan) value(b byte) uint8 {
 
 // endToken ends one token of a Connection value.
 func (s *replyScan) endToken() {
-	for _, t := range connTokens {
-		if s.cand&t.bit != 0 && s.pos == uint32(len(t.name)) {
-			if t.bit == tokClose {
-				s.flags |= fClose
-			} else {
-				s.flags |= fKeepAlive
-			}
-		}
+	switch matched(s.cand, connTokens, s.pos) {
+	case tokClose:
+		s.flags |= fClose
+	case tokKeepAlive:
+		s.flags |= fKeepAlive
 	}
 	s.pos, s.cand = 0, 0
 }

@@ -51,36 +51,24 @@ func writeReply(w *bufio.Writer, reply string, split bool) error {
 	return nil
 }
 
-// respHandler answers RESP commands (arrays of bulk strings): PING with
-// +PONG; in mode "wrong" reply number failAt is +PANG, in mode "err" every
-// reply is an -ERR, in mode "short" the first reply stops after 3 bytes
-// and the connection closes, in mode "split" every reply is written a
-// byte at a time. Replies to requests read together go out together.
-func (f *fixture) respHandler(mode string, failAt int64) func(net.Conn) {
+// serve is a request/reply fixture's connection loop: read reads one
+// request, reply answers it (n counts replies over all connections, from
+// 1) and says whether to close the connection after this reply; split
+// writes each reply a byte at a time. Replies to requests read together
+// go out together.
+func (f *fixture) serve(read func(*bufio.Reader) (string, error), reply func(req string, n int64) (out string, last bool), split bool) func(net.Conn) {
 	return func(c net.Conn) {
 		r, w := bufio.NewReader(c), bufio.NewWriter(c)
 		var batch int64
 		for {
-			cmd, err := readRESPCommand(r)
+			req, err := read(r)
 			if err != nil {
 				return
 			}
 			batch++
-			n := f.replies.Add(1)
-			reply := "+PONG\r\n"
-			switch {
-			case cmd != "PING":
-				reply = "-ERR unknown command '" + cmd + "'\r\n"
-			case mode == "err":
-				reply = "-ERR unknown command 'PING', with args beginning with: \r\n"
-			case mode == "wrong" && n == failAt:
-				reply = "+PANG\r\n"
-			case mode == "short":
-				w.WriteString(reply[:3])
+			out, last := reply(req, f.replies.Add(1))
+			if err := writeReply(w, out, split); err != nil || last {
 				w.Flush()
-				return
-			}
-			if err := writeReply(w, reply, mode == "split"); err != nil {
 				return
 			}
 			if r.Buffered() == 0 {
@@ -92,6 +80,27 @@ func (f *fixture) respHandler(mode string, failAt int64) func(net.Conn) {
 			}
 		}
 	}
+}
+
+// respHandler answers RESP commands (arrays of bulk strings): PING with
+// +PONG; in mode "wrong" reply number failAt is +PANG, in mode "err" every
+// reply is an -ERR, in mode "short" the first reply stops after 3 bytes
+// and the connection closes, in mode "split" every reply is written a
+// byte at a time.
+func (f *fixture) respHandler(mode string, failAt int64) func(net.Conn) {
+	return f.serve(readRESPCommand, func(cmd string, n int64) (string, bool) {
+		switch {
+		case cmd != "PING":
+			return "-ERR unknown command '" + cmd + "'\r\n", false
+		case mode == "err":
+			return "-ERR unknown command 'PING', with args beginning with: \r\n", false
+		case mode == "wrong" && n == failAt:
+			return "+PANG\r\n", false
+		case mode == "short":
+			return "+PO", true
+		}
+		return "+PONG\r\n", false
+	}, mode == "split")
 }
 
 // readRESPCommand reads one RESP array of bulk strings and returns its
@@ -133,53 +142,27 @@ func readRESPCommand(r *bufio.Reader) (string, error) {
 // complete line); in mode "wrong" reply number failAt is "ERROR\r\n", in
 // mode "split" each is written a byte at a time.
 func (f *fixture) lineHandler(reply, mode string, failAt int64) func(net.Conn) {
-	return func(c net.Conn) {
-		r, w := bufio.NewReader(c), bufio.NewWriter(c)
-		var batch int64
-		for {
-			if _, err := r.ReadString('\n'); err != nil {
-				return
-			}
-			batch++
-			out := reply
-			if n := f.replies.Add(1); mode == "wrong" && n == failAt {
-				out = "ERROR\r\n"
-			}
-			if err := writeReply(w, out, mode == "split"); err != nil {
-				return
-			}
-			if r.Buffered() == 0 {
-				f.batch(batch)
-				batch = 0
-				if w.Flush() != nil {
-					return
-				}
-			}
+	read := func(r *bufio.Reader) (string, error) { return r.ReadString('\n') }
+	return f.serve(read, func(_ string, n int64) (string, bool) {
+		if mode == "wrong" && n == failAt {
+			return "ERROR\r\n", false
 		}
-	}
+		return reply, false
+	}, mode == "split")
 }
 
 // rawHTTPHandler answers every HTTP request (a header section ending in
 // an empty line) with reply, verbatim; split writes it a byte at a time.
 func (f *fixture) rawHTTPHandler(reply string, split bool) func(net.Conn) {
-	return func(c net.Conn) {
-		r, w := bufio.NewReader(c), bufio.NewWriter(c)
+	read := func(r *bufio.Reader) (string, error) {
 		for {
-			for {
-				line, err := r.ReadString('\n')
-				if err != nil {
-					return
-				}
-				if line == "\r\n" {
-					break
-				}
-			}
-			f.replies.Add(1)
-			if writeReply(w, reply, split) != nil || w.Flush() != nil {
-				return
+			line, err := r.ReadString('\n')
+			if err != nil || line == "\r\n" {
+				return line, err
 			}
 		}
 	}
+	return f.serve(read, func(string, int64) (string, bool) { return reply, false }, split)
 }
 
 // startHTTP starts net/http on 127.0.0.1:0, closed in t.Cleanup. Paths:
@@ -222,6 +205,14 @@ func (f *fixture) startHTTP(t *testing.T) string {
 	go func() { defer close(done); srv.Serve(ln) }()
 	t.Cleanup(func() { srv.Close(); <-done })
 	return ln.Addr().String()
+}
+
+// start starts the fixture's server: handler's, or net/http when nil.
+func (f *fixture) start(t *testing.T, handler func(f *fixture) func(net.Conn)) string {
+	if handler == nil {
+		return f.startHTTP(t)
+	}
+	return startServer(t, handler(f)).addr
 }
 
 func runReply(t *testing.T, c Config) (*Result, error) {
@@ -274,11 +265,7 @@ func TestReplyProtocols(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &fixture{}
 			c := tt.cfg
-			if tt.handler == nil {
-				c.Target = f.startHTTP(t)
-			} else {
-				c.Target = startServer(t, tt.handler(f)).addr
-			}
+			c.Target = f.start(t, tt.handler)
 			c.Warmup = 50 * time.Millisecond
 			r, err := runReply(t, c)
 			if err != nil {
@@ -362,11 +349,7 @@ func TestReplyErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &fixture{}
 			c := tt.cfg
-			if tt.handler == nil {
-				c.Target = f.startHTTP(t)
-			} else {
-				c.Target = startServer(t, tt.handler(f)).addr
-			}
+			c.Target = f.start(t, tt.handler)
 			r, err := runReply(t, c)
 			if err != nil {
 				t.Fatalf("Run: %v", err)
@@ -409,11 +392,7 @@ func TestReplyUnreadable(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &fixture{}
 			c := tt.cfg
-			if tt.handler == nil {
-				c.Target = f.startHTTP(t)
-			} else {
-				c.Target = startServer(t, tt.handler(f)).addr
-			}
+			c.Target = f.start(t, tt.handler)
 			c.Duration = 5 * time.Second // stops at the first reply, long before
 			start := time.Now()
 			r, err := runReply(t, c)

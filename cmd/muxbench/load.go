@@ -94,7 +94,7 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs.Var(durationFlag{&c.Duration}, "duration", "length of the measured window: a `duration` like 5s")
 	spin := loadgen.DefaultSpinBefore
 	fs.Var(durationFlag{&spin}, "spin", "open loop: stop sleeping this `duration` before each due send and poll, so requests leave on time (0 = never; costs client CPU)")
-	fs.Var(durationFlag{&c.Timeout}, "timeout", "an echo not complete after this `duration` (> 0) is a timeout error")
+	fs.Var(durationFlag{&c.Timeout}, "timeout", "an echo (or reply) not complete after this `duration` (> 0) is a timeout error")
 	fs.Float64Var(&c.ConnectRate, "connect-rate", loadgen.DefaultConnectRate, "connections opened per second (`N` > 0)")
 	fs.IntVar(&c.Pipeline, "pipeline", 0, fmt.Sprintf("open loop: at most `N` requests in flight per active connection (1 = wrk2-style, no pipelining; default %d for echo and sockperf, %d for redis, http and line)",
 		loadgen.DefaultPipelineFor(traffic.Echo), loadgen.DefaultPipelineFor(traffic.Redis)))

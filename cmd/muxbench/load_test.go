@@ -15,6 +15,12 @@ import (
 
 // loadEchoServer is a plain net echo server on 127.0.0.1:0, closed in Cleanup.
 func loadEchoServer(t *testing.T) string {
+	return loadServer(t, func(c net.Conn) { _, _ = io.Copy(c, c) })
+}
+
+// loadServer runs handle on every connection to 127.0.0.1:0 and returns
+// the address; Cleanup closes the listener and every connection.
+func loadServer(t *testing.T, handle func(net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -37,7 +43,7 @@ func loadEchoServer(t *testing.T) string {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, _ = io.Copy(c, c)
+				handle(c)
 				c.Close()
 			}()
 		}
@@ -135,51 +141,17 @@ func TestLoadTable(t *testing.T) {
 // loadReplyServer answers every read on every connection with reply, on
 // 127.0.0.1:0, closed in Cleanup: one request per read in closed loop.
 func loadReplyServer(t *testing.T, reply string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	conns := map[net.Conn]bool{}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	return loadServer(t, func(c net.Conn) {
+		buf := make([]byte, 4096)
 		for {
-			c, err := ln.Accept()
-			if err != nil {
+			if _, err := c.Read(buf); err != nil {
 				return
 			}
-			mu.Lock()
-			conns[c] = true
-			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				buf := make([]byte, 4096)
-				for {
-					if _, err := c.Read(buf); err != nil {
-						return
-					}
-					if _, err := io.WriteString(c, reply); err != nil {
-						return
-					}
-				}
-			}()
+			if _, err := io.WriteString(c, reply); err != nil {
+				return
+			}
 		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
 	})
-	return ln.Addr().String()
 }
 
 // TestLoadReplyProtocols: the request/reply protocols from the command
