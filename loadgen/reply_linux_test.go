@@ -23,6 +23,7 @@ import (
 type fixture struct {
 	replies  atomic.Int64
 	maxBatch atomic.Int64
+	pause    time.Duration // after each batch of replies: requests pile up meanwhile
 }
 
 func (f *fixture) batch(n int64) {
@@ -77,6 +78,7 @@ func (f *fixture) serve(read func(*bufio.Reader) (string, error), reply func(req
 				if w.Flush() != nil {
 					return
 				}
+				time.Sleep(f.pause) // a slow server, so that pipelined requests arrive together
 			}
 		}
 	}
@@ -243,12 +245,12 @@ func TestReplyProtocols(t *testing.T) {
 	}{
 		{"redis closed", func(f *fixture) func(net.Conn) { return f.respHandler("ok", 0) }, Config{Proto: traffic.Redis, Conns: 3, Active: 2, Mode: traffic.Closed}, false},
 		{"redis open", func(f *fixture) func(net.Conn) { return f.respHandler("ok", 0) }, Config{Proto: traffic.Redis, Conns: 10, Active: 2, Rate: 2000}, false},
-		{"redis pipelined", func(f *fixture) func(net.Conn) { return f.respHandler("ok", 0) }, Config{Proto: traffic.Redis, Active: 1, Rate: 20000, Pipeline: 64}, true},
+		{"redis pipelined", func(f *fixture) func(net.Conn) { f.pause = time.Millisecond; return f.respHandler("ok", 0) }, Config{Proto: traffic.Redis, Active: 1, Rate: 20000, Pipeline: 64}, true},
 		{"redis split", func(f *fixture) func(net.Conn) { return f.respHandler("split", 0) }, Config{Proto: traffic.Redis, Active: 1, Mode: traffic.Closed}, false},
 		{"redis keep-alive", func(f *fixture) func(net.Conn) { return f.respHandler("ok", 0) }, Config{Proto: traffic.Redis, Conns: 20, Active: 1, Rate: 200, KeepAlive: 20 * time.Millisecond}, false},
 		{"redis churn", func(f *fixture) func(net.Conn) { return f.respHandler("ok", 0) }, Config{Proto: traffic.Redis, Active: 1, Mode: traffic.Closed, Churn: true}, false},
 		{"http closed", nil, Config{Proto: traffic.HTTP, Path: "/ok", Conns: 3, Active: 2, Mode: traffic.Closed}, false},
-		{"http pipelined", nil, Config{Proto: traffic.HTTP, Path: "/ok", Active: 1, Rate: 10000, Pipeline: 16}, false},
+		{"http pipelined", nil, Config{Proto: traffic.HTTP, Path: "/ok", Active: 1, Rate: 3000, Pipeline: 16}, false},
 		{"http keep-alive", nil, Config{Proto: traffic.HTTP, Path: "/ok", Conns: 20, Active: 1, Rate: 200, KeepAlive: 20 * time.Millisecond}, false},
 		{"http split", func(f *fixture) func(net.Conn) {
 			return f.rawHTTPHandler("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nhello", true)
@@ -256,7 +258,7 @@ func TestReplyProtocols(t *testing.T) {
 		{"http 204", func(f *fixture) func(net.Conn) { return f.rawHTTPHandler("HTTP/1.1 204 No Content\r\n\r\n", false) },
 			Config{Proto: traffic.HTTP, Active: 1, Rate: 1000, Pipeline: 8}, false},
 		{"line closed", func(f *fixture) func(net.Conn) { return versionLine(f, "ok") }, Config{Proto: traffic.Line, Line: "version", Expect: "VERSION ", Conns: 3, Active: 2, Mode: traffic.Closed}, false},
-		{"line pipelined", func(f *fixture) func(net.Conn) { return versionLine(f, "ok") }, Config{Proto: traffic.Line, Line: "version", Expect: "VERSION ", Active: 1, Rate: 20000, Pipeline: 64}, true},
+		{"line pipelined", func(f *fixture) func(net.Conn) { f.pause = time.Millisecond; return versionLine(f, "ok") }, Config{Proto: traffic.Line, Line: "version", Expect: "VERSION ", Active: 1, Rate: 20000, Pipeline: 64}, true},
 		{"line split", func(f *fixture) func(net.Conn) { return versionLine(f, "split") }, Config{Proto: traffic.Line, Line: "version", Active: 1, Mode: traffic.Closed}, false},
 		{"line LF only", func(f *fixture) func(net.Conn) { return f.lineHandler("OK\n", "ok", 0) }, Config{Proto: traffic.Line, Line: "noop", Expect: "OK", Active: 1, Mode: traffic.Closed}, false},
 		{"line keep-alive", func(f *fixture) func(net.Conn) { return versionLine(f, "ok") }, Config{Proto: traffic.Line, Line: "version", Conns: 20, Active: 0, KeepAlive: 20 * time.Millisecond}, false},
@@ -271,10 +273,11 @@ func TestReplyProtocols(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Run: %v", err)
 			}
-			// (Churn's window accounting can leave one request unanswered
-			// at an edge, echo or not: a connect before the window start
-			// whose request is written in it.)
-			if r.ErrorCount() != 0 || r.Unanswered != 0 && !c.Churn {
+			// Requests may be left unanswered by a server that could not
+			// keep up (net/http under -race, on a loaded machine), and by
+			// churn's window accounting at an edge, echo or not (a connect
+			// before the window start whose request is written in it).
+			if r.ErrorCount() != 0 || r.Unanswered != 0 && !c.Churn && !r.Saturated {
 				t.Fatalf("errors %v (%v), unanswered %d; want none", r.Errors, r.ErrorExamples, r.Unanswered)
 			}
 			if c.Active > 0 && r.Requests == 0 {
