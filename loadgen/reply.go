@@ -51,6 +51,9 @@ type replySpec struct {
 // newReplySpec returns the spec of c's protocol, or nil for an echoing
 // protocol (echo, sockperf), which the codec serves.
 func newReplySpec(c Config) *replySpec {
+	if c.proto().Echoes() {
+		return nil
+	}
 	s := &replySpec{proto: c.proto(), target: c.Target}
 	switch s.proto {
 	case traffic.Redis:
