@@ -21,6 +21,7 @@ import (
 	"github.com/muxbench/muxbench/internal/cpuset"
 	"github.com/muxbench/muxbench/internal/preflight"
 	"github.com/muxbench/muxbench/internal/runlock"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/loadgen"
 	"github.com/muxbench/muxbench/report"
 	"github.com/muxbench/muxbench/results"
@@ -83,6 +84,13 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	x, err := ext.fit(&sc, suite.Name, stderr)
 	if err != nil {
 		return err
+	}
+	for _, s := range append([]results.Scenario{sc}, suiteScs...) {
+		// Every server a run sweeps is one of muxbench's own, unless it
+		// is an external server (-exec, -attach).
+		if err := traffic.CheckServed(s.Proto); err != nil && x == nil {
+			return usageErrorf("scenario %s: proto %s: %v", s.Name, s.Proto, err)
+		}
 	}
 	exe, err := os.Executable()
 	if err != nil {
