@@ -304,3 +304,42 @@ func TestPickPort(t *testing.T) {
 		l.Close()
 	}
 }
+
+// TestExternalProtocols: a server of another protocol, started through
+// its command line, is driven in it with every reply verified: a line
+// server, redis's PING, an HTTP keep-alive GET; a server that answers
+// PING with anything but +PONG has its sample's errors say what it said.
+func TestExternalProtocols(t *testing.T) {
+	for _, tt := range []struct {
+		proto            traffic.Proto
+		line, expect     string
+		serves           string
+		status, inReason string
+	}{
+		{proto: traffic.Line, line: "version", expect: "version", serves: "echo", status: results.StatusOK},
+		{proto: traffic.Redis, serves: "redis", status: results.StatusOK},
+		{proto: traffic.HTTP, serves: "http", status: results.StatusOK},
+		// Each wrong reply closes its connection, so the population
+		// proof fails too; the reason says both.
+		{proto: traffic.Redis, serves: "echo", status: results.StatusFailed, inReason: "first wrong_reply: redis replied"},
+	} {
+		t.Run(string(tt.proto)+"-to-"+tt.serves, func(t *testing.T) {
+			pids := t.TempDir()
+			sc := externalScenario("fixture")
+			sc.FDs, sc.Proto, sc.Size, sc.Line, sc.Expect = []int{22}, tt.proto, 0, tt.line, tt.expect
+			if tt.proto == traffic.HTTP {
+				sc.Path = "/"
+			}
+			x := &External{Label: "fixture", Command: fixtureCommand(pids, "-proto", tt.serves)}
+			run, err := Run(context.Background(), Options{Scenario: sc, External: x})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := run.Samples[0]
+			if s.Status != tt.status || !strings.Contains(s.Reason, tt.inReason) || (tt.status == results.StatusOK && s.Requests == 0) {
+				t.Errorf("%s (%s), %d requests; want %s with %q in the reason", s.Status, s.Reason, s.Requests, tt.status, tt.inReason)
+			}
+			groupsGone(t, pids)
+		})
+	}
+}

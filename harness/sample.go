@@ -3,6 +3,8 @@ package harness
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/muxbench/muxbench/internal/procfs"
@@ -110,6 +112,11 @@ func phase(opts Options, job Job) func(open int) {
 func judge(s results.Sample, sc results.Scenario, job Job, res *loadgen.Result, fault string, stopErr error) results.Sample {
 	if fault != "" {
 		// The window did not measure what the point claims: never plotted.
+		// Errors the load generator counted often say why (wrong replies
+		// close connections, which then miss at an edge).
+		if len(s.Errors) > 0 {
+			fault += "; " + errorSummary(s.Errors, res.ErrorExamples)
+		}
 		return failed(s, results.StatusFailed, "%s", fault)
 	}
 	if stopErr != nil {
@@ -120,7 +127,7 @@ func judge(s results.Sample, sc results.Scenario, job Job, res *loadgen.Result, 
 	case len(s.Errors) > 0:
 		s.Status = results.StatusErrors
 		if s.Reason == "" {
-			s.Reason = errorSummary(s.Errors)
+			s.Reason = errorSummary(s.Errors, res.ErrorExamples)
 		}
 	case res.Saturated:
 		s.Status = results.StatusSaturated
@@ -217,9 +224,17 @@ func measureReports(s *results.Sample, job Job, churn bool, h wire.Hello, start,
 	return windowFault(job, churn, h, start, end)
 }
 
-func errorSummary(errs map[string]int64) string {
+// errorSummary is a sample's reason for its errors: the count of each
+// kind, then the first error of each kind the load generator quoted (a
+// request/reply protocol's wrong reply: what the server said).
+func errorSummary(errs map[string]int64, examples map[string]string) string {
 	r := &loadgen.Result{Errors: errs}
-	return "errors: " + r.ErrorString()
+	s := "errors: " + r.ErrorString()
+	kinds := slices.Sorted(maps.Keys(examples))
+	for _, k := range kinds {
+		s += fmt.Sprintf("; first %s: %s", k, examples[k])
+	}
+	return s
 }
 
 // memoryDelta is what n connections cost between two snapshots.

@@ -113,3 +113,33 @@ func TestSplitCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestRunExecProto: a scenario in a protocol muxbench's own servers do not
+// speak, refused for them, runs against an external server: here serve
+// again, whose echo of a line is a line server's answer.
+func TestRunExecProto(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server")
+	}
+	t.Chdir(t.TempDir())
+	isolateLocks(t)
+	os.WriteFile("line.yaml", []byte("name: line\nfds: [12]\nactive: 1\nrate: 200\nwarmup: 100ms\nduration: 300ms\nrepetitions: 1\nproto: line\nline: version\nexpect: version\nserver_cpus: \"\"\nclient_cpus: \"\"\n"), 0o644)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := execMuxbench(t, "run", "-out", "refused", "line.yaml"); code != 2 || !strings.Contains(stderr, "muxbench's own servers speak only echo and sockperf") {
+		t.Errorf("own servers: exit %d, %q; want the refusal", code, stderr)
+	}
+	code, _, stderr := execMuxbench(t, "run", "-exec", exe+" serve -addr {addr}", "-name", "liner", "-out", "out", "-no-report", "line.yaml")
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	run, err := results.ReadRun("out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := run.Samples[0]; s.Status != results.StatusOK || s.Requests == 0 || run.Scenario.Proto != "line" {
+		t.Errorf("sample %s (%s), %d requests, proto %s; want line requests answered", s.Status, s.Reason, s.Requests, run.Scenario.Proto)
+	}
+}
