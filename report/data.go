@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -145,7 +146,7 @@ type metric struct {
 	// (gonet: the Go runtime's netpoller is not instrumented).
 	zeroMissing bool
 	// scopedCPU says the metric is the server CPU of each point's scope:
-	// its axis says whose (cpuLabel).
+	// an external server's line names whose in the legend (Series.Scope).
 	scopedCPU bool
 }
 
@@ -222,12 +223,12 @@ func buildCharts(ds []dataset) []*Chart {
 			}
 			for _, m := range k.metrics {
 				pan := Panel{Title: m.title, YLabel: m.ylabel, LogY: m.scale == logScale, Micros: m.micros}
-				if m.scopedCPU {
-					pan.YLabel = cpuLabel(pan.YLabel, ds)
-				}
 				for _, b := range bes {
 					for _, d := range ds {
 						s := series(d, inRuns(ds, b), b, a, m)
+						if x := d.Run.External; m.scopedCPU && x != nil && b == x.Label {
+							s.Scope = x.CPUScope
+						}
 						if len(s.Points) > 0 {
 							pan.Series = append(pan.Series, s)
 						}
@@ -329,7 +330,9 @@ func conditions(ds []dataset, active int) string {
 	if load != "" {
 		parts = append(parts, load)
 	}
-	if size := uniq(ds, " / ", func(d dataset) string {
+	if requests := uniq(ds, " / ", func(d dataset) string { return requestText(d.Run.Scenario) }); mixedProtos(ds) {
+		parts = append(parts, requests) // runs overlaid side by side, each in its own protocol
+	} else if size := uniq(ds, " / ", func(d dataset) string {
 		if d.Run.Scenario.Size <= 0 {
 			return ""
 		}
@@ -346,6 +349,43 @@ func conditions(ds []dataset, active int) string {
 		parts = append(parts, "idle keep-alive every "+ka)
 	}
 	return strings.Join(parts, " · ")
+}
+
+// mixedProtos reports whether the runs' requests are not all in one of
+// the protocols muxbench's own servers speak (echo, sockperf), where a
+// message size says what a request is.
+func mixedProtos(ds []dataset) bool {
+	protos := map[traffic.Proto]bool{}
+	for _, d := range ds {
+		protos[d.Run.Scenario.Proto] = true
+	}
+	for p := range protos {
+		if p != "" && !slices.Contains(traffic.Served, p) {
+			return true
+		}
+	}
+	return len(protos) > 1
+}
+
+// requestText says what a request of the scenario is: "64 B echo",
+// "http GET /", "redis PING", "line version".
+func requestText(sc results.Scenario) string {
+	switch sc.Proto {
+	case traffic.HTTP:
+		return "http GET " + sc.Path
+	case traffic.Redis:
+		return "redis PING"
+	case traffic.Line:
+		return "line " + sc.Line
+	}
+	p := sc.Proto
+	if p == "" {
+		p = traffic.Echo
+	}
+	if sc.Size <= 0 {
+		return string(p)
+	}
+	return fmt.Sprintf("%d B %s", sc.Size, p)
 }
 
 func loadText(sc results.Scenario) string {

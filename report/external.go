@@ -26,30 +26,31 @@ func externalText(r *results.Run) string {
 	if x == nil {
 		return ""
 	}
-	how := fmt.Sprintf("`%s`, started for every sample (its own process group, stopped with SIGTERM)", strings.Join(x.Command, " "))
+	how := fmt.Sprintf("`%s`, started for every sample (its own process group, stopped with SIGTERM)", shellJoin(x.Command))
 	if x.Attach != "" {
 		how = fmt.Sprintf("attached at %s (pid %d), never started or stopped: figures are each window's deltas", x.Attach, x.PID)
 	}
 	return fmt.Sprintf("%s, not muxbench's: %s; read from outside: connections through sock_diag at both window edges, CPU from /proc (shown: its %s)", x.Label, how, x.CPUScope)
 }
 
-// cpuLabel adds to a CPU axis label whose CPU the external lines show:
-// "CPU / request: loop thread (gonet: process; nginx: process tree)".
-func cpuLabel(label string, ds []dataset) string {
-	var extra []string
-	for _, d := range ds {
-		if x := d.Run.External; x != nil {
-			extra = append(extra, x.Label+": "+x.CPUScope)
-		}
-	}
-	if len(extra) == 0 {
-		return label
-	}
-	return strings.TrimSuffix(label, ")") + "; " + strings.Join(extra, "; ") + ")"
-}
-
 // externalNote is the summary's sentence on external servers' CPU.
 const externalNote = " A server muxbench did not write is read from outside: its CPU from /proc/PID/task/*/schedstat over its whole process tree (process tree: what it costs) or its busiest thread (a multi-threaded server's event loop), as the run chose; run.json keeps both, with its threads, RSS and context switches."
+
+// shellJoin writes argv as a command line sh would split back into it:
+// a word that is empty or holds anything but letters, digits and
+// -_./:=@%+,{} in single quotes.
+func shellJoin(argv []string) string {
+	words := make([]string, len(argv))
+	for i, a := range argv {
+		words[i] = a
+		if a == "" || strings.ContainsFunc(a, func(r rune) bool {
+			return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("-_./:=@%+,{}", r))
+		}) {
+			words[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(words, " ")
+}
 
 // inRuns counts the runs that have a backend.
 func inRuns(ds []dataset, backend string) int {

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,7 +15,7 @@ import (
 // its CPU shown as the process tree's, at the given cost scale.
 func externalRun(label string, scale float64) *results.Run {
 	r := reporttest.Run(reporttest.Options{Backends: []string{label}, FDs: []int{101, 1001, 10001}, Active: []int{1}, Reps: 3, Seed: 4, Scale: map[string]float64{label: scale}})
-	r.Scenario.Name = "peers"
+	r.Scenario.Name, r.Scenario.Proto, r.Scenario.Path, r.Scenario.Size = "peers", "http", "/", 0
 	r.External = &results.ExternalServer{Label: label, Command: []string{"/usr/sbin/" + label, "-p", "{port}"}, CPUScope: results.CPUScopeTree}
 	for i := range r.Samples {
 		r.Samples[i].Server.CPUScope = results.CPUScopeTree
@@ -47,8 +48,8 @@ func TestSideBySide(t *testing.T) {
 	if lo, hi, _ := c.xRange(); lo != 101 || hi != 10001 {
 		t.Errorf("fd axis %v–%v; want one axis 101–10,001 for all", lo, hi)
 	}
-	if !strings.Contains(pan.YLabel, "loop thread") || !strings.Contains(pan.YLabel, "nginx: process tree") {
-		t.Errorf("CPU axis %q; want it to say nginx's line is its process tree", pan.YLabel)
+	if want := "1 active connection · open loop at 10,000 req/s · 64 B echo / http GET /"; c.Subtitle != want {
+		t.Errorf("subtitle %q; want %q (each run's requests)", c.Subtitle, want)
 	}
 	nginx, lt := seriesByLabel(t, pan, "nginx"), seriesByLabel(t, pan, "epoll-lt")
 	if BackendStyle(nginx.Backend) == BackendStyle(lt.Backend) || knownStyle(BackendStyle("nginx")) {
@@ -63,14 +64,17 @@ func TestSideBySide(t *testing.T) {
 	for _, e := range c.legendEntries() {
 		legend = append(legend, e.text)
 	}
-	if got := strings.Join(legend, ","); !strings.HasPrefix(got, "poll,epoll-lt,nginx") {
-		t.Errorf("legend %s; want one legend: poll, epoll-lt, nginx", got)
+	if got := strings.Join(legend, ","); !strings.HasPrefix(got, "poll,epoll-lt,nginx: process tree") {
+		t.Errorf("legend %s; want one legend: poll, epoll-lt, and nginx saying whose CPU its line is", got)
+	}
+	if lat := chartByName(t, charts, "latency"); !slices.ContainsFunc(lat.legendEntries(), func(e legendEntry) bool { return e.text == "nginx" }) {
+		t.Errorf("latency legend %+v; want nginx by its name alone", lat.legendEntries())
 	}
 	var svg bytes.Buffer
 	if err := c.Render(&svg, "svg"); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{">nginx<", ">epoll-lt<", "nginx: process tree"} {
+	for _, want := range []string{">epoll-lt<", ">nginx: process tree<"} {
 		if !strings.Contains(svg.String(), want) {
 			t.Errorf("SVG lacks %q", want)
 		}
@@ -102,5 +106,13 @@ func TestExternalStyles(t *testing.T) {
 		if s := BackendStyle(name); knownStyle(s) {
 			t.Fatalf("%s drawn as %v, a shipped backend's style", name, s)
 		}
+	}
+}
+
+func TestShellJoin(t *testing.T) {
+	got := shellJoin([]string{"redis-server", "--save", "", "sh", "-c", "sed s/x/{port}/ a >b && exec nginx -g 'daemon off;'"})
+	want := `redis-server --save '' sh -c 'sed s/x/{port}/ a >b && exec nginx -g '\''daemon off;'\'''`
+	if got != want {
+		t.Errorf("shellJoin = %s; want %s", got, want)
 	}
 }
