@@ -9,7 +9,8 @@
 # medians of CPU per request — the child's loop thread against the
 # external server's busiest thread (its loop thread, read from outside)
 # and its whole process tree — and of p50, with the ratios, and the time
-# each sock_diag read took at the window's edges.
+# each sock_diag read took at the window's edges; each as median and range
+# over the repetitions, the ratios per interleaved pair.
 #
 #   flock /tmp/muxbench-measure.lock scripts/external-compare.sh [REPS] [MUXBENCH_BINARY]
 #
@@ -38,15 +39,14 @@ if [ -z "$bin" ]; then
 fi
 bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 
-# median of the numbers on stdin
-median() { sort -g | awk '{v[NR]=$1} END {if (NR == 0) exit 1; print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+# summary of the numbers on stdin: "median [min–max]"
+summary() { sort -g | awk '{v[NR]=$1} END {if (NR == 0) exit 1; m = (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2; printf "%.4g [%.4g–%.4g]", m, v[1], v[NR]}'; }
 
 # The external command is what the harness starts as its child, but for
 # the address: same backend, protocol and CPUs.
 external=(-exec "$bin serve -backend epoll-lt -addr {addr} -proto echo -cpus 0" -name serve-exec -server-cpu busiest)
 
-printf '%-6s %11s %11s %6s %11s %9s %9s %6s %15s %5s\n' fds "child µs/rq" "busiest" ratio "tree µs/rq" "child p50" "ext p50" ratio "sock_diag ms" "sat."
+echo "CPU µs per request (child: its loop thread; external: its busiest thread, and its process tree), p50 µs, sock_diag read ms; median [min–max] over the reps; ratios: external/child per interleaved pair"
 for f in $FDS; do
 	cat >"$work/$f.yaml" <<-YAML
 		name: external-compare
@@ -76,15 +76,19 @@ for f in $FDS; do
 			esac
 		done
 	done
-	col() { for r in $(seq 1 "$REPS"); do jq "$2" "$work/$f-$1-$r/run.json"; done | median; }
-	cc=$(col child '.samples[0].server.cpu_ns_per_req / 1000')
-	eb=$(col external '.samples[0].server.tree.busiest_cpu_ns_per_req / 1000')
-	et=$(col external '.samples[0].server.tree.cpu_ns_per_req / 1000')
-	cp=$(col child '.samples[0].latency_ns.p50 / 1000')
-	ep=$(col external '.samples[0].latency_ns.p50 / 1000')
-	rs=$(col external '.samples[0].sockets.start_read_ns / 1e6')
-	re=$(col external '.samples[0].sockets.end_read_ns / 1e6')
+	# val HOW JQ: one line per rep
+	val() { for r in $(seq 1 "$REPS"); do jq "$2" "$work/$f-$1-$r/run.json"; done; }
+	# pairs JQ_CHILD JQ_EXTERNAL: external/child per rep
+	pairs() { paste <(val child "$1") <(val external "$2") | awk '{print $2 / $1}'; }
 	sat=$(for d in "$work/$f"-*-*/; do jq -r '.samples[0].status' "$d/run.json"; done | grep -c saturated || true)
-	printf '%-6s %11.2f %11.2f %6s %11.2f %9.1f %9.1f %6s %7.1f / %5.1f %5s\n' "$f" "$cc" "$eb" "$(ratio "$eb" "$cc")" "$et" "$cp" "$ep" "$(ratio "$ep" "$cp")" "$rs" "$re" "$sat"
+	echo "== $f fds ($sat of $((2 * REPS)) samples saturated: the server CPU set busy with other work)"
+	echo "  CPU/req  child loop thread   $(val child '.samples[0].server.cpu_ns_per_req / 1000' | summary)"
+	echo "           external busiest    $(val external '.samples[0].server.tree.busiest_cpu_ns_per_req / 1000' | summary)   ratio $(pairs '.samples[0].server.cpu_ns_per_req' '.samples[0].server.tree.busiest_cpu_ns_per_req' | summary)"
+	echo "           external tree       $(val external '.samples[0].server.tree.cpu_ns_per_req / 1000' | summary)"
+	echo "           child process       $(val child '.samples[0].server.process_cpu_ns_per_req / 1000' | summary)"
+	echo "  p50      child               $(val child '.samples[0].latency_ns.p50 / 1000' | summary)"
+	echo "           external            $(val external '.samples[0].latency_ns.p50 / 1000' | summary)   ratio $(pairs '.samples[0].latency_ns.p50' '.samples[0].latency_ns.p50' | summary)"
+	echo "  sock_diag read at start      $(val external '.samples[0].sockets.start_read_ns / 1e6' | summary)"
+	echo "                 at end        $(val external '.samples[0].sockets.end_read_ns / 1e6' | summary)"
 done
-echo "($REPS interleaved pairs per fd count; $ACTIVE active at $RATE req/s, window $DURATION; medians; CPU µs per request: the child's loop thread vs the external server's busiest thread, ratio external/child, and its process tree; p50 in µs; sock_diag read at the window's start / end; sat.: samples of the $((2 * REPS)) marked saturated)"
+echo "($REPS interleaved pairs per fd count, the order alternating; $ACTIVE active at $RATE req/s, window $DURATION)"
