@@ -351,6 +351,18 @@ func (e *externalServer) gone(err error) error {
 	return fmt.Errorf("server (pid %d): %w", e.pid, err)
 }
 
+// alive says how the server ended if it did: a started one exited, an
+// attached one's process is gone.
+func (e *externalServer) alive() error {
+	if e.p != nil && e.p.exitedEarly() {
+		return errors.New(e.p.exitReason())
+	}
+	if e.p == nil && unix.Kill(e.pid, 0) == unix.ESRCH {
+		return fmt.Errorf("attached server (pid %d) is gone", e.pid)
+	}
+	return nil
+}
+
 // ready points the load generator at the server; an attached server
 // must first be back to the connections it had before the run.
 func (e *externalServer) ready(ctx context.Context, cfg *loadgen.Config, _ *results.Sample) error {
@@ -363,6 +375,9 @@ func (e *externalServer) ready(ctx context.Context, cfg *loadgen.Config, _ *resu
 	}
 	deadline := time.Now().Add(idleTimeout)
 	for {
+		if err := e.alive(); err != nil {
+			return err
+		}
 		set, err := e.socks.Read()
 		if err != nil {
 			return err
@@ -386,6 +401,9 @@ func (e *externalServer) populated(ctx context.Context, job Job, progress func(o
 	timeout := populateTimeout(n)
 	deadline := time.Now().Add(timeout)
 	for {
+		if err := e.alive(); err != nil {
+			return err
+		}
 		set, err := e.socks.Read()
 		if err != nil {
 			return fmt.Errorf("waiting for the server to accept %d connections: %w", n, err)

@@ -131,9 +131,11 @@ func TestExternalServe(t *testing.T) {
 func TestExternalDropsIdle(t *testing.T) {
 	pids := t.TempDir()
 	sc := externalScenario("fixture")
-	sc.FDs = []int{22}
-	// Accepted before the warm-up (200 ms); dropped mid-window (600 ms).
-	x := &External{Label: "fixture", Command: fixtureCommand(pids, "-conns", "20", "-drop-idle-after", "500ms")}
+	sc.FDs, sc.Duration = []int{22}, results.Duration(time.Second)
+	// 400 requests/s of 64 bytes from the warm-up's start (200 ms: 80
+	// requests): the 250th is due 425 ms into the 1 s window, however
+	// long the population proof took.
+	x := &External{Label: "fixture", Command: fixtureCommand(pids, "-drop-idle-after-bytes", strconv.Itoa(250*64))}
 	run, err := Run(context.Background(), Options{Scenario: sc, External: x})
 	if err != nil {
 		t.Fatal(err)
@@ -162,6 +164,9 @@ func TestExternalFailures(t *testing.T) {
 		{"never listens", func(pids string) []string {
 			return []string{"sh", "-c", `echo $$ >"$1"; echo "listening elsewhere" >&2; exec sleep 600`, "sh", filepath.Join(pids, "pid-"+PortPlaceholder)}
 		}, results.StatusFailed, "within 1s: does it listen on {port} or {addr}?: listening elsewhere"},
+		{"dies while connections open", func(pids string) []string {
+			return fixtureCommand(pids, "-conns", "5", "-exit-after", "1ms")
+		}, results.StatusFailed, "server exited (status 3): fixture: exiting on cue"},
 		{"dies mid-sample", func(pids string) []string {
 			return fixtureCommand(pids, "-conns", "10", "-exit-after", "500ms")
 		}, results.StatusFailed, "server exited (status 3): fixture: exiting on cue"},
