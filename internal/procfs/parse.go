@@ -1,6 +1,7 @@
 // Package procfs reads what muxbench needs from /proc, sysctls and rlimits:
 // net.core.somaxconn, the local port range, open fds, a thread's CPU time
-// (schedstat), the thread count, the CPU model and RLIMIT_NOFILE.
+// (schedstat), its state and system call (task.go), the thread count, the
+// CPU model and RLIMIT_NOFILE.
 //
 // Reading is kept apart from parsing, as in prometheus/procfs: the parse
 // functions here are pure and tested on fixtures; the read functions in
