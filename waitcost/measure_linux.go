@@ -25,10 +25,12 @@ const fdMargin = 16
 // measured: done of total samples, and that layout's samples.
 type Progress func(done, total int, rep int, s []Sample)
 
-// Run measures the sweep. The caller pins the process to cfg.CPU first
-// (cpuset.PinProcess) with GOMAXPROCS at least 3 for the blocking mode
-// (the waiter holds its P through raw wait calls, the peer spins on
-// another). Run turns the garbage collector off while it measures (the
+// Run measures the sweep. Each measuring thread pins itself to cfg.CPU
+// and the blocking wake-up's peer to cfg.PeerCPU; the caller pins the
+// rest of the process (cpuset.PinProcess) away from cfg.CPU when it
+// measures the blocking wake-up, so that nothing of this process runs
+// there while the waiter sleeps, with GOMAXPROCS at least 3 (the waiter
+// holds its P through raw wait calls, the peer spins on another). Run turns the garbage collector off while it measures (the
 // timed loops allocate nothing, but a collection triggered elsewhere
 // would run on the same CPU). Each layout is measured once per fd table,
 // on a fresh locked thread pinned to cfg.CPU (see measureLayout), the

@@ -138,8 +138,7 @@ func runWaitcost(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if *force && *out == "" {
 		return usageErrorf("-force needs -out (a default results directory is always new)")
 	}
-	pin, err := parseCPUsFlag(strconv.Itoa(*cpu))
-	if err != nil {
+	if _, err := parseCPUsFlag(strconv.Itoa(*cpu)); err != nil {
 		return err
 	}
 	cpus := []int{*cpu}
@@ -160,12 +159,9 @@ func runWaitcost(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return fmt.Errorf("lock CPUs %v: %w", cpus, err)
 	}
 	defer lock.Release()
-	if err := pin.PinProcess(waitcostProcs); err != nil {
-		return err
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return measureWaitcost(ctx, cfg, pin, dir, stdout, stderr)
+	return measureWaitcost(ctx, cfg, dir, stdout, stderr)
 }
 
 // waitcostProcs is GOMAXPROCS while waitcost measures: the measuring
@@ -174,12 +170,26 @@ func runWaitcost(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 // a third.
 const waitcostProcs = 3
 
-// measureWaitcost runs the sweep cfg describes with this process pinned to
-// pin (the caller holds the CPU's run lock) and writes the record, its
-// charts and markdown into dir.
-func measureWaitcost(ctx context.Context, cfg waitcost.Config, pin cpuset.Set, dir string, stdout, stderr io.Writer) error {
+// measureWaitcost runs the sweep cfg describes (the caller holds the run
+// locks of its CPUs) and writes the record, its charts and markdown into
+// dir. It pins this whole process first: to the peer CPU when the
+// blocking wake-up is measured, so that while the waiter sleeps no other
+// thread of this process runs on the measuring CPU (each measuring
+// thread pins itself there), else to the measuring CPU.
+func measureWaitcost(ctx context.Context, cfg waitcost.Config, dir string, stdout, stderr io.Writer) error {
+	rest := cfg.CPU
+	if cfg.Blocking() {
+		rest = cfg.PeerCPU
+	}
+	pin, err := cpuset.Parse(strconv.Itoa(rest))
+	if err != nil {
+		return err
+	}
+	if err := pin.PinProcess(waitcostProcs); err != nil {
+		return err
+	}
 	rec := &waitcost.Record{Schema: waitcost.SchemaVersion, Env: harness.CollectEnvironment(), Config: cfg}
-	rec.Env.ServerCPUs, rec.Env.ClientCPUs = pin.String(), ""
+	rec.Env.ServerCPUs, rec.Env.ClientCPUs = strconv.Itoa(cfg.CPU), ""
 	fmt.Fprintf(stderr, "waitcost: %d samples (%s; %s; fd tables %s; %d repetitions) into %s\n", cfg.Samples(), strings.Join(cfg.Modes, " and "),
 		strings.Join(cfg.Backends, ", "), strings.Join(cfg.Tables, " and "), cfg.Repetitions, dir)
 	start := time.Now()
@@ -217,10 +227,10 @@ func init() {
 	}
 }
 
-// waitcostStep is a suite's waitcost part: the default backends on the
-// suite's server CPU, the blocking wake-up's peer on its client CPU (the
-// suite holds both CPUs' run locks), -quick's sweep when quick. It pins
-// this whole process there, so a suite runs it last.
+// waitcostStep is a suite's waitcost part: the default backends measured
+// on the suite's server CPU, the blocking wake-up's peer on its client CPU
+// (the suite holds both CPUs' run locks), -quick's sweep when quick. It
+// pins this whole process, so a suite runs it last.
 func waitcostStep(ctx context.Context, dir string, quick bool, stderr io.Writer) error {
 	cfg := waitcost.Default
 	if quick {
@@ -230,14 +240,7 @@ func waitcostStep(ctx context.Context, dir string, quick bool, stderr io.Writer)
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	pin, err := cpuset.Parse("0")
-	if err != nil {
-		return err
-	}
-	if err := pin.PinProcess(waitcostProcs); err != nil {
-		return err
-	}
-	return measureWaitcost(ctx, cfg, pin, dir, stderr, stderr)
+	return measureWaitcost(ctx, cfg, dir, stderr, stderr)
 }
 
 // refitWaitcost recomputes a record's points and fits from its samples
