@@ -289,7 +289,7 @@ var tableText = map[string]string{
 // WaitcostObservations are the sentences the fits allow beyond the
 // verdicts: per mode, what a multi-threaded process (the shared fd table)
 // pays per watched fd over a private table (the record's SharedCost: the
-// difference of the two tables' fits, with its interval); and per fd
+// fit of the two tables' paired differences, with its interval); and per fd
 // table, what a blocking wake-up costs per watched fd against the hot
 // scan. Only backends whose cost grows with N in one of the fits are
 // compared: for epoll and io_uring a per-fd slope is noise around 0.
@@ -311,11 +311,8 @@ func WaitcostObservations(rec *waitcost.Record) []string {
 			continue
 		}
 		d := c.Fit.PerFD
-		s := fmt.Sprintf("%s: a multi-threaded process pays %.3g ns [%.3g, %.3g] per watched fd %s: the shared fd table's fit minus the private one's, over %d points paired by N (%s–%s)",
+		s := fmt.Sprintf("%s: a multi-threaded process pays %.3g ns [%.3g, %.3g] per watched fd %s: shared minus private fd table, %d points paired by N (%s–%s), fitted with weights 1/N²",
 			c.Backend, d.Value, d.Lo, d.Hi, unit[c.Mode], c.Fit.Obs, human.Thousands(c.Fit.XMin), human.Thousands(c.Fit.XMax))
-		if pr, ok := rec.FitOf(c.Backend, c.Mode, waitcost.TablePrivate); ok && pr.Idle != nil && pr.Idle.PerFD.Value > 0 {
-			s += fmt.Sprintf(", %+.0f%% of the private table's %.3g ns", 100*d.Value/pr.Idle.PerFD.Value, pr.Idle.PerFD.Value)
-		}
 		if !d.Excludes0() {
 			s += "; the interval includes 0: no difference shown"
 		}

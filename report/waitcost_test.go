@@ -162,7 +162,7 @@ func TestWaitcostMarkdown(t *testing.T) {
 		"grows, linear, follows highest fd |",
 		"| poll |", "grows, linear, superlinear |",
 		"| epoll-lt |", "flat |",
-		"- select: a multi-threaded process pays 5 ns [5, 5] per watched fd per call (hot scan): the shared fd table's fit minus the private one's, over 10 points paired by N (10–1,000), +10% of the private table's 50 ns",
+		"- select: a multi-threaded process pays 5 ns [5, 5] per watched fd per call (hot scan): shared minus private fd table, 10 points paired by N (10–1,000), fitted with weights 1/N²",
 		"- poll: a multi-threaded process pays 5 ns [5, 5] per watched fd per call (hot scan)",
 		"- select: a multi-threaded process pays 15 ns [15, 15] per watched fd per wake-up (blocking)",
 		"- select, private fd table: a blocking wake-up costs 150 ns per watched fd, 3.00× the hot scan's 50 ns per call (3.00–3.00 from the two intervals)",

@@ -2,6 +2,7 @@ package waitcost
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/muxbench/muxbench/results"
 )
@@ -89,13 +90,16 @@ func FitBackend(points []Point, backend, mode, table string, upperFrom int) Fit 
 }
 
 // SharedCost is what a multi-threaded process pays over a single-threaded
-// one, per watched fd: the fit of ns(shared fd table) − ns(private fd
+// one, per watched fd: the fit of Δ = ns(shared fd table) − ns(private fd
 // table) = a + b·N over the dense one-ready points both tables measured
-// ok, paired by N and position. Least squares is linear in y, so b is
-// exactly the shared table's Idle slope minus the private table's over
-// the same points; fitting the paired differences gives it the interval
-// those differences support, without the shape both tables share (poll's
-// growth past the caches), which a straight line fits badly in each.
+// ok, paired by N and position. Fitting the paired differences, rather
+// than differencing two fits, leaves out the shape both tables share
+// (poll's growth past the caches, which a straight line fits badly in
+// each) and gives b the interval the differences support. The fit is
+// weighted by 1/N² — least squares of Δ/N = b + a·(1/N) — because the
+// spread of repetitions grows with the cost, so that the largest N, a
+// few noisy milliseconds, do not decide alone what a nanosecond per fd
+// is.
 type SharedCost struct {
 	Backend string    `json:"backend"`
 	Mode    string    `json:"mode"`
@@ -118,19 +122,26 @@ func FitShared(points []Point, backend, mode string) (SharedCost, error) {
 			priv[at{p.N, p.Position}] = p.NsPerCall.Median
 		}
 	}
-	var obs []Obs
+	var rows [][]float64
+	var y []float64
+	f := LinearFit{XMin: math.Inf(1), XMax: math.Inf(-1)}
 	for _, p := range points {
 		if v, both := priv[at{p.N, p.Position}]; both && ok(p) && p.Table == TableShared {
-			obs = append(obs, Obs{X: float64(p.N), K: 1, Ns: p.NsPerCall.Median - v})
+			n := float64(p.N)
+			rows = append(rows, []float64{1 / n})
+			y = append(y, (p.NsPerCall.Median-v)/n)
+			f.XMin, f.XMax = math.Min(f.XMin, n), math.Max(f.XMax, n)
 		}
 	}
-	if len(obs) == 0 {
+	if len(y) == 0 {
 		return SharedCost{}, fmt.Errorf("%s, %s: no point measured ok in both fd tables", backend, mode)
 	}
-	f, err := FitLinear(obs, false)
+	coef, r2, err := OLS(rows, y)
 	if err != nil {
 		return SharedCost{}, fmt.Errorf("%s, %s: shared − private fd table: %w", backend, mode, err)
 	}
+	// Δ/N = b + a/N: the regression's intercept is the per-fd cost.
+	f.PerFD, f.Intercept, f.R2, f.Obs = coef[0], coef[1], r2, len(y)
 	return SharedCost{Backend: backend, Mode: mode, Fit: f}, nil
 }
 
