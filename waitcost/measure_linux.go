@@ -404,17 +404,20 @@ func (m *meter) measureBlocking(p backends.Poller, pr *peer, t target, fd int32,
 }
 
 // drain empties p of readiness reported for nothing that is ready now:
-// an edge-triggered poller keeps the edges of fds the hot scan made ready
-// and idle again (epoll's ready list, io_uring's CQEs) until a wait
-// collects them. It waits with timeout 0 until a call returns nothing.
-// A wait may return only a few of them (an io_uring ring set up with
-// DEFER_TASKRUN runs a batch of its deferred completions, about 20, per
-// enter), so the bound is in events, not waits: the hot scan made each
-// watched fd ready at most a few times.
+// an edge-triggered poller keeps the edges of fds made ready and idle
+// again (the hot scan's, the other backends' wake-ups) until a wait
+// collects them — epoll's ready list, or uring-poll's deferred
+// completions, which report the readiness the wake-up carried even if
+// the fd is idle again by then. It waits with a 1 ms timeout until a call
+// returns nothing: not 0, because an io_uring ring set up with
+// DEFER_TASKRUN runs only a batch (about 20) of its deferred completions
+// in an enter that does not wait, and a batch of idle fds yields no
+// event while thousands more wait. The bound is in events, not waits:
+// each watched fd was made ready at most a few times.
 func drain(p backends.Poller, events []backends.Event) error {
 	limit := 16 * (len(events) + 64)
 	for got := 0; got <= limit; {
-		n, err := p.Wait(events, 0)
+		n, err := p.Wait(events, 1)
 		if err != nil {
 			return fmt.Errorf("drain stale readiness: wait: %w", err)
 		}
@@ -423,7 +426,7 @@ func drain(p backends.Poller, events []backends.Event) error {
 		}
 		got += n
 	}
-	return fmt.Errorf("drain stale readiness: waits with timeout 0 still return events after %d: something is ready that should not be", limit)
+	return fmt.Errorf("drain stale readiness: waits still return events after %d: something is ready that should not be", limit)
 }
 
 // checkEvents says what is wrong with a wait's events, "" if they are
