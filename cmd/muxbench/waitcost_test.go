@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -84,8 +85,11 @@ func TestWaitcostRun(t *testing.T) {
 	if rec.Config.Ready[0] != "1" || rec.Config.Repetitions != 2 || rec.Config.MinCalls != 5 {
 		t.Errorf("config %+v: -quick's -ready with the flags given on top", rec.Config)
 	}
-	for _, mode := range waitcost.Modes {
-		for _, table := range waitcost.Tables {
+	if !slices.Equal(rec.Config.Modes, waitcost.Modes) || !slices.Equal(rec.Config.Tables, waitcost.Quick.Tables) {
+		t.Errorf("modes %v, fd tables %v; want -quick's: both modes, tables %v", rec.Config.Modes, rec.Config.Tables, waitcost.Quick.Tables)
+	}
+	for _, mode := range rec.Config.Modes {
+		for _, table := range rec.Config.Tables {
 			if f, ok := rec.FitOf("poll", mode, table); !ok || f.Idle == nil {
 				t.Errorf("no per-fd fit for poll, %s, %s fd table: %+v", mode, table, f)
 			}
