@@ -8,13 +8,17 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
-	"runtime"
+	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/muxbench/muxbench/internal/cpuset"
+	"github.com/muxbench/muxbench/internal/procfs"
 	"github.com/muxbench/muxbench/internal/wire"
+	"github.com/muxbench/muxbench/lineup"
+	"github.com/muxbench/muxbench/loadgen"
+	"github.com/muxbench/muxbench/results"
 )
 
 // Bounds on waiting for the server child; past them it is declared hung.
@@ -26,25 +30,15 @@ const (
 
 // child is one `muxbench serve` process and its control pipes.
 type child struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	lines  chan string // stdout, one JSON line each; closed at EOF
-	stderr *syncBuffer
-	hello  wire.Hello
-	exited chan struct{}
-	err    error // Wait's result, valid once exited is closed
+	*process
+	stdin io.WriteCloser
+	lines chan string // stdout, one JSON line each; closed at EOF
+	hello wire.Hello
 }
 
 // startChild starts argv (the serve command line) and reads its hello line.
 func startChild(argv []string) (*child, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
-	// If the harness dies, the kernel kills the server: no orphans. Its own
-	// process group lets kill take any helper processes with it, and keeps
-	// a terminal's Ctrl-C for the harness, which then stops the server.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	// Once the server exits, stop waiting for its output after a moment
-	// even if something it started still holds the pipes.
-	cmd.WaitDelay = time.Second
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, fmt.Errorf("server stdin pipe: %w", err)
@@ -53,26 +47,13 @@ func startChild(argv []string) (*child, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server stdout pipe: %w", err)
 	}
-	c := &child{cmd: cmd, stdin: stdin, lines: make(chan string, 16), stderr: &syncBuffer{}, exited: make(chan struct{})}
-	cmd.Stderr = c.stderr
-	// Pdeathsig fires when the *thread* that forked the child exits, not
-	// the process (golang.org/issue/27505), and Go ends threads at will
-	// (every locked thread whose goroutine returns). So fork from a locked
-	// thread that lives until the child is reaped.
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		c.err = cmd.Wait()
-		close(c.exited)
-	}()
-	if err := <-started; err != nil {
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	p, err := spawn(cmd, stderr, cpuset.Set{}) // serve pins itself (-cpus)
+	if err != nil {
 		return nil, fmt.Errorf("start server %q: %w", strings.Join(argv, " "), err)
 	}
+	c := &child{process: p, stdin: stdin, lines: make(chan string, 16)}
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -109,17 +90,6 @@ func (c *child) readLine(timeout time.Duration) (string, error) {
 	}
 }
 
-func (c *child) stderrTail() string {
-	s := strings.TrimSpace(c.stderr.String())
-	if s == "" {
-		return ""
-	}
-	if len(s) > 500 {
-		s = "..." + s[len(s)-500:]
-	}
-	return ": " + s
-}
-
 // report asks the server for its counters.
 func (c *child) report() (wire.Report, error) {
 	if _, err := io.WriteString(c.stdin, wire.CmdStats+"\n"); err != nil {
@@ -137,37 +107,6 @@ func (c *child) report() (wire.Report, error) {
 		return wire.Report{}, fmt.Errorf("server stats line %q: %w", line, err)
 	}
 	return r, nil
-}
-
-// waitExit waits up to d for the process to exit and reports whether it did.
-func (c *child) waitExit(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-c.exited:
-		return true
-	case <-t.C:
-		return false
-	}
-}
-
-// exitReason says how the exited server ended, in the words a user looks
-// for: "server exited (signal 9: killed)", "server exited (status 1): ...".
-// Call it only once exited is closed.
-func (c *child) exitReason() string {
-	how := "status 0"
-	var ee *exec.ExitError
-	switch {
-	case errors.As(c.err, &ee):
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			how = fmt.Sprintf("signal %d: %v", int(ws.Signal()), ws.Signal())
-		} else {
-			how = fmt.Sprintf("status %d", ee.ExitCode())
-		}
-	case c.err != nil:
-		how = c.err.Error()
-	}
-	return fmt.Sprintf("server exited (%s)%s", how, c.stderrTail())
 }
 
 // populatePoll is how often awaitPopulated asks the server for its counters.
@@ -256,26 +195,6 @@ func (c *child) stop() error {
 	}
 }
 
-// kill ends the process and its group at once and reaps it.
-func (c *child) kill() {
-	syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
-	<-c.exited
-}
-
-// watchContext kills the child when ctx ends (an interrupted run).
-func (c *child) watchContext(ctx context.Context) (stop func()) {
-	done := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done():
-			syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
-		case <-done:
-		case <-c.exited:
-		}
-	}()
-	return func() { close(done) }
-}
-
 // syncBuffer is a bytes.Buffer safe for the writer goroutine exec starts.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -295,4 +214,109 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// childServer is the server under test that the harness starts itself for
+// every sample: `muxbench serve` with the sample's backend, pinned to the
+// scenario's server CPUs, read through its own stats lines.
+type childServer struct {
+	opts Options
+
+	// The current sample's.
+	c          *child
+	stopWatch  func()
+	memBefore  procfs.Memory
+	memErr     error
+	memory     *results.MemoryDelta
+	serverCPUs cpuset.Set
+}
+
+var _ server = (*childServer)(nil)
+
+// start starts the child with the job's backend and reads its hello; a
+// backend this kernel cannot run, or a point past the server's limits, is
+// unsupported.
+func (cs *childServer) start(ctx context.Context, _ int, job Job) (wire.Hello, error) {
+	if reason := lineup.Unsupported(job.Backend); reason != "" {
+		return wire.Hello{}, unsupported("%s", reason)
+	}
+	sc := cs.opts.Scenario
+	argv := append(append([]string(nil), cs.opts.ServerCommand...),
+		"-backend", job.Backend, "-addr", "127.0.0.1:0", "-proto", string(sc.Proto), "-cpus", sc.ServerCPUs)
+	if sc.ServerSendBuffer > 0 {
+		argv = append(argv, "-sndbuf", strconv.Itoa(sc.ServerSendBuffer))
+	}
+	c, err := startChild(argv)
+	if err != nil {
+		return wire.Hello{}, err
+	}
+	cs.c, cs.memory = c, nil
+	cs.stopWatch = c.watchContext(ctx)
+	h := c.hello
+	if reason := limitFault(job, h); reason != "" {
+		cs.stop()
+		return wire.Hello{}, unsupported("%s", reason)
+	}
+	cs.serverCPUs, _ = cpuset.Parse(sc.ServerCPUs) // validated with the scenario
+	cs.memBefore, cs.memErr = procfs.ReadMemory(h.PID)
+	return h, nil
+}
+
+// ready checks the load generator's config; a fresh child has nothing to
+// wait for.
+func (cs *childServer) ready(_ context.Context, cfg *loadgen.Config, _ *results.Sample) error {
+	if err := loadgen.Check(*cfg); err != nil {
+		return unsupported("%v", err)
+	}
+	return nil
+}
+
+// populated waits until the child reports every connection accepted and
+// open, then reads what populating cost in memory.
+func (cs *childServer) populated(ctx context.Context, job Job, progress func(open int)) error {
+	err := awaitPopulated(ctx, cs.c.report, childPopulation(job.Conns()), progress)
+	if err == nil && cs.memErr == nil {
+		if after, err := procfs.ReadMemory(cs.c.hello.PID); err == nil {
+			cs.memory = memoryDelta(cs.memBefore, after, job.Conns())
+		}
+	}
+	return err
+}
+
+// edge reads the server CPU set's load and the child's counters, the
+// counters inside the CPU set's interval.
+func (cs *childServer) edge(end bool) (edge, error) {
+	e := edge{at: time.Now()}
+	var err error
+	if !end {
+		e.cpus, _ = procfs.ProcStat() // nil if unreadable: busy then stays absent
+	}
+	e.report, err = cs.c.report()
+	if end {
+		e.cpus, _ = procfs.ProcStat()
+	}
+	return e, err
+}
+
+// stop asks the child to exit, kills it if it does not, and reaps it.
+func (cs *childServer) stop() (string, error) {
+	early := ""
+	if cs.c.exitedEarly() { // before stop, which ends it either way
+		early = cs.c.exitReason()
+	}
+	err := cs.c.stop()
+	cs.stopWatch()
+	cs.c.kill() // after a clean stop this only reaps
+	return early, err
+}
+
+// measure fills the server figures from the child's reports, the memory
+// populating took and the CPU set's load.
+func (cs *childServer) measure(s *results.Sample, job Job, res *loadgen.Result, start, end edge) string {
+	fault := measureReports(s, job, cs.opts.Scenario.Churn, cs.c.hello, start.report, end.report, float64(res.Requests))
+	s.Memory = cs.memory
+	if cpus := cs.serverCPUs.CPUs(); len(cpus) > 0 {
+		s.Server.CPUSetBusy, _ = procfs.BusyFraction(start.cpus, end.cpus, cpus)
+	}
+	return fault
 }

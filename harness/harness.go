@@ -3,7 +3,10 @@
 // starts `muxbench serve` as a child process pinned to the server CPUs,
 // drives it with the in-process load generator pinned to the client CPUs,
 // samples the server's counters and CPU at the measured window's start and
-// end, and records a results.Sample. Points a backend cannot run are
+// end, and records a results.Sample. The server under test may instead be
+// one on another host (Remote) or one muxbench did not write (External),
+// read from outside; each kind is one implementation of the server
+// interface (server.go), and one sample path drives them all. Points a backend cannot run are
 // recorded as unsupported with the reason; a server that dies or hangs is
 // recorded as failed, and the sweep goes on. The results directory is
 // rewritten after every sample, so an interrupted run keeps what it finished.
@@ -45,6 +48,11 @@ type Options struct {
 	// measures it (ServerCommand is then unused) and the scenario's
 	// backends must be its one backend.
 	Remote *Remote
+	// External, if set, is a server muxbench did not write, started for
+	// every sample or attached to, and read from outside (sock_diag,
+	// /proc); ServerCommand is then unused and the scenario's backends
+	// must be just its label.
+	External *External
 }
 
 // Progress receives the harness's progress: Plan once, then Start and Done
@@ -124,8 +132,11 @@ func plannedUnsupported(j Job) bool {
 // returns the record with ctx's error.
 func Run(ctx context.Context, opts Options) (*results.Run, error) {
 	sc := opts.Scenario
-	if len(opts.ServerCommand) == 0 && opts.Remote == nil {
+	if len(opts.ServerCommand) == 0 && opts.Remote == nil && opts.External == nil {
 		return nil, errors.New("harness: no server command")
+	}
+	if opts.Remote != nil && opts.External != nil {
+		return nil, errors.New("harness: a remote and an external server at once")
 	}
 	if r := opts.Remote; r != nil {
 		if len(sc.Backends) != 1 || sc.Backends[0] != r.Hello.Backend {
@@ -136,6 +147,13 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 		}
 		if !r.StartAt.IsZero() {
 			r.slots = r.Schedule(sc)
+		}
+	}
+	var ext *externalServer
+	if x := opts.External; x != nil {
+		var err error
+		if ext, err = newExternal(*x, sc, opts.OutDir); err != nil {
+			return nil, err
 		}
 	}
 	clientCPUs, err := cpuset.Parse(sc.ClientCPUs)
@@ -161,6 +179,9 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 			}
 		}
 	}
+	if ext != nil {
+		run.External = opts.External.record(opts.OutDir)
+	}
 	save := func() error {
 		if opts.OutDir == "" {
 			return nil
@@ -169,6 +190,14 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 	}
 	if err := save(); err != nil {
 		return nil, err
+	}
+	var srv server = &childServer{opts: opts}
+	if r := opts.Remote; r != nil {
+		r.sc, r.outDir = sc, opts.OutDir
+		srv = r
+	}
+	if ext != nil {
+		srv = ext
 	}
 	jobs := Jobs(sc)
 	if opts.Progress != nil {
@@ -185,7 +214,7 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 		if opts.Progress != nil {
 			opts.Progress.Start(i, job)
 		}
-		s := sample(ctx, opts, i, job)
+		s := sample(ctx, opts, srv, i, job)
 		if ctx.Err() != nil {
 			break // a sample cut short by the interrupt is not a result
 		}

@@ -18,20 +18,23 @@ import (
 	"github.com/muxbench/muxbench/results"
 )
 
-// muxbenchBin is the muxbench binary built once for these tests.
-var muxbenchBin string
+// muxbenchBin is the muxbench binary built once for these tests, and
+// fixtureBin the external echo server of testdata/fixture.
+var muxbenchBin, fixtureBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "muxbench-harness-test")
 	if err != nil {
 		panic(err) // test setup only
 	}
-	muxbenchBin = filepath.Join(dir, "muxbench")
-	build := exec.Command("go", "build", "-o", muxbenchBin, "github.com/muxbench/muxbench/cmd/muxbench")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		os.Stderr.WriteString("build muxbench for the harness tests: " + err.Error() + "\n")
-		os.Exit(1)
+	muxbenchBin, fixtureBin = filepath.Join(dir, "muxbench"), filepath.Join(dir, "fixture")
+	for bin, pkg := range map[string]string{muxbenchBin: "github.com/muxbench/muxbench/cmd/muxbench", fixtureBin: "./testdata/fixture"} {
+		build := exec.Command("go", "build", "-o", bin, pkg)
+		build.Stderr = os.Stderr
+		if err := build.Run(); err != nil {
+			os.Stderr.WriteString("build " + pkg + " for the harness tests: " + err.Error() + "\n")
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)

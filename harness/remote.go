@@ -45,7 +45,10 @@ type Remote struct {
 	// Host names this generator in its load files.
 	Host string
 
-	slots []Slot
+	slots  []Slot
+	sc     results.Scenario // the run's, set by Run
+	outDir string           // the run's results directory, set by Run
+	cur    remoteSample     // the sample being taken
 }
 
 // LoadsDir is the subdirectory of a remote run's results directory that
@@ -154,92 +157,124 @@ func sleepUntil(ctx context.Context, t time.Time) error {
 	}
 }
 
-// sample takes sample i of the remote server.
-func (r *Remote) sample(ctx context.Context, opts Options, i int, job Job, s results.Sample) results.Sample {
-	sc := opts.Scenario
+var _ server = (*Remote)(nil)
+
+// remoteSample is what a Remote keeps of the sample being taken.
+type remoteSample struct {
+	index int // the sample's, naming its load file
+	job   Job
+	hello wire.Hello
+	cfg   loadgen.Config
+	pop   population
+	slot  *Slot
+}
+
+// start checks the point against the server's hello and asks the server
+// for it again: a server restarted since (a new process, a new token)
+// refuses us.
+func (r *Remote) start(_ context.Context, i int, job Job) (wire.Hello, error) {
 	if reason := limitFault(job, r.Hello); reason != "" {
-		return failed(s, results.StatusUnsupported, "%s", reason)
+		return wire.Hello{}, unsupported("%s", reason)
 	}
-	// A server restarted since (a new process, a new token) refuses us.
 	h, err := r.Client.Hello()
 	if err != nil {
-		return failed(s, results.StatusFailed, "server's control port: %v", err)
+		return wire.Hello{}, fmt.Errorf("server's control port: %v", err)
 	}
-	cfg := loadConfig(opts, job, h)
+	r.cur = remoteSample{index: i, job: job, hello: h}
+	if r.slots != nil {
+		r.cur.slot = &r.slots[i]
+	}
+	return h, nil
+}
+
+// ready gives the load generator this generator's share of the point and
+// waits for the sample's slot (or, unscheduled, for the server to have
+// closed the last sample's connections), then takes the server's counters
+// as the population's base.
+func (r *Remote) ready(ctx context.Context, cfg *loadgen.Config, s *results.Sample) error {
 	cfg.Target = r.Addr
-	if cfg, err = cfg.Share(max(r.Generators, 1), r.Index); err != nil {
-		return failed(s, results.StatusUnsupported, "%v", err)
+	var err error
+	if *cfg, err = cfg.Share(max(r.Generators, 1), r.Index); err != nil {
+		return unsupported("%v", err)
 	}
-	if err := loadgen.Check(cfg); err != nil {
-		return failed(s, results.StatusUnsupported, "%v", err)
+	if err := loadgen.Check(*cfg); err != nil {
+		return unsupported("%v", err)
 	}
 	if s.RateRequested > 0 {
 		s.RateRequested = cfg.Rate // this share's, as its requests and latencies are
 	}
-	pop := population{conns: job.Conns(), shared: r.Generators > 1}
-	var slot *Slot
-	if r.slots != nil {
-		slot = &r.slots[i]
+	conns := r.cur.job.Conns() // the whole point's: the open count must be exact
+	pop := population{conns: conns, shared: r.Generators > 1}
+	if slot := r.cur.slot; slot != nil {
 		if err := sleepUntil(ctx, slot.Start); err != nil {
-			return failed(s, results.StatusFailed, "%v", err)
+			return err
 		}
 		if late := time.Since(slot.WarmupAt); late > 0 {
-			return failed(s, results.StatusFailed, "this generator reached the sample %.3f s after its slot's warm-up was due (%s): the previous sample overran its slot", late.Seconds(), slot.WarmupAt.UTC().Format(time.RFC3339Nano))
+			return fmt.Errorf("this generator reached the sample %.3f s after its slot's warm-up was due (%s): the previous sample overran its slot", late.Seconds(), slot.WarmupAt.UTC().Format(time.RFC3339Nano))
 		}
 		pop.deadline = slot.WarmupAt
 		pop.late = fmt.Sprintf("by the slot's warm-up time %s: every generator must have its share open by then (one is late, failed or missing; or give -setup more than %v)",
 			slot.WarmupAt.UTC().Format(time.RFC3339Nano), slot.WarmupAt.Sub(slot.Start))
+		cfg.BeforeClose = func(ctx context.Context) { sleepUntil(ctx, slot.Hold) }
 	} else {
 		if err := r.awaitIdle(ctx); err != nil {
-			return failed(s, results.StatusFailed, "%v", err)
+			return err
 		}
-		timeout := populateTimeout(job.Conns())
+		timeout := populateTimeout(conns)
 		pop.deadline = time.Now().Add(timeout)
 		pop.late = fmt.Sprintf("within %v; its accept queue may have overflowed (somaxconn) or the backend accepts too slowly", timeout)
 	}
 	if pop.base, err = r.Client.Stats(); err != nil {
-		return failed(s, results.StatusFailed, "server's control port: %v", err)
+		return fmt.Errorf("server's control port: %v", err)
 	}
-	cfg.OnConnected = func(ctx context.Context) error {
-		if err := awaitPopulated(ctx, r.Client.Stats, pop, phase(opts, job)); err != nil {
-			return err
+	r.cur.pop, r.cur.cfg = pop, *cfg
+	return nil
+}
+
+// populated waits until the server reports the point's connections
+// accepted and open, and, in a slot, for the slot's warm-up time.
+func (r *Remote) populated(ctx context.Context, _ Job, progress func(open int)) error {
+	if err := awaitPopulated(ctx, r.Client.Stats, r.cur.pop, progress); err != nil {
+		return err
+	}
+	if slot := r.cur.slot; slot != nil {
+		return sleepUntil(ctx, slot.WarmupAt)
+	}
+	return nil
+}
+
+// edge asks the server for its counters.
+func (r *Remote) edge(end bool) (edge, error) {
+	e := edge{at: time.Now()}
+	var err error
+	if e.report, err = r.Client.Stats(); err != nil {
+		which := "start"
+		if end {
+			which = "end"
 		}
-		if slot != nil {
-			return sleepUntil(ctx, slot.WarmupAt)
-		}
-		return nil
+		return e, fmt.Errorf("server stats at the window's %s: %v", which, err)
 	}
-	if slot != nil {
-		cfg.BeforeClose = func(ctx context.Context) { sleepUntil(ctx, slot.Hold) }
-	}
-	var start, end wire.Report
-	var startErr, endErr error
-	var winStart, winEnd time.Time
-	cfg.OnWindowStart = func() { winStart = time.Now(); start, startErr = r.Client.Stats() }
-	cfg.OnWindowEnd = func() { winEnd = time.Now(); end, endErr = r.Client.Stats() }
-	res, err := loadgen.Run(ctx, cfg)
-	switch {
-	case err != nil:
-		return failed(s, results.StatusFailed, "load generator: %v", err)
-	case startErr != nil:
-		return failed(s, results.StatusFailed, "server stats at the window's start: %v", startErr)
-	case endErr != nil:
-		return failed(s, results.StatusFailed, "server stats at the window's end: %v", endErr)
-	}
-	// The server's per-request figures divide by the requests it read
-	// itself when other generators sent some of them.
+	return e, nil
+}
+
+// stop leaves the server running: it is not this run's to stop.
+func (r *Remote) stop() (string, error) { return "", nil }
+
+// measure fills the server figures from its reports and writes the
+// sample's mergeable load file. The server's per-request figures divide
+// by the requests it read itself when other generators sent some of them.
+func (r *Remote) measure(s *results.Sample, job Job, res *loadgen.Result, start, end edge) string {
 	requests := float64(res.Requests)
 	if r.Generators > 1 {
-		requests = float64(end.BytesIn-start.BytesIn) / float64(max(sc.Size, 1))
+		requests = float64(end.report.BytesIn-start.report.BytesIn) / float64(max(r.sc.Size, 1))
 	}
-	fill(&s, res, h, start, end, requests)
-	s = judge(s, sc, job, res, h, start, end, nil)
-	if opts.OutDir != "" {
-		if err := r.writeLoad(LoadFile(opts.OutDir, i), cfg, res, h, start, end, winStart, winEnd, slot); err != nil {
-			return failed(s, results.StatusFailed, "%v", err)
+	fault := measureReports(s, job, r.sc.Churn, r.cur.hello, start.report, end.report, requests)
+	if r.outDir != "" {
+		if err := r.writeLoad(LoadFile(r.outDir, r.cur.index), r.cur.cfg, res, r.cur.hello, start.report, end.report, start.at, end.at, r.cur.slot); err != nil {
+			return err.Error()
 		}
 	}
-	return s
+	return fault
 }
 
 // writeLoad writes the sample's mergeable load file: this generator's

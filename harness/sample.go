@@ -3,10 +3,10 @@ package harness
 import (
 	"context"
 	"fmt"
-	"strconv"
+	"maps"
+	"slices"
 	"strings"
 
-	"github.com/muxbench/muxbench/internal/cpuset"
 	"github.com/muxbench/muxbench/internal/procfs"
 	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/internal/wire"
@@ -15,11 +15,13 @@ import (
 	"github.com/muxbench/muxbench/results"
 )
 
-// One sample: a server child, the load generator, the window's edges
-// checked and its counters turned into a results.Sample.
+// One sample, whatever the server under test (server.go): started or
+// reached, connected to, proven populated, read at both window edges,
+// stopped, and its figures and window turned into a results.Sample.
 
-// sample takes sample i; every failure is recorded in it, not returned.
-func sample(ctx context.Context, opts Options, i int, job Job) results.Sample {
+// sample takes sample i of srv; every failure is recorded in it, not
+// returned.
+func sample(ctx context.Context, opts Options, srv server, i int, job Job) results.Sample {
 	sc := opts.Scenario
 	s := results.Sample{
 		Backend: job.Backend, FDs: job.FDs, Idle: job.Conns() - job.Active, Active: job.Active,
@@ -31,71 +33,26 @@ func sample(ctx context.Context, opts Options, i int, job Job) results.Sample {
 	if job.Active > job.Conns() {
 		return failed(s, results.StatusUnsupported, "%d active connections need at least %d fds (the server watches %d of its own)", job.Active, job.Active+results.ServerOwnFDs, results.ServerOwnFDs)
 	}
-	if opts.Remote != nil {
-		return opts.Remote.sample(ctx, opts, i, job, s)
-	}
-	if reason := lineup.Unsupported(job.Backend); reason != "" {
-		return failed(s, results.StatusUnsupported, "%s", reason)
-	}
-	return childSample(ctx, opts, job, s)
-}
-
-// failed returns s with its status and the reason.
-func failed(s results.Sample, status, format string, args ...any) results.Sample {
-	s.Status, s.Reason = status, fmt.Sprintf(format, args...)
-	return s
-}
-
-// childSample takes a sample of a server child started for it.
-func childSample(ctx context.Context, opts Options, job Job, s results.Sample) results.Sample {
-	sc := opts.Scenario
-	argv := append(append([]string(nil), opts.ServerCommand...),
-		"-backend", job.Backend, "-addr", "127.0.0.1:0", "-proto", string(sc.Proto), "-cpus", sc.ServerCPUs)
-	if sc.ServerSendBuffer > 0 {
-		argv = append(argv, "-sndbuf", strconv.Itoa(sc.ServerSendBuffer))
-	}
-	srv, err := startChild(argv)
+	h, err := srv.start(ctx, i, job)
 	if err != nil {
-		return failed(s, results.StatusFailed, "%v", err)
-	}
-	defer srv.kill() // after a clean stop this only reaps
-	stopWatch := srv.watchContext(ctx)
-	defer stopWatch()
-
-	h := srv.hello
-	if reason := limitFault(job, h); reason != "" {
-		srv.stop()
-		return failed(s, results.StatusUnsupported, "%s", reason)
+		return failed(s, statusOf(err), "%v", err)
 	}
 	cfg := loadConfig(opts, job, h)
-	if err := loadgen.Check(cfg); err != nil {
+	if err := srv.ready(ctx, &cfg, &s); err != nil {
 		srv.stop()
-		return failed(s, results.StatusUnsupported, "%v", err)
+		return failed(s, statusOf(err), "%v", err)
 	}
-	var start, end wire.Report
+	var start, end edge
 	var startErr, endErr error
-	memBefore, memErr := procfs.ReadMemory(h.PID)
-	var memory *results.MemoryDelta
-	cfg.OnConnected = func(ctx context.Context) error {
-		err := awaitPopulated(ctx, srv.report, childPopulation(job.Conns()), phase(opts, job))
-		if err == nil && memErr == nil {
-			if after, err := procfs.ReadMemory(h.PID); err == nil {
-				memory = memoryDelta(memBefore, after, job.Conns())
-			}
-		}
-		return err
-	}
-	serverCPUs, _ := cpuset.Parse(sc.ServerCPUs)   // validated with the scenario
-	var statStart, statEnd map[int]procfs.CPUTicks // nil if unreadable: busy then stays absent
-	cfg.OnWindowStart = func() { statStart, _ = procfs.ProcStat(); start, startErr = srv.report() }
-	cfg.OnWindowEnd = func() { end, endErr = srv.report(); statEnd, _ = procfs.ProcStat() }
+	cfg.OnConnected = func(ctx context.Context) error { return srv.populated(ctx, job, phase(opts, job)) }
+	cfg.OnWindowStart = func() { start, startErr = srv.edge(false) }
+	cfg.OnWindowEnd = func() { end, endErr = srv.edge(true) }
 	res, err := loadgen.Run(ctx, cfg)
-	died := srv.exitedEarly() // before stop, which ends it either way
-	stopErr := srv.stop()
+	early, stopErr := srv.stop()
 	switch {
 	case err != nil:
-		if died {
-			return failed(s, results.StatusFailed, "%v; load generator: %v", srv.exitReason(), err)
+		if early != "" {
+			return failed(s, results.StatusFailed, "%s; load generator: %v", early, err)
 		}
 		return failed(s, results.StatusFailed, "load generator: %v", err)
 	case startErr != nil:
@@ -103,12 +60,15 @@ func childSample(ctx context.Context, opts Options, job Job, s results.Sample) r
 	case endErr != nil:
 		return failed(s, results.StatusFailed, "%v", endErr)
 	}
-	fill(&s, res, h, start, end, float64(res.Requests))
-	s.Memory = memory
-	if cpus := serverCPUs.CPUs(); len(cpus) > 0 {
-		s.Server.CPUSetBusy, _ = procfs.BusyFraction(statStart, statEnd, cpus)
-	}
-	return judge(s, sc, job, res, h, start, end, stopErr)
+	fillLoad(&s, res)
+	fault := srv.measure(&s, job, res, start, end)
+	return judge(s, sc, job, res, fault, stopErr)
+}
+
+// failed returns s with its status and the reason.
+func failed(s results.Sample, status, format string, args ...any) results.Sample {
+	s.Status, s.Reason = status, fmt.Sprintf(format, args...)
+	return s
 }
 
 // limitFault is why the server cannot hold the job's connections (its
@@ -146,12 +106,18 @@ func phase(opts Options, job Job) func(open int) {
 	}
 }
 
-// judge checks the window's edges and sets s's status from what was
-// measured; stopErr is the server's failure to stop cleanly, if any.
-func judge(s results.Sample, sc results.Scenario, job Job, res *loadgen.Result, h wire.Hello, start, end wire.Report, stopErr error) results.Sample {
-	if reason := windowFault(job, sc.Churn, h, start, end); reason != "" {
+// judge sets s's status from what was measured: fault is why the window
+// does not measure the point (server.measure), stopErr the server's
+// failure to stop cleanly, if any.
+func judge(s results.Sample, sc results.Scenario, job Job, res *loadgen.Result, fault string, stopErr error) results.Sample {
+	if fault != "" {
 		// The window did not measure what the point claims: never plotted.
-		return failed(s, results.StatusFailed, "%s", reason)
+		// Errors the load generator counted often say why (wrong replies
+		// close connections, which then miss at an edge).
+		if len(s.Errors) > 0 {
+			fault += "; " + errorSummary(s.Errors, res.ErrorExamples)
+		}
+		return failed(s, results.StatusFailed, "%s", fault)
 	}
 	if stopErr != nil {
 		s.Errors[results.ErrKindServerExit]++
@@ -161,7 +127,7 @@ func judge(s results.Sample, sc results.Scenario, job Job, res *loadgen.Result, 
 	case len(s.Errors) > 0:
 		s.Status = results.StatusErrors
 		if s.Reason == "" {
-			s.Reason = errorSummary(s.Errors)
+			s.Reason = errorSummary(s.Errors, res.ErrorExamples)
 		}
 	case res.Saturated:
 		s.Status = results.StatusSaturated
@@ -223,27 +189,15 @@ func windowFault(job Job, churn bool, h wire.Hello, start, end wire.Report) stri
 	return strings.Join(faults, "; ")
 }
 
-// exitedEarly reports whether the server process has already exited.
-func (c *child) exitedEarly() bool {
-	select {
-	case <-c.exited:
-		return true
-	default:
-		return false
-	}
-}
-
-// fill copies the load generator's result and the server's counter deltas
-// into s; the server's per-request figures divide by requests.
-func fill(s *results.Sample, res *loadgen.Result, h wire.Hello, start, end wire.Report, requests float64) {
+// fillLoad copies the load generator's result into s: the window, the
+// requests, latency, errors and the generator's own cost.
+func fillLoad(s *results.Sample, res *loadgen.Result) {
 	s.WindowNs = res.WindowNs
 	s.RateAchieved = res.RateAchieved
 	s.Requests = res.Requests
 	s.Latency = results.Latency(res.Latency)
 	s.ServiceLatency = results.Latency(res.ServiceLatency)
 	s.Histogram = res.Histogram
-	s.Watched = end.Watched
-	s.MaxWatchedFD = end.MaxWatchedFD
 	s.Errors = map[string]int64{}
 	for k, v := range res.Errors {
 		if v > 0 {
@@ -253,17 +207,34 @@ func fill(s *results.Sample, res *loadgen.Result, h wire.Hello, start, end wire.
 	if res.Unanswered > 0 {
 		s.Errors[results.ErrKindUnanswered] = res.Unanswered
 	}
-	results.AddServerErrors(s.Errors, start, end)
-	s.Server = results.ServerDeltaOf(h, start, end, requests)
 	s.Client = results.ClientDelta{
 		CPUNs: res.ClientCPUNs, CPUNsPerReq: res.ClientCPUPerRq,
 		ConnectSeconds: res.ConnectSeconds, SetupSeconds: res.PopulateSeconds,
 	}
 }
 
-func errorSummary(errs map[string]int64) string {
+// measureReports fills s's server figures from a muxbench server's own
+// reports at the window's edges (child and remote servers), dividing the
+// per-request figures by requests, and returns windowFault's verdict.
+func measureReports(s *results.Sample, job Job, churn bool, h wire.Hello, start, end wire.Report, requests float64) string {
+	s.Watched = end.Watched
+	s.MaxWatchedFD = end.MaxWatchedFD
+	results.AddServerErrors(s.Errors, start, end)
+	s.Server = results.ServerDeltaOf(h, start, end, requests)
+	return windowFault(job, churn, h, start, end)
+}
+
+// errorSummary is a sample's reason for its errors: the count of each
+// kind, then the first error of each kind the load generator quoted (a
+// request/reply protocol's wrong reply: what the server said).
+func errorSummary(errs map[string]int64, examples map[string]string) string {
 	r := &loadgen.Result{Errors: errs}
-	return "errors: " + r.ErrorString()
+	s := "errors: " + r.ErrorString()
+	kinds := slices.Sorted(maps.Keys(examples))
+	for _, k := range kinds {
+		s += fmt.Sprintf("; first %s: %s", k, examples[k])
+	}
+	return s
 }
 
 // memoryDelta is what n connections cost between two snapshots.

@@ -43,7 +43,11 @@ type Series struct {
 	Label   string // legend text, e.g. "poll" or "poll (old)"
 	Backend string // picks the colour and marker (BackendStyle)
 	Run     int    // index of the run among overlaid runs; picks the line dash
-	Points  []SeriesPoint
+	// Scope, on a CPU panel, is whose CPU an external server's line shows
+	// (results.CPUScopeTree or CPUScopeBusiest), which the axis title,
+	// written for muxbench's own backends, does not say: the legend does.
+	Scope  string
+	Points []SeriesPoint
 }
 
 // SeriesPoint is a backend at one fd count: the median with its spread, and

@@ -47,6 +47,9 @@ func (c *Chart) legendEntries() []legendEntry {
 			}
 			seen[s.Label] = true
 			text := s.Label
+			if s.Scope != "" {
+				text += ": " + s.Scope
+			}
 			if note := c.missingNote(s.Label); note != "" {
 				text += " (" + note + ")"
 			}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -144,6 +145,9 @@ type metric struct {
 	// and one event, so zero waits means the backend has no wait counter
 	// (gonet: the Go runtime's netpoller is not instrumented).
 	zeroMissing bool
+	// scopedCPU says the metric is the server CPU of each point's scope:
+	// an external server's line names whose in the legend (Series.Scope).
+	scopedCPU bool
 }
 
 // axisScale is how a metric's y axis is scaled.
@@ -164,18 +168,18 @@ type chartKind struct {
 
 var chartKinds = []chartKind{
 	{"latency", "request latency vs fds", []metric{
-		{"median (p50)", "latency (log scale)", logScale, true, func(p results.Point) results.Stat { return p.P50 }, 1e-3, false},
-		{"tail (p99)", "latency (log scale)", logScale, true, func(p results.Point) results.Stat { return p.P99 }, 1e-3, false},
+		{"median (p50)", "latency (log scale)", logScale, true, func(p results.Point) results.Stat { return p.P50 }, 1e-3, false, false},
+		{"tail (p99)", "latency (log scale)", logScale, true, func(p results.Point) results.Stat { return p.P99 }, 1e-3, false, false},
 	}},
 	{"cpu", "server CPU per request vs fds", []metric{
-		{"", "CPU / request: loop thread (" + lineup.GoNet + ": process)", logScale, true, func(p results.Point) results.Stat { return p.ServerCPUPerReq }, 1e-3, false},
+		{"", "CPU / request: loop thread (" + lineup.GoNet + ": process)", logScale, true, func(p results.Point) results.Stat { return p.ServerCPUPerReq }, 1e-3, false, true},
 	}},
 	{"util", "server CPU utilisation vs fds", []metric{
-		{"", "CPU: loop thread (" + lineup.GoNet + ": process), % of a core", linearScale, false, func(p results.Point) results.Stat { return p.ServerCPUUtil }, 100, false},
+		{"", "CPU: loop thread (" + lineup.GoNet + ": process), % of a core", linearScale, false, func(p results.Point) results.Stat { return p.ServerCPUUtil }, 100, false, true},
 	}},
 	{"events", "multiplexer work vs fds", []metric{
-		{"events returned per wait call", "events per wait call", autoScale, false, func(p results.Point) results.Stat { return p.EventsPerWait }, 1, true},
-		{"wait calls per request", "wait calls per request", autoScale, false, func(p results.Point) results.Stat { return p.WaitsPerReq }, 1, true},
+		{"events returned per wait call", "events per wait call", autoScale, false, func(p results.Point) results.Stat { return p.EventsPerWait }, 1, true, false},
+		{"wait calls per request", "wait calls per request", autoScale, false, func(p results.Point) results.Stat { return p.WaitsPerReq }, 1, true, false},
 	}},
 }
 
@@ -221,7 +225,10 @@ func buildCharts(ds []dataset) []*Chart {
 				pan := Panel{Title: m.title, YLabel: m.ylabel, LogY: m.scale == logScale, Micros: m.micros}
 				for _, b := range bes {
 					for _, d := range ds {
-						s := series(d, len(ds), b, a, m)
+						s := series(d, inRuns(ds, b), b, a, m)
+						if x := d.Run.External; m.scopedCPU && x != nil && b == x.Label {
+							s.Scope = x.CPUScope
+						}
 						if len(s.Points) > 0 {
 							pan.Series = append(pan.Series, s)
 						}
@@ -251,8 +258,15 @@ func chartName(kind string, active, nActive int) string {
 	return fmt.Sprintf("%s-active%d", kind, active)
 }
 
+// series is one backend's line of one run. A backend that nRuns runs
+// have is labelled with the run when there are several, and dashed as
+// the run; one in a single run (an external server beside built-in
+// backends) is its name and a solid line.
 func series(d dataset, nRuns int, backend string, active int, m metric) Series {
 	s := Series{Label: seriesLabel(backend, d.Label, nRuns), Backend: backend, Run: d.index}
+	if nRuns <= 1 {
+		s.Run = 0
+	}
 	for _, p := range d.points {
 		if p.Backend != backend || p.Active != active {
 			continue
@@ -316,7 +330,9 @@ func conditions(ds []dataset, active int) string {
 	if load != "" {
 		parts = append(parts, load)
 	}
-	if size := uniq(ds, " / ", func(d dataset) string {
+	if requests := uniq(ds, " / ", func(d dataset) string { return requestText(d.Run.Scenario) }); mixedProtos(ds) {
+		parts = append(parts, requests) // runs overlaid side by side, each in its own protocol
+	} else if size := uniq(ds, " / ", func(d dataset) string {
 		if d.Run.Scenario.Size <= 0 {
 			return ""
 		}
@@ -333,6 +349,43 @@ func conditions(ds []dataset, active int) string {
 		parts = append(parts, "idle keep-alive every "+ka)
 	}
 	return strings.Join(parts, " · ")
+}
+
+// mixedProtos reports whether the runs' requests are not all in one of
+// the protocols muxbench's own servers speak (echo, sockperf), where a
+// message size says what a request is.
+func mixedProtos(ds []dataset) bool {
+	protos := map[traffic.Proto]bool{}
+	for _, d := range ds {
+		protos[d.Run.Scenario.Proto] = true
+	}
+	for p := range protos {
+		if p != "" && !slices.Contains(traffic.Served, p) {
+			return true
+		}
+	}
+	return len(protos) > 1
+}
+
+// requestText says what a request of the scenario is: "64 B echo",
+// "http GET /", "redis PING", "line version".
+func requestText(sc results.Scenario) string {
+	switch sc.Proto {
+	case traffic.HTTP:
+		return "http GET " + sc.Path
+	case traffic.Redis:
+		return "redis PING"
+	case traffic.Line:
+		return "line " + sc.Line
+	}
+	p := sc.Proto
+	if p == "" {
+		p = traffic.Echo
+	}
+	if sc.Size <= 0 {
+		return string(p)
+	}
+	return fmt.Sprintf("%d B %s", sc.Size, p)
 }
 
 func loadText(sc results.Scenario) string {

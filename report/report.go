@@ -79,7 +79,11 @@ func WriteMarkdown(w io.Writer, inputs ...Input) error {
 func writeMarkdown(b *bytes.Buffer, ds []dataset, charts []*Chart) {
 	fmt.Fprintf(b, "# muxbench report: %s\n\n", scenarioNames(ds))
 	if len(ds) > 1 {
-		fmt.Fprintf(b, "%d runs overlaid: %s. Each series is labelled \"backend (run)\".\n\n", len(ds), joinLabels(ds))
+		fmt.Fprintf(b, "%d runs overlaid: %s. Each series is labelled \"backend (run)\"", len(ds), joinLabels(ds))
+		if slices.ContainsFunc(backends(ds), func(be string) bool { return inRuns(ds, be) == 1 }) {
+			b.WriteString("; a backend or server in one run only, by its name, on the same axes")
+		}
+		b.WriteString(".\n\n")
 	}
 	descs := uniq(ds, "\x00", func(d dataset) string { return human.OneLine(d.Run.Scenario.Description) })
 	if descs != "" && !strings.Contains(descs, "\x00") {
@@ -118,6 +122,14 @@ func writeMarkdown(b *bytes.Buffer, ds []dataset, charts []*Chart) {
 	if !anyObs {
 		b.WriteString("None: too few measured points to say anything beyond the table.\n")
 	}
+	if side := obsExternal(ds); len(side) > 0 {
+		b.WriteString("**Side by side**\n\n")
+		for _, o := range side {
+			fmt.Fprintf(b, "- %s\n", o)
+		}
+		b.WriteString("\n")
+		anyObs = true
+	}
 	if len(ds) == 1 || !anyObs {
 		b.WriteString("\n")
 	}
@@ -132,7 +144,11 @@ func writeMarkdown(b *bytes.Buffer, ds []dataset, charts []*Chart) {
 	}
 
 	b.WriteString("## Summary\n\n")
-	b.WriteString("Medians across repetitions (the charts' error bars show the min–max spread). Latency is measured from the intended send time (corrected for coordinated omission); CPU is the server's over the measured window: for the event-loop backends the loop thread's own CPU time (schedstat: the multiplexer and the loop, not the Go runtime's other threads), for " + lineup.GoNet + " the whole process's user+system time (its server is the process); run.json keeps both for every sample. Points are compared only where every repetition was ok, and a difference is stated only where the two points' min–max ranges do not overlap.\n\n")
+	b.WriteString("Medians across repetitions (the charts' error bars show the min–max spread). Latency is measured from the intended send time (corrected for coordinated omission); CPU is the server's over the measured window: for the event-loop backends the loop thread's own CPU time (schedstat: the multiplexer and the loop, not the Go runtime's other threads), for " + lineup.GoNet + " the whole process's user+system time (its server is the process); run.json keeps both for every sample. Points are compared only where every repetition was ok, and a difference is stated only where the two points' min–max ranges do not overlap.")
+	if hasExternal(ds) {
+		b.WriteString(externalNote)
+	}
+	b.WriteString("\n\n")
 	acts := actives(ds)
 	for _, a := range acts {
 		if len(acts) > 1 {
@@ -237,7 +253,7 @@ func writeRunTable(b *bytes.Buffer, ds []dataset) {
 			return s
 		}},
 	}
-	if slices.ContainsFunc(ds, func(d dataset) bool { return d.Run.Remote != nil }) {
+	if slices.ContainsFunc(ds, func(d dataset) bool { return d.Run.Remote != nil || d.Run.External != nil }) {
 		rows = append(rows[:1], append([]struct {
 			name string
 			f    func(*results.Run) string
@@ -265,9 +281,12 @@ func writeRunTable(b *bytes.Buffer, ds []dataset) {
 	}
 }
 
-// remoteText says who started the run's server and what the run's
-// figures are of.
+// remoteText says who started the run's server (an external or a remote
+// one) and what the run's figures are of.
 func remoteText(r *results.Run) string {
+	if x := externalText(r); x != "" {
+		return x
+	}
 	rem := r.Remote
 	if rem == nil {
 		return "started for every sample by the run"

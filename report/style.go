@@ -68,8 +68,11 @@ var knownStyles = map[string]Style{
 }
 
 // BackendStyle returns the colour and marker for a backend name. Names
-// muxbench does not ship get a style derived from a hash of the name, so
-// the choice is still the same in every chart and every run.
+// muxbench does not ship (a variant, an external server's label) get a
+// style derived from a hash of the name, so the choice is still the same
+// in every chart and every run, and never one of the shipped backends'
+// (the next style on from the hash's when it is), so a server beside
+// them is not mistaken for one.
 func BackendStyle(backend string) Style {
 	if s, ok := knownStyles[backend]; ok {
 		return s
@@ -77,7 +80,13 @@ func BackendStyle(backend string) Style {
 	h := fnv.New32a()
 	h.Write([]byte(backend))
 	v := h.Sum32()
-	return Style{palette[int(v%uint32(len(palette)))], Shape((v / uint32(len(palette))) % uint32(numShapes))}
+	for {
+		s := Style{palette[int(v%uint32(len(palette)))], Shape((v / uint32(len(palette))) % uint32(numShapes))}
+		if !knownStyle(s) {
+			return s
+		}
+		v++
+	}
 }
 
 // Colours and sizes shared by the chart parts.

@@ -45,6 +45,11 @@ const SaturatedCPU = 0.95
 const (
 	CPUScopeLoop    = "loop thread" // the event loop's own thread (schedstat)
 	CPUScopeProcess = "process"     // every thread of the server process (getrusage)
+	// An external server's, read from outside (ServerDelta.Tree): the
+	// whole process tree's threads, what the server costs; or the one
+	// thread that used the most, a multi-threaded server's event loop.
+	CPUScopeTree    = "process tree"
+	CPUScopeBusiest = "busiest thread"
 )
 
 // ServerOwnFDs is how many fds a server's multiplexer watches besides its
@@ -66,6 +71,34 @@ type Run struct {
 	// Remote is set when the run drove a server it did not start
 	// (muxbench run -server); Env is then the load generator's machine.
 	Remote *RemoteServer `json:"remote,omitempty"`
+	// External is set when the run measured a server muxbench did not
+	// write (muxbench run -exec or -attach): its samples' backend is its
+	// label, and its figures were read from outside it.
+	External *ExternalServer `json:"external,omitempty"`
+}
+
+// ExternalServer is the server of a run that measured one muxbench did not
+// write, started per sample from Command or attached at Attach. Nothing
+// was read from inside it: its connections came from sock_diag (Sample.
+// Sockets), its CPU, threads and memory from /proc (ServerDelta.Tree).
+type ExternalServer struct {
+	// Label names its line in tables and charts (the samples' backend).
+	Label string `json:"label"`
+	// Command is the argv started for every sample, with the {port} and
+	// {addr} placeholders as given (-exec); empty when attached.
+	Command []string `json:"command,omitempty"`
+	// Attach is the HOST:PORT of the running server, PID its process
+	// (-attach): never started nor stopped by the run, its figures deltas.
+	Attach string `json:"attach,omitempty"`
+	PID    int    `json:"pid,omitempty"`
+	// CPUScope is which CPU figure the run's headline CPU (CPUNsPerReq,
+	// CPUUtil, the charts) shows: CPUScopeTree or CPUScopeBusiest. Every
+	// sample keeps both in ServerDelta.Tree.
+	CPUScope string `json:"cpu_scope"`
+	// StderrDir is the subdirectory of the results directory holding each
+	// started server's standard error, last part, one file per sample
+	// (NNN.txt, the sample's index) that wrote any.
+	StderrDir string `json:"stderr_dir,omitempty"`
 }
 
 // RemoteServer is the server of a run that did not start it: what its
@@ -217,6 +250,42 @@ type Sample struct {
 	// from before the first connect to the population proof; absent when
 	// /proc/slabinfo was unreadable (not root).
 	Memory *MemoryDelta `json:"memory,omitempty"`
+	// Sockets is the population proof of a server read from outside (an
+	// external server): its ESTABLISHED sockets on the listening port at
+	// both window edges. Absent for muxbench's own servers, which count
+	// their connections themselves.
+	Sockets *SocketProof `json:"sockets,omitempty"`
+}
+
+// SocketProof is what an external server's sockets on its listening port
+// showed at the two edges of a window, read through sock_diag (or
+// /proc/net/tcp where sock_diag is refused). Accepted sockets have an
+// inode (the server took them with accept(2)); queued ones wait in the
+// listener's accept queue.
+type SocketProof struct {
+	Port   int    `json:"port"`
+	Source string `json:"source"`         // "sock_diag" or "/proc/net/tcp"
+	Note   string `json:"note,omitempty"` // why the source is not sock_diag
+	// Baseline is the accepted sockets on the port that were not the
+	// sample's (an attached server's other clients), subtracted from
+	// the counts below.
+	Baseline      int `json:"baseline,omitempty"`
+	StartAccepted int `json:"start_accepted"`
+	EndAccepted   int `json:"end_accepted"`
+	StartQueued   int `json:"start_queued"`
+	EndQueued     int `json:"end_queued"`
+	// New are the sockets at the end absent at the start (connected, and
+	// with an inode accepted, inside the window); Gone those at the start
+	// absent at the end; AcceptedInside those queued at the start and
+	// accepted by the end.
+	New            int `json:"new"`
+	Gone           int `json:"gone"`
+	AcceptedInside int `json:"accepted_inside"`
+	// StartReadNs and EndReadNs are how long the read at each edge took:
+	// the proof's cost, paid by the load generator's process on its CPUs
+	// just after each edge.
+	StartReadNs int64 `json:"start_read_ns"`
+	EndReadNs   int64 `json:"end_read_ns"`
 }
 
 // MemoryDelta is the memory the point's idle connections took, kernel and
@@ -301,6 +370,47 @@ type ServerDelta struct {
 	WaitsPerReq    float64 `json:"waits_per_req"`    // waits / requests
 	EventsPerWait  float64 `json:"events_per_wait"`  // events / waits
 	SyscallsPerReq float64 `json:"syscalls_per_req"` // (waits+reads+writes+mods) / requests
+	// Tree is an external server's process tree over the window, read
+	// from /proc (schedstat per thread); absent for muxbench's own
+	// servers, whose reports carry their CPU.
+	Tree *TreeCPU `json:"tree,omitempty"`
+}
+
+// TreeCPU is an external server's process tree over a window: every thread
+// of the process it was started as (or attached to) and of its
+// descendants, as /proc/PID/task/*/schedstat and status show them.
+type TreeCPU struct {
+	PID int `json:"pid"` // the tree's root
+	// CPUNs is the tree's CPU time in the window, threads alive at the end
+	// (schedstat); StatCPUNs the same from /proc/PID/stat's utime+stime,
+	// which keeps exited threads' time but counts whole 10 ms ticks.
+	CPUNs     int64 `json:"cpu_ns"`
+	StatCPUNs int64 `json:"stat_cpu_ns"`
+	// Busiest is the thread that used the most CPU in the window, "PID/TID
+	// (comm)": for a multi-threaded server the figure to compare with an
+	// event loop's thread.
+	Busiest      string  `json:"busiest"`
+	BusiestCPUNs int64   `json:"busiest_cpu_ns"`
+	CPUNsPerReq  float64 `json:"cpu_ns_per_req"`         // CPUNs / requests
+	BusiestPerRq float64 `json:"busiest_cpu_ns_per_req"` // BusiestCPUNs / requests
+	// Processes, Threads and RSSKiB are the tree at the window's end;
+	// RSSKiB sums VmRSS over processes (pages shared between them count
+	// once per process: an upper bound).
+	Processes int   `json:"processes"`
+	Threads   int   `json:"threads"`
+	RSSKiB    int64 `json:"rss_kib"`
+	// VolCtxSw and InvolCtxSw are the context switches of the threads
+	// alive at the end, in the window.
+	VolCtxSw   int64 `json:"vol_ctxsw"`
+	InvolCtxSw int64 `json:"invol_ctxsw"`
+	// ThreadsStarted, ThreadsExited, ProcessesStarted and
+	// ProcessesExited count what came and went inside the window: a
+	// thread that exited took its schedstat time with it (StatCPUNs
+	// keeps it).
+	ThreadsStarted   int `json:"threads_started,omitempty"`
+	ThreadsExited    int `json:"threads_exited,omitempty"`
+	ProcessesStarted int `json:"processes_started,omitempty"`
+	ProcessesExited  int `json:"processes_exited,omitempty"`
 }
 
 // ClientDelta is the load generator's own cost over the window, so a reader

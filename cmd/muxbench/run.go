@@ -43,6 +43,8 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	noReport := fs.Bool("no-report", false, "skip charts and report.md (run.json, summary.csv and bench.txt are still written)")
 	var remote runRemote
 	remote.flags(fs)
+	var ext runExternal
+	ext.flags(fs)
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -57,6 +59,9 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return usageErrorf("one scenario at a time (got %d: %v)", len(rest), rest)
 	}
 	if err := remote.check(time.Now()); err != nil {
+		return err
+	}
+	if err := ext.check(remote.on()); err != nil {
 		return err
 	}
 	name := "quick"
@@ -76,9 +81,14 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	} else if sc, err = scenarios.Load(name); err != nil {
 		return usageErrorf("%v", err)
 	}
+	x, err := ext.fit(&sc, suite.Name, stderr)
+	if err != nil {
+		return err
+	}
 	for _, s := range append([]results.Scenario{sc}, suiteScs...) {
-		// Every server a run sweeps is one of muxbench's own.
-		if err := traffic.CheckServed(s.Proto); err != nil {
+		// Every server a run sweeps is one of muxbench's own, unless it
+		// is an external server (-exec, -attach).
+		if err := traffic.CheckServed(s.Proto); err != nil && x == nil {
 			return usageErrorf("scenario %s: proto %s: %v", s.Name, s.Proto, err)
 		}
 	}
@@ -139,6 +149,9 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		if rem != nil && rem.Generators > 1 {
 			label = fmt.Sprintf("%s-gen%d", sc.Name, rem.Index)
 		}
+		if x != nil {
+			label = sc.Name + "-" + x.Label
+		}
 		if isSuite {
 			label = suite.Name
 		}
@@ -156,7 +169,7 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if isSuite {
 		return runSuite(ctx, suiteRun{suite: suite, scenarios: suiteScs, dir: dir, exe: exe, timeout: *timeout, noReport: *noReport}, stdout, stderr)
 	}
-	run, runErr := sweep(ctx, sc, dir, exe, *timeout, rem, stderr)
+	run, runErr := sweep(ctx, sc, dir, exe, *timeout, rem, x, stderr)
 	if run == nil {
 		return runErr
 	}

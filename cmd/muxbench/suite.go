@@ -88,7 +88,7 @@ func runSuite(ctx context.Context, o suiteRun, stdout, stderr io.Writer) error {
 	}
 	for _, sc := range o.scenarios {
 		err := part(results.PartScenario, sc.Name, func(dir string) error {
-			run, err := sweep(ctx, sc, dir, o.exe, o.timeout, nil, stderr)
+			run, err := sweep(ctx, sc, dir, o.exe, o.timeout, nil, nil, stderr)
 			if run != nil && len(run.Samples) > 0 && !o.noReport {
 				if _, rerr := writeReport(dir, report.Input{Run: run}); rerr != nil && err == nil {
 					err = rerr
@@ -140,7 +140,7 @@ func runSuite(ctx context.Context, o suiteRun, stdout, stderr io.Writer) error {
 
 // sweep runs one scenario into dir, showing progress on stderr: against
 // servers it starts with exe, or against remote, if set.
-func sweep(ctx context.Context, sc results.Scenario, dir, exe string, timeout time.Duration, remote *harness.Remote, stderr io.Writer) (*results.Run, error) {
+func sweep(ctx context.Context, sc results.Scenario, dir, exe string, timeout time.Duration, remote *harness.Remote, ext *harness.External, stderr io.Writer) (*results.Run, error) {
 	return harness.Run(ctx, harness.Options{
 		Scenario:      sc,
 		ServerCommand: []string{exe, "serve"},
@@ -149,6 +149,7 @@ func sweep(ctx context.Context, sc results.Scenario, dir, exe string, timeout ti
 		Progress:      newProgress(stderr),
 		Timeout:       timeout,
 		Remote:        remote,
+		External:      ext,
 	})
 }
 
