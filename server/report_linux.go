@@ -9,7 +9,9 @@ import (
 	"github.com/muxbench/muxbench/internal/wire"
 )
 
-// TakeReport snapshots r's counters and this process's resource usage.
+// TakeReport snapshots r's counters and this process's resource usage, and
+// for an event-loop server each loop thread's CPU time and context
+// switches (its wake-ups), per loop when it runs several.
 func TakeReport(r Runner) wire.Report {
 	rep := wire.Report{Stats: r.Stats()}
 	var ru unix.Rusage
@@ -20,8 +22,24 @@ func TakeReport(r Runner) wire.Report {
 		rep.VolCtxSw = ru.Nvcsw
 		rep.InvolCtxSw = ru.Nivcsw
 	}
-	if lt, ok := r.(interface{ LoopThread() int }); ok && lt.LoopThread() > 0 {
-		rep.LoopCPUNs = threadCPU(lt.LoopThread())
+	switch r := r.(type) {
+	case interface{ LoopStats() []LoopStat }:
+		loops := r.LoopStats()
+		rep.Stats = wire.Stats{} // the sum of these, so that the loops add up exactly
+		for _, l := range loops {
+			rep.Stats.Add(l.Stats)
+			cpu, cs := threadCPU(l.TID), threadSwitches(l.TID)
+			rep.LoopCPUNs += cpu
+			rep.LoopWakeups += cs.Voluntary
+			if len(loops) > 1 {
+				rep.Loops = append(rep.Loops, wire.Loop{Stats: l.Stats, CPU: l.CPU, CPUNs: cpu, Wakeups: cs.Voluntary, InvolCtxSw: cs.Involuntary})
+			}
+		}
+	case interface{ LoopThread() int }:
+		if tid := r.LoopThread(); tid > 0 {
+			rep.LoopCPUNs = threadCPU(tid)
+			rep.LoopWakeups = threadSwitches(tid).Voluntary
+		}
 	}
 	rep.Threads = threadCount()
 	var ts unix.Timespec
@@ -34,10 +52,23 @@ func TakeReport(r Runner) wire.Report {
 }
 
 // threadCPU is a thread's time on CPU in ns, 0 if unreadable (the wire
-// field's "not counted").
+// field's "not counted") or tid is 0.
 func threadCPU(tid int) int64 {
+	if tid <= 0 {
+		return 0
+	}
 	n, _ := procfs.ThreadCPU(tid)
 	return n
+}
+
+// threadSwitches are a thread's context switches, zero if unreadable (a
+// loop not running: tid 0).
+func threadSwitches(tid int) procfs.CtxSwitches {
+	if tid <= 0 {
+		return procfs.CtxSwitches{}
+	}
+	cs, _ := procfs.ThreadSwitches(tid)
+	return cs
 }
 
 // threadCount is this process's thread count, 0 if unreadable.

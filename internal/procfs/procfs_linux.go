@@ -78,6 +78,20 @@ func ThreadCPU(tid int) (int64, error) {
 	return n, nil
 }
 
+// ThreadSwitches returns the context switches of thread tid of this
+// process (/proc/self/task/TID/status).
+func ThreadSwitches(tid int) (CtxSwitches, error) {
+	b, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(tid) + "/status")
+	if err != nil {
+		return CtxSwitches{}, fmt.Errorf("read thread %d context switches: %w", tid, err)
+	}
+	cs, err := ParseCtxSwitches(b)
+	if err != nil {
+		return CtxSwitches{}, fmt.Errorf("read thread %d context switches: %w", tid, err)
+	}
+	return cs, nil
+}
+
 // Threads returns this process's OS thread count (/proc/self/status).
 func Threads() (int, error) {
 	b, err := os.ReadFile(selfStatus)
