@@ -293,6 +293,38 @@ type ServerDelta struct {
 	WaitsPerReq    float64 `json:"waits_per_req"`    // waits / requests
 	EventsPerWait  float64 `json:"events_per_wait"`  // events / waits
 	SyscallsPerReq float64 `json:"syscalls_per_req"` // (waits+reads+writes+mods) / requests
+
+	// Wake-ups of the loop thread(s), every event-loop server: Wakeups are
+	// their voluntary context switches over the window (each a sleep they
+	// were woken from; /proc/self/task/TID/status), WastedWakeups those
+	// that did no work (see WastedWakeups: summed per loop, a lower
+	// bound), WastedWaits the waits that returned but found nothing to do
+	// (already in Waits), EmptyAccepts the listener readinesses whose
+	// connection another loop took. Absent for gonet and servers that do
+	// not report them.
+	Wakeups       int64 `json:"wakeups,omitempty"`
+	WastedWakeups int64 `json:"wasted_wakeups,omitempty"`
+	WastedWaits   int64 `json:"wasted_waits,omitempty"`
+	EmptyAccepts  int64 `json:"empty_accepts,omitempty"`
+	// WakeupsPerReq and WastedWakeupsPerReq divide by the requests;
+	// WastedWakeupsPerAccept by the connections accepted in the window
+	// (churn: one per request; 0 when none were); EventsPerWakeup is
+	// events over wake-ups.
+	WakeupsPerReq          float64 `json:"wakeups_per_req,omitempty"`
+	WastedWakeupsPerReq    float64 `json:"wasted_wakeups_per_req,omitempty"`
+	WastedWakeupsPerAccept float64 `json:"wasted_wakeups_per_accept,omitempty"`
+	EventsPerWakeup        float64 `json:"events_per_wakeup,omitempty"`
+
+	// Several loops (serve -loops N): how many, their sharing mode
+	// (backends.Sharing's name), each loop's part with its shares of the
+	// connections and the CPU, and the fewest and most connections a loop
+	// had (accepted in the window under churn, else open at its end):
+	// ConnBalance is their ratio. Absent for one loop.
+	Loops    int         `json:"loops,omitempty"`
+	Sharing  string      `json:"sharing,omitempty"`
+	PerLoop  []LoopDelta `json:"per_loop,omitempty"`
+	ConnsMin int64       `json:"conns_min,omitempty"`
+	ConnsMax int64       `json:"conns_max,omitempty"`
 }
 
 // ClientDelta is the load generator's own cost over the window, so a reader

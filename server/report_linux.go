@@ -32,7 +32,7 @@ func TakeReport(r Runner) wire.Report {
 			rep.LoopCPUNs += cpu
 			rep.LoopWakeups += cs.Voluntary
 			if len(loops) > 1 {
-				rep.Loops = append(rep.Loops, wire.Loop{Stats: l.Stats, CPU: l.CPU, CPUNs: cpu, Wakeups: cs.Voluntary, InvolCtxSw: cs.Involuntary})
+				rep.Loops = append(rep.Loops, wire.Loop{Stats: l.Stats, TID: l.TID, CPU: l.CPU, CPUNs: cpu, Wakeups: cs.Voluntary, InvolCtxSw: cs.Involuntary})
 			}
 		}
 	case interface{ LoopThread() int }:

@@ -198,6 +198,9 @@ func (s *Stats) Add(o Stats) {
 // and its thread's figures, read by the stats command.
 type Loop struct {
 	Stats
+	// TID is the loop's OS thread while it runs (0 when it does not), for
+	// a tool that watches the thread (perf -t, /proc/PID/task/TID).
+	TID int `json:"tid"`
 	// CPU is the CPU the loop's thread is pinned to; -1 when it runs on
 	// the process's CPU set.
 	CPU int `json:"cpu"`
