@@ -146,17 +146,17 @@ type Stats struct {
 	Accepts     uint64 `json:"accepts"` // connections accepted
 	// EmptyAccepts counts listener readinesses whose first accept
 	// returned EAGAIN: another loop took the connection. Absent: none.
-	EmptyAccepts     uint64 `json:"empty_accepts,omitempty"`
-	Reads            uint64 `json:"reads"`             // read syscalls
-	Writes           uint64 `json:"writes"`            // write syscalls
-	ReadEAGAIN       uint64 `json:"read_eagain"`       // reads that returned EAGAIN
-	WriteEAGAIN      uint64 `json:"write_eagain"`      // writes that returned EAGAIN or were short
-	InterestMods     uint64 `json:"interest_mods"`     // Add/Modify/Remove calls on the poller
-	BytesIn          uint64 `json:"bytes_in"`
-	BytesOut         uint64 `json:"bytes_out"`
-	ConnsOpen        int64  `json:"conns_open"`     // connections open now
-	ConnsClosed      uint64 `json:"conns_closed"`   // connections closed, for any reason
-	ConnsRejected    uint64 `json:"conns_rejected"` // accepted, then closed: the backend could not watch the fd
+	EmptyAccepts  uint64 `json:"empty_accepts,omitempty"`
+	Reads         uint64 `json:"reads"`         // read syscalls
+	Writes        uint64 `json:"writes"`        // write syscalls
+	ReadEAGAIN    uint64 `json:"read_eagain"`   // reads that returned EAGAIN
+	WriteEAGAIN   uint64 `json:"write_eagain"`  // writes that returned EAGAIN or were short
+	InterestMods  uint64 `json:"interest_mods"` // Add/Modify/Remove calls on the poller
+	BytesIn       uint64 `json:"bytes_in"`
+	BytesOut      uint64 `json:"bytes_out"`
+	ConnsOpen     int64  `json:"conns_open"`     // connections open now
+	ConnsClosed   uint64 `json:"conns_closed"`   // connections closed, for any reason
+	ConnsRejected uint64 `json:"conns_rejected"` // accepted, then closed: the backend could not watch the fd
 	// Watched is how many fds the multiplexer watches now (0 where the
 	// backend cannot tell: gonet); MaxWatchedFD the highest connection fd
 	// number registered so far.
