@@ -138,31 +138,31 @@ type Report struct {
 type Stats struct {
 	Waits            uint64 `json:"waits"`             // multiplexer wait calls that returned events
 	WaitsInterrupted uint64 `json:"waits_interrupted"` // wait calls a signal interrupted (EINTR)
-	// WastedWaits are waits that returned events but found no work in any
-	// of them: every connection they reported was already taken by another
-	// loop sharing the listener (accept returned EAGAIN). Absent: none.
-	WastedWaits uint64 `json:"wasted_waits,omitempty"`
-	Events      uint64 `json:"events"`  // ready events those calls returned
-	Accepts     uint64 `json:"accepts"` // connections accepted
-	// EmptyAccepts counts listener readinesses whose first accept
-	// returned EAGAIN: another loop took the connection. Absent: none.
-	EmptyAccepts  uint64 `json:"empty_accepts,omitempty"`
-	Reads         uint64 `json:"reads"`         // read syscalls
-	Writes        uint64 `json:"writes"`        // write syscalls
-	ReadEAGAIN    uint64 `json:"read_eagain"`   // reads that returned EAGAIN
-	WriteEAGAIN   uint64 `json:"write_eagain"`  // writes that returned EAGAIN or were short
-	InterestMods  uint64 `json:"interest_mods"` // Add/Modify/Remove calls on the poller
-	BytesIn       uint64 `json:"bytes_in"`
-	BytesOut      uint64 `json:"bytes_out"`
-	ConnsOpen     int64  `json:"conns_open"`     // connections open now
-	ConnsClosed   uint64 `json:"conns_closed"`   // connections closed, for any reason
-	ConnsRejected uint64 `json:"conns_rejected"` // accepted, then closed: the backend could not watch the fd
+	Events           uint64 `json:"events"`            // ready events those calls returned
+	Accepts          uint64 `json:"accepts"`           // connections accepted
+	Reads            uint64 `json:"reads"`             // read syscalls
+	Writes           uint64 `json:"writes"`            // write syscalls
+	ReadEAGAIN       uint64 `json:"read_eagain"`       // reads that returned EAGAIN
+	WriteEAGAIN      uint64 `json:"write_eagain"`      // writes that returned EAGAIN or were short
+	InterestMods     uint64 `json:"interest_mods"`     // Add/Modify/Remove calls on the poller
+	BytesIn          uint64 `json:"bytes_in"`
+	BytesOut         uint64 `json:"bytes_out"`
+	ConnsOpen        int64  `json:"conns_open"`     // connections open now
+	ConnsClosed      uint64 `json:"conns_closed"`   // connections closed, for any reason
+	ConnsRejected    uint64 `json:"conns_rejected"` // accepted, then closed: the backend could not watch the fd
 	// Watched is how many fds the multiplexer watches now (0 where the
 	// backend cannot tell: gonet); MaxWatchedFD the highest connection fd
 	// number registered so far.
 	Watched      int64  `json:"watched"`
 	MaxWatchedFD int64  `json:"max_watched_fd"`
 	Errors       Errors `json:"errors"`
+	// WastedWaits are waits (counted in Waits) that returned events but
+	// found no work in any of them: every connection they reported was
+	// already taken by another loop sharing the listener (accept returned
+	// EAGAIN). EmptyAccepts counts listener readinesses whose first accept
+	// returned EAGAIN that way. Absent: none.
+	WastedWaits  uint64 `json:"wasted_waits,omitempty"`
+	EmptyAccepts uint64 `json:"empty_accepts,omitempty"`
 }
 
 // Add adds o's counters to s: several loops' counters make the server's.
