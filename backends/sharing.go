@@ -38,6 +38,11 @@ const (
 	SharingEpoll
 )
 
+// MaxLoops bounds the loops of one server (serve -loops, a scenario's
+// loops): each loop is a thread holding a P, a poller and a 64 KiB read
+// buffer; past this a value is a typo.
+const MaxLoops = 256
+
 // Sharings lists the sharing modes, NoSharing left out.
 var Sharings = []Sharing{SharingReuseport, SharingListener, SharingExclusive, SharingEpoll}
 

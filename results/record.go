@@ -157,9 +157,13 @@ type Scenario struct {
 	// ServerSendBuffer, when > 0, is the SO_SNDBUF the server sets on every
 	// connection (the back-pressure scenarios); 0 leaves autotuning alone.
 	ServerSendBuffer int `json:"server_sndbuf,omitempty"`
-	// Churn: every request is a connection of its own (connect, one
-	// echo, close), so the server pays setup per request.
-	Churn      bool   `json:"churn,omitempty"`
+	// Churn is the churn axis (see Churn): every request a connection
+	// of its own (true), so the server pays setup per request, or
+	// connections kept open (false, the default).
+	Churn Churn `json:"churn,omitempty"`
+	// Loops is the loops axis: how many copies of the event loop the
+	// server runs (serve -loops), ascending; absent: one (LoopCounts).
+	Loops      []int  `json:"loops,omitempty"`
 	ServerCPUs string `json:"server_cpus"` // e.g. "0"
 	ClientCPUs string `json:"client_cpus"` // e.g. "1"
 }
@@ -173,6 +177,11 @@ type Sample struct {
 	Repetition int          `json:"rep"`    // 0-based
 	Mode       traffic.Mode `json:"mode"`
 	Size       int          `json:"size"`
+	// Loops is how many loops the server ran (absent: one); Churn whether
+	// every request was a connection of its own. Both are axes of the
+	// scenario: points differ by them.
+	Loops int  `json:"loops,omitempty"`
+	Churn bool `json:"churn,omitempty"`
 
 	Status string `json:"status"`           // one of the Status* constants
 	Reason string `json:"reason,omitempty"` // why unsupported/failed/errors, with the fix
@@ -347,6 +356,8 @@ type Point struct {
 	FDs     int          `json:"fds"`
 	Idle    int          `json:"idle"`
 	Active  int          `json:"active"`
+	Loops   int          `json:"loops,omitempty"` // 0 or 1: one
+	Churn   bool         `json:"churn,omitempty"`
 	Mode    traffic.Mode `json:"mode"`
 	Status  string       `json:"status"` // worst status among the samples
 	Reason  string       `json:"reason,omitempty"`
@@ -370,6 +381,13 @@ type Point struct {
 	WaitsPerReq      Stat   `json:"waits_per_req"`
 	EventsPerWait    Stat   `json:"events_per_wait"`
 	Errors           int64  `json:"errors"` // total over samples
+	// Wake-ups (ServerDelta's): per request, wasted per request and per
+	// accept, and ConnBalance, max/min of the loops' connections (+Inf
+	// when a loop had none; 0 for one loop).
+	WakeupsPerReq          Stat `json:"wakeups_per_req"`
+	WastedWakeupsPerReq    Stat `json:"wasted_wakeups_per_req"`
+	WastedWakeupsPerAccept Stat `json:"wasted_wakeups_per_accept"`
+	ConnBalance            Stat `json:"conn_balance"`
 }
 
 // Stat is a median with its spread across repetitions.

@@ -29,11 +29,6 @@ type sharer interface {
 	Share() backends.Poller
 }
 
-// MaxLoops bounds Config.Loops (serve -loops, a scenario's loops): each
-// loop is a thread holding a P, a poller and a 64 KiB read buffer; past
-// this a value is a typo.
-const MaxLoops = 256
-
 // newServer creates the wake-up eventfd, then the listeners and pollers
 // the sharing mode asks for, then the loops, and registers each loop's
 // listener and the eventfd with its poller. On error it closes what it
@@ -41,8 +36,8 @@ const MaxLoops = 256
 func newServer(info backends.Info, cfg Config) (*Server, error) {
 	n := max(cfg.Loops, 1)
 	switch {
-	case n > MaxLoops:
-		return nil, fmt.Errorf("%d loops: at most %d", n, MaxLoops)
+	case n > backends.MaxLoops:
+		return nil, fmt.Errorf("%d loops: at most %d", n, backends.MaxLoops)
 	case n > 1 && info.Sharing == backends.NoSharing:
 		return nil, fmt.Errorf("%d loops: the backend runs one loop only (it has no sharing mode; the sharing variants can run several)", n)
 	}

@@ -56,8 +56,8 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return usageErrorf("-backend: %s is a pitfall, a deliberately wrong loop run by `muxbench pitfalls`; add -pitfall to serve it by hand", *backend)
 	}
 	switch {
-	case *loops < 1 || *loops > server.MaxLoops:
-		return usageErrorf("-loops: %d is out of range (use 1 to %d)", *loops, server.MaxLoops)
+	case *loops < 1 || *loops > backends.MaxLoops:
+		return usageErrorf("-loops: %d is out of range (use 1 to %d)", *loops, backends.MaxLoops)
 	case *loops > 1 && b.Sharing == backends.NoSharing:
 		return usageErrorf("-loops %d: %s runs one loop only (it has no sharing mode); for several loops use %s", *loops, *backend, strings.Join(lineup.Sharing(), ", "))
 	}
