@@ -191,7 +191,8 @@ func ChartKinds() []string {
 const xLabel = "file descriptors watched (connections + listener + wake-up eventfd, log scale)"
 
 // Charts builds the latency, cpu, util and events charts for the runs,
-// one set per active-connection count. With one active count the charts are
+// one set per active-connection count; for runs of several loops, the
+// herd and balance charts against the loops instead (herd.go). With one active count the charts are
 // named after their kind ("latency"); with several, the count is appended
 // ("latency-active32"). Several runs are overlaid, one line per backend and
 // run.
@@ -204,6 +205,9 @@ func Charts(inputs ...Input) ([]*Chart, error) {
 }
 
 func buildCharts(ds []dataset) []*Chart {
+	if herdRun(ds) {
+		return herdCharts(ds) // the fd axis does not vary; the loops do
+	}
 	acts := actives(ds)
 	bes := backends(ds)
 	var out []*Chart

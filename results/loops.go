@@ -120,3 +120,13 @@ func (d ServerDelta) ConnBalance() float64 {
 	}
 	return float64(d.ConnsMax) / float64(d.ConnsMin)
 }
+
+// BusiestLoopShare is the largest share of the connections one loop had in
+// a window (1/loops is even, 1 is one loop taking all); 0 for one loop.
+func (d ServerDelta) BusiestLoopShare() float64 {
+	share := 0.0
+	for _, l := range d.PerLoop {
+		share = max(share, l.ConnShare)
+	}
+	return share
+}

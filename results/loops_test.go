@@ -65,8 +65,8 @@ func TestServerDeltaLoops(t *testing.T) {
 	if l := d.PerLoop[0]; l.ConnShare != 0.75 || l.CPUShare != 0.75 || l.WastedWakeups != 10 {
 		t.Errorf("loop 0: %+v; want 0.75 of the connections and of the CPU, 10 wasted wake-ups", l)
 	}
-	if got := d.ConnBalance(); got != 3 {
-		t.Errorf("ConnBalance = %v; want 3 (30 / 10 accepts)", got)
+	if got, busiest := d.ConnBalance(), d.BusiestLoopShare(); got != 3 || busiest != 0.75 {
+		t.Errorf("ConnBalance = %v, BusiestLoopShare = %v; want 3 (30 / 10 accepts), 0.75", got, busiest)
 	}
 	// Keep-alive: no accept in the window; the shares are of the
 	// connections open, and a loop holding none is an infinite imbalance.

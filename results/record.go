@@ -382,12 +382,14 @@ type Point struct {
 	EventsPerWait    Stat   `json:"events_per_wait"`
 	Errors           int64  `json:"errors"` // total over samples
 	// Wake-ups (ServerDelta's): per request, wasted per request and per
-	// accept, and ConnBalance, max/min of the loops' connections (+Inf
-	// when a loop had none; 0 for one loop).
+	// accept; ConnBalance, max/min of the loops' connections (+Inf when a
+	// loop had none; 0 for one loop), and BusiestLoopShare, the largest
+	// share of the connections one loop had (1/loops is even).
 	WakeupsPerReq          Stat `json:"wakeups_per_req"`
 	WastedWakeupsPerReq    Stat `json:"wasted_wakeups_per_req"`
 	WastedWakeupsPerAccept Stat `json:"wasted_wakeups_per_accept"`
 	ConnBalance            Stat `json:"conn_balance"`
+	BusiestLoopShare       Stat `json:"busiest_loop_share"`
 }
 
 // Stat is a median with its spread across repetitions.

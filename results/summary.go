@@ -125,6 +125,7 @@ func summarizePoint(samples []Sample) Point {
 	p.WastedWakeupsPerReq = stat(m, func(s Sample) float64 { return s.Server.WastedWakeupsPerReq })
 	p.WastedWakeupsPerAccept = stat(m, func(s Sample) float64 { return s.Server.WastedWakeupsPerAccept })
 	p.ConnBalance = stat(m, func(s Sample) float64 { return s.Server.ConnBalance() })
+	p.BusiestLoopShare = stat(m, func(s Sample) float64 { return s.Server.BusiestLoopShare() })
 	return p
 }
 
