@@ -28,17 +28,18 @@ func TakeReport(r Runner) wire.Report {
 		rep.Stats = wire.Stats{} // the sum of these, so that the loops add up exactly
 		for _, l := range loops {
 			rep.Stats.Add(l.Stats)
-			cpu, cs := threadCPU(l.TID), threadSwitches(l.TID)
+			cpu, st := threadCPU(l.TID), threadStatus(l.TID)
 			rep.LoopCPUNs += cpu
-			rep.LoopWakeups += cs.Voluntary
+			rep.LoopWakeups += int64(st.VoluntaryCtxt)
 			if len(loops) > 1 {
-				rep.Loops = append(rep.Loops, wire.Loop{Stats: l.Stats, TID: l.TID, CPU: l.CPU, CPUNs: cpu, Wakeups: cs.Voluntary, InvolCtxSw: cs.Involuntary})
+				rep.Loops = append(rep.Loops, wire.Loop{Stats: l.Stats, TID: l.TID, CPU: l.CPU, CPUNs: cpu,
+					Wakeups: int64(st.VoluntaryCtxt), InvolCtxSw: int64(st.NonvoluntaryCtxt)})
 			}
 		}
 	case interface{ LoopThread() int }:
 		if tid := r.LoopThread(); tid > 0 {
 			rep.LoopCPUNs = threadCPU(tid)
-			rep.LoopWakeups = threadSwitches(tid).Voluntary
+			rep.LoopWakeups = int64(threadStatus(tid).VoluntaryCtxt)
 		}
 	}
 	rep.Threads = threadCount()
@@ -61,14 +62,14 @@ func threadCPU(tid int) int64 {
 	return n
 }
 
-// threadSwitches are a thread's context switches, zero if unreadable (a
-// loop not running: tid 0).
-func threadSwitches(tid int) procfs.CtxSwitches {
+// threadStatus is a thread's status (its context switches), zero if
+// unreadable (a loop not running: tid 0).
+func threadStatus(tid int) procfs.TaskStatus {
 	if tid <= 0 {
-		return procfs.CtxSwitches{}
+		return procfs.TaskStatus{}
 	}
-	cs, _ := procfs.ThreadSwitches(tid)
-	return cs
+	st, _ := procfs.ThreadStatus(tid)
+	return st
 }
 
 // threadCount is this process's thread count, 0 if unreadable.

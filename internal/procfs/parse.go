@@ -130,46 +130,6 @@ func ParseThreads(status []byte) (int, error) {
 	return 0, fmt.Errorf("status has no Threads: line")
 }
 
-// CtxSwitches are a task's context switches (/proc/PID/task/TID/status):
-// voluntary ones, each a sleep the task went into itself (a blocking wait)
-// and was woken from, and involuntary ones, each a preemption while it
-// could have run on.
-type CtxSwitches struct {
-	Voluntary, Involuntary int64
-}
-
-// ParseCtxSwitches returns the "voluntary_ctxt_switches:" and
-// "nonvoluntary_ctxt_switches:" counts of a status file; both must be
-// there.
-func ParseCtxSwitches(status []byte) (CtxSwitches, error) {
-	var cs CtxSwitches
-	var vol, invol bool
-	sc := bufio.NewScanner(bytes.NewReader(status))
-	for sc.Scan() {
-		key, v, ok := strings.Cut(sc.Text(), ":")
-		var dst *int64
-		switch {
-		case !ok:
-			continue
-		case key == "voluntary_ctxt_switches":
-			dst, vol = &cs.Voluntary, true
-		case key == "nonvoluntary_ctxt_switches":
-			dst, invol = &cs.Involuntary, true
-		default:
-			continue
-		}
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		if err != nil || n < 0 {
-			return CtxSwitches{}, fmt.Errorf("status %s: %q: want a count", key, strings.TrimSpace(v))
-		}
-		*dst = n
-	}
-	if !vol || !invol {
-		return CtxSwitches{}, fmt.Errorf("status has not both voluntary_ctxt_switches: and nonvoluntary_ctxt_switches: lines")
-	}
-	return cs, nil
-}
-
 // cpuModelKeys are the /proc/cpuinfo keys that name the CPU, in order of
 // preference: x86 and most others write "model name"; some arm32 and
 // RISC-V kernels "Processor", "cpu model" or "uarch"; POWER "cpu".

@@ -71,36 +71,6 @@ func TestParseThreads(t *testing.T) {
 	}
 }
 
-func TestParseCtxSwitches(t *testing.T) {
-	const status = "Name:\tmuxbench\nThreads:\t7\nvoluntary_ctxt_switches:\t1912\nnonvoluntary_ctxt_switches:\t20\n"
-	tests := []struct {
-		in      string
-		want    CtxSwitches
-		wantErr bool
-	}{
-		{status, CtxSwitches{1912, 20}, false},
-		{"voluntary_ctxt_switches:\t3\n", CtxSwitches{}, true},
-		{"voluntary_ctxt_switches:\tx\nnonvoluntary_ctxt_switches:\t1\n", CtxSwitches{}, true},
-		{"voluntary_ctxt_switches:\t-3\nnonvoluntary_ctxt_switches:\t1\n", CtxSwitches{}, true},
-		{"", CtxSwitches{}, true},
-	}
-	for _, tt := range tests {
-		got, err := ParseCtxSwitches([]byte(tt.in))
-		if (err != nil) != tt.wantErr || got != tt.want {
-			t.Errorf("ParseCtxSwitches(%q) = %+v, %v; want %+v, error %v", tt.in, got, err, tt.want, tt.wantErr)
-		}
-	}
-}
-
-func FuzzParseCtxSwitches(f *testing.F) {
-	f.Add("voluntary_ctxt_switches:\t1912\nnonvoluntary_ctxt_switches:\t20\n")
-	f.Fuzz(func(t *testing.T, s string) {
-		if cs, err := ParseCtxSwitches([]byte(s)); err == nil && (cs.Voluntary < 0 || cs.Involuntary < 0) {
-			t.Errorf("ParseCtxSwitches(%q) = %+v: negative", s, cs)
-		}
-	})
-}
-
 func TestParseCPUModel(t *testing.T) {
 	tests := []struct{ name, in, want string }{
 		{"x86", "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) CPU @ 2.20GHz\nprocessor\t: 1\nmodel name\t: Intel(R) Xeon(R) CPU @ 2.20GHz\n",

@@ -78,18 +78,19 @@ func ThreadCPU(tid int) (int64, error) {
 	return n, nil
 }
 
-// ThreadSwitches returns the context switches of thread tid of this
-// process (/proc/self/task/TID/status).
-func ThreadSwitches(tid int) (CtxSwitches, error) {
+// ThreadStatus returns what the status file of thread tid of this
+// process says (/proc/self/task/TID/status): its context switches among
+// the rest.
+func ThreadStatus(tid int) (TaskStatus, error) {
 	b, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(tid) + "/status")
 	if err != nil {
-		return CtxSwitches{}, fmt.Errorf("read thread %d context switches: %w", tid, err)
+		return TaskStatus{}, fmt.Errorf("read thread %d status: %w", tid, err)
 	}
-	cs, err := ParseCtxSwitches(b)
+	ts, err := ParseTaskStatus(b)
 	if err != nil {
-		return CtxSwitches{}, fmt.Errorf("read thread %d context switches: %w", tid, err)
+		return TaskStatus{}, fmt.Errorf("read thread %d status: %w", tid, err)
 	}
-	return cs, nil
+	return ts, nil
 }
 
 // Threads returns this process's OS thread count (/proc/self/status).
