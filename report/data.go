@@ -231,21 +231,27 @@ func buildCharts(ds []dataset) []*Chart {
 						}
 					}
 				}
-				if m.scale == autoScale {
-					pan.LogY = true
-					if lo, hi, ok := pan.yRange(); !ok || hi < 10*lo {
-						pan.LogY = false
-					}
-				}
-				if pan.LogY && !strings.Contains(pan.YLabel, "log scale") {
-					pan.YLabel += " (log scale)"
-				}
+				pan.settleScale(m.scale)
 				c.Panels = append(c.Panels, pan)
 			}
 			out = append(out, c)
 		}
 	}
 	return out
+}
+
+// settleScale makes an autoScale panel log when its values span more than
+// a decade, and says "log scale" on a log panel's axis.
+func (pan *Panel) settleScale(scale axisScale) {
+	if scale == autoScale {
+		pan.LogY = true
+		if lo, hi, ok := pan.yRange(); !ok || hi < 10*lo {
+			pan.LogY = false
+		}
+	}
+	if pan.LogY && !strings.Contains(pan.YLabel, "log scale") {
+		pan.YLabel += " (log scale)"
+	}
 }
 
 func chartName(kind string, active, nActive int) string {

@@ -78,15 +78,7 @@ func herdCharts(ds []dataset) []*Chart {
 			for _, d := range ds {
 				pan.Series = append(pan.Series, herdSeries(d, len(ds), m)...)
 			}
-			if m.scale == autoScale {
-				pan.LogY = true
-				if lo, hi, ok := pan.yRange(); !ok || hi < 10*lo {
-					pan.LogY = false
-				}
-			}
-			if pan.LogY && !strings.Contains(pan.YLabel, "log scale") {
-				pan.YLabel += " (log scale)"
-			}
+			pan.settleScale(m.scale)
 			c.Panels = append(c.Panels, pan)
 		}
 		out = append(out, c)

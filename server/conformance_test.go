@@ -50,16 +50,25 @@ func startServerConfig(t testing.TB, name string, cfg server.Config) server.Runn
 	go func() { done <- srv.Serve() }()
 	t.Cleanup(func() {
 		srv.Shutdown()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(deadline):
-			t.Errorf("Serve did not return within %v of Shutdown", deadline)
-		}
+		awaitServe(t, done)
 	})
 	return srv
+}
+
+// awaitServe waits, bounded, for Serve's result on done after a Shutdown,
+// and reports whether it came.
+func awaitServe(t testing.TB, done <-chan error) bool {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		return true
+	case <-time.After(deadline):
+		t.Errorf("Serve did not return within %v of Shutdown", deadline)
+		return false
+	}
 }
 
 func dial(t *testing.T, srv server.Runner) *net.TCPConn {
@@ -572,13 +581,8 @@ func testShutdown(t *testing.T, name string) {
 		clients = append(clients, c)
 	}
 	srv.Shutdown()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	case <-time.After(deadline):
-		t.Fatalf("Serve did not return within %v of Shutdown", deadline)
+	if !awaitServe(t, done) {
+		t.FailNow()
 	}
 	if s, ok := srv.(*server.Server); ok {
 		for i, l := range s.LoopStats() {
