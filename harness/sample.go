@@ -140,6 +140,7 @@ func loadConfig(opts Options, job Job, h wire.Hello) loadgen.Config {
 		Target: h.Addr, Conns: job.Conns(), Active: job.Active, Mode: sc.Mode, Rate: sc.Rate,
 		Size: sc.Size, KeepAlive: sc.KeepAlive.D(), Warmup: sc.Warmup.D(), Duration: sc.Duration.D(),
 		Timeout: opts.Timeout, Proto: sc.Proto, ServerNoFile: h.NoFileSoft, Churn: job.Churn,
+		Path: sc.Path, Line: sc.Line, Expect: sc.Expect,
 	}
 }
 

@@ -160,7 +160,7 @@ func Merge(in []Input, opts Options) (*results.Run, Overlap, error) {
 			Description: desc,
 			Backends:    []string{opts.Backend}, FDs: []int{s.FDs}, Active: []int{s.Active},
 			Mode: c.Mode, Rate: s.RateRequested, Size: c.Size, KeepAlive: c.KeepAlive, Warmup: c.Warmup,
-			Duration: c.Duration, Repetitions: 1, Proto: c.Proto,
+			Duration: c.Duration, Repetitions: 1, Proto: c.Proto, Path: c.Path, Line: c.Line, Expect: c.Expect,
 		},
 		Samples: []results.Sample{s},
 	}
@@ -197,6 +197,9 @@ func sameConfig(in []Input) error {
 		{"mode", func(f *File) string { return string(f.Config.Mode) }},
 		{"proto", func(f *File) string { return string(f.Config.Proto) }},
 		{"size", func(f *File) string { return fmt.Sprint(f.Config.Size) }},
+		{"path", func(f *File) string { return f.Config.Path }},
+		{"line", func(f *File) string { return f.Config.Line }},
+		{"expect", func(f *File) string { return f.Config.Expect }},
 		{"keepalive", func(f *File) string { return f.Config.KeepAlive.String() }},
 		{"duration", func(f *File) string { return f.Config.Duration.String() }},
 		{"timeout", func(f *File) string { return f.Config.Timeout.String() }},

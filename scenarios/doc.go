@@ -46,8 +46,11 @@
 //	             in closed mode.
 //	size         bytes per request, 1 to 1048576 (1 MiB); with proto sockperf
 //	             14 (its header) to 65507 (its largest message). Default: 64.
-//	keepalive    Go duration between the small messages each idle connection
-//	             sends to stay "mostly idle"; 0 keeps idle connections silent,
+//	             Not with proto redis, http or line: they send one fixed
+//	             request (recorded as size 0).
+//	keepalive    Go duration between the small messages (with proto redis,
+//	             http or line: one request, its reply checked) each idle
+//	             connection sends to stay "mostly idle"; 0 keeps idle connections silent,
 //	             otherwise at least 100ms. Default: 0.
 //	warmup       Go duration driven before each measured window, not measured,
 //	             at most 10m. Default: 1s.
@@ -56,7 +59,18 @@
 //	repetitions  measured windows per point and backend, 1 to 1000.
 //	             Default: 3.
 //	proto        echo (plain byte echo) or sockperf (sockperf's 14-byte
-//	             header framing). Default: echo.
+//	             header framing), which muxbench's own servers speak; or
+//	             redis (PING, +PONG back), http (a keep-alive GET of path,
+//	             a 2xx reply with a Content-Length body back) or line (the
+//	             line, one line back), which only servers muxbench did not
+//	             write speak: `muxbench run` refuses them until it can drive
+//	             such a server. Default: echo.
+//	path         proto http only: the path to GET, e.g. /index.html.
+//	             Default: /.
+//	line         proto line only, required: the request line, without its
+//	             CRLF, e.g. version (memcached).
+//	expect       proto line only: a prefix every reply line must start
+//	             with, e.g. "VERSION ". Default: any line.
 //	server_cpus  CPU list the server is pinned to, kernel cpulist format
 //	             ("0", "1-3", "0,2"); empty means unpinned. Default: "0".
 //	client_cpus  CPU list the load generator is pinned to; must not overlap

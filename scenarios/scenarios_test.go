@@ -150,6 +150,28 @@ client_cpus: 2,3
 			},
 		},
 		{
+			name: "http: the default path, no size",
+			file: "h.yaml",
+			src:  "fds: [10]\nproto: http\n",
+			want: results.Scenario{
+				Name: "h", Backends: []string{"select", "poll", "epoll-lt", "epoll-et", "uring-poll", "uring", "gonet"},
+				FDs: []int{10}, Active: []int{1}, Mode: "open", Rate: 2000, Size: 0, Path: "/",
+				KeepAlive: 0, Warmup: results.Duration(time.Second), Duration: results.Duration(3 * time.Second), Repetitions: 3, Proto: traffic.HTTP,
+				ServerCPUs: "0", ClientCPUs: "1",
+			},
+		},
+		{
+			name: "line: the request line and the reply's prefix",
+			file: "l.yaml",
+			src:  "fds: [10]\nproto: line\nline: version\nexpect: \"VERSION \"\nkeepalive: 1s\n",
+			want: results.Scenario{
+				Name: "l", Backends: []string{"select", "poll", "epoll-lt", "epoll-et", "uring-poll", "uring", "gonet"},
+				FDs: []int{10}, Active: []int{1}, Mode: "open", Rate: 2000, Size: 0, Line: "version", Expect: "VERSION ",
+				KeepAlive: results.Duration(time.Second), Warmup: results.Duration(time.Second), Duration: results.Duration(3 * time.Second), Repetitions: 3, Proto: traffic.Line,
+				ServerCPUs: "0", ClientCPUs: "1",
+			},
+		},
+		{
 			name: "unpinned, fractional rate, anchors and tags",
 			file: "u.yaml",
 			src:  "name: u\nfds: &sweep [4, 5]\nrate: 2.5e3\nserver_cpus: ''\nclient_cpus: !!str 1\nactive: 2\n",
@@ -400,6 +422,8 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("fds: [10]\nactive: 2\nmode: closed\n"))
 	f.Add([]byte("fds: [10, 100]\nkeepalive: 0\nrate: .inf\n"))
+	f.Add([]byte("fds: [10]\nproto: line\nline: version\nexpect: \"VERSION \"\n"))
+	f.Add([]byte("fds: [10]\nproto: http\npath: /a?b=c\n"))
 	lineRE := regexp.MustCompile(`^fuzz\.yaml:[1-9][0-9]*: `)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Parse("fuzz.yaml", data)
@@ -434,6 +458,14 @@ func roundTrip(t *testing.T, s results.Scenario) []byte {
 	}
 	if s.Mode == "open" {
 		m["rate"] = s.Rate
+	}
+	if !s.Proto.Echoes() {
+		delete(m, "size") // the request/reply protocols take none
+	}
+	for k, v := range map[string]string{"path": s.Path, "line": s.Line, "expect": s.Expect} {
+		if v != "" {
+			m[k] = v
+		}
 	}
 	data, err := json.Marshal(m)
 	if err != nil {

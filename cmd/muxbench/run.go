@@ -21,6 +21,7 @@ import (
 	"github.com/muxbench/muxbench/internal/cpuset"
 	"github.com/muxbench/muxbench/internal/preflight"
 	"github.com/muxbench/muxbench/internal/runlock"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/loadgen"
 	"github.com/muxbench/muxbench/report"
 	"github.com/muxbench/muxbench/results"
@@ -74,6 +75,12 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		sc = suiteScs[0]
 	} else if sc, err = scenarios.Load(name); err != nil {
 		return usageErrorf("%v", err)
+	}
+	for _, s := range append([]results.Scenario{sc}, suiteScs...) {
+		// Every server a run sweeps is one of muxbench's own.
+		if err := traffic.CheckServed(s.Proto); err != nil {
+			return usageErrorf("scenario %s: proto %s: %v", s.Name, s.Proto, err)
+		}
 	}
 	exe, err := os.Executable()
 	if err != nil {

@@ -79,6 +79,9 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageErrorf("-proto: %v", err)
 	}
+	if err := traffic.CheckServed(proto); err != nil {
+		return usageErrorf("-proto %s: %v", proto, err)
+	}
 	set, err := parseCPUsFlag(*cpus)
 	if err != nil {
 		return err

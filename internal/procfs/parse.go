@@ -1,8 +1,9 @@
 // Package procfs reads what muxbench needs from /proc, sysctls and rlimits:
 // net.core.somaxconn, the local port range, open fds, a thread's CPU time
-// (schedstat), the thread count, the CPU model, RLIMIT_NOFILE, and what
-// bounds how many connections a machine holds (fs.nr_open, fs.file-max,
-// net.ipv4.tcp_mem, MemAvailable, the slab caches' object sizes).
+// (schedstat), its state and system call (task.go), the thread count, the
+// CPU model, RLIMIT_NOFILE, and what bounds how many connections a machine
+// holds (fs.nr_open, fs.file-max, net.ipv4.tcp_mem, MemAvailable, the slab
+// caches' object sizes).
 //
 // Reading is kept apart from parsing, as in prometheus/procfs: the parse
 // functions here are pure and tested on fixtures; the read functions in

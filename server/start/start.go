@@ -7,6 +7,7 @@ package start
 import (
 	"fmt"
 
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/server"
 	"github.com/muxbench/muxbench/server/gonet"
@@ -22,8 +23,12 @@ var wholeServers = map[string]func(server.Config) (server.Runner, error){
 }
 
 // Server creates the server for the named backend as cfg says. The caller
-// runs Serve and ends it with Shutdown.
+// runs Serve and ends it with Shutdown. A protocol no server of muxbench
+// speaks (traffic.CheckServed) is refused, whichever the backend.
 func Server(name string, cfg server.Config) (server.Runner, error) {
+	if err := traffic.CheckServed(cfg.Proto); err != nil {
+		return nil, fmt.Errorf("proto %s: %w", cfg.Proto, err)
+	}
 	b, err := lineup.Lookup(name)
 	if err != nil {
 		return nil, err
