@@ -122,6 +122,12 @@ type Info struct {
 	// blocking (variant epoll-busy). An empty poll is counted as a wait
 	// (Waits: events per wait shows the spin), never as interrupted.
 	BusyPoll bool
+	// Sharing is how several loops of one server share the listener and
+	// the ready list (see Sharing); NoSharing, the zero value, runs one
+	// loop only. Its variants (epoll-reuseport, epoll-shared-listener,
+	// epoll-exclusive, epoll-shared-epoll) run one loop unless asked for
+	// more.
+	Sharing Sharing
 	// Variant marks a backend that changes one policy of another for a
 	// claim or setup measurement: listed apart and left out of default
 	// sweeps.

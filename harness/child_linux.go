@@ -246,6 +246,9 @@ func (cs *childServer) start(ctx context.Context, _ int, job Job) (wire.Hello, e
 	if sc.ServerSendBuffer > 0 {
 		argv = append(argv, "-sndbuf", strconv.Itoa(sc.ServerSendBuffer))
 	}
+	if job.Loops > 1 {
+		argv = append(argv, "-loops", strconv.Itoa(job.Loops))
+	}
 	c, err := startChild(argv)
 	if err != nil {
 		return wire.Hello{}, err
@@ -313,7 +316,7 @@ func (cs *childServer) stop() (string, error) {
 // measure fills the server figures from the child's reports, the memory
 // populating took and the CPU set's load.
 func (cs *childServer) measure(s *results.Sample, job Job, res *loadgen.Result, start, end edge) string {
-	fault := measureReports(s, job, cs.opts.Scenario.Churn, cs.c.hello, start.report, end.report, float64(res.Requests))
+	fault := measureReports(s, job, cs.c.hello, start.report, end.report, float64(res.Requests))
 	s.Memory = cs.memory
 	if cpus := cs.serverCPUs.CPUs(); len(cpus) > 0 {
 		s.Server.CPUSetBusy, _ = procfs.BusyFraction(start.cpus, end.cpus, cpus)

@@ -546,7 +546,7 @@ func (e *externalServer) measure(s *results.Sample, job Job, res *loadgen.Result
 		New: len(diff.New), Gone: len(diff.Gone), AcceptedInside: len(diff.AcceptedInside),
 		StartReadNs: start.sockRead.Nanoseconds(), EndReadNs: end.sockRead.Nanoseconds(),
 	}
-	return socketFault(job, e.sc.Churn, s.Sockets)
+	return socketFault(job, job.Churn, s.Sockets)
 }
 
 // socketFault is windowFault for a server read from outside: exactly the

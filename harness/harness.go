@@ -75,6 +75,10 @@ type Job struct {
 	FDs     int
 	Active  int
 	Rep     int
+	// Loops is how many loops the server runs (1: one); Churn whether
+	// every request is a connection of its own.
+	Loops int
+	Churn bool
 }
 
 // Conns is the number of connections the job opens: every watched fd but
@@ -82,14 +86,19 @@ type Job struct {
 func (j Job) Conns() int { return j.FDs - results.ServerOwnFDs }
 
 // Jobs lists the samples of a scenario in run order: repetition, then
-// active connections, then fds, then backend innermost.
+// churn, then active connections, then loops, then fds, then backend
+// innermost.
 func Jobs(sc results.Scenario) []Job {
 	var jobs []Job
 	for rep := 0; rep < sc.Repetitions; rep++ {
-		for _, active := range sc.Active {
-			for _, fds := range sc.FDs {
-				for _, b := range sc.Backends {
-					jobs = append(jobs, Job{Backend: b, FDs: fds, Active: active, Rep: rep})
+		for _, churn := range sc.Churn.Values() {
+			for _, active := range sc.Active {
+				for _, loops := range sc.LoopCounts() {
+					for _, fds := range sc.FDs {
+						for _, b := range sc.Backends {
+							jobs = append(jobs, Job{Backend: b, FDs: fds, Active: active, Rep: rep, Loops: loops, Churn: churn})
+						}
+					}
 				}
 			}
 		}
@@ -142,6 +151,9 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 		if len(sc.Backends) != 1 || sc.Backends[0] != r.Hello.Backend {
 			return nil, fmt.Errorf("harness: the remote server runs %s; the scenario's backends must be just that, not %v", r.Hello.Backend, sc.Backends)
 		}
+		if loops := sc.LoopCounts(); len(loops) != 1 || loops[0] != r.Hello.LoopCount() {
+			return nil, fmt.Errorf("harness: the remote server runs %d loops; the scenario's loops must be just that, not %v (serve -loops sets them)", r.Hello.LoopCount(), loops)
+		}
 		if r.Generators > 1 && r.StartAt.IsZero() {
 			return nil, errors.New("harness: generators sharing a remote server need a common start time")
 		}
@@ -151,6 +163,9 @@ func Run(ctx context.Context, opts Options) (*results.Run, error) {
 	}
 	var ext *externalServer
 	if x := opts.External; x != nil {
+		if loops := sc.LoopCounts(); len(loops) != 1 || loops[0] != 1 {
+			return nil, fmt.Errorf("harness: an external server runs as many loops as it was configured with; the scenario's loops %v sweep muxbench's own servers only (remove loops from the scenario)", loops)
+		}
 		var err error
 		if ext, err = newExternal(*x, sc, opts.OutDir); err != nil {
 			return nil, err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muxbench/muxbench/backends/epoll"
 	"github.com/muxbench/muxbench/internal/runlock"
 	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/internal/wire"
@@ -239,6 +241,37 @@ func TestJobsInterleaveBackends(t *testing.T) {
 	}
 }
 
+// twoLoops is the hello of a server of two loops, each with its own epoll.
+var twoLoops = wire.Hello{LoopThread: true, Backend: epoll.NameSharedListener, Loops: 2, Sharing: "shared-listener"}
+
+// loopsReport is a report of 10 connections, watched fds as given, from
+// loops on threads tids.
+func loopsReport(watched int64, tids ...int) wire.Report {
+	r := wire.Report{Stats: wire.Stats{Accepts: 10, ConnsOpen: 10, Watched: watched}}
+	for _, tid := range tids {
+		r.Loops = append(r.Loops, wire.Loop{TID: tid})
+	}
+	return r
+}
+
+// TestJobsAxes: loops and churn are axes: every combination is a job,
+// churn outermost after the repetition, loops inside active, backends
+// innermost.
+func TestJobsAxes(t *testing.T) {
+	sc := results.Scenario{Backends: []string{"a", "b"}, FDs: []int{10}, Active: []int{1}, Repetitions: 1,
+		Loops: []int{2, 4}, Churn: results.Churn{false, true}}
+	var got []string
+	for _, j := range Jobs(sc) {
+		got = append(got, fmt.Sprintf("%s/%d/%v", j.Backend, j.Loops, j.Churn))
+	}
+	if want := "a/2/false b/2/false a/4/false b/4/false a/2/true b/2/true a/4/true b/4/true"; strings.Join(got, " ") != want {
+		t.Errorf("jobs %v; want %s", got, want)
+	}
+	if j := Jobs(results.Scenario{Backends: []string{"a"}, FDs: []int{10}, Active: []int{1}, Repetitions: 1})[0]; j.Loops != 1 || j.Churn {
+		t.Errorf("a scenario without the axes: job %+v; want one loop, no churn", j)
+	}
+}
+
 func TestWindowFault(t *testing.T) {
 	job := Job{Backend: "poll", FDs: 12, Active: 1}
 	loop := wire.Hello{LoopThread: true}
@@ -265,8 +298,16 @@ func TestWindowFault(t *testing.T) {
 			"9 of 10 connections open at the window's end; 11 of 12 fds watched at the window's end"},
 		{"gonet cannot count watched fds", false, wire.Hello{},
 			wire.Report{Stats: wire.Stats{Accepts: 10, ConnsOpen: 10}}, wire.Report{Stats: wire.Stats{Accepts: 10, ConnsOpen: 10}}, ""},
+		{"two loops: a listener and an eventfd in each loop's epoll", false, twoLoops, loopsReport(14, 5, 6), loopsReport(14, 5, 6), ""},
+		{"two loops watching the fds of one", false, twoLoops, loopsReport(12, 5, 6), loopsReport(12, 5, 6),
+			"12 of 14 fds watched at the window's start"},
+		{"a loop not running at the window's start", false, twoLoops, loopsReport(14, 5, 0), loopsReport(14, 5, 6),
+			"loop 1 ran on thread 0 at the window's start and 6 at its end"},
+		{"a server of two loops reporting one", false, twoLoops, full, full, "the server runs 2 loops but reported 0 and 0"},
 	} {
-		got := windowFault(job, tt.churn, tt.h, tt.start, tt.end)
+		j := job
+		j.Churn = tt.churn
+		got := windowFault(j, tt.h, tt.start, tt.end)
 		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
 			t.Errorf("%s: windowFault = %q; want %q", tt.name, got, tt.want)
 		}

@@ -268,7 +268,7 @@ func (r *Remote) measure(s *results.Sample, job Job, res *loadgen.Result, start,
 	if r.Generators > 1 {
 		requests = float64(end.report.BytesIn-start.report.BytesIn) / float64(max(r.sc.Size, 1))
 	}
-	fault := measureReports(s, job, r.sc.Churn, r.cur.hello, start.report, end.report, requests)
+	fault := measureReports(s, job, r.cur.hello, start.report, end.report, requests)
 	if r.outDir != "" {
 		if err := r.writeLoad(LoadFile(r.outDir, r.cur.index), r.cur.cfg, res, r.cur.hello, start.report, end.report, start.at, end.at, r.cur.slot); err != nil {
 			return err.Error()

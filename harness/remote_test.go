@@ -174,3 +174,24 @@ func TestSchedule(t *testing.T) {
 		t.Errorf("warm-up to hold %v; want warm-up + duration + linger", got)
 	}
 }
+
+// TestRemoteLoopsMustMatch: a scenario swept against a remote server runs
+// the loops that server runs (serve -loops), or it is refused before any
+// connection: the harness cannot restart it with others.
+func TestRemoteLoopsMustMatch(t *testing.T) {
+	h := wire.Hello{Backend: "epoll-shared-listener", Loops: 4}
+	sc := results.Scenario{Name: "x", Backends: []string{h.Backend}, FDs: []int{10}, Active: []int{1}, Repetitions: 1, ClientCPUs: ""}
+	for _, tc := range []struct {
+		loops []int
+		want  string
+	}{
+		{nil, "the remote server runs 4 loops; the scenario's loops must be just that, not [1]"},
+		{[]int{2, 4}, "not [2 4]"},
+	} {
+		sc.Loops = tc.loops
+		_, err := Run(context.Background(), Options{Scenario: sc, Remote: &Remote{Hello: h}})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("loops %v against a server of 4: %v; want an error containing %q", tc.loops, err, tc.want)
+		}
+	}
+}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
 
+	"github.com/muxbench/muxbench/internal/cpuset"
 	"github.com/muxbench/muxbench/internal/procfs"
 	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/internal/wire"
@@ -25,7 +27,10 @@ func sample(ctx context.Context, opts Options, srv server, i int, job Job) resul
 	sc := opts.Scenario
 	s := results.Sample{
 		Backend: job.Backend, FDs: job.FDs, Idle: job.Conns() - job.Active, Active: job.Active,
-		Repetition: job.Rep, Mode: sc.Mode, Size: sc.Size,
+		Repetition: job.Rep, Mode: sc.Mode, Size: sc.Size, Churn: job.Churn,
+	}
+	if job.Loops > 1 {
+		s.Loops = job.Loops
 	}
 	if sc.Mode == traffic.Open {
 		s.RateRequested = sc.Rate
@@ -92,7 +97,7 @@ func loadConfig(opts Options, job Job, h wire.Hello) loadgen.Config {
 	return loadgen.Config{
 		Target: h.Addr, Conns: job.Conns(), Active: job.Active, Mode: sc.Mode, Rate: sc.Rate,
 		Size: sc.Size, KeepAlive: sc.KeepAlive.D(), Warmup: sc.Warmup.D(), Duration: sc.Duration.D(),
-		Timeout: opts.Timeout, Proto: sc.Proto, ServerNoFile: h.NoFileSoft, Churn: sc.Churn,
+		Timeout: opts.Timeout, Proto: sc.Proto, ServerNoFile: h.NoFileSoft, Churn: job.Churn,
 		Path: sc.Path, Line: sc.Line, Expect: sc.Expect,
 	}
 }
@@ -132,7 +137,7 @@ func judge(s results.Sample, sc results.Scenario, job Job, res *loadgen.Result, 
 	case res.Saturated:
 		s.Status = results.StatusSaturated
 		s.Reason = fmt.Sprintf("achieved %.0f of %.0f req/s requested (< %.0f%%)", res.RateAchieved, res.RateRequested, traffic.SaturatedBelow*100)
-	case sc.Mode == traffic.Open && !busyPolls(job.Backend) && max(s.Server.CPUUtil, s.Server.CPUSetBusy) >= results.SaturatedCPU:
+	case sc.Mode == traffic.Open && !busyPolls(job.Backend) && max(s.Server.CPUUtil/loopCores(sc, job), s.Server.CPUSetBusy) >= results.SaturatedCPU:
 		// The rate was met, but only by answering several requests per
 		// wait: CPU per request is then just 1/rate, not the backend's
 		// cost. The server's CPU set counts as busy too when the kernel's
@@ -157,10 +162,13 @@ func judge(s results.Sample, sc results.Scenario, job Job, res *loadgen.Result, 
 // it), and exactly the job's connections open — and, where the server
 // counts them, exactly the job's fds watched — at its start and its end.
 // It returns why the window is not a measurement of the point, or "".
-func windowFault(job Job, churn bool, h wire.Hello, start, end wire.Report) string {
+func windowFault(job Job, h wire.Hello, start, end wire.Report) string {
 	conns := int64(job.Conns())
 	var faults []string
-	if churn {
+	if reason := loopsFault(h, start, end); reason != "" {
+		faults = append(faults, reason)
+	}
+	if job.Churn {
 		// Accepting is the work. At an edge an active slot may have no
 		// connection open (between two), or two: the server can accept
 		// the slot's next connection before it reads the close of the last.
@@ -182,11 +190,52 @@ func windowFault(job Job, churn bool, h wire.Hello, start, end wire.Report) stri
 		if edge.r.ConnsOpen != conns {
 			faults = append(faults, fmt.Sprintf("%d of %d connections open at the window's %s", edge.r.ConnsOpen, conns, edge.name))
 		}
-		if h.LoopThread && edge.r.Watched != int64(job.FDs) {
-			faults = append(faults, fmt.Sprintf("%d of %d fds watched at the window's %s", edge.r.Watched, job.FDs, edge.name))
+		if want := watchedFDs(job, h); h.LoopThread && edge.r.Watched != want {
+			faults = append(faults, fmt.Sprintf("%d of %d fds watched at the window's %s", edge.r.Watched, want, edge.name))
 		}
 	}
 	return strings.Join(faults, "; ")
+}
+
+// watchedFDs is how many fds the server that said h watches at job's
+// point: the connections, and a listener and the wake-up eventfd per
+// poller (one, or one per loop: backends.Sharing.Pollers).
+func watchedFDs(job Job, h wire.Hello) int64 {
+	pollers := 1
+	if b, err := lineup.Lookup(h.Backend); err == nil {
+		pollers = b.Sharing.Pollers(h.LoopCount())
+	}
+	return results.WatchedFDs(job.FDs, pollers)
+}
+
+// loopsFault checks a server of several loops at the window's edges: the
+// reports list every loop, each running on the same thread at both (its
+// wake-ups and CPU are that thread's counts), or it says why not.
+func loopsFault(h wire.Hello, start, end wire.Report) string {
+	n := h.LoopCount()
+	if n < 2 {
+		return ""
+	}
+	if len(start.Loops) != n || len(end.Loops) != n {
+		return fmt.Sprintf("the server runs %d loops but reported %d and %d at the window's edges", n, len(start.Loops), len(end.Loops))
+	}
+	for i := range end.Loops {
+		if s, e := start.Loops[i].TID, end.Loops[i].TID; s == 0 || s != e {
+			return fmt.Sprintf("loop %d ran on thread %d at the window's start and %d at its end; want one thread, running", i, s, e)
+		}
+	}
+	return ""
+}
+
+// loopCores is how many cores the server's loops can use at once: one per
+// loop, up to the server's CPUs (every CPU when unpinned). Their summed
+// CPU time over the window is saturated at that many cores.
+func loopCores(sc results.Scenario, job Job) float64 {
+	cores := runtime.NumCPU()
+	if set, err := cpuset.Parse(sc.ServerCPUs); err == nil && !set.Empty() {
+		cores = set.Len()
+	}
+	return float64(max(1, min(job.Loops, cores)))
 }
 
 // fillLoad copies the load generator's result into s: the window, the
@@ -216,12 +265,12 @@ func fillLoad(s *results.Sample, res *loadgen.Result) {
 // measureReports fills s's server figures from a muxbench server's own
 // reports at the window's edges (child and remote servers), dividing the
 // per-request figures by requests, and returns windowFault's verdict.
-func measureReports(s *results.Sample, job Job, churn bool, h wire.Hello, start, end wire.Report, requests float64) string {
+func measureReports(s *results.Sample, job Job, h wire.Hello, start, end wire.Report, requests float64) string {
 	s.Watched = end.Watched
 	s.MaxWatchedFD = end.MaxWatchedFD
 	results.AddServerErrors(s.Errors, start, end)
 	s.Server = results.ServerDeltaOf(h, start, end, requests)
-	return windowFault(job, churn, h, start, end)
+	return windowFault(job, h, start, end)
 }
 
 // errorSummary is a sample's reason for its errors: the count of each

@@ -67,7 +67,8 @@ var Default = []string{fdselect.Name, poll.Name, epoll.NameLT, epoll.NameET, uri
 // variants (backends.Info.Variant). Listings, scenarios and charts use it;
 // a test checks it against the pollers registered and the servers here.
 var Order = append(slices.Clone(Default), epoll.NameETDrain, poll.NameAccept1,
-	epoll.NameMod, epoll.NameOneshot, epoll.NameBusy, fdselect.NameBig)
+	epoll.NameMod, epoll.NameOneshot, epoll.NameBusy, fdselect.NameBig,
+	epoll.NameReuseport, epoll.NameSharedListener, epoll.NameExclusive, epoll.NameSharedEpoll)
 
 // Pitfalls is every deliberately wrong loop (backends.Info.Pitfall), in
 // the order `muxbench pitfalls` runs them. They are in neither Order nor
@@ -95,6 +96,10 @@ type Backend struct {
 	// Pitfall marks a deliberately wrong loop, run by `muxbench pitfalls`
 	// only (backends.Info.Pitfall says which mistake).
 	Pitfall bool
+	// Sharing is how several loops of the backend's server share the
+	// listener and the ready list; backends.NoSharing (every whole server,
+	// and every poller but the sharing variants) runs one loop only.
+	Sharing backends.Sharing
 	// Check, when set, reports whether the backend can run here; its
 	// error ("unsupported: <reason and fix>") is what the harness records
 	// for the backend's points and what serve exits with. nil: always.
@@ -135,7 +140,20 @@ func Lookup(name string) (Backend, error) {
 		return Backend{}, err
 	}
 	return Backend{Name: name, Description: info.Description, Variant: info.Variant, MaxFD: info.MaxFD,
-		Pitfall: info.Pitfall != backends.NoPitfall, Check: info.Check, Poller: &info}, nil
+		Pitfall: info.Pitfall != backends.NoPitfall, Sharing: info.Sharing, Check: info.Check, Poller: &info}, nil
+}
+
+// Sharing returns the backends that can run several loops (a sharing
+// mode other than backends.NoSharing), in Order: what a scenario with
+// loops > 1 may name.
+func Sharing() []string {
+	var out []string
+	for _, n := range Order {
+		if b, err := Lookup(n); err == nil && b.Sharing != backends.NoSharing {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // Unsupported is why the named backend cannot run on this kernel or in

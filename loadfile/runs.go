@@ -36,7 +36,7 @@ func MergeRuns(in []RunInput, opts Options) (*results.Run, error) {
 		return nil, err
 	}
 	first := in[0].Run
-	if first.Scenario.Churn {
+	if first.Scenario.Churn.Any() {
 		return nil, fmt.Errorf("%w: scenario %s is a churn scenario: its window checks allow the accepts churn makes, which a merge of load files cannot tell from a fault", ErrMixed, first.Scenario.Name)
 	}
 	opts.Backend = first.Remote.Hello.Backend

@@ -125,7 +125,7 @@ func TestMergeRunsRefuses(t *testing.T) {
 		{"other point", func(in []RunInput) []RunInput { in[1].Run.Samples[0].FDs = 13; return in }, "sample 0 is epoll-lt at 12 fds"},
 		{"churn", func(in []RunInput) []RunInput {
 			for _, x := range in {
-				x.Run.Scenario.Churn = true
+				x.Run.Scenario.Churn = results.Churn{true}
 			}
 			return in
 		}, "churn scenario"},

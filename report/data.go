@@ -195,7 +195,8 @@ func ChartKinds() []string {
 const xLabel = "file descriptors watched (connections + listener + wake-up eventfd, log scale)"
 
 // Charts builds the latency, cpu, util and events charts for the runs,
-// one set per active-connection count. With one active count the charts are
+// one set per active-connection count; for runs of several loops, the
+// herd and balance charts against the loops instead (herd.go). With one active count the charts are
 // named after their kind ("latency"); with several, the count is appended
 // ("latency-active32"). Several runs are overlaid, one line per backend and
 // run.
@@ -208,6 +209,9 @@ func Charts(inputs ...Input) ([]*Chart, error) {
 }
 
 func buildCharts(ds []dataset) []*Chart {
+	if herdRun(ds) {
+		return herdCharts(ds) // the fd axis does not vary; the loops do
+	}
 	acts := actives(ds)
 	bes := backends(ds)
 	var out []*Chart
@@ -234,21 +238,27 @@ func buildCharts(ds []dataset) []*Chart {
 						}
 					}
 				}
-				if m.scale == autoScale {
-					pan.LogY = true
-					if lo, hi, ok := pan.yRange(); !ok || hi < 10*lo {
-						pan.LogY = false
-					}
-				}
-				if pan.LogY && !strings.Contains(pan.YLabel, "log scale") {
-					pan.YLabel += " (log scale)"
-				}
+				pan.settleScale(m.scale)
 				c.Panels = append(c.Panels, pan)
 			}
 			out = append(out, c)
 		}
 	}
 	return out
+}
+
+// settleScale makes an autoScale panel log when its values span more than
+// a decade, and says "log scale" on a log panel's axis.
+func (pan *Panel) settleScale(scale axisScale) {
+	if scale == autoScale {
+		pan.LogY = true
+		if lo, hi, ok := pan.yRange(); !ok || hi < 10*lo {
+			pan.LogY = false
+		}
+	}
+	if pan.LogY && !strings.Contains(pan.YLabel, "log scale") {
+		pan.YLabel += " (log scale)"
+	}
 }
 
 func chartName(kind string, active, nActive int) string {

@@ -32,6 +32,9 @@ func observations(d dataset) []string {
 			out = append(out, s)
 		}
 	}
+	if herdRun([]dataset{d}) {
+		return obsHerd(d) // a row per sharing mode: its own cap
+	}
 	add(obsLimits(d))
 	add(obsProblems(d))
 	a, at := focusActive(d)

@@ -150,6 +150,12 @@ func writeMarkdown(b *bytes.Buffer, ds []dataset, charts []*Chart) {
 	}
 	b.WriteString("\n\n")
 	acts := actives(ds)
+	if herdRun(ds) {
+		b.WriteString(wastedNote + " Max/min conns: the most and fewest connections one loop had — accepted in the window under churn, open at its end under keep-alive; busiest loop: the largest share of them.\n\n")
+		writeHerdTable(b, ds)
+		b.WriteString("\n")
+		acts = nil
+	}
 	for _, a := range acts {
 		if len(acts) > 1 {
 			fmt.Fprintf(b, "### %s\n\n", human.Plural(a, "active connection"))
@@ -374,7 +380,7 @@ func writeProblems(b *bytes.Buffer, ds []dataset) {
 					if p.Status == results.StatusOK {
 						continue
 					}
-					l := fmt.Sprintf("%s%s at %s fds, %s: **%s**", be, labelSuffix(ds, d), human.Thousands(float64(p.FDs)), human.Plural(p.Active, "active connection"), p.Status)
+					l := fmt.Sprintf("%s%s at %s fds, %s%s: **%s**", be, labelSuffix(ds, d), human.Thousands(float64(p.FDs)), human.Plural(p.Active, "active connection"), axesText(p), p.Status)
 					if p.Status == results.StatusSaturated && p.RateRequested > 0 {
 						l += fmt.Sprintf(" (achieved %s of %s req/s)", human.Thousands(p.RateAchieved.Median), human.Thousands(p.RateRequested))
 					}
@@ -397,6 +403,19 @@ func writeProblems(b *bytes.Buffer, ds []dataset) {
 		fmt.Fprintf(b, "- %s\n", l)
 	}
 	b.WriteString("\n")
+}
+
+// axesText names a point's place on the loops and churn axes, where it
+// has one: ", 4 loops, churn".
+func axesText(p results.Point) string {
+	s := ""
+	if p.Loops > 1 {
+		s += fmt.Sprintf(", %d loops", p.Loops)
+	}
+	if p.Churn {
+		s += ", churn"
+	}
+	return s
 }
 
 // fmtPct formats a utilisation (1.0 = one core) as a percentage.

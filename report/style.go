@@ -65,6 +65,12 @@ var knownStyles = map[string]Style{
 	// Variants: the colour family of what they vary, another shape.
 	epoll.NameETDrain: {palette[1], ShapeSquare},
 	poll.NameAccept1:  {palette[6], ShapeDiamond},
+	// Sharing variants (several loops): charted among themselves, one
+	// colour each.
+	epoll.NameReuseport:      {palette[2], ShapeSquare},
+	epoll.NameSharedListener: {palette[4], ShapeTriangle},
+	epoll.NameExclusive:      {palette[3], ShapeDiamond},
+	epoll.NameSharedEpoll:    {palette[5], ShapeCircle},
 }
 
 // BackendStyle returns the colour and marker for a backend name. Names

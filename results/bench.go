@@ -48,7 +48,8 @@ var benchUnits = []struct {
 //	BenchmarkMux/backend=epoll-et/fds=1000/active=32 5997 333444.4 ns/op 41023 p50-ns 98111 p99-ns 120000 p999-ns 12345.6 cpu-ns/op 0.0247 cpu-util 1999.0 req/s 0.980 waits/op
 //
 // where the iteration count is the completed requests and ns/op is the
-// measured window divided by them. Samples that measured nothing
+// measured window divided by them. A sample of several loops, or of a
+// churn load, adds /loops=N or /churn=true to its name. Samples that measured nothing
 // (unsupported, failed, or no completed request) are left out; run.json
 // and summary.csv keep them with their reason.
 //
@@ -85,8 +86,14 @@ func WriteBench(w io.Writer, run *Run) error {
 		if !measured(s.Status) || s.Requests <= 0 {
 			continue
 		}
-		fmt.Fprintf(bw, "BenchmarkMux/backend=%s/fds=%d/active=%d %d",
-			nameValue(s.Backend), s.FDs, s.Active, s.Requests)
+		fmt.Fprintf(bw, "BenchmarkMux/backend=%s/fds=%d/active=%d", nameValue(s.Backend), s.FDs, s.Active)
+		if s.Loops > 1 {
+			fmt.Fprintf(bw, "/loops=%d", s.Loops) // the scenario's axes, where it has them
+		}
+		if s.Churn {
+			bw.WriteString("/churn=true")
+		}
+		fmt.Fprintf(bw, " %d", s.Requests)
 		for _, u := range benchUnits {
 			if v := u.value(s); v != "" {
 				fmt.Fprintf(bw, " %s %s", v, u.unit)

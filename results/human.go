@@ -3,6 +3,7 @@ package results
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -17,9 +18,28 @@ import (
 func Human(w io.Writer, points []Point) error {
 	header := []string{"backend", "fds", "active", "p50", "p99", "cpu µs/req", "cpu %", "req/s", "errors", "status"}
 	rightAligned := []bool{false, true, true, true, true, true, true, true, true, false}
+	// The loops and churn axes get columns only in runs that have them,
+	// after active: loops, the load, and the wake-ups they are about.
+	axes := slices.ContainsFunc(points, func(p Point) bool { return p.Loops > 1 || p.Churn })
+	if axes {
+		header = slices.Insert(header, 3, "loops", "load", "wake-ups/req", "wasted/req")
+		rightAligned = slices.Insert(rightAligned, 3, true, false, true, true)
+	}
 	rows := [][]string{header}
 	for _, p := range points {
 		row := []string{p.Backend, strconv.Itoa(p.FDs), strconv.Itoa(p.Active)}
+		if axes {
+			load := "keep-alive"
+			if p.Churn {
+				load = "churn"
+			}
+			wakeups, wasted := "-", "-"
+			if p.Reps > 0 && p.WakeupsPerReq.Median > 0 {
+				wakeups = strconv.FormatFloat(p.WakeupsPerReq.Median, 'f', 2, 64)
+				wasted = strconv.FormatFloat(p.WastedWakeupsPerReq.Median, 'f', 2, 64)
+			}
+			row = append(row, strconv.Itoa(max(p.Loops, 1)), load, wakeups, wasted)
+		}
 		if p.Reps > 0 {
 			row = append(row,
 				human.NsCompact(p.P50.Median),

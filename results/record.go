@@ -197,9 +197,13 @@ type Scenario struct {
 	// ServerSendBuffer, when > 0, is the SO_SNDBUF the server sets on every
 	// connection (the back-pressure scenarios); 0 leaves autotuning alone.
 	ServerSendBuffer int `json:"server_sndbuf,omitempty"`
-	// Churn: every request is a connection of its own (connect, one
-	// echo, close), so the server pays setup per request.
-	Churn      bool   `json:"churn,omitempty"`
+	// Churn is the churn axis (see Churn): every request a connection
+	// of its own (true), so the server pays setup per request, or
+	// connections kept open (false, the default).
+	Churn Churn `json:"churn,omitempty"`
+	// Loops is the loops axis: how many copies of the event loop the
+	// server runs (serve -loops), ascending; absent: one (LoopCounts).
+	Loops      []int  `json:"loops,omitempty"`
 	ServerCPUs string `json:"server_cpus"` // e.g. "0"
 	ClientCPUs string `json:"client_cpus"` // e.g. "1"
 }
@@ -213,6 +217,11 @@ type Sample struct {
 	Repetition int          `json:"rep"`    // 0-based
 	Mode       traffic.Mode `json:"mode"`
 	Size       int          `json:"size"`
+	// Loops is how many loops the server ran (absent: one); Churn whether
+	// every request was a connection of its own. Both are axes of the
+	// scenario: points differ by them.
+	Loops int  `json:"loops,omitempty"`
+	Churn bool `json:"churn,omitempty"`
 
 	Status string `json:"status"`           // one of the Status* constants
 	Reason string `json:"reason,omitempty"` // why unsupported/failed/errors, with the fix
@@ -374,6 +383,38 @@ type ServerDelta struct {
 	// from /proc (schedstat per thread); absent for muxbench's own
 	// servers, whose reports carry their CPU.
 	Tree *TreeCPU `json:"tree,omitempty"`
+
+	// Wake-ups of the loop thread(s), every event-loop server: Wakeups are
+	// their voluntary context switches over the window (each a sleep they
+	// were woken from; /proc/self/task/TID/status), WastedWakeups those
+	// that did no work (see WastedWakeups: summed per loop, a lower
+	// bound), WastedWaits the waits that returned but found nothing to do
+	// (already in Waits), EmptyAccepts the listener readinesses whose
+	// connection another loop took. Absent for gonet and servers that do
+	// not report them.
+	Wakeups       int64 `json:"wakeups,omitempty"`
+	WastedWakeups int64 `json:"wasted_wakeups,omitempty"`
+	WastedWaits   int64 `json:"wasted_waits,omitempty"`
+	EmptyAccepts  int64 `json:"empty_accepts,omitempty"`
+	// WakeupsPerReq and WastedWakeupsPerReq divide by the requests;
+	// WastedWakeupsPerAccept by the connections accepted in the window
+	// (churn: one per request; 0 when none were); EventsPerWakeup is
+	// events over wake-ups.
+	WakeupsPerReq          float64 `json:"wakeups_per_req,omitempty"`
+	WastedWakeupsPerReq    float64 `json:"wasted_wakeups_per_req,omitempty"`
+	WastedWakeupsPerAccept float64 `json:"wasted_wakeups_per_accept,omitempty"`
+	EventsPerWakeup        float64 `json:"events_per_wakeup,omitempty"`
+
+	// Several loops (serve -loops N): how many, their sharing mode
+	// (backends.Sharing's name), each loop's part with its shares of the
+	// connections and the CPU, and the fewest and most connections a loop
+	// had (accepted in the window under churn, else open at its end):
+	// ConnBalance is their ratio. Absent for one loop.
+	Loops    int         `json:"loops,omitempty"`
+	Sharing  string      `json:"sharing,omitempty"`
+	PerLoop  []LoopDelta `json:"per_loop,omitempty"`
+	ConnsMin int64       `json:"conns_min,omitempty"`
+	ConnsMax int64       `json:"conns_max,omitempty"`
 }
 
 // TreeCPU is an external server's process tree over a window: every thread
@@ -433,6 +474,8 @@ type Point struct {
 	FDs     int          `json:"fds"`
 	Idle    int          `json:"idle"`
 	Active  int          `json:"active"`
+	Loops   int          `json:"loops,omitempty"` // 0 or 1: one
+	Churn   bool         `json:"churn,omitempty"`
 	Mode    traffic.Mode `json:"mode"`
 	Status  string       `json:"status"` // worst status among the samples
 	Reason  string       `json:"reason,omitempty"`
@@ -456,6 +499,15 @@ type Point struct {
 	WaitsPerReq      Stat   `json:"waits_per_req"`
 	EventsPerWait    Stat   `json:"events_per_wait"`
 	Errors           int64  `json:"errors"` // total over samples
+	// Wake-ups (ServerDelta's): per request, wasted per request and per
+	// accept; ConnBalance, max/min of the loops' connections (+Inf when a
+	// loop had none; 0 for one loop), and BusiestLoopShare, the largest
+	// share of the connections one loop had (1/loops is even).
+	WakeupsPerReq          Stat `json:"wakeups_per_req"`
+	WastedWakeupsPerReq    Stat `json:"wasted_wakeups_per_req"`
+	WastedWakeupsPerAccept Stat `json:"wasted_wakeups_per_accept"`
+	ConnBalance            Stat `json:"conn_balance"`
+	BusiestLoopShare       Stat `json:"busiest_loop_share"`
 }
 
 // Stat is a median with its spread across repetitions.

@@ -54,7 +54,38 @@ func ServerDeltaOf(h wire.Hello, start, end wire.Report, requests float64) Serve
 	if d.Waits > 0 {
 		d.EventsPerWait = float64(d.Events) / float64(d.Waits)
 	}
+	wakeups(&d, h, start, end, requests)
 	return d
+}
+
+// wakeups fills d's wake-up figures and, for a server of several loops,
+// its per-loop part.
+func wakeups(d *ServerDelta, h wire.Hello, start, end wire.Report, requests float64) {
+	d.WastedWaits = int64(end.WastedWaits - start.WastedWaits)
+	d.EmptyAccepts = int64(end.EmptyAccepts - start.EmptyAccepts)
+	if h.LoopCount() > 1 {
+		d.Loops, d.Sharing = h.LoopCount(), h.Sharing
+	}
+	if d.PerLoop, d.ConnsMin, d.ConnsMax = loopDeltas(start, end); d.PerLoop != nil {
+		for _, l := range d.PerLoop {
+			d.Wakeups += l.Wakeups
+			d.WastedWakeups += l.WastedWakeups
+		}
+	} else if end.LoopWakeups > 0 {
+		d.Wakeups = end.LoopWakeups - start.LoopWakeups
+		d.WastedWakeups = WastedWakeups(d.Wakeups, start.Stats, end.Stats)
+	}
+	if d.Wakeups <= 0 {
+		return
+	}
+	if requests > 0 {
+		d.WakeupsPerReq = float64(d.Wakeups) / requests
+		d.WastedWakeupsPerReq = float64(d.WastedWakeups) / requests
+	}
+	if d.Accepts > 0 {
+		d.WastedWakeupsPerAccept = float64(d.WastedWakeups) / float64(d.Accepts)
+	}
+	d.EventsPerWakeup = float64(d.Events) / float64(d.Wakeups)
 }
 
 // AddServerErrors counts into errs what the server's reports say went

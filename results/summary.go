@@ -32,8 +32,8 @@ func measured(status string) bool {
 	return status == StatusOK || status == StatusSaturated || status == StatusErrors
 }
 
-// Summarize reduces samples to one Point per (backend, fds, active), in the
-// order each first appears. A point's figures are the median, min and max
+// Summarize reduces samples to one Point per (backend, fds, active, loops,
+// churn), in the order each first appears. A point's figures are the median, min and max
 // over its measured samples (status ok, saturated or errors); unsupported
 // and failed samples are left out of the statistics, but the point's Status
 // is the worst status among all its samples, and Reason joins the distinct
@@ -41,13 +41,14 @@ func measured(status string) bool {
 // status makes its point failed.
 func Summarize(samples []Sample) []Point {
 	type key struct {
-		backend     string
-		fds, active int
+		backend            string
+		fds, active, loops int
+		churn              bool
 	}
 	var order []key
 	groups := map[key][]Sample{}
 	for _, s := range samples {
-		k := key{s.Backend, s.FDs, s.Active}
+		k := key{s.Backend, s.FDs, s.Active, max(s.Loops, 1), s.Churn}
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
@@ -68,6 +69,8 @@ func summarizePoint(samples []Sample) Point {
 		FDs:           first.FDs,
 		Idle:          first.Idle,
 		Active:        first.Active,
+		Loops:         first.Loops,
+		Churn:         first.Churn,
 		Mode:          first.Mode,
 		Status:        StatusOK,
 		RateRequested: first.RateRequested,
@@ -118,6 +121,11 @@ func summarizePoint(samples []Sample) Point {
 	p.ClientCPUPerReq = stat(m, func(s Sample) float64 { return s.Client.CPUNsPerReq })
 	p.WaitsPerReq = stat(m, func(s Sample) float64 { return s.Server.WaitsPerReq })
 	p.EventsPerWait = stat(m, func(s Sample) float64 { return s.Server.EventsPerWait })
+	p.WakeupsPerReq = stat(m, func(s Sample) float64 { return s.Server.WakeupsPerReq })
+	p.WastedWakeupsPerReq = stat(m, func(s Sample) float64 { return s.Server.WastedWakeupsPerReq })
+	p.WastedWakeupsPerAccept = stat(m, func(s Sample) float64 { return s.Server.WastedWakeupsPerAccept })
+	p.ConnBalance = stat(m, func(s Sample) float64 { return s.Server.ConnBalance() })
+	p.BusiestLoopShare = stat(m, func(s Sample) float64 { return s.Server.BusiestLoopShare() })
 	return p
 }
 

@@ -75,6 +75,17 @@
 //	             ("0", "1-3", "0,2"); empty means unpinned. Default: "0".
 //	client_cpus  CPU list the load generator is pinned to; must not overlap
 //	             server_cpus. Default: "1".
+//	server_sndbuf  SO_SNDBUF the server sets on every connection; 0 leaves
+//	             the kernel's autotuning. Default: 0.
+//	churn        true (every request a connection of its own), false
+//	             (connections kept open), or [false, true]: both loads, an
+//	             axis. Default: false.
+//	loops        copies of the event loop in the server process, each on its
+//	             own thread pinned to one of server_cpus in turn: a number or
+//	             an ascending list (an axis), 1 to 256. Above 1 every backend
+//	             must have a sharing mode (backends.Sharing: the epoll-reuseport,
+//	             epoll-shared-listener, epoll-exclusive and epoll-shared-epoll
+//	             variants). Default: 1.
 //
 // Durations are Go duration strings ("500ms", "2s", "1m30s"), parsed once
 // here into results.Duration values (written back to results files as

@@ -11,6 +11,7 @@ import (
 
 	"github.com/goccy/go-yaml/ast"
 
+	"github.com/muxbench/muxbench/backends"
 	"github.com/muxbench/muxbench/internal/cpuset"
 	"github.com/muxbench/muxbench/internal/sockperf"
 	"github.com/muxbench/muxbench/internal/traffic"
@@ -70,8 +71,79 @@ func (d *decoder) scenario(f *fields) results.Scenario {
 
 	s.ServerCPUs, s.ClientCPUs = d.cpus(f.ServerCPUs, f.ClientCPUs)
 	s.ServerSendBuffer = d.sendBuffer(f.SendBuffer)
-	s.Churn = d.boolean("churn", f.Churn)
+	s.Churn = d.churn(f.Churn)
+	s.Loops = d.loops(f.Loops, f.Backends, s.Backends)
 	return s
+}
+
+// churn converts the churn axis: true, false, or a list of both; one
+// false (the default) is the empty axis, as results.Churn writes it.
+func (d *decoder) churn(n ast.Node) results.Churn {
+	if n == nil {
+		return nil
+	}
+	if _, list := unwrap(n).(*ast.SequenceNode); !list {
+		if d.boolean("churn", n) {
+			return results.Churn{true}
+		}
+		return nil
+	}
+	nodes, ok := d.list("churn", n, false)
+	if !ok {
+		return nil
+	}
+	var out results.Churn
+	for i, e := range nodes {
+		v := d.boolean("churn", e)
+		if i > 0 && v == out[len(out)-1] {
+			d.errorf(e, "churn: %v is listed twice (use true, false, or [false, true] for both loads)", v)
+		}
+		out = append(out, v)
+	}
+	if len(out) == 1 && !out[0] {
+		return nil
+	}
+	return out
+}
+
+// loops converts the loops axis and checks that every backend can run
+// that many loops: above one, only a backend with a sharing mode can.
+func (d *decoder) loops(n, backendsNode ast.Node, names []string) []int {
+	if n == nil {
+		return nil
+	}
+	loops, nodes := d.intList("loops", n, true)
+	most := 0
+	for i, v := range loops {
+		switch {
+		case v < 1 || v > backends.MaxLoops:
+			d.errorf(nodes[i], "loops: %d is out of range (use 1 to %d)", v, backends.MaxLoops)
+		case i > 0 && v == loops[i-1]:
+			d.errorf(nodes[i], "loops: %d is listed twice (list each loop count once, from smallest to largest)", v)
+		case i > 0 && v < loops[i-1]:
+			d.errorf(nodes[i], "loops: %d after %d is not ascending (list the loop counts from smallest to largest, each once)", v, loops[i-1])
+		}
+		most = max(most, v)
+	}
+	if most > 1 {
+		var single []string
+		for _, b := range names {
+			if !slices.Contains(lineup.Sharing(), b) {
+				single = append(single, b)
+			}
+		}
+		if len(single) > 0 {
+			node := backendsNode
+			if node == nil {
+				node = n
+			}
+			d.errorf(node, "backends: %s cannot run several loops (no sharing mode), and loops goes to %d (use backends with one: %s; or loops: 1)", strings.Join(single, ", "), most, strings.Join(lineup.Sharing(), ", "))
+		}
+	}
+	if len(loops) == 1 && loops[0] == 1 {
+		return nil // one loop, the default: as results.Scenario writes it
+	}
+	return loops
 }
 
 func (d *decoder) name(n ast.Node) string {

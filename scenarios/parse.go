@@ -84,6 +84,7 @@ type fields struct {
 	ClientCPUs  ast.Node `yaml:"client_cpus"`
 	SendBuffer  ast.Node `yaml:"server_sndbuf"`
 	Churn       ast.Node `yaml:"churn"`
+	Loops       ast.Node `yaml:"loops"`
 }
 
 // fieldNames lists the YAML keys of fields, in declaration order.

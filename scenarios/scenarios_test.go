@@ -15,6 +15,7 @@ import (
 
 	"github.com/muxbench/muxbench/internal/golden"
 	"github.com/muxbench/muxbench/internal/traffic"
+	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/results"
 )
 
@@ -116,6 +117,39 @@ client_cpus: 2,3
 			},
 		},
 		{
+			name: "loops and churn as axes",
+			file: "herd.yaml",
+			src:  "name: herd\nbackends: [epoll-reuseport, epoll-shared-epoll]\nfds: [10]\nloops: [2, 4, 8]\nchurn: [false, true]\n",
+			want: results.Scenario{
+				Name: "herd", Backends: []string{"epoll-reuseport", "epoll-shared-epoll"},
+				FDs: []int{10}, Active: []int{1}, Mode: "open", Rate: 2000, Size: 64,
+				KeepAlive: 0, Warmup: results.Duration(time.Second), Duration: results.Duration(3 * time.Second), Repetitions: 3, Proto: traffic.Echo,
+				ServerCPUs: "0", ClientCPUs: "1", Loops: []int{2, 4, 8}, Churn: results.Churn{false, true},
+			},
+		},
+		{
+			name: "one loop and no churn, written out, are the defaults",
+			file: "one.yaml",
+			src:  "name: one\nbackends: [epoll-lt]\nfds: [10]\nloops: 1\nchurn: false\n",
+			want: results.Scenario{
+				Name: "one", Backends: []string{"epoll-lt"},
+				FDs: []int{10}, Active: []int{1}, Mode: "open", Rate: 2000, Size: 64,
+				KeepAlive: 0, Warmup: results.Duration(time.Second), Duration: results.Duration(3 * time.Second), Repetitions: 3, Proto: traffic.Echo,
+				ServerCPUs: "0", ClientCPUs: "1",
+			},
+		},
+		{
+			name: "churn as one value",
+			file: "c.yaml",
+			src:  "name: c\nbackends: [epoll-lt]\nfds: [10]\nchurn: true\nloops: [1]\n",
+			want: results.Scenario{
+				Name: "c", Backends: []string{"epoll-lt"},
+				FDs: []int{10}, Active: []int{1}, Mode: "open", Rate: 2000, Size: 64,
+				KeepAlive: 0, Warmup: results.Duration(time.Second), Duration: results.Duration(3 * time.Second), Repetitions: 3, Proto: traffic.Echo,
+				ServerCPUs: "0", ClientCPUs: "1", Churn: results.Churn{true},
+			},
+		},
+		{
 			name: "http: the default path, no size",
 			file: "h.yaml",
 			src:  "fds: [10]\nproto: http\n",
@@ -184,7 +218,7 @@ func TestSuites(t *testing.T) {
 	for i := range fullScs {
 		f, q := fullScs[i], quickScs[i]
 		subset := !slices.ContainsFunc(q.Backends, func(b string) bool { return !slices.Contains(f.Backends, b) })
-		if !subset || f.Mode != q.Mode || f.Size != q.Size || f.ServerSendBuffer != q.ServerSendBuffer || f.Churn != q.Churn {
+		if !subset || f.Mode != q.Mode || f.Size != q.Size || f.ServerSendBuffer != q.ServerSendBuffer || !slices.Equal(f.Churn, q.Churn) {
 			t.Errorf("%s and %s differ in what they measure (quick's backends must be among the full one's; mode, size, sndbuf, churn the same)", f.Name, q.Name)
 		}
 	}
@@ -199,7 +233,10 @@ func TestBuiltins(t *testing.T) {
 	for _, info := range list {
 		names = append(names, info.Name)
 	}
-	want := []string{"idle-sweep", "quick", "smoke"}
+	// claim-herd is a claim scenario of its own (several loops; not one
+	// of the notes' claims): it runs the sharing variants only.
+	herd := []string{"claim-herd", "claim-herd-quick"}
+	want := append([]string{"idle-sweep", "quick", "smoke"}, herd...)
 	for _, su := range suites {
 		want = append(want, su.Scenarios...)
 	}
@@ -224,7 +261,7 @@ func TestBuiltins(t *testing.T) {
 		}
 		// Every built-in sweep runs every default backend (variants may be
 		// added); a claim scenario runs the backends its claim compares.
-		inSuite := slices.ContainsFunc(suites, func(su Suite) bool { return slices.Contains(su.Scenarios, info.Name) })
+		inSuite := slices.ContainsFunc(suites, func(su Suite) bool { return slices.Contains(su.Scenarios, info.Name) }) || slices.Contains(herd, info.Name)
 		for _, b := range KnownBackends() {
 			if inSuite {
 				break
@@ -257,6 +294,22 @@ func TestBuiltins(t *testing.T) {
 		t.Errorf("claims-quick's scenarios measure for %v in total, want at most 75s", claimsTime)
 	}
 
+	// claim-herd-quick is to run in about a minute: its measured time
+	// must leave room for a server start and the connects per sample.
+	herdQuick, _ := Load("claim-herd-quick")
+	if d := measuredTime(t, herdQuick); d > 45*time.Second {
+		t.Errorf("claim-herd-quick measures for %v, want at most 45s so the run takes about a minute", d)
+	}
+	full, _ := Load("claim-herd")
+	if !slices.Equal(full.Loops, []int{2, 4, 8}) || !slices.Equal(full.Churn, results.Churn{false, true}) ||
+		!slices.Equal(full.Backends, lineup.Sharing()) || full.ServerCPUs != "0" {
+		t.Errorf("claim-herd: loops %v, churn %v, backends %v on CPUs %q; want 2, 4, 8 loops of every sharing mode, with and without churn, on CPU 0",
+			full.Loops, full.Churn, full.Backends, full.ServerCPUs)
+	}
+	if !slices.Equal(herdQuick.Loops, full.Loops) || !slices.Equal(herdQuick.Churn, full.Churn) || !slices.Equal(herdQuick.Backends, full.Backends) {
+		t.Errorf("claim-herd-quick measures other points than claim-herd")
+	}
+
 	sweep, _ := Load("idle-sweep")
 	if got := sweep.FDs[len(sweep.FDs)-1]; got != 19960 {
 		t.Errorf("idle-sweep reaches %d fds, want 19960", got)
@@ -287,6 +340,7 @@ func measuredTime(t *testing.T, s results.Scenario) time.Duration {
 			}
 		}
 	}
+	points *= len(s.LoopCounts()) * len(s.Churn.Values())
 	return time.Duration(points*len(s.Backends)*s.Repetitions) * (warmup + window)
 }
 
@@ -400,7 +454,7 @@ func roundTrip(t *testing.T, s results.Scenario) []byte {
 		"keepalive": s.KeepAlive, "warmup": s.Warmup, "duration": s.Duration,
 		"repetitions": s.Repetitions, "proto": s.Proto,
 		"server_cpus": s.ServerCPUs, "client_cpus": s.ClientCPUs,
-		"server_sndbuf": s.ServerSendBuffer, "churn": s.Churn,
+		"server_sndbuf": s.ServerSendBuffer, "churn": s.Churn, "loops": s.Loops,
 	}
 	if s.Mode == "open" {
 		m["rate"] = s.Rate

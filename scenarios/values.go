@@ -37,7 +37,8 @@ var examples = map[string]string{
 	"server_cpus":   "server_cpus: \"0\"",
 	"client_cpus":   "client_cpus: \"1-3\"",
 	"server_sndbuf": "server_sndbuf: 4096",
-	"churn":         "churn: true",
+	"churn":         "churn: true or churn: [false, true]",
+	"loops":         "loops: 4 or loops: [2, 4, 8]",
 }
 
 // unwrap looks through tags ("!!str 0") and anchors ("&x 0") to the value.

@@ -20,38 +20,52 @@ const acceptBatch = 64
 // accept takes pending connections: until EAGAIN when edge-triggered (no
 // new edge comes for connections left in the queue), at most acceptBatch
 // otherwise (the next wait reports the rest), one with AcceptOnce. Out of
-// fds, it sheds pending connections instead of leaving them queued.
-func (s *Server) accept() {
+// fds, it sheds pending connections instead of leaving them queued. It
+// returns how many connections it took off the queue (accepted or shed);
+// none means the readiness was stale — another loop sharing the listener
+// took the connection first — and is counted in EmptyAccepts.
+func (s *loop) accept() int {
+	took := s.acceptQueued()
+	if took == 0 {
+		s.c.EmptyAccepts.Add(1)
+	}
+	return took
+}
+
+func (s *loop) acceptQueued() (took int) {
 	s.spare.Refill() // before any connection can have its fd
 	for n := 0; s.info.EdgeTriggered || n < acceptBatch; n++ {
 		fd, _, err := unix.Accept4(s.lnFD, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		switch {
 		case err == unix.EAGAIN:
-			return
+			return took
 		case err == unix.EINTR || err == unix.ECONNABORTED:
 			continue
 		case err == unix.EMFILE || err == unix.ENFILE:
 			s.c.ErrAccept.Add(1)
 			switch s.shed() {
 			case shedOne:
+				took++
 				continue
 			case shedFailed:
 				s.pauseAccept()
 			}
-			return
+			return took
 		case err != nil:
 			s.c.ErrAccept.Add(1)
-			return
+			return took
 		}
+		took++
 		s.c.Accepts.Add(1)
 		s.admit(fd)
 		if s.info.AcceptOnce && !s.info.EdgeTriggered {
-			return
+			return took
 		}
 		if s.info.Pitfall == backends.PitfallETAcceptOnce {
-			return // WRONG on purpose: the rest of the queue raises no new edge
+			return took // WRONG on purpose: the rest of the queue raises no new edge
 		}
 	}
+	return took
 }
 
 // shed results.
@@ -68,9 +82,9 @@ const (
 const acceptRetryMs = 10
 
 // pauseAccept stops watching the listener for acceptRetryMs.
-func (s *Server) pauseAccept() {
+func (s *loop) pauseAccept() {
 	s.c.InterestMods.Add(1)
-	if err := s.poller.Modify(s.lnFD, 0); err != nil {
+	if err := s.watchListener(false); err != nil {
 		s.c.ErrOther.Add(1)
 	}
 	s.acceptPaused = true
@@ -80,20 +94,35 @@ func (s *Server) pauseAccept() {
 // resumeAccept watches the listener again and accepts what is queued (an
 // edge-triggered Modify re-arms the edge only if a connection arrives, so
 // accept now).
-func (s *Server) resumeAccept() {
+func (s *loop) resumeAccept() {
 	s.acceptPaused = false
 	s.c.InterestMods.Add(1)
-	if err := s.poller.Modify(s.lnFD, backends.Read); err != nil {
+	if err := s.watchListener(true); err != nil {
 		s.c.ErrOther.Add(1)
 	}
 	s.accept()
+}
+
+// watchListener watches the listener for new connections again (on) or
+// stops (off): a Modify of its interest, or, registered EPOLLEXCLUSIVE
+// (which Modify cannot change), a Remove and an exclusive Add.
+func (s *loop) watchListener(on bool) error {
+	switch {
+	case s.exclusive != nil && on:
+		return s.exclusive.AddExclusive(s.lnFD, backends.Read)
+	case s.exclusive != nil:
+		return s.poller.Remove(s.lnFD)
+	case on:
+		return s.poller.Modify(s.lnFD, backends.Read)
+	}
+	return s.poller.Modify(s.lnFD, 0)
 }
 
 // shed closes one pending connection through the spare fd when out of
 // fds (Spare.Shed). Another thread of the process (the stats reader
 // opening /proc files) can take the freed fd first; then, or with no
 // spare, it reports shedFailed.
-func (s *Server) shed() int {
+func (s *loop) shed() int {
 	closed, err := s.spare.Shed(s.lnFD)
 	if closed {
 		s.c.ConnsRejected.Add(1)
@@ -107,25 +136,32 @@ func (s *Server) shed() int {
 	return shedOne
 }
 
-func (s *Server) admit(fd int) {
+func (s *loop) admit(fd int) {
 	TuneConn(fd, s.sndbuf)
 	in := backends.Read
 	if s.info.EdgeTriggered {
 		in |= backends.Write // registered once, never modified
+	}
+	// In the table before the poller hears of it: on a shared epoll set
+	// another loop's wait can report the fd as soon as it is added.
+	if !s.conns.put(fd, &conn{fd: fd}) {
+		// Past the shared table (sized at the fd limit when the server
+		// started): a limit raised since. Refused like select's past
+		// FD_SETSIZE.
+		s.c.ConnsRejected.Add(1)
+		unix.Close(fd)
+		return
 	}
 	s.c.InterestMods.Add(1)
 	if err := s.poller.Add(fd, in); err != nil {
 		if !errors.Is(err, backends.ErrFDLimit) {
 			s.c.ErrOther.Add(1)
 		}
+		s.conns.clear(fd)
 		s.c.ConnsRejected.Add(1)
 		unix.Close(fd)
 		return
 	}
-	for fd >= len(s.conns) {
-		s.conns = append(s.conns, nil)
-	}
-	s.conns[fd] = &conn{fd: fd}
 	s.c.ConnsOpen.Add(1)
 	s.c.Watched.Add(1)
 	if int64(fd) > s.c.MaxWatchedFD.Load() {

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -31,26 +34,41 @@ func startServer(t testing.TB, backend string, proto traffic.Proto) server.Runne
 	return startServerConfig(t, backend, server.Config{Addr: "127.0.0.1:0", Proto: proto})
 }
 
-func startServerConfig(t testing.TB, backend string, cfg server.Config) server.Runner {
+func startServerConfig(t testing.TB, name string, cfg server.Config) server.Runner {
 	t.Helper()
+	backend, loops := backendOf(name)
+	if loops > 1 {
+		cfg.Loops = loops
+		procs := runtime.GOMAXPROCS(0)
+		t.Cleanup(func() { runtime.GOMAXPROCS(procs) }) // Serve raises it to a P per loop and one more
+	}
 	srv, err := start.Server(backend, cfg)
 	if err != nil {
-		t.Fatalf("start %s: %v", backend, err)
+		t.Fatalf("start %s: %v", name, err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve() }()
 	t.Cleanup(func() {
 		srv.Shutdown()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(deadline):
-			t.Errorf("Serve did not return within %v of Shutdown", deadline)
-		}
+		awaitServe(t, done)
 	})
 	return srv
+}
+
+// awaitServe waits, bounded, for Serve's result on done after a Shutdown,
+// and reports whether it came.
+func awaitServe(t testing.TB, done <-chan error) bool {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		return true
+	case <-time.After(deadline):
+		t.Errorf("Serve did not return within %v of Shutdown", deadline)
+		return false
+	}
 }
 
 func dial(t *testing.T, srv server.Runner) *net.TCPConn {
@@ -125,13 +143,41 @@ func firstDiff(a, b []byte) int {
 
 // isLoop reports whether the backend runs one loop on a locked thread
 // (the event loop, or uring), and so has every counter.
-func isLoop(backend string) bool {
+func isLoop(name string) bool {
+	backend, _ := backendOf(name)
 	b, _ := lineup.Lookup(backend)
 	return b.LoopThread()
 }
 
+// loopsSep joins a backend and a loop count in the name of a server under
+// test: "epoll-exclusive loops=4" is that backend run as four loops.
+const loopsSep = " loops="
+
+// backendOf splits the name of a server under test into its backend and
+// loops (1 for a plain backend name).
+func backendOf(name string) (backend string, loops int) {
+	backend, n, ok := strings.Cut(name, loopsSep)
+	if !ok {
+		return name, 1
+	}
+	loops, _ = strconv.Atoi(n)
+	return backend, loops
+}
+
+// underTest names every server the conformance suite runs: every backend
+// as one loop, and each backend with a sharing mode as 2 and 4 loops.
+func underTest() []string {
+	names := lineup.Names()
+	for _, backend := range lineup.Sharing() {
+		for _, loops := range []int{2, 4} {
+			names = append(names, fmt.Sprintf("%s%s%d", backend, loopsSep, loops))
+		}
+	}
+	return names
+}
+
 func TestConformance(t *testing.T) {
-	for _, name := range lineup.Names() {
+	for _, name := range underTest() {
 		t.Run(name, func(t *testing.T) {
 			for _, size := range []int{1, 64, 64 << 10, 1 << 20, 8 << 20} {
 				t.Run(fmt.Sprintf("echo %d bytes", size), func(t *testing.T) { testEcho(t, name, size) })
@@ -146,6 +192,7 @@ func TestConformance(t *testing.T) {
 			t.Run("5000 idle 4 active", func(t *testing.T) { testIdle(t, name, 5000, 4) })
 			t.Run("counters", func(t *testing.T) { testCounters(t, name) })
 			t.Run("sockperf", func(t *testing.T) { testSockperf(t, name) })
+			t.Run("shutdown", func(t *testing.T) { testShutdown(t, name) })
 		})
 	}
 }
@@ -168,7 +215,7 @@ func testEcho(t *testing.T, backend string, size int) {
 	// The notes' loop (ModPerRequest) never writes into a full buffer: it
 	// writes only when a wait reports the fd writable, so it counts no
 	// EAGAIN — and every reply of it takes the pending path anyway.
-	if b, _ := lineup.Lookup(backend); b.EventLoop() && !b.Poller.ModPerRequest {
+	if b, _ := lineup.Lookup(backendOf1(backend)); b.EventLoop() && !b.Poller.ModPerRequest {
 		waitStats(t, srv, "a write EAGAIN", func(s wire.Stats) bool { return s.WriteEAGAIN > 0 })
 	}
 	got := make([]byte, size)
@@ -384,7 +431,7 @@ func testIdle(t *testing.T, backend string, idle, active int) {
 		t.Skip("opens 5,000 connections")
 	}
 	srv := startServer(t, backend, traffic.Echo)
-	if backend == "select" {
+	if backend == fdselect.Name {
 		// select cannot hold 5,000 fds: the ones past FD_SETSIZE are
 		// rejected, which TestSelectLimit checks. Run at what fits, with the
 		// clients' fds in this same process: 2 per connection.
@@ -468,7 +515,7 @@ func testCounters(t *testing.T, backend string) {
 		// short, so the socket is drained). Draining to EAGAIN: one EAGAIN
 		// read per readiness (the drain read sometimes finds the client's
 		// next message already there, so it may need fewer waits).
-		info, _ := backends.Lookup(backend)
+		info, _ := backends.Lookup(backendOf1(backend))
 		if got := st.Reads - st.ReadEAGAIN; got != n+1 {
 			t.Errorf("reads with data or EOF = %d; want %d", got, n+1)
 		}
@@ -493,14 +540,65 @@ func testCounters(t *testing.T, backend string) {
 		if st.InterestMods != mods {
 			t.Errorf("interest changes = %d; want %d", st.InterestMods, mods)
 		}
-		if st.Watched != 2 || st.WaitsInterrupted > st.Waits {
-			t.Errorf("watched %d after the close, interrupted waits %d of %d; want 2 (listener and wake-up fd), fewer than waits", st.Watched, st.WaitsInterrupted, st.Waits)
+		// Each poller watches a listener and the wake-up eventfd.
+		_, loops := backendOf(backend)
+		if own := int64(2 * info.Sharing.Pollers(loops)); st.Watched != own || st.WaitsInterrupted > st.Waits {
+			t.Errorf("watched %d after the close, interrupted waits %d of %d; want %d (listener and wake-up fd per poller), fewer than waits", st.Watched, st.WaitsInterrupted, st.Waits, own)
 		}
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
 			t.Errorf("%s = %d; want %d", ch.name, ch.got, ch.want)
 		}
+	}
+}
+
+// backendOf1 is the backend of a server under test's name.
+func backendOf1(name string) string {
+	backend, _ := backendOf(name)
+	return backend
+}
+
+// testShutdown: Shutdown stops every loop — Serve returns, each loop's
+// thread has left its loop, the listeners are closed — and closes every
+// connection, whichever loop held it.
+func testShutdown(t *testing.T, name string) {
+	backend, loops := backendOf(name)
+	if loops > 1 {
+		procs := runtime.GOMAXPROCS(0)
+		defer runtime.GOMAXPROCS(procs)
+	}
+	srv, err := start.Server(backend, server.Config{Addr: "127.0.0.1:0", Loops: loops})
+	if err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve() }()
+	var clients []net.Conn
+	for i := 0; i < 4*loops; i++ {
+		c := dial(t, srv)
+		roundTrip(t, c, pattern(16, i))
+		clients = append(clients, c)
+	}
+	srv.Shutdown()
+	if !awaitServe(t, done) {
+		t.FailNow()
+	}
+	if s, ok := srv.(*server.Server); ok {
+		for i, l := range s.LoopStats() {
+			if l.TID != 0 {
+				t.Errorf("loop %d of %d still on thread %d after Serve returned", i, len(s.LoopStats()), l.TID)
+			}
+		}
+	}
+	for i, c := range clients {
+		if n, err := c.Read(make([]byte, 1)); err == nil {
+			t.Errorf("client %d: read %d bytes after Shutdown; want EOF or reset", i, n)
+		}
+	}
+	if c, err := net.DialTimeout("tcp", srv.Addr(), time.Second); err == nil {
+		c.Close()
+		t.Errorf("dial %s after Shutdown succeeded; want refused", srv.Addr())
 	}
 }
 
@@ -589,7 +687,7 @@ func TestSelectBigPastFDSetSize(t *testing.T) {
 			}
 			last := dial(t, srv) // the highest server fd, past FD_SETSIZE
 			st := waitStats(t, srv, "all connects accepted", func(s wire.Stats) bool { return s.Accepts == n+1 })
-			if backend == "select" {
+			if backend == fdselect.Name {
 				if st.ConnsRejected == 0 {
 					t.Fatalf("select rejected none of %d connections; want those past FD_SETSIZE", n+1)
 				}

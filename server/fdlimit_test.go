@@ -77,6 +77,12 @@ func serveAtFDLimit(backend string, in io.Reader, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	return serveLines(srv, in, out)
+}
+
+// serveLines runs srv, prints "addr HOST:PORT", then answers each "stats"
+// line on in with "report JSON" (wire.Report) until in ends.
+func serveLines(srv server.Runner, in io.Reader, out io.Writer) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve() }()
 	fmt.Fprintf(out, "addr %s\n", srv.Addr())
@@ -94,18 +100,27 @@ func serveAtFDLimit(backend string, in io.Reader, out io.Writer) error {
 	return <-served
 }
 
-// fdLimitServer is the parent's handle on a child server.
-type fdLimitServer struct {
+// childServer is the parent's handle on a child server (this test binary
+// re-executed to run one test that serves: TestFDLimitChild,
+// TestHerdChild).
+type childServer struct {
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
 	lines chan string
 	addr  string
 }
 
-func startFDLimitServer(t *testing.T, backend string) *fdLimitServer {
+func startFDLimitServer(t *testing.T, backend string) *childServer {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestFDLimitChild$")
-	cmd.Env = append(os.Environ(), fdLimitEnv+"="+backend)
+	return startChildServer(t, "TestFDLimitChild", backend, fdLimitEnv+"="+backend)
+}
+
+// startChildServer runs test (a Test...Child) in a child process with
+// env added, reads its address and stops it at cleanup.
+func startChildServer(t *testing.T, test, backend string, env ...string) *childServer {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$")
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = os.Stderr
 	cmd.WaitDelay = time.Second
 	stdin, err := cmd.StdinPipe()
@@ -119,7 +134,7 @@ func startFDLimitServer(t *testing.T, backend string) *fdLimitServer {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start child server: %v", err)
 	}
-	s := &fdLimitServer{cmd: cmd, stdin: stdin, lines: make(chan string, 16)}
+	s := &childServer{cmd: cmd, stdin: stdin, lines: make(chan string, 16)}
 	exited := make(chan error, 1)
 	t.Cleanup(func() {
 		stdin.Close() // EOF: the child shuts down
@@ -150,7 +165,7 @@ func startFDLimitServer(t *testing.T, backend string) *fdLimitServer {
 
 // line returns the next line with prefix, skipping others (the testing
 // package's own output).
-func (s *fdLimitServer) line(t *testing.T, prefix string) string {
+func (s *childServer) line(t *testing.T, prefix string) string {
 	t.Helper()
 	timeout := time.After(deadline)
 	for {
@@ -168,7 +183,7 @@ func (s *fdLimitServer) line(t *testing.T, prefix string) string {
 	}
 }
 
-func (s *fdLimitServer) report(t *testing.T) wire.Report {
+func (s *childServer) report(t *testing.T) wire.Report {
 	t.Helper()
 	if _, err := io.WriteString(s.stdin, "stats\n"); err != nil {
 		t.Fatalf("ask child server for stats: %v", err)
@@ -182,7 +197,7 @@ func (s *fdLimitServer) report(t *testing.T) wire.Report {
 
 // waitReport polls the child's counters until cond holds or deadline
 // passes, and returns the last report either way.
-func (s *fdLimitServer) waitReport(t *testing.T, cond func(wire.Report) bool) (wire.Report, bool) {
+func (s *childServer) waitReport(t *testing.T, cond func(wire.Report) bool) (wire.Report, bool) {
 	t.Helper()
 	end := time.Now().Add(deadline)
 	for {

@@ -14,7 +14,12 @@ import (
 // "[IPv6]:PORT" or "localhost:PORT"; port 0 picks a free port) with the
 // largest backlog the kernel allows (net.core.somaxconn), and returns its
 // fd and the bound address.
-func Listen(addr string) (fd int, bound string, err error) {
+func Listen(addr string) (fd int, bound string, err error) { return listen(addr, false) }
+
+// listen is Listen, with SO_REUSEPORT set before the bind when reuseport
+// is: several sockets so bound to one port form a group the kernel
+// spreads new connections over (a hash of each connection's addresses).
+func listen(addr string, reuseport bool) (fd int, bound string, err error) {
 	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
 		host, port, splitErr := net.SplitHostPort(addr)
@@ -39,6 +44,11 @@ func Listen(addr string) (fd int, bound string, err error) {
 	}
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
 		return fail("set SO_REUSEADDR on", err)
+	}
+	if reuseport {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+			return fail("set SO_REUSEPORT on", err)
+		}
 	}
 	if err := unix.Bind(fd, sa); err != nil {
 		return fail("bind", err)

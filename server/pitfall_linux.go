@@ -20,7 +20,7 @@ var errSendGaveUp = errors.New("send: still EAGAIN after sleeping and retrying; 
 // closes the connection, so a reader that never reads cannot hang the
 // server (or a test) forever. It returns false when the connection was
 // closed.
-func (s *Server) sleepSend(c *conn, b []byte) bool {
+func (s *loop) sleepSend(c *conn, b []byte) bool {
 	for sleeps := 0; len(b) > 0; {
 		n, err := unix.Write(c.fd, b)
 		s.c.Writes.Add(1)

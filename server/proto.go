@@ -15,6 +15,14 @@ type Config struct {
 	// (the kernel doubles it). Small values force the back-pressure path
 	// early; 0 leaves the kernel's autotuning alone, as benchmarks should.
 	SendBuffer int
+	// Loops is how many copies of the event loop the server runs, each on
+	// its own locked OS thread (0 or 1: one). More than one needs a
+	// backend with a sharing mode (backends.Info.Sharing).
+	Loops int
+	// CPUs, with several loops, are the CPUs their threads are pinned to,
+	// one each in turn (loop i on CPUs[i % len(CPUs)]); empty: each loop
+	// runs wherever the process may.
+	CPUs []int
 }
 
 // Runner is a running echo server, whichever backend drives it.

@@ -9,7 +9,9 @@ import (
 	"github.com/muxbench/muxbench/internal/wire"
 )
 
-// TakeReport snapshots r's counters and this process's resource usage.
+// TakeReport snapshots r's counters and this process's resource usage, and
+// for an event-loop server each loop thread's CPU time and context
+// switches (its wake-ups), per loop when it runs several.
 func TakeReport(r Runner) wire.Report {
 	rep := wire.Report{Stats: r.Stats()}
 	var ru unix.Rusage
@@ -20,8 +22,25 @@ func TakeReport(r Runner) wire.Report {
 		rep.VolCtxSw = ru.Nvcsw
 		rep.InvolCtxSw = ru.Nivcsw
 	}
-	if lt, ok := r.(interface{ LoopThread() int }); ok && lt.LoopThread() > 0 {
-		rep.LoopCPUNs = threadCPU(lt.LoopThread())
+	switch r := r.(type) {
+	case interface{ LoopStats() []LoopStat }:
+		loops := r.LoopStats()
+		rep.Stats = wire.Stats{} // the sum of these, so that the loops add up exactly
+		for _, l := range loops {
+			rep.Stats.Add(l.Stats)
+			cpu, st := threadCPU(l.TID), threadStatus(l.TID)
+			rep.LoopCPUNs += cpu
+			rep.LoopWakeups += int64(st.VoluntaryCtxt)
+			if len(loops) > 1 {
+				rep.Loops = append(rep.Loops, wire.Loop{Stats: l.Stats, TID: l.TID, CPU: l.CPU, CPUNs: cpu,
+					Wakeups: int64(st.VoluntaryCtxt), InvolCtxSw: int64(st.NonvoluntaryCtxt)})
+			}
+		}
+	case interface{ LoopThread() int }:
+		if tid := r.LoopThread(); tid > 0 {
+			rep.LoopCPUNs = threadCPU(tid)
+			rep.LoopWakeups = int64(threadStatus(tid).VoluntaryCtxt)
+		}
 	}
 	rep.Threads = threadCount()
 	var ts unix.Timespec
@@ -34,10 +53,23 @@ func TakeReport(r Runner) wire.Report {
 }
 
 // threadCPU is a thread's time on CPU in ns, 0 if unreadable (the wire
-// field's "not counted").
+// field's "not counted") or tid is 0.
 func threadCPU(tid int) int64 {
+	if tid <= 0 {
+		return 0
+	}
 	n, _ := procfs.ThreadCPU(tid)
 	return n
+}
+
+// threadStatus is a thread's status (its context switches), zero if
+// unreadable (a loop not running: tid 0).
+func threadStatus(tid int) procfs.TaskStatus {
+	if tid <= 0 {
+		return procfs.TaskStatus{}
+	}
+	st, _ := procfs.ThreadStatus(tid)
+	return st
 }
 
 // threadCount is this process's thread count, 0 if unreadable.

@@ -1,7 +1,9 @@
 // Package server is the one TCP echo server every multiplexer backend
 // drives: one event loop on one locked OS thread, one connection state
 // machine. Backends differ only in the backends.Poller they plug in, which
-// is what makes their measurements comparable.
+// is what makes their measurements comparable. A backend with a sharing
+// mode (backends.Sharing) can run several copies of the same loop in one
+// process, each on its own thread (loops_linux.go).
 //
 // The loop, as muxbench's design describes it:
 //   - the listener and every accepted socket are non-blocking; accepted
@@ -32,14 +34,16 @@ import (
 
 	"github.com/muxbench/muxbench/backends"
 	"github.com/muxbench/muxbench/internal/sockperf"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/internal/wire"
 )
 
 // eventBatch is how many ready events one Wait call can return.
 const eventBatch = 256
 
-// conn is one accepted connection's state.
+// conn is one accepted connection's state. One loop at a time handles it:
+// the loop that accepted it, or, on a shared epoll set, whichever loop's
+// wait reported it (EPOLLONESHOT: no other loop hears of it until it is
+// re-armed).
 type conn struct {
 	fd      int
 	out     []byte // pending output (never more than one read's worth of replies)
@@ -47,8 +51,25 @@ type conn struct {
 	partial []byte // sockperf: bytes of an incomplete message (less than sockperf.MaxLen)
 }
 
-// Server is the event-loop echo server.
+// Server is the event-loop echo server: one loop, or Config.Loops copies
+// of it in this process, each on its own locked OS thread, sharing the
+// listener and the ready list as the backend's Info.Sharing says
+// (loops_linux.go sets them up). It owns every fd the loops use.
 type Server struct {
+	info      backends.Info
+	addr      string
+	wakeFD    int   // eventfd that Shutdown writes to stop every loop
+	listeners []int // one, or one per loop (backends.SharingReuseport)
+	pollers   []backends.Poller
+	loops     []*loop
+	stopOnce  sync.Once
+}
+
+// loop is one event loop: what it waits on, its buffers and its counters.
+// Every method below is the loop's (receiver s, as the server it is when
+// there is one loop): the one loop every backend and every sharing mode
+// runs.
+type loop struct {
 	poller backends.Poller
 	// info is the backend's description, and its policies are the loop's:
 	// EdgeTriggered (interest registered once, accept and read until
@@ -58,56 +79,35 @@ type Server struct {
 	sockperf bool // answers sockperf's framing instead of a plain echo
 	sndbuf   int
 	lnFD     int
-	addr     string
-	wakeFD   int   // eventfd that Shutdown writes to stop Serve
-	spare    Spare // so that an EMFILE accept can be shed
+	wakeFD   int
+	// exclusive, when set, is how the listener is registered:
+	// EPOLLEXCLUSIVE, which the kernel does not let Modify change
+	// (watchListener).
+	exclusive exclusiveAdder
+	spare     Spare // so that an EMFILE accept can be shed
 	// acceptPaused: out of fds and unable to shed, the listener is not
 	// watched until acceptRetry (see pauseAccept).
 	acceptPaused bool
 	acceptRetry  time.Time
-	conns        []*conn
+	conns        *connTable // this loop's, or every loop's on a shared epoll set
 	events       []backends.Event
 	rbuf         []byte
 	wbuf         []byte // sockperf replies
 	c            Counters
-
-	stopOnce sync.Once
-	loopTID  atomic.Int32 // the event loop's OS thread, once Serve runs
+	cpu          int          // the CPU the loop's thread is pinned to; -1: the process's set
+	tid          atomic.Int32 // the loop's OS thread, while it runs
 }
 
 var _ Runner = (*Server)(nil)
 
-// New creates a server for the backend as cfg says. The poller is created
-// here and owned by the server. Call Serve to run it.
+// New creates a server for the backend as cfg says: its pollers, its
+// listeners and its loops (Config.Loops; a backend without a sharing mode
+// runs one). The pollers are created here and owned by the server. Call
+// Serve to run it.
 func New(info backends.Info, cfg Config) (*Server, error) {
-	p, err := info.New()
+	s, err := newServer(info, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("backend %s: %w", info.Name, err)
-	}
-	lnFD, bound, err := Listen(cfg.Addr)
-	if err != nil {
-		p.Close()
-		return nil, err
-	}
-	wakeFD, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
-	if err != nil {
-		p.Close()
-		unix.Close(lnFD)
-		return nil, fmt.Errorf("eventfd: %w", err)
-	}
-	s := &Server{
-		poller: p, info: info,
-		sockperf: cfg.Proto == traffic.Sockperf, sndbuf: cfg.SendBuffer,
-		lnFD: lnFD, addr: bound, wakeFD: wakeFD, spare: OpenSpare(),
-		events: make([]backends.Event, eventBatch),
-		rbuf:   make([]byte, backends.ReadBufferSize),
-	}
-	for _, fd := range []int{lnFD, wakeFD} {
-		if err := p.Add(fd, backends.Read); err != nil {
-			s.closeAll()
-			return nil, fmt.Errorf("watch fd %d with %s: %w", fd, info.Name, err)
-		}
-		s.c.Watched.Add(1)
 	}
 	return s, nil
 }
@@ -115,13 +115,20 @@ func New(info backends.Info, cfg Config) (*Server, error) {
 // Addr is the listening address.
 func (s *Server) Addr() string { return s.addr }
 
-// Stats snapshots the counters.
-func (s *Server) Stats() wire.Stats { return s.c.Snapshot() }
+// Stats snapshots the counters, summed over the loops.
+func (s *Server) Stats() wire.Stats {
+	var st wire.Stats
+	for _, l := range s.loops {
+		st.Add(l.c.Snapshot())
+	}
+	return st
+}
 
-// LoopThread returns the OS thread id of the event loop (0 before Serve).
-func (s *Server) LoopThread() int { return int(s.loopTID.Load()) }
+// LoopThread returns the OS thread id of the (first) event loop, 0 while
+// it does not run.
+func (s *Server) LoopThread() int { return int(s.loops[0].tid.Load()) }
 
-// Shutdown wakes the loop and makes Serve return. It does not wait.
+// Shutdown wakes every loop and makes Serve return. It does not wait.
 func (s *Server) Shutdown() {
 	s.stopOnce.Do(func() {
 		var one = [8]byte{1}
@@ -129,19 +136,58 @@ func (s *Server) Shutdown() {
 	})
 }
 
-// Serve runs the event loop on a locked OS thread until Shutdown, then
-// closes every connection, the listener and the poller. A wait error other
-// than EINTR ends the loop and is returned.
+// Serve runs every loop, each on its own locked OS thread, until
+// Shutdown, then closes every connection, listener and poller. A loop's
+// wait error other than EINTR stops every loop and is returned.
+//
+// Each loop holds its P while it waits (package rawwait), so the process
+// needs a P per loop and one more for everything else (the stats reader):
+// Serve raises GOMAXPROCS to that when it is lower.
+func (s *Server) Serve() error {
+	if need := len(s.loops) + 1; len(s.loops) > 1 && runtime.GOMAXPROCS(0) < need {
+		runtime.GOMAXPROCS(need)
+	}
+	errs := make(chan error, len(s.loops))
+	for _, l := range s.loops {
+		go func() {
+			err := l.run()
+			if err != nil {
+				s.Shutdown() // the other loops stop too
+			}
+			errs <- err
+		}()
+	}
+	var first error
+	for range s.loops {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	s.closeAll()
+	return first
+}
+
+// run is one loop: it waits and handles what the wait reports until the
+// wake-up eventfd says stop. It runs on its own locked OS thread
+// (setupThread pins it and makes it the loop's).
 //
 // A wait that returns no event (it never times out) was interrupted by a
 // signal — the Go runtime's preemption signal, unless that is turned off —
 // and is counted as WaitsInterrupted, not as a wait: it did no work for any
-// request, though for select and poll it still cost a full scan.
-func (s *Server) Serve() error {
+// request, though for select and poll it still cost a full scan. A wait
+// that returned events but found nothing to do — every connection it
+// reported was another loop's to take — is also counted in WastedWaits.
+func (s *loop) run() error {
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	s.loopTID.Store(int32(unix.Gettid()))
-	defer s.closeAll()
+	pinned, err := s.setupThread()
+	if !pinned {
+		defer runtime.UnlockOSThread()
+	} // else the thread keeps its pinning: it ends with this goroutine
+	if err != nil {
+		return err
+	}
+	s.tid.Store(int32(unix.Gettid()))
+	defer s.tid.Store(0)
 	for {
 		timeout := -1
 		if s.acceptPaused {
@@ -167,37 +213,62 @@ func (s *Server) Serve() error {
 		}
 		s.c.Waits.Add(1)
 		s.c.Events.Add(uint64(n))
+		worked := false
 		for _, ev := range s.events[:n] {
+			var c *conn
 			switch fd := int(ev.FD); fd {
 			case s.lnFD:
-				s.accept()
+				worked = s.accept() > 0 || worked
 			case s.wakeFD:
+				if s.info.Oneshot {
+					s.rearm(fd, nil) // on a shared set, the next loop must see it too
+				}
 				return nil
 			default:
-				if fd < len(s.conns) && s.conns[fd] != nil {
-					s.handle(s.conns[fd], ev.Ready)
+				if c = s.conns.get(fd); c != nil {
+					worked = true
+					s.handle(c, ev.Ready)
 				}
 			}
 			if s.info.Oneshot {
-				s.rearm(int(ev.FD))
+				s.rearm(int(ev.FD), c)
 			}
+		}
+		if !worked {
+			s.c.WastedWaits.Add(1)
 		}
 	}
 }
 
+// closeAll closes what the loops left open, once every loop has stopped:
+// every connection (a shared table once), then the pollers, listeners,
+// the wake-up eventfd and the spares.
 func (s *Server) closeAll() {
-	for _, c := range s.conns {
-		if c != nil {
+	for i, l := range s.loops {
+		if i == 0 || !l.conns.shared {
+			l.closeConns()
+		}
+		l.spare.Close()
+	}
+	for _, p := range s.pollers {
+		p.Close()
+	}
+	for _, fd := range s.listeners {
+		unix.Close(fd)
+	}
+	unix.Close(s.wakeFD)
+}
+
+// closeConns closes every connection in the loop's table.
+func (s *loop) closeConns() {
+	for fd := range s.conns.slots {
+		if c := s.conns.get(fd); c != nil {
 			s.close(c, nil)
 		}
 	}
-	s.poller.Close()
-	unix.Close(s.lnFD)
-	unix.Close(s.wakeFD)
-	s.spare.Close()
 }
 
-func (s *Server) handle(c *conn, r backends.Ready) {
+func (s *loop) handle(c *conn, r backends.Ready) {
 	if len(c.out) > 0 {
 		if r&(backends.Writable|backends.Failed|backends.Hangup) == 0 {
 			return
@@ -225,7 +296,7 @@ func (s *Server) handle(c *conn, r backends.Ready) {
 // new edge (epoll(7)). Not when r reports a hang-up or an error: data and
 // the peer's close can arrive in one edge, and the close raises no other,
 // so then the loop reads on to EOF or EAGAIN.
-func (s *Server) read(c *conn, r backends.Ready) {
+func (s *loop) read(c *conn, r backends.Ready) {
 	untilEOF := s.info.DrainReads || r&(backends.Hangup|backends.Failed) != 0
 	if s.info.Pitfall == backends.PitfallETShortReadIgnoreHup {
 		untilEOF = false // WRONG on purpose: the hang-up is ignored
@@ -272,7 +343,7 @@ func (s *Server) read(c *conn, r backends.Ready) {
 }
 
 // answer returns the bytes to send for input just read.
-func (s *Server) answer(c *conn, in []byte) ([]byte, error) {
+func (s *loop) answer(c *conn, in []byte) ([]byte, error) {
 	if !s.sockperf {
 		return in, nil
 	}
@@ -294,7 +365,7 @@ func (s *Server) answer(c *conn, in []byte) ([]byte, error) {
 
 // send writes b now; what the socket does not take is kept in c.out. It
 // returns false when the connection was closed.
-func (s *Server) send(c *conn, b []byte) bool {
+func (s *loop) send(c *conn, b []byte) bool {
 	if s.info.Pitfall == backends.PitfallSleepSend {
 		return s.sleepSend(c, b) // WRONG on purpose
 	}
@@ -329,7 +400,7 @@ func (s *Server) send(c *conn, b []byte) bool {
 
 // flush writes pending output; it returns true when all of it is gone and
 // the connection is still open.
-func (s *Server) flush(c *conn) bool {
+func (s *loop) flush(c *conn) bool {
 	for c.outOff < len(c.out) {
 		n, err := unix.Write(c.fd, c.out[c.outOff:])
 		s.c.Writes.Add(1)
@@ -360,7 +431,7 @@ func (s *Server) flush(c *conn) bool {
 	return true
 }
 
-func (s *Server) interest(c *conn, in backends.Interest) {
+func (s *loop) interest(c *conn, in backends.Interest) {
 	s.c.InterestMods.Add(1)
 	if err := s.poller.Modify(c.fd, in); err != nil {
 		s.close(c, err)
@@ -368,16 +439,16 @@ func (s *Server) interest(c *conn, in backends.Interest) {
 }
 
 // close closes c, counting why; a nil cause is a normal close.
-func (s *Server) close(c *conn, cause error) {
+func (s *loop) close(c *conn, cause error) {
 	s.c.CountError(cause)
-	if s.conns[c.fd] != c {
+	if s.conns.get(c.fd) != c {
 		return // already closed
 	}
 	s.c.InterestMods.Add(1)
 	s.poller.Remove(c.fd) // cannot fail for an fd we added; the close below removes it anyway
 	s.c.Watched.Add(-1)
+	s.conns.clear(c.fd) // before the close: once closed, the fd number is another accept's
 	unix.Close(c.fd)
-	s.conns[c.fd] = nil
 	s.c.ConnsOpen.Add(-1)
 	s.c.ConnsClosed.Add(1)
 }

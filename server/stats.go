@@ -10,15 +10,20 @@ import (
 	"github.com/muxbench/muxbench/internal/wire"
 )
 
-// Counters are the event loop's cumulative counters. The loop is their only
-// writer; Stats may be called from any goroutine. Each increment is one
+// Counters are the event loop's cumulative counters, one set per loop. The
+// loop is their only writer (the loops of a shared epoll set each count
+// what they did, so a connection accepted by one and closed by another
+// shows in both: only their sum means anything); Stats may be called from
+// any goroutine. Each increment is one
 // uncontended atomic add, a few nanoseconds against the microseconds of the
 // syscalls being counted.
 type Counters struct {
 	Waits            atomic.Uint64 // multiplexer wait calls that returned events (select/poll/epoll_wait)
 	WaitsInterrupted atomic.Uint64 // wait calls a signal interrupted before any event (EINTR)
+	WastedWaits      atomic.Uint64 // waits that returned events but no work: every one was a connection another loop took first
 	Events           atomic.Uint64 // ready events those calls returned
 	Accepts          atomic.Uint64 // connections accepted
+	EmptyAccepts     atomic.Uint64 // listener readinesses that found the accept queue empty (another loop took the connection)
 	Reads            atomic.Uint64 // read syscalls
 	Writes           atomic.Uint64 // write syscalls
 	ReadEAGAIN       atomic.Uint64 // reads that returned EAGAIN
@@ -59,8 +64,10 @@ func (c *Counters) Snapshot() wire.Stats {
 	return wire.Stats{
 		Waits:            c.Waits.Load(),
 		WaitsInterrupted: c.WaitsInterrupted.Load(),
+		WastedWaits:      c.WastedWaits.Load(),
 		Events:           c.Events.Load(),
 		Accepts:          c.Accepts.Load(),
+		EmptyAccepts:     c.EmptyAccepts.Load(),
 		Reads:            c.Reads.Load(),
 		Writes:           c.Writes.Load(),
 		ReadEAGAIN:       c.ReadEAGAIN.Load(),

@@ -9,8 +9,10 @@
 // never modifies it, and must drain every read and accept (to EAGAIN, or to
 // a short read) or the connection stalls forever. NameETDrain is the
 // variant that always reads to EAGAIN; variants_linux.go has the claims'
-// variants (MOD per request, EPOLLONESHOT, busy polling), and
-// pitfalls_linux.go the deliberately wrong loops.
+// variants (MOD per request, EPOLLONESHOT, busy polling),
+// sharing_linux.go the variants for several loops in one process
+// (SO_REUSEPORT, a shared listener with and without EPOLLEXCLUSIVE, a
+// shared epoll set), and pitfalls_linux.go the deliberately wrong loops.
 package epoll
 
 import (
@@ -68,7 +70,7 @@ func Backends() []backends.Info {
 		Variant:       true,
 		New:           func() (backends.Poller, error) { return New(EdgeTriggered) },
 	}}
-	return append(append(infos, variants()...), pitfalls()...)
+	return append(append(append(infos, variants()...), sharing()...), pitfalls()...)
 }
 
 // Poller is an epoll multiplexer.
@@ -76,6 +78,7 @@ type Poller struct {
 	epfd    int
 	trigger uint32 // 0, EPOLLET or EPOLLONESHOT: the one line that sets the mode
 	buf     []unix.EpollEvent
+	view    bool // a Share of another Poller: Close leaves the set open
 }
 
 var _ backends.Poller = (*Poller)(nil)
@@ -97,6 +100,12 @@ func New(mode Mode) (*Poller, error) {
 }
 
 func (p *Poller) ctl(op, fd int, in backends.Interest) error {
+	ev := p.event(fd, in)
+	return unix.EpollCtl(p.epfd, op, fd, &ev)
+}
+
+// event is the registration of fd for in, in p's mode.
+func (p *Poller) event(fd int, in backends.Interest) unix.EpollEvent {
 	ev := unix.EpollEvent{Events: p.trigger, Fd: int32(fd)}
 	if in&backends.Read != 0 {
 		ev.Events |= unix.EPOLLIN | unix.EPOLLRDHUP
@@ -104,7 +113,7 @@ func (p *Poller) ctl(op, fd int, in backends.Interest) error {
 	if in&backends.Write != 0 {
 		ev.Events |= unix.EPOLLOUT
 	}
-	return unix.EpollCtl(p.epfd, op, fd, &ev)
+	return ev
 }
 
 // Add registers fd with the given interest.
@@ -164,9 +173,9 @@ func (p *Poller) Wait(events []backends.Event, timeoutMs int) (int, error) {
 	return n, nil
 }
 
-// Close closes the epoll instance.
+// Close closes the epoll instance (a Share's Close does nothing).
 func (p *Poller) Close() error {
-	if p.epfd < 0 {
+	if p.epfd < 0 || p.view {
 		return nil
 	}
 	err := unix.Close(p.epfd)

@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/muxbench/muxbench/backends"
 	"github.com/muxbench/muxbench/backends/epoll"
 	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/internal/wire"
@@ -35,12 +36,13 @@ func init() {
 }
 
 func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", "serve [-backend NAME] [-addr IP:PORT] [-proto echo|sockperf] [-cpus LIST]", stderr)
+	fs := newFlagSet("serve", "serve [-backend NAME] [-addr IP:PORT] [-proto echo|sockperf] [-cpus LIST] [-loops N]", stderr)
 	backend := fs.String("backend", epoll.NameLT, "multiplexer `name`: "+strings.Join(lineup.Names(), ", "))
 	addr := fs.String("addr", "127.0.0.1:0", "listen `address` (port 0 picks a free port; 0.0.0.0 listens on all interfaces)")
 	protoName := fs.String("proto", "echo", "`protocol`: echo (any echo client) or sockperf (sockperf's TCP framing)")
 	cpus := fs.String("cpus", "", "pin every thread to this CPU `list`, e.g. 0 or 0,2-3 (default: not pinned)")
 	sndbuf := fs.Int("sndbuf", 0, "SO_SNDBUF `bytes` for accepted connections; small values force the back-pressure path (default: kernel autotuning)")
+	loops := fs.Int("loops", 1, "run `N` copies of the event loop, each on its own thread pinned to one of -cpus in turn; N > 1 needs a backend with a sharing mode: "+strings.Join(lineup.Sharing(), ", "))
 	pitfall := fs.Bool("pitfall", false, "allow a pitfall backend (a deliberately wrong loop, see `muxbench list`); `muxbench pitfalls` runs them")
 	control := fs.String("control", "stdin", "`source` of control commands: stdin (stats/quit lines; EOF stops the server), none (signals only) or tcp:IP:PORT (\"TOKEN stats\" lines; the token is in the hello line; loopback unless an IP says otherwise; stdin is not read)")
 	if err := parseFlags(fs, args); err != nil {
@@ -52,6 +54,12 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	if b.Pitfall && !*pitfall {
 		return usageErrorf("-backend: %s is a pitfall, a deliberately wrong loop run by `muxbench pitfalls`; add -pitfall to serve it by hand", *backend)
+	}
+	switch {
+	case *loops < 1 || *loops > backends.MaxLoops:
+		return usageErrorf("-loops: %d is out of range (use 1 to %d)", *loops, backends.MaxLoops)
+	case *loops > 1 && b.Sharing == backends.NoSharing:
+		return usageErrorf("-loops %d: %s runs one loop only (it has no sharing mode); for several loops use %s", *loops, *backend, strings.Join(lineup.Sharing(), ", "))
 	}
 	if b.Check != nil {
 		// Not usable here at all (io_uring off or blocked): say why before
@@ -94,7 +102,7 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	procs := set.Len()
 	gc := "default"
 	if b.LoopThread() {
-		procs = max(2, procs, runtime.GOMAXPROCS(0))
+		procs = max(*loops+1, procs, runtime.GOMAXPROCS(0)) // a P per loop, one for the rest
 		// The loop allocates nothing per request: with the collector off
 		// (bounded by a memory limit) no stop-the-world ever has to wait
 		// for the loop's raw wait call, which is what makes turning the
@@ -106,7 +114,7 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := set.PinProcess(procs); err != nil {
 		return err
 	}
-	srv, err := start.Server(*backend, server.Config{Addr: *addr, Proto: proto, SendBuffer: *sndbuf})
+	srv, err := start.Server(*backend, server.Config{Addr: *addr, Proto: proto, SendBuffer: *sndbuf, Loops: *loops, CPUs: set.CPUs()})
 	if err != nil {
 		return err
 	}
@@ -142,6 +150,9 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		OpenFDs: server.OpenFDs(), MaxFD: b.MaxFD,
 		LoopThread: b.LoopThread(), GOMAXPROCS: runtime.GOMAXPROCS(0), GODEBUG: os.Getenv("GODEBUG"), GC: gc,
 		SendBuffer: *sndbuf,
+	}
+	if *loops > 1 {
+		hello.Loops, hello.Sharing = *loops, b.Sharing.String()
 	}
 	out.json(hello)
 	if ctl != nil {

@@ -4,13 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/muxbench/muxbench/backends/epoll"
 	"github.com/muxbench/muxbench/internal/wire"
 )
 
@@ -24,9 +28,13 @@ func TestServeWireRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, backend := range []string{"epoll-lt", "gonet"} {
-		t.Run(backend, func(t *testing.T) {
-			cmd := exec.Command(exe, "serve", "-backend", backend, "-addr", "127.0.0.1:0")
+	for _, tc := range []struct {
+		backend string
+		loops   int
+	}{{"epoll-lt", 1}, {"gonet", 1}, {epoll.NameSharedListener, 2}} {
+		backend := tc.backend
+		t.Run(fmt.Sprintf("%s/loops=%d", backend, tc.loops), func(t *testing.T) {
+			cmd := exec.Command(exe, "serve", "-backend", backend, "-addr", "127.0.0.1:0", "-loops", strconv.Itoa(tc.loops))
 			stdin, err := cmd.StdinPipe()
 			if err != nil {
 				t.Fatal(err)
@@ -74,19 +82,34 @@ func TestServeWireRoundTrip(t *testing.T) {
 				t.Fatalf("hello %s: %v", line, err)
 			}
 			checkRoundTrip(t, "hello", line, h)
-			if h.Backend != backend || h.PID != cmd.Process.Pid || h.LoopThread != (backend != "gonet") {
-				t.Errorf("hello %+v; want backend %s, pid %d, loop thread %v", h, backend, cmd.Process.Pid, backend != "gonet")
+			if h.Backend != backend || h.PID != cmd.Process.Pid || h.LoopThread != (backend != "gonet") || h.LoopCount() != tc.loops {
+				t.Errorf("hello %+v; want backend %s, pid %d, loop thread %v, %d loops", h, backend, cmd.Process.Pid, backend != "gonet", tc.loops)
 			}
 
-			io.WriteString(stdin, wire.CmdStats+"\n")
-			line = next("stats")
-			r, err := wire.ParseReport(line)
-			if err != nil {
-				t.Fatalf("stats %s: %v", line, err)
+			// The loops start after the hello: ask until they all run.
+			var r wire.Report
+			for end := time.Now().Add(20 * time.Second); ; {
+				io.WriteString(stdin, wire.CmdStats+"\n")
+				line = next("stats")
+				if r, err = wire.ParseReport(line); err != nil {
+					t.Fatalf("stats %s: %v", line, err)
+				}
+				if !slices.ContainsFunc(r.Loops, func(l wire.Loop) bool { return l.TID == 0 }) || time.Now().After(end) {
+					break
+				}
+				time.Sleep(time.Millisecond)
 			}
 			checkRoundTrip(t, "stats", line, r)
 			if r.Final || r.MonoNs == 0 {
 				t.Errorf("stats %+v; want a non-final report with a clock", r)
+			}
+			if want := tc.loops; tc.loops == 1 {
+				want = 0 // one loop: no per-loop part
+				if len(r.Loops) != want {
+					t.Errorf("stats lists %d loops; want %d", len(r.Loops), want)
+				}
+			} else if len(r.Loops) != want || r.Loops[0].TID == 0 || r.Loops[1].TID == r.Loops[0].TID {
+				t.Errorf("stats lists loops %+v; want %d, each on its own thread", r.Loops, want)
 			}
 
 			io.WriteString(stdin, wire.CmdQuit+"\n")
@@ -145,4 +168,23 @@ func checkRoundTrip[T wire.Hello | wire.Report](t *testing.T, what string, line 
 func mustJSON(v any) []byte {
 	b, _ := json.Marshal(v)
 	return b
+}
+
+// TestServeLoopsRefused: -loops above 1 for a backend without a sharing
+// mode, or out of range, is a usage error naming the fix, before any
+// server starts.
+func TestServeLoopsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-backend", "epoll-lt", "-loops", "2"}, epoll.NameSharedListener},
+		{[]string{"-backend", epoll.NameExclusive, "-loops", "0"}, "out of range"},
+	} {
+		var out, errb bytes.Buffer
+		code := run(append([]string{"serve"}, tc.args...), strings.NewReader(""), &out, &errb)
+		if code == 0 || !strings.Contains(errb.String(), tc.want) || out.Len() != 0 {
+			t.Errorf("serve %v: exit %d, stdout %q, stderr %q; want non-zero, nothing printed, an error naming %q", tc.args, code, out.String(), errb.String(), tc.want)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package preflight
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -58,6 +59,22 @@ func scenario(sc results.Scenario, remote bool) []Check {
 		checks.add("cpus", Warn, fmt.Sprintf("server CPUs %s and client CPUs %s overlap", srv, cli), "give server_cpus and client_cpus disjoint CPU lists")
 	default:
 		checks.add("cpus", OK, fmt.Sprintf("%d CPUs; server on %s, load generator on %s", n, orAll(srv), orAll(cli)), "")
+	}
+
+	// Several loops: each pinned to one server CPU in turn. Fewer CPUs
+	// than loops is not an error: the loops take turns, and the run
+	// measures wake-ups and balance, not a parallel speed-up.
+	if loops := slices.Max(sc.LoopCounts()); loops > 1 {
+		switch cpus := srv.Len(); {
+		case remote:
+			checks.add("loops", OK, fmt.Sprintf("up to %d loops in the remote server, on its CPUs", loops), "")
+		case cpus == 0:
+			checks.add("loops", Warn, fmt.Sprintf("up to %d loops, the server unpinned: they run wherever the scheduler puts them, beside the load generator", loops), "set server_cpus")
+		case cpus < loops:
+			checks.add("loops", OK, fmt.Sprintf("up to %d loops on %d server CPU(s) (%s): loops beyond %d take turns on them, so the run shows wasted wake-ups and balance, not a parallel speed-up past %d", loops, cpus, srv, cpus, cpus), "")
+		default:
+			checks.add("loops", OK, fmt.Sprintf("up to %d loops, one server CPU each (%s): the run shows scaling too", loops, srv), "")
+		}
 	}
 
 	// File descriptors: each process holds one fd per connection.

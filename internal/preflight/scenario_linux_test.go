@@ -47,6 +47,26 @@ func TestScenario(t *testing.T) {
 	}
 }
 
+// TestScenarioLoops: the preflight says whether the loops have a CPU
+// each (the run shows scaling) or take turns (wake-ups and balance only),
+// and says nothing of loops for a scenario of one.
+func TestScenarioLoops(t *testing.T) {
+	sc := results.Scenario{Name: "herd", Backends: []string{"epoll-reuseport"}, FDs: []int{10}, Loops: []int{2, 8}, ServerCPUs: "0", ClientCPUs: "1"}
+	if c := find(t, Scenario(sc), "loops"); c.Level != OK || !strings.Contains(c.Detail, "8 loops on 1 server CPU(s) (0)") || !strings.Contains(c.Detail, "not a parallel speed-up") {
+		t.Errorf("8 loops on CPU 0: %+v; want ok, saying they take turns", c)
+	}
+	sc.Loops, sc.ServerCPUs = []int{2}, "0-1"
+	if c := find(t, Scenario(sc), "loops"); c.Level != OK || !strings.Contains(c.Detail, "one server CPU each (0,1)") {
+		t.Errorf("2 loops on CPUs 0-1: %+v; want ok, a CPU each", c)
+	}
+	sc.Loops = nil
+	for _, c := range Scenario(sc) {
+		if c.Name == "loops" {
+			t.Errorf("one loop: %+v; want no loops check", c)
+		}
+	}
+}
+
 func TestLevelString(t *testing.T) {
 	for l, want := range map[Level]string{OK: "ok", Warn: "warn", Fail: "fail", Level(7): "unknown"} {
 		if got := l.String(); got != want {

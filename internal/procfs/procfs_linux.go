@@ -78,6 +78,21 @@ func ThreadCPU(tid int) (int64, error) {
 	return n, nil
 }
 
+// ThreadStatus returns what the status file of thread tid of this
+// process says (/proc/self/task/TID/status): its context switches among
+// the rest.
+func ThreadStatus(tid int) (TaskStatus, error) {
+	b, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(tid) + "/status")
+	if err != nil {
+		return TaskStatus{}, fmt.Errorf("read thread %d status: %w", tid, err)
+	}
+	ts, err := ParseTaskStatus(b)
+	if err != nil {
+		return TaskStatus{}, fmt.Errorf("read thread %d status: %w", tid, err)
+	}
+	return ts, nil
+}
+
 // Threads returns this process's OS thread count (/proc/self/status).
 func Threads() (int, error) {
 	b, err := os.ReadFile(selfStatus)

@@ -82,7 +82,16 @@ type Hello struct {
 	// the server is controlled through its standard input.
 	Control string `json:"control,omitempty"`
 	Token   string `json:"token,omitempty"`
+	// Loops is how many copies of the event loop the server runs (serve
+	// -loops; absent: one), and Sharing how they share the listener and
+	// the ready list (backends.Sharing's name; absent with one loop).
+	Loops   int    `json:"loops,omitempty"`
+	Sharing string `json:"sharing,omitempty"`
 }
+
+// LoopCount is how many loops the hello's server runs: Loops, or 1 when
+// absent.
+func (h Hello) LoopCount() int { return max(h.Loops, 1) }
 
 // Report is one line printed for the stats command: every counter plus the
 // process's resource usage.
@@ -97,9 +106,20 @@ type Report struct {
 	InvolCtxSw int64 `json:"invol_ctxsw"`
 	// LoopCPUNs is the CPU time of the event loop's own thread
 	// (/proc/self/task/TID/schedstat, ns): the multiplexer and the loop
-	// without the Go runtime's other threads. 0 for gonet, which has no
-	// single loop thread.
+	// without the Go runtime's other threads; with several loops, the sum
+	// of their threads'. 0 for gonet, which has no single loop thread.
 	LoopCPUNs int64 `json:"loop_cpu_ns"`
+	// LoopWakeups is how many times the loop thread(s) went to sleep and
+	// were woken: their voluntary context switches
+	// (/proc/self/task/TID/status). A wait that is woken but finds its
+	// event already taken by another loop can sleep again inside the
+	// kernel without returning (ep_poll rechecks readiness): no counter of
+	// the loop's own sees that wake-up, its thread's switches do. Absent
+	// where unread (gonet, an older server).
+	LoopWakeups int64 `json:"loop_wakeups,omitempty"`
+	// Loops holds each loop's own part when the server runs several
+	// (serve -loops N): the Stats above are their sum.
+	Loops []Loop `json:"loops,omitempty"`
 	// Threads is the server process's OS thread count (/proc/self/status;
 	// 0 if unreadable).
 	Threads int `json:"threads"`
@@ -136,6 +156,63 @@ type Stats struct {
 	Watched      int64  `json:"watched"`
 	MaxWatchedFD int64  `json:"max_watched_fd"`
 	Errors       Errors `json:"errors"`
+	// WastedWaits are waits (counted in Waits) that returned events but
+	// found no work in any of them: every connection they reported was
+	// already taken by another loop sharing the listener (accept returned
+	// EAGAIN). EmptyAccepts counts listener readinesses whose first accept
+	// returned EAGAIN that way. Absent: none.
+	WastedWaits  uint64 `json:"wasted_waits,omitempty"`
+	EmptyAccepts uint64 `json:"empty_accepts,omitempty"`
+}
+
+// Add adds o's counters to s: several loops' counters make the server's.
+// Levels add too (connections open, fds watched: each loop's share);
+// MaxWatchedFD takes the larger.
+func (s *Stats) Add(o Stats) {
+	s.Waits += o.Waits
+	s.WaitsInterrupted += o.WaitsInterrupted
+	s.WastedWaits += o.WastedWaits
+	s.Events += o.Events
+	s.Accepts += o.Accepts
+	s.EmptyAccepts += o.EmptyAccepts
+	s.Reads += o.Reads
+	s.Writes += o.Writes
+	s.ReadEAGAIN += o.ReadEAGAIN
+	s.WriteEAGAIN += o.WriteEAGAIN
+	s.InterestMods += o.InterestMods
+	s.BytesIn += o.BytesIn
+	s.BytesOut += o.BytesOut
+	s.ConnsOpen += o.ConnsOpen
+	s.ConnsClosed += o.ConnsClosed
+	s.ConnsRejected += o.ConnsRejected
+	s.Watched += o.Watched
+	s.MaxWatchedFD = max(s.MaxWatchedFD, o.MaxWatchedFD)
+	s.Errors.Reset += o.Errors.Reset
+	s.Errors.Pipe += o.Errors.Pipe
+	s.Errors.Protocol += o.Errors.Protocol
+	s.Errors.Accept += o.Errors.Accept
+	s.Errors.Other += o.Errors.Other
+}
+
+// Loop is one loop's part of a server that runs several: its counters
+// and its thread's figures, read by the stats command.
+type Loop struct {
+	Stats
+	// TID is the loop's OS thread while it runs (0 when it does not), for
+	// a tool that watches the thread (perf -t, /proc/PID/task/TID).
+	TID int `json:"tid"`
+	// CPU is the CPU the loop's thread is pinned to; -1 when it runs on
+	// the process's CPU set.
+	CPU int `json:"cpu"`
+	// CPUNs is its thread's CPU time (schedstat, ns).
+	CPUNs int64 `json:"cpu_ns"`
+	// Wakeups are its thread's voluntary context switches: each is a
+	// sleep in the wait (or, rarely, elsewhere: a lock, the Go scheduler)
+	// ended by a wake-up. See Report.LoopWakeups.
+	Wakeups int64 `json:"wakeups"`
+	// InvolCtxSw are its thread's involuntary context switches: preempted
+	// while runnable, by another loop on the same CPU for one.
+	InvolCtxSw int64 `json:"invol_ctxsw"`
 }
 
 // Errors counts the server's per-connection errors by kind; the JSON names

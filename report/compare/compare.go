@@ -229,8 +229,17 @@ func unrelated(o, n *results.Run) string {
 		return "nothing compared: NEW has no samples"
 	case o.Scenario.Name != n.Scenario.Name:
 		return fmt.Sprintf("nothing compared: different scenarios (OLD %s, NEW %s)", orNone(o.Scenario.Name), orNone(n.Scenario.Name))
+	case hasAxes(o) || hasAxes(n):
+		return "nothing compared: the runs have the loops or churn axis (claim-herd), and compare tells points apart by backend, fds and active only"
 	}
 	return ""
+}
+
+// hasAxes reports whether r's points differ by loops or churn as well as
+// by backend, fds and active: points compare would take for one.
+func hasAxes(r *results.Run) bool {
+	return len(r.Scenario.LoopCounts()) > 1 || len(r.Scenario.Churn.Values()) > 1 ||
+		slices.ContainsFunc(r.Samples, func(s results.Sample) bool { return s.Loops > 1 })
 }
 
 // undecided says why a comparison of related runs cannot pass a gate:

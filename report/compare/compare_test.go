@@ -447,6 +447,8 @@ func TestCompareUndecided(t *testing.T) {
 	slowOther := run(reporttest.Options{FDs: []int{101, 1001}, Scale: map[string]float64{"poll": 3}})
 	slowOther.Scenario.Name = "busy-sweep"
 	unsupported := run(reporttest.Options{Backends: []string{"select"}, FDs: []int{2001, 5001}})
+	loops := run(base)
+	loops.Scenario.Loops = []int{2, 4}
 	tests := []struct {
 		name     string
 		old, new *results.Run
@@ -462,6 +464,7 @@ func TestCompareUndecided(t *testing.T) {
 		{"3+3 repetitions", run(reporttest.Options{FDs: []int{101}, Reps: 3}), run(reporttest.Options{FDs: []int{101}, Reps: 3}), "cannot decide: 3 repetitions, need >= 4 per side"},
 		{"3+5 repetitions", run(reporttest.Options{FDs: []int{101}, Reps: 3}), run(reporttest.Options{FDs: []int{101}}), ""}, // 2/56 < 0.05
 		{"2+5 repetitions", run(reporttest.Options{FDs: []int{101}, Reps: 2}), run(reporttest.Options{FDs: []int{101}}), "cannot decide: 2+5 repetitions, need >= 4 per side"},
+		{"a loops axis", loops, loops, "nothing compared: the runs have the loops or churn axis (claim-herd), and compare tells points apart by backend, fds and active only"},
 	}
 	for _, tt := range tests {
 		c, err := Runs(tt.old, tt.new, Options{Gate: true, Threshold: 0.1})

@@ -125,7 +125,7 @@ func check(dir string, out io.Writer) ([]string, error) {
 		// The population proof, checked from the record on its own: a
 		// measured window saw no accept and every connection open, and an
 		// event-loop server watched exactly the point's fds.
-		if measured := s.Status == results.StatusOK || s.Status == results.StatusSaturated; measured && run.Scenario.Churn {
+		if measured := s.Status == results.StatusOK || s.Status == results.StatusSaturated; measured && run.Scenario.Churned(s) {
 			// Churn accepts in the window by design; an active slot has 0
 			// to 2 connections open at an edge (as the harness checks).
 			conns, active := int64(s.FDs-results.ServerOwnFDs), int64(s.Active)
@@ -137,8 +137,8 @@ func check(dir string, out io.Writer) ([]string, error) {
 			if s.Server.Accepts != 0 || s.Server.ConnsOpen != conns {
 				bad("%s at %d fds: %d accepts in the window, %d of %d connections open at its end", s.Backend, s.FDs, s.Server.Accepts, s.Server.ConnsOpen, conns)
 			}
-			if s.Server.CPUScope == results.CPUScopeLoop && s.Watched != int64(s.FDs) {
-				bad("%s at %d fds: the server watched %d fds", s.Backend, s.FDs, s.Watched)
+			if want := results.WatchedFDs(s.FDs, pollersOf(s.Backend, s.Loops)); s.Server.CPUScope == results.CPUScopeLoop && s.Watched != want {
+				bad("%s at %d fds: the server watched %d fds; want %d", s.Backend, s.FDs, s.Watched, want)
 			}
 		}
 	}
@@ -211,6 +211,15 @@ const ownFDsSlack = 24
 
 // maxFDOf is the backend's own fd limit (lineup.Backend.MaxFD), 0 for
 // none or an unknown backend.
+// pollersOf is how many pollers the backend's server runs at loops loops.
+func pollersOf(name string, loops int) int {
+	b, err := lineup.Lookup(name)
+	if err != nil {
+		return 1
+	}
+	return b.Sharing.Pollers(loops)
+}
+
 func maxFDOf(name string) int {
 	b, err := lineup.Lookup(name)
 	if err != nil {
