@@ -185,7 +185,6 @@ type replyScan struct {
 	acc    int64  // the Content-Length value being read
 }
 
-
 // feed scans data, the next bytes of the stream, for the current reply.
 // With vMore it used all of data; with vDone or vDoneClose the reply ended
 // after data[:n]; with an error verdict data[n] is where it went wrong
