@@ -2,6 +2,7 @@ package waitcost
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -79,8 +80,14 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if after != before {
-		t.Errorf("%d fds open after Run, %d before: layouts or pollers leaked", after, before)
+	var left []string
+	for fd := range after {
+		if !before[fd] {
+			left = append(left, fd)
+		}
+	}
+	if len(left) > 0 {
+		t.Errorf("%d fds opened by Run still open (layouts or pollers leaked): %v", len(left), left)
 	}
 	rec := Record{Schema: SchemaVersion, Config: cfg, Samples: samples}
 	rec.Complete()
@@ -89,25 +96,22 @@ func TestRun(t *testing.T) {
 	}
 }
 
-func openFDs() (int, error) {
-	ents, err := unix.Open("/proc/self/fd", unix.O_RDONLY|unix.O_DIRECTORY, 0)
+// openFDs lists this process's open fds as "FD TARGET" entries (a
+// socket's target names its inode), so that a test can tell the fds it
+// opened from fds another goroutine closed meanwhile: the fd table is the
+// process's, and a count would mix the two.
+func openFDs() (map[string]bool, error) {
+	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	defer unix.Close(ents)
-	buf := make([]byte, 1<<16)
-	n := 0
-	for {
-		k, err := unix.Getdents(ents, buf)
-		if err != nil {
-			return 0, err
+	fds := map[string]bool{}
+	for _, e := range ents {
+		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil { // the directory's own fd is closed by now
+			fds[e.Name()+" "+l] = true
 		}
-		if k == 0 {
-			return n, nil
-		}
-		_, c, _ := unix.ParseDirent(buf[:k], -1, nil)
-		n += c
 	}
+	return fds, nil
 }
 
 // TestLayoutReady checks the fd layout: idle ends are not readable, one
