@@ -163,6 +163,46 @@ func TestMergeRefuses(t *testing.T) {
 	}
 }
 
+// TestMergeDuplicate: one generator's result given twice — the same file,
+// or a byte copy under another name — is refused, whether the point was
+// shared (-generators) or every generator ran it whole; two different
+// generators' results of one window are not.
+func TestMergeDuplicate(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "gen-a.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := func(name string) Input { // a whole point's file, from the fixture's bytes
+		f, err := Parse(name, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Config.Generators, f.Config.GeneratorIndex = 1, 0
+		return Input{name, f}
+	}
+	for _, tc := range []struct {
+		name string
+		in   []Input
+		want string
+	}{
+		{"one file twice", []Input{whole("gen-a.json"), whole("gen-a.json")}, "gen-a.json and gen-a.json are one result"},
+		{"a byte copy", []Input{whole("gen-a.json"), whole("copy.json")}, "gen-a.json and copy.json are one result (host gen-a"},
+		{"a share twice", []Input{{"gen-a.json", readFixture(t, "gen-a.json")}, {"copy.json", readFixture(t, "gen-a.json")}}, "gen-a.json and copy.json are one result"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := Merge(tc.in, Options{Backend: "epoll-lt"})
+			if !errors.Is(err, ErrDuplicate) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Merge: %v; want %v containing %q", err, ErrDuplicate, tc.want)
+			}
+		})
+	}
+	other := whole("gen-b.json")
+	other.File.Host = "gen-b" // same window and histogram, another generator
+	if _, _, err := Merge([]Input{whole("gen-a.json"), other}, Options{Backend: "epoll-lt"}); err != nil {
+		t.Errorf("two generators' results of one window: %v; want them merged", err)
+	}
+}
+
 // TestMergeShares: of N shares every index must be there once.
 func TestMergeShares(t *testing.T) {
 	_, _, err := Merge(fixtures(t)[:1], Options{})

@@ -95,7 +95,7 @@ func runMerge(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	run, ov, err := loadfile.Merge(in, opts)
 	if err != nil {
-		if errors.Is(err, loadfile.ErrNoOverlap) || errors.Is(err, loadfile.ErrMixed) {
+		if errors.Is(err, loadfile.ErrNoOverlap) || errors.Is(err, loadfile.ErrMixed) || errors.Is(err, loadfile.ErrDuplicate) {
 			return usageErrorf("%v", err)
 		}
 		return err

@@ -146,6 +146,7 @@ func TestMergeUsageErrors(t *testing.T) {
 		{"out not empty", []string{"merge", "-out", full, "-backend", "poll", fixture}, "exists and is not empty"},
 		{"missing file", []string{"merge", "-out", out, "-backend", "poll", filepath.Join(dir, "nope.json")}, "nope.json"},
 		{"no overlap", []string{"merge", "-out", out, "-backend", "poll", fixture, earlyFile}, "windows do not overlap"},
+		{"a file twice", []string{"merge", "-out", out, fixture, fixture}, "are one result"},
 		{"server backend differs", []string{"merge", "-out", out, "-backend", "poll", "-server", filepath.Join("..", "..", "loadfile", "testdata", "server.jsonl"), fixture}, "hello says epoll-lt"},
 		{"start-at past", []string{"load", "-target", "127.0.0.1:1", "-start-at", "2020-01-01T00:00:00Z"}, "-start-at 2020-01-01T00:00:00Z is"},
 		{"start-at format", []string{"load", "-target", "127.0.0.1:1", "-start-at", "noon"}, "want an RFC 3339 time"},
