@@ -169,3 +169,34 @@ func TestMergeUsageErrors(t *testing.T) {
 		t.Errorf("a refused merge created %s", out)
 	}
 }
+
+// TestMergeFailedPoint: a merged point that failed (here the server
+// accepted connections inside the window) is written, and merge exits 1.
+func TestMergeFailedPoint(t *testing.T) {
+	testdata := filepath.Join("..", "..", "loadfile", "testdata")
+	data, err := os.ReadFile(filepath.Join(testdata, "server.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	var end map[string]any
+	if err := json.Unmarshal([]byte(lines[2]), &end); err != nil {
+		t.Fatal(err)
+	}
+	end["accepts"] = end["accepts"].(float64) + 2
+	b, _ := json.Marshal(end)
+	lines[2] = string(b)
+	dir := t.TempDir()
+	serverFile := filepath.Join(dir, "server.jsonl")
+	if err := os.WriteFile(serverFile, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "merged")
+	code, stdout, stderr := loadRunCmd("merge", "-out", out, "-server", serverFile, filepath.Join(testdata, "gen-a.json"), filepath.Join(testdata, "gen-b.json"))
+	if code != 1 || !strings.Contains(stdout, "status failed") || !strings.Contains(stdout, "1 sample: 1 failed") || !strings.Contains(stderr, "1 of 1 sample failed") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 1, the point failed and the closing line", code, stdout, stderr)
+	}
+	if _, err := results.ReadRun(out); err != nil {
+		t.Errorf("the failed point's run was not written: %v", err)
+	}
+}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/muxbench/muxbench/harness"
 	"github.com/muxbench/muxbench/internal/cpuset"
+	"github.com/muxbench/muxbench/internal/human"
 	"github.com/muxbench/muxbench/internal/runlock"
 	"github.com/muxbench/muxbench/loadgen"
 	"github.com/muxbench/muxbench/report"
@@ -180,8 +181,51 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if reportErr != nil {
 		return fmt.Errorf("charts and report: %w\n%s holds: %s (the results files are complete; muxbench report %s retries the rest)", reportErr, dir, onDisk, dir)
 	}
-	fmt.Fprintf(stderr, "\nresults: %s (%s)\n", dir, onDisk)
-	return nil
+	line, samplesErr := outcome(run.Samples, filepath.Join(dir, results.RunFile))
+	fmt.Fprintf(stderr, "\n%s\nresults: %s (%s)\n", line, dir, onDisk)
+	return samplesErr
+}
+
+// failingStatuses are the sample statuses that make run and merge exit 1:
+// the sample was not measured (failed: the server died or hung, setup
+// failed, the window's conditions did not hold) or the server's answers
+// were wrong (errors: mismatched, lost or unanswered echoes, rejected
+// connections). Unsupported (a limit, with its reason) and saturated (the
+// rate was not met: a measurement) are results, not failures.
+var failingStatuses = []string{results.StatusFailed, results.StatusErrors}
+
+// tally counts samples by status: "21 samples: 20 ok, 1 unsupported", and
+// how many have a failing status.
+func tally(samples []results.Sample) (line string, failing int) {
+	counts := map[string]int{}
+	for _, s := range samples {
+		counts[s.Status]++
+		if slices.Contains(failingStatuses, s.Status) {
+			failing++
+		}
+	}
+	var parts []string
+	for _, st := range results.Statuses {
+		if counts[st] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[st], st))
+		}
+	}
+	line = human.Plural(len(samples), "sample")
+	if len(parts) > 0 {
+		line += ": " + strings.Join(parts, ", ")
+	}
+	return line, failing
+}
+
+// outcome is the closing line of a run, how its samples ended, and an
+// exit status 1 error when any of them failed or counted errors; record
+// is where their reasons are.
+func outcome(samples []results.Sample, record string) (line string, err error) {
+	line, failing := tally(samples)
+	if failing > 0 {
+		err = &exitError{code: 1, err: fmt.Errorf("%d of %s failed or counted errors (their reasons are in %s)", failing, human.Plural(len(samples), "sample"), record)}
+	}
+	return line, err
 }
 
 // newProgress shows a sweep's progress on stderr: a bar on a terminal,
