@@ -208,8 +208,8 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := out.write(c, res); err != nil {
 		return err
 	}
-	if n := res.ErrorCount(); n > 0 {
-		return &exitError{code: 1, err: fmt.Errorf("run completed with %d errors: %s", n, res.ErrorString())}
+	if f := res.Faults(); f != "" {
+		return &exitError{code: 1, err: fmt.Errorf("run completed with faults: %s", f)}
 	}
 	return nil
 }
@@ -261,6 +261,8 @@ func writeLoadTable(w io.Writer, r *loadgen.Result) error {
 		fmt.Fprintf(tw, "rate\t%.0f req/s (closed loop)\n", r.RateAchieved)
 	}
 	fmt.Fprintf(tw, "requests\t%d in %.3f s\n", r.Requests, float64(r.WindowNs)/1e9)
+	fmt.Fprintf(tw, "unanswered\t%d (window requests without a verified echo when the drain ended)\n", r.Unanswered)
+	fmt.Fprintf(tw, "lost\t%d (requests in flight on connections that failed)\n", r.Lost)
 	fmt.Fprintf(tw, "\tp50\tp90\tp99\tp99.9\tp99.99\tmax\tmean\n")
 	for _, row := range []struct {
 		name string

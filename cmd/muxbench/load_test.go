@@ -192,6 +192,42 @@ func TestLoadIntegrityErrorsExitNonZero(t *testing.T) {
 	}
 }
 
+// TestLoadSilentServer: a server that accepts and never answers makes no
+// error event (no timeout before the drain ends), yet every window request
+// is unanswered: the table shows it and the exit status is 1.
+func TestLoadSilentServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c) // held open, never read
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	code, stdout, stderr := loadRunCmd("load", "-target", ln.Addr().String(), "-rate", "50", "-warmup", "0s", "-duration", "200ms", "-timeout", "10s")
+	if code != 1 || !strings.Contains(stderr, "unanswered=10") {
+		t.Errorf("exit %d, stderr %q; want 1 naming the 10 unanswered requests", code, stderr)
+	}
+	if !strings.Contains(stdout, "unanswered   10 ") {
+		t.Errorf("table lacks the unanswered requests:\n%s", stdout)
+	}
+}
+
 func loadFreeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
