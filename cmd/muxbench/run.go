@@ -240,11 +240,7 @@ func newProgress(stderr io.Writer) harness.Progress {
 // runFilePatterns are the files a run and its report leave in a results
 // directory, as glob patterns: -force removes exactly these.
 func runFilePatterns() []string {
-	pats := []string{results.RunFile, results.SummaryFile, results.BenchFile, report.ReportFile}
-	for _, f := range report.Formats {
-		pats = append(pats, "*."+f)
-	}
-	return pats
+	return append([]string{results.RunFile, results.SummaryFile, results.BenchFile}, reportFilePatterns()...)
 }
 
 // runFiles lists the files of dir that muxbench writes, sorted.
