@@ -159,7 +159,7 @@ func TestOnConnected(t *testing.T) {
 	// must come out of neither the warm-up nor the window, and idle
 	// connections must not suffer from the wait.
 	const hold = 300 * time.Millisecond
-	for _, ka := range []time.Duration{0, 20 * time.Millisecond} {
+	for _, ka := range []time.Duration{0, MinKeepAlive} {
 		name := "silent idle"
 		if ka > 0 {
 			name = "keep-alive idle"

@@ -86,7 +86,7 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	rate := &rateFlag{r: &c.Rate}
 	fs.Var(rate, "rate", "open loop: total requests per second over the active connections, `N` or N/DURATION (e.g. 5000 or 300/1m)")
 	fs.IntVar(&c.Size, "size", loadgen.DefaultSize, "`bytes` per request")
-	fs.Var(durationFlag{&c.KeepAlive}, "keepalive", "idle connections send one small message per `interval` and check the echo (0 = silent)")
+	fs.Var(durationFlag{&c.KeepAlive}, "keepalive", fmt.Sprintf("idle connections send one small message per `interval` and check the echo: 0 (silent) or %v or more", loadgen.MinKeepAlive))
 	fs.Var(durationFlag{&c.Warmup}, "warmup", "traffic before the measured window, not counted: a `duration` like 1s")
 	fs.Var(durationFlag{&c.Duration}, "duration", "length of the measured window: a `duration` like 5s")
 	spin := loadgen.DefaultSpinBefore

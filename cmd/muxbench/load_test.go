@@ -75,6 +75,7 @@ func TestLoadUsageErrors(t *testing.T) {
 		{"bad source ips", []string{"load", "-target", "127.0.0.1:1", "-source-ips", "x"}, "-source-ips"},
 		{"bad cpus", []string{"load", "-target", "127.0.0.1:1", "-cpus", "z"}, "-cpus"},
 		{"stray argument", []string{"load", "-target", "127.0.0.1:1", "extra"}, "unexpected argument"},
+		{"keepalive a flood", []string{"load", "-target", "127.0.0.1:1", "-keepalive", "1ns"}, "-keepalive 1ns is not a trickle: want 0 (silent idle connections) or an interval of 100ms or more"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
