@@ -55,6 +55,14 @@ func serverFixture(t *testing.T) *ServerEdges {
 	return e
 }
 
+// TestParseServerDropsToken: serve's hello line carries the control
+// token (server.jsonl's does); what a merge records of it must not.
+func TestParseServerDropsToken(t *testing.T) {
+	if h := serverFixture(t).Hello; h.Token != "" || h.Control == "" {
+		t.Errorf("parsed hello %+v; want its control address and no token", h)
+	}
+}
+
 // TestMergeGolden: the merged run of the fixtures, as run.json holds it.
 func TestMergeGolden(t *testing.T) {
 	run, ov, err := Merge(fixtures(t), Options{Server: serverFixture(t), Backend: "epoll-lt"})

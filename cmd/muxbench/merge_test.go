@@ -61,6 +61,8 @@ func TestLoadOutMerge(t *testing.T) {
 		sum += lf.Result.Requests
 	}
 
+	noTokenIn(t, token, files...)
+
 	code, _, stderr := loadRunCmd("load", "-target", addr, "-duration", "100ms", "-out", files[0])
 	if code != 2 || !strings.Contains(stderr, "file exists") || !strings.Contains(stderr, "-force") {
 		t.Errorf("load -out over an existing file: exit %d, stderr %q; want 2 naming -force", code, stderr)

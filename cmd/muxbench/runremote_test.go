@@ -86,6 +86,7 @@ func TestRunRemote(t *testing.T) {
 			t.Errorf("sample %d: %v", i, err)
 		}
 	}
+	noTokenIn(t, h.Token, "out")
 	// The server is still up: a second run against it works, and -force
 	// replaces the first run's load files too.
 	os.WriteFile(filepath.Join("out", harness.LoadsDir, "999.json"), []byte("stale"), 0o644)
@@ -94,6 +95,27 @@ func TestRunRemote(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join("out", harness.LoadsDir, "999.json")); err == nil {
 		t.Error("-force left the previous run's load files")
+	}
+}
+
+// noTokenIn fails the test if the control token is in any file under
+// the paths: no file muxbench writes records it.
+func noTokenIn(t *testing.T, token string, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		err := filepath.WalkDir(p, func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			data, err := os.ReadFile(path)
+			if err == nil && bytes.Contains(data, []byte(token)) {
+				t.Errorf("%s holds the server's control token", path)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -144,6 +144,7 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	out.json(hello)
 	if ctl != nil {
 		ctl.hello = hello
+		ctl.hello.Token = "" // a control client has it; what it records of the hello must not
 	}
 
 	served := make(chan error, 1)

@@ -52,13 +52,17 @@ func (c *Client) do(verb string) ([]byte, error) {
 	return line, nil
 }
 
-// Hello asks for the server's hello line.
+// Hello asks for the server's hello line. Its Token is always empty: the
+// caller holds the token, and what it does with a hello is record it
+// (load -out files, run.json, loads/NNN.json), which must never hold it.
 func (c *Client) Hello() (Hello, error) {
 	line, err := c.do(CmdHello)
 	if err != nil {
 		return Hello{}, err
 	}
-	return ParseHello(line)
+	h, err := ParseHello(line)
+	h.Token = ""
+	return h, err
 }
 
 // Stats asks for one report of the server's counters.
