@@ -175,3 +175,19 @@ func TestReportOutRefuses(t *testing.T) {
 		t.Errorf("report -force without -out: exit %d, stderr %q; want 2", code, stderr)
 	}
 }
+
+// TestReportRefusesBadFigures: a run.json with a figure no measurement
+// gives is refused before any chart is written, naming the field.
+func TestReportRefusesBadFigures(t *testing.T) {
+	t.Chdir(t.TempDir())
+	run := reporttest.Run(reporttest.Options{FDs: []int{101, 1001}, Reps: 1})
+	run.Samples[1].Server.CPUNsPerReq = -5
+	writeRun(t, "bad", run)
+	code, _, stderr := execMuxbench(t, "report", "bad")
+	if code != 2 || !strings.Contains(stderr, "server.cpu_ns_per_req is -5, want 0 or more") {
+		t.Errorf("report of a negative CPU figure: exit %d, stderr %q; want 2 naming the field", code, stderr)
+	}
+	if svgs, _ := filepath.Glob(filepath.Join("bad", "*.svg")); len(svgs) > 0 {
+		t.Errorf("report wrote %v before refusing the run", svgs)
+	}
+}
