@@ -10,10 +10,8 @@ import (
 	"github.com/muxbench/muxbench/internal/traffic"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"strconv"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -179,7 +177,7 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		defer bar.finish()
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := notifyInterrupts()
 	defer stop()
 	if err := out.connect(c.Target); err != nil {
 		return err
@@ -191,6 +189,9 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		bar.finish()
 	}
 	if err != nil {
+		if ctx.Err() != nil {
+			return &exitError{code: interruptStatus(ctx), err: fmt.Errorf("interrupted (%v): the window was not measured whole, nothing written", context.Cause(ctx))}
+		}
 		var le *loadgen.LimitError
 		if errors.As(err, &le) {
 			return &exitError{code: 1, err: fmt.Errorf("cannot run: %w", err)}

@@ -1,18 +1,15 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/term"
@@ -79,6 +76,9 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("find this program to start servers with: %w", err)
 	}
+	// From here a signal stops the run with what it finished (none yet).
+	ctx, stop := notifyInterrupts()
+	defer stop()
 	if *out != "" {
 		if err := checkOutDir(*out, *force); err != nil {
 			return err
@@ -143,9 +143,6 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stderr, "writing %s\n", dir)
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	if isSuite {
 		return runSuite(ctx, suiteRun{suite: suite, scenarios: suiteScs, dir: dir, exe: exe, timeout: *timeout, noReport: *noReport}, stdout, stderr)
 	}
@@ -174,7 +171,7 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if runErr != nil {
 		if harness.IsInterrupted(runErr) {
 			fmt.Fprintf(stderr, "interrupted: %s holds the %d samples finished (run marked incomplete): %s\n", dir, len(run.Samples), onDisk)
-			return &exitError{code: 130, err: runErr}
+			return &exitError{code: interruptStatus(ctx), err: runErr}
 		}
 		return fmt.Errorf("%w (%s holds: %s)", runErr, dir, onDisk)
 	}

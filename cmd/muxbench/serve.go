@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +12,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -141,6 +141,14 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		LoopThread: b.LoopThread(), GOMAXPROCS: runtime.GOMAXPROCS(0), GODEBUG: os.Getenv("GODEBUG"), GC: gc,
 		SendBuffer: *sndbuf,
 	}
+	// Signals are caught before the hello line says the server is up: a
+	// SIGTERM right after it still gets the final report.
+	ctx, stop := notifyInterrupts()
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		srv.Shutdown()
+	}()
 	out.json(hello)
 	if ctl != nil {
 		ctl.hello = hello
@@ -150,14 +158,6 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve() }()
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	go func() {
-		if _, ok := <-sigs; ok {
-			srv.Shutdown()
-		}
-	}()
 	switch controlKind {
 	case "stdin":
 		go serveControl(stdin, report, srv, out)
@@ -170,6 +170,12 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	final := report()
 	final.Final = true
 	out.json(final)
+	var sig signalCause
+	if serveErr == nil && errors.As(context.Cause(ctx), &sig) {
+		// Stopped as asked, but by a signal: the status says which, as for
+		// every command (the final report is out).
+		return &exitError{code: interruptStatus(ctx), err: sig}
+	}
 	return serveErr
 }
 

@@ -85,7 +85,7 @@ func runSuite(ctx context.Context, o suiteRun, stdout, stderr io.Writer) error {
 			return serr
 		}
 		if ctx.Err() != nil {
-			return &exitError{code: 130, err: fmt.Errorf("interrupted: %s holds the parts finished (suite marked incomplete)", o.dir)}
+			return &exitError{code: interruptStatus(ctx), err: fmt.Errorf("interrupted (%v): %s holds the parts finished (suite marked incomplete)", context.Cause(ctx), o.dir)}
 		}
 		return nil
 	}

@@ -9,11 +9,9 @@ import (
 	"github.com/muxbench/muxbench/report/claims"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -142,7 +140,7 @@ func runWaitcost(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if err := pin.PinProcess(2); err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := notifyInterrupts()
 	defer stop()
 	return measureWaitcost(ctx, cfg, pin, dir, stdout, stderr)
 }
@@ -170,7 +168,7 @@ func measureWaitcost(ctx context.Context, cfg waitcost.Config, pin cpuset.Set, d
 	fmt.Fprintf(stdout, "wrote %s (%s, charts and %s)\n", dir, waitcost.File, report.WaitcostFile)
 	if runErr != nil {
 		if errors.Is(runErr, context.Canceled) {
-			return &exitError{code: 130, err: fmt.Errorf("interrupted after %d of %d samples (kept in %s)", len(samples), cfg.Samples(), dir)}
+			return &exitError{code: interruptStatus(ctx), err: fmt.Errorf("interrupted after %d of %d samples (kept in %s)", len(samples), cfg.Samples(), dir)}
 		}
 		return fmt.Errorf("after %d of %d samples: %w", len(samples), cfg.Samples(), runErr)
 	}
