@@ -362,6 +362,30 @@ func TestWrite(t *testing.T) {
 	}
 }
 
+// TestCheckWritable: what would make Write fail after a run is found
+// before it: a missing directory, a directory given as the file, and (for
+// a user other than root) a directory that may not be written.
+func TestCheckWritable(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, path string
+		force      bool
+		want       string
+	}{
+		{"missing directory", filepath.Join(dir, "nope", "x.json"), false, "create the directory"},
+		{"a directory", dir, true, "is a directory"},
+		{"under a file", filepath.Join(dir, "file", "x.json"), false, "not a directory"},
+	} {
+		os.WriteFile(filepath.Join(dir, "file"), nil, 0o644)
+		if err := CheckWritable(tc.path, tc.force); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: CheckWritable(%s) = %v; want an error containing %q", tc.name, tc.path, err, tc.want)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("CheckWritable left files behind: %v", entries)
+	}
+}
+
 // FuzzParse: Parse never panics, and a file it accepts encodes to a file
 // it accepts again with the same content.
 func FuzzParse(f *testing.F) {

@@ -158,6 +158,7 @@ func TestMergeUsageErrors(t *testing.T) {
 		{"control without token", []string{"load", "-target", "127.0.0.1:1", "-control", "127.0.0.1:1", "-out", filepath.Join(dir, "x.json")}, "-control and -token go together"},
 		{"share without connections", []string{"load", "-target", "127.0.0.1:1", "-conns", "1", "-generators", "2", "-generator-index", "1", "-out", filepath.Join(dir, "x.json")}, "leave generator 1 none"},
 		{"share without active", []string{"load", "-target", "127.0.0.1:1", "-conns", "4", "-active", "1", "-generators", "2", "-generator-index", "1", "-out", filepath.Join(dir, "x.json")}, "none for its share of the rate"},
+		{"out in a missing directory", []string{"load", "-target", "127.0.0.1:1", "-out", filepath.Join(dir, "nope", "x.json")}, "-out: cannot write"},
 		{"control unreachable", []string{"load", "-target", "127.0.0.1:1", "-control", "127.0.0.1:1", "-token", "t", "-out", filepath.Join(dir, "x.json")}, "-control 127.0.0.1:1: connect to the control port"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
