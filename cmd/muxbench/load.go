@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -216,9 +217,11 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 }
 
 // flagNames rewrites Config field names in a validation error into the
-// flags that set them, so the message points at what the user typed.
+// flags that set them, so the message points at what the user typed. A
+// Config reads 0 as the default, which "(0 = 64)" says; a flag's 0 is
+// refused, and leaving the flag out gives the default: "(default 64)".
 func flagNames(err error) string {
-	s := err.Error()
+	s := strings.ReplaceAll(err.Error(), "(0 = ", "(default ")
 	for _, r := range [][2]string{
 		{"Target", "-target"}, {"Conns", "-conns"}, {"Active", "-active"}, {"Mode", "-mode"},
 		{"Rate", "-rate"}, {"Size", "-size"}, {"KeepAlive", "-keepalive"}, {"Warmup", "-warmup"},

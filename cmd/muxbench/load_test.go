@@ -75,6 +75,8 @@ func TestLoadUsageErrors(t *testing.T) {
 		{"bad source ips", []string{"load", "-target", "127.0.0.1:1", "-source-ips", "x"}, "-source-ips"},
 		{"bad cpus", []string{"load", "-target", "127.0.0.1:1", "-cpus", "z"}, "-cpus"},
 		{"stray argument", []string{"load", "-target", "127.0.0.1:1", "extra"}, "unexpected argument"},
+		{"negative size", []string{"load", "-target", "127.0.0.1:1", "-size", "-1"}, "-size -1: want 1..1048576 bytes (default 64)"},
+		{"deep pipeline", []string{"load", "-target", "127.0.0.1:1", "-pipeline", "100000"}, "-pipeline 100000: want 1..65536 requests in flight per connection (default 1024)"},
 		{"keepalive a flood", []string{"load", "-target", "127.0.0.1:1", "-keepalive", "1ns"}, "-keepalive 1ns is not a trickle: want 0 (silent idle connections) or an interval of 100ms or more"},
 	}
 	for _, tt := range tests {
