@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -228,6 +229,17 @@ func TestLoadSilentServer(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "unanswered   10 ") {
 		t.Errorf("table lacks the unanswered requests:\n%s", stdout)
+	}
+}
+
+// TestLoadControlEchoPort: -control given the echo port instead of the
+// control port is refused before any connection, saying so.
+func TestLoadControlEchoPort(t *testing.T) {
+	addr := loadEchoServer(t)
+	out := filepath.Join(t.TempDir(), "x.json")
+	code, _, stderr := loadRunCmd("load", "-target", addr, "-control", addr, "-token", "t", "-out", out, "-duration", "100ms")
+	if code != 2 || !strings.Contains(stderr, "that port did not answer with a muxbench hello") {
+		t.Errorf("exit %d, stderr %q; want 2: not a control port", code, stderr)
 	}
 }
 

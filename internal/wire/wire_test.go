@@ -3,6 +3,9 @@ package wire
 import (
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
+	"strings"
 	"testing"
 )
 
@@ -68,5 +71,38 @@ func TestParseCommand(t *testing.T) {
 	}
 	if token, verb, ok := ParseCommand(Command("t0k", CmdQuit)); token != "t0k" || verb != CmdQuit || !ok {
 		t.Errorf("ParseCommand(Command(t0k, quit)) = %q, %q, %v", token, verb, ok)
+	}
+}
+
+// TestHelloFromAnEchoPort: a client pointed at the echo port instead of
+// the control port gets its command back; Hello says that port is not a
+// control port, not that some JSON did not decode.
+func TestHelloFromAnEchoPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		io.Copy(c, c)
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+	})
+	c, err := Dial(ln.Addr().String(), "tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Hello()
+	c.Close()
+	if !errors.Is(err, ErrNoHello) || !strings.Contains(err.Error(), `it sent "tok hello"`) {
+		t.Errorf("Hello from an echo port: %v; want ErrNoHello with what came back", err)
 	}
 }
