@@ -38,6 +38,7 @@ func TestRunRemote(t *testing.T) {
 	}
 	t.Chdir(t.TempDir())
 	isolateLocks(t)
+	keepAffinity(t)
 	os.WriteFile("tiny.yaml", []byte(remoteScenarioYAML), 0o644)
 	os.WriteFile("poll-only.yaml", []byte(strings.Replace(remoteScenarioYAML, "[poll, epoll-lt]", "[poll]", 1)), 0o644)
 	srv := startServe(t, "-backend", "epoll-lt", "-addr", "127.0.0.1:0", "-control", "tcp:127.0.0.1:0")
@@ -139,6 +140,7 @@ func TestRunFailedSamples(t *testing.T) {
 	}
 	t.Chdir(t.TempDir())
 	isolateLocks(t)
+	keepAffinity(t)
 	os.WriteFile("tiny.yaml", []byte(strings.Replace(remoteScenarioYAML, "[poll, epoll-lt]", "[epoll-lt]", 1)), 0o644)
 	srv := startServe(t, "-backend", "epoll-lt", "-addr", "127.0.0.1:0", "-control", "tcp:127.0.0.1:0")
 	h := srv.hello
@@ -180,6 +182,7 @@ func TestRunFailedSamples(t *testing.T) {
 // /bin/false), so every sample fails.
 func TestSuiteFailedSamples(t *testing.T) {
 	t.Chdir(t.TempDir())
+	keepAffinity(t)
 	if err := os.Mkdir("out", 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -62,10 +62,10 @@ func signalled(t *testing.T, sig unix.Signal, ready func(stdout string) bool, ar
 		select {
 		case l, ok := <-lines:
 			if !ok {
+				err := <-exited // stderr is complete only now
 				if !sent {
 					t.Fatalf("muxbench %s ended before it was ready for the signal; stdout %q stderr %q", args[0], out.String(), errb.String())
 				}
-				err := <-exited
 				var ee *exec.ExitError
 				if err != nil && !errors.As(err, &ee) {
 					t.Fatal(err)
@@ -80,6 +80,10 @@ func signalled(t *testing.T, sig unix.Signal, ready func(stdout string) bool, ar
 			out.WriteString(l + "\n")
 		case <-time.After(10 * time.Millisecond): // poll ready again
 		case <-deadline:
+			cmd.Process.Kill()
+			for range lines {
+			}
+			<-exited
 			t.Fatalf("muxbench %s: not done within 20s; stdout %q stderr %q", args[0], out.String(), errb.String())
 		}
 	}
@@ -130,7 +134,9 @@ func TestSignalExitStatus(t *testing.T) {
 				}
 				dir := t.TempDir()
 				scenario := dir + "/long.yaml"
-				os.WriteFile(scenario, []byte("backends: [epoll-lt]\nfds: [12]\nwarmup: 0s\nduration: 30s\nrepetitions: 1\n"), 0o644)
+				// Unpinned: the run's preflight must not depend on the
+				// CPUs this test process happens to be pinned to.
+				os.WriteFile(scenario, []byte("backends: [epoll-lt]\nfds: [12]\nwarmup: 0s\nduration: 30s\nrepetitions: 1\nserver_cpus: \"\"\nclient_cpus: \"\"\n"), 0o644)
 				start := time.Now()
 				// run writes its progress to stderr, which the helper
 				// only reads at the end: signal once the run is under way.
