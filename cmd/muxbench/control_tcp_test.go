@@ -48,11 +48,7 @@ func startServe(t *testing.T, args ...string) *servedChild {
 	}
 	done := make(chan struct{})
 	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			c.lines <- slices.Clone(sc.Bytes())
-		}
-		close(c.lines)
+		readLines(stdout, c.lines)
 		c.exited <- cmd.Wait()
 		close(done)
 	}()
@@ -65,6 +61,15 @@ func startServe(t *testing.T, args ...string) *servedChild {
 		t.Fatalf("hello %s: %v; stderr %q", line, err, c.stderr.String())
 	}
 	return c
+}
+
+// readLines sends every line of r to lines, then closes it.
+func readLines(r io.Reader, lines chan<- []byte) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		lines <- slices.Clone(sc.Bytes())
+	}
+	close(lines)
 }
 
 func (c *servedChild) next(t *testing.T, what string) []byte {

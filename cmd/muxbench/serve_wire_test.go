@@ -164,27 +164,9 @@ func TestServeStdinLongLine(t *testing.T) {
 		inW.Close()
 		outR.Close()
 	})
-	lines := make(chan []byte)
-	go func() {
-		sc := bufio.NewScanner(outR)
-		for sc.Scan() {
-			lines <- slices.Clone(sc.Bytes())
-		}
-		close(lines)
-	}()
-	next := func(what string) []byte {
-		t.Helper()
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("%s: serve ended its output", what)
-			}
-			return l
-		case <-time.After(20 * time.Second):
-			t.Fatalf("%s: no line within 20s", what)
-		}
-		return nil
-	}
+	out := &servedChild{lines: make(chan []byte, 16)} // serve in this process: its lines only
+	go readLines(outR, out.lines)
+	next := func(what string) []byte { return out.next(t, what) }
 	send := func(s string) {
 		t.Helper()
 		go io.WriteString(inW, s) // the pipe blocks until serve reads it all
