@@ -1,7 +1,9 @@
 // Package backends defines the contract every I/O multiplexer backend
-// implements — the Poller — and the registry that maps poller names
-// ("select", "poll", "epoll-lt", "epoll-et", the variants and the
-// pitfalls) to constructors. The poller packages live below it.
+// implements — the Poller — and the registry that maps poller names to
+// their Info. The poller packages live below it; each exports its names as
+// constants and describes its backends, and package lineup registers the
+// built-in ones, so importing a poller package (for a name or a limit)
+// registers nothing.
 //
 // A Poller only tracks interest and reports readiness. Accepting, reading,
 // writing, buffering and closing live once, in package server, so every
@@ -71,6 +73,14 @@ type Poller interface {
 	Close() error
 }
 
+// ReadBufferSize is the size of the server loop's one read buffer: the
+// most one read takes from a connection, what a short read is short of
+// (Info.EdgeTriggered), and so the most a connection can have pending
+// while it waits for write readiness. It is here, beside the loop policies
+// that depend on it, so that clients of the loop (the pitfalls' read-once
+// stall) know it without linking the server.
+const ReadBufferSize = 64 << 10
+
 // ErrFDLimit is returned (wrapped) by Add when the backend cannot watch an
 // fd that large — select(2) and FD_SETSIZE. The server closes that
 // connection and counts it as rejected.
@@ -133,9 +143,9 @@ type Info struct {
 
 var registry = map[string]Info{}
 
-// Register adds a poller. It is called from the init functions of the
-// poller packages; registering a name twice is a programming error and is
-// reported by Lookup as a conflict rather than a panic.
+// Register adds a poller. Package lineup calls it for every built-in
+// poller, tests for their own; registering a name twice is a programming
+// error and is reported by Lookup as a conflict rather than a panic.
 func Register(info Info) {
 	if _, dup := registry[info.Name]; dup {
 		conflicts = append(conflicts, info.Name)

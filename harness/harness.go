@@ -112,7 +112,7 @@ func plannedUnsupported(j Job) bool {
 	if j.Active > j.Conns() {
 		return true
 	}
-	if unsupportedHere(j.Backend) != "" {
+	if lineup.Unsupported(j.Backend) != "" {
 		return true
 	}
 	b, err := lineup.Lookup(j.Backend)

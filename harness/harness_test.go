@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/muxbench/muxbench/internal/runlock"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +14,8 @@ import (
 	"time"
 
 	"github.com/muxbench/muxbench/internal/cpuset"
+	"github.com/muxbench/muxbench/internal/runlock"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/internal/wire"
 	"github.com/muxbench/muxbench/results"
 )
@@ -249,32 +249,6 @@ func TestJobsInterleaveBackends(t *testing.T) {
 	}
 	if want := "a b a b a b a b"; strings.Join(got, " ") != want {
 		t.Errorf("job order %v; want %s (backends innermost)", got, want)
-	}
-}
-
-func TestPreflight(t *testing.T) {
-	if runtime.NumCPU() < 2 {
-		t.Skip("the overlap check needs 2 CPUs or more")
-	}
-	for _, tc := range []struct{ server, client, want string }{
-		{"0", "0", "the server (CPU 0) and the load generator (CPU 0) share CPUs"},
-		{"", "1", "the server (any CPU) and the load generator (CPU 1) share CPUs"},
-		{"0", "", "the server (CPU 0) and the load generator (any CPU) share CPUs"},
-	} {
-		sc := tinyScenario()
-		sc.ServerCPUs, sc.ClientCPUs = tc.server, tc.client
-		found := false
-		for _, c := range Preflight(sc) {
-			if c.Name == "cpus" {
-				found = true
-				if c.Level != "warn" || c.Detail != tc.want {
-					t.Errorf("server_cpus %q, client_cpus %q: cpus check %s %q; want a warning %q", tc.server, tc.client, c.Level, c.Detail, tc.want)
-				}
-			}
-		}
-		if !found {
-			t.Fatal("no cpus check")
-		}
 	}
 }
 

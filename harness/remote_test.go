@@ -19,7 +19,7 @@ import (
 // server the harness did not start would be, killed in t.Cleanup.
 func startRemote(t *testing.T, backend string) wire.Hello {
 	t.Helper()
-	srv, err := StartServer([]string{muxbenchBin, "serve", "-backend", backend, "-addr", "127.0.0.1:0", "-control", "tcp:127.0.0.1:0"})
+	srv, err := StartChild([]string{muxbenchBin, "serve", "-backend", backend, "-addr", "127.0.0.1:0", "-control", "tcp:127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}

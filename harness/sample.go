@@ -3,12 +3,12 @@ package harness
 import (
 	"context"
 	"fmt"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"strconv"
 	"strings"
 
 	"github.com/muxbench/muxbench/internal/cpuset"
 	"github.com/muxbench/muxbench/internal/procfs"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/internal/wire"
 	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/loadgen"
@@ -34,7 +34,7 @@ func sample(ctx context.Context, opts Options, i int, job Job) results.Sample {
 	if opts.Remote != nil {
 		return opts.Remote.sample(ctx, opts, i, job, s)
 	}
-	if reason := unsupportedHere(job.Backend); reason != "" {
+	if reason := lineup.Unsupported(job.Backend); reason != "" {
 		return failed(s, results.StatusUnsupported, "%s", reason)
 	}
 	return childSample(ctx, opts, job, s)
@@ -133,6 +133,7 @@ func loadConfig(opts Options, job Job, h wire.Hello) loadgen.Config {
 		Target: h.Addr, Conns: job.Conns(), Active: job.Active, Mode: sc.Mode, Rate: sc.Rate,
 		Size: sc.Size, KeepAlive: sc.KeepAlive.D(), Warmup: sc.Warmup.D(), Duration: sc.Duration.D(),
 		Timeout: opts.Timeout, Proto: sc.Proto, ServerNoFile: h.NoFileSoft, Churn: sc.Churn,
+		Path: sc.Path, Line: sc.Line, Expect: sc.Expect,
 	}
 }
 
@@ -164,7 +165,7 @@ func judge(s results.Sample, sc results.Scenario, job Job, res *loadgen.Result, 
 		}
 	case res.Saturated:
 		s.Status = results.StatusSaturated
-		s.Reason = fmt.Sprintf("achieved %.0f of %.0f req/s requested (< %.0f%%)", res.RateAchieved, res.RateRequested, loadgen.SaturatedBelow*100)
+		s.Reason = fmt.Sprintf("achieved %.0f of %.0f req/s requested (< %.0f%%)", res.RateAchieved, res.RateRequested, traffic.SaturatedBelow*100)
 	case sc.Mode == traffic.Open && !busyPolls(job.Backend) && max(s.Server.CPUUtil, s.Server.CPUSetBusy) >= results.SaturatedCPU:
 		// The rate was met, but only by answering several requests per
 		// wait: CPU per request is then just 1/rate, not the backend's
@@ -285,18 +286,4 @@ func memoryDelta(before, after procfs.Memory, n int) *results.MemoryDelta {
 func busyPolls(backend string) bool {
 	b, err := lineup.Lookup(backend)
 	return err == nil && b.Poller != nil && b.Poller.BusyPoll
-}
-
-// unsupportedHere is why the backend cannot run on this kernel or in this
-// process at all (io_uring disabled, blocked, too old), or "": its points
-// are then recorded unsupported without starting a server.
-func unsupportedHere(name string) string {
-	b, err := lineup.Lookup(name)
-	if err != nil || b.Check == nil {
-		return ""
-	}
-	if err := b.Check(); err != nil {
-		return fmt.Sprintf("%s: %v", name, err)
-	}
-	return ""
 }

@@ -3,6 +3,9 @@
 // over a poller registered in package backends, or a whole server of its
 // own (gonet: Go's runtime netpoller, package server/gonet).
 //
+// It is where a backend is registered: every built-in poller (each poller
+// package describes its own and exports their names; lineup registers
+// them with package backends) and every whole server (one entry here).
 // It links every poller but no server, so packages that only need the
 // names and their kinds (scenarios, harness) do not link the servers;
 // package server/start starts one by name.
@@ -10,18 +13,28 @@ package lineup
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/muxbench/muxbench/backends"
-	_ "github.com/muxbench/muxbench/backends/epoll" // registers epoll-lt, epoll-et, the epoll variants and the pitfalls
-	_ "github.com/muxbench/muxbench/backends/poll"  // registers poll, poll-accept1
-	_ "github.com/muxbench/muxbench/backends/select"
-	_ "github.com/muxbench/muxbench/backends/uringpoll" // registers uring-poll
+	"github.com/muxbench/muxbench/backends/epoll"
+	"github.com/muxbench/muxbench/backends/poll"
+	fdselect "github.com/muxbench/muxbench/backends/select"
+	"github.com/muxbench/muxbench/backends/uringpoll"
 	"github.com/muxbench/muxbench/internal/iouring"
 )
+
+// Every built-in poller is registered here, once: each poller package
+// describes its own backends (Backends) and exports their names, and
+// importing it registers nothing.
+func init() {
+	for _, infos := range [][]backends.Info{fdselect.Backends(), poll.Backends(), epoll.Backends(), uringpoll.Backends()} {
+		for _, info := range infos {
+			backends.Register(info)
+		}
+	}
+}
 
 // GoNet is the name of the goroutine-per-connection server over Go's
 // runtime netpoller (package server/gonet), the baseline.
@@ -32,40 +45,40 @@ const GoNet = "gonet"
 const Uring = "uring"
 
 // servers are the backends that are whole servers of their own rather
-// than pollers, with their one-line descriptions.
-var servers = map[string]string{
-	GoNet: "Go's runtime netpoller: net.Listen, one goroutine per connection (the baseline)",
-	Uring: "io_uring completion model: multishot accept, multishot recv into a provided buffer ring, one send in flight per connection " +
+// than pollers: everything lineup knows of each, in one entry. Their
+// constructors are package server/start's, which links them; lineup must
+// not (harness and scenarios import it).
+var servers = []Backend{{
+	Name: Uring,
+	Description: "io_uring completion model: multishot accept, multishot recv into a provided buffer ring, one send in flight per connection " +
 		"(waits = enters, events = CQEs)",
-}
-
-// serverChecks are the support checks of whole servers that have one.
-var serverChecks = map[string]func() error{Uring: iouring.CheckServer}
-
-// loopServers are the whole servers that run one loop on one locked
-// thread with raw waits, as the event loop does (see Backend.LoopThread).
-var loopServers = map[string]bool{Uring: true}
+	Check:      iouring.CheckServer,
+	loopServer: true,
+}, {
+	Name:        GoNet,
+	Description: "Go's runtime netpoller: net.Listen, one goroutine per connection (the baseline)",
+}}
 
 // Default is the backends a sweep runs unless told otherwise, in the
 // canonical order: from the oldest mechanism to the Go baseline.
-var Default = []string{"select", "poll", "epoll-lt", "epoll-et", "uring-poll", Uring, GoNet}
+var Default = []string{fdselect.Name, poll.Name, epoll.NameLT, epoll.NameET, uringpoll.Name, Uring, GoNet}
 
 // Order is every built-in backend in canonical order: Default, then the
 // variants (backends.Info.Variant). Listings, scenarios and charts use it;
 // a test checks it against the pollers registered and the servers here.
-var Order = append(slices.Clone(Default), "epoll-et-drain", "poll-accept1",
-	"epoll-mod", "epoll-oneshot", "epoll-busy", "select-big")
+var Order = append(slices.Clone(Default), epoll.NameETDrain, poll.NameAccept1,
+	epoll.NameMod, epoll.NameOneshot, epoll.NameBusy, fdselect.NameBig)
 
 // Pitfalls is every deliberately wrong loop (backends.Info.Pitfall), in
 // the order `muxbench pitfalls` runs them. They are in neither Order nor
 // Names, which sweeps, tests and listings range over, so none runs by
 // accident; Lookup still finds them.
 var Pitfalls = []string{
-	"pitfall-et-accept-once",
-	"pitfall-et-short-read-ignore-hup",
-	"pitfall-et-read-once",
-	"pitfall-sleep-send",
-	"pitfall-lt-keep-epollout",
+	epoll.NamePitfallETAcceptOnce,
+	epoll.NamePitfallETShortReadIgnoreHup,
+	epoll.NamePitfallETReadOnce,
+	epoll.NamePitfallSleepSend,
+	epoll.NamePitfallLTKeepWriteInterest,
 }
 
 // Backend describes one backend, whichever kind.
@@ -109,8 +122,10 @@ func (b Backend) LoopThread() bool { return b.Poller != nil || b.loopServer }
 // Lookup returns the backend called name, or an error listing the names
 // that are known.
 func Lookup(name string) (Backend, error) {
-	if desc, ok := servers[name]; ok {
-		return Backend{Name: name, Description: desc, Check: serverChecks[name], loopServer: loopServers[name]}, nil
+	for _, b := range servers {
+		if b.Name == name {
+			return b, nil
+		}
 	}
 	if !slices.Contains(backends.Names(), name) {
 		return Backend{}, fmt.Errorf("unknown backend %q (known: %s)", name, strings.Join(Names(), ", "))
@@ -123,10 +138,28 @@ func Lookup(name string) (Backend, error) {
 		Pitfall: info.Pitfall != backends.NoPitfall, Check: info.Check, Poller: &info}, nil
 }
 
+// Unsupported is why the named backend cannot run on this kernel or in
+// this process at all (io_uring disabled, blocked, too old), prefixed with
+// its name; "" when it can, has no check, or is unknown. Its points are
+// then recorded unsupported without starting a server.
+func Unsupported(name string) string {
+	b, err := Lookup(name)
+	if err != nil || b.Check == nil {
+		return ""
+	}
+	if err := b.Check(); err != nil {
+		return fmt.Sprintf("%s: %v", name, err)
+	}
+	return ""
+}
+
 // Names returns every backend's name but the pitfalls: the built-ins in
 // Order, then any other registered poller that is not a pitfall, sorted.
 func Names() []string {
-	known := append(backends.Names(), slices.Sorted(maps.Keys(servers))...)
+	known := backends.Names()
+	for _, b := range servers {
+		known = append(known, b.Name)
+	}
 	var names []string
 	for _, n := range Order {
 		if slices.Contains(known, n) {

@@ -16,15 +16,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/muxbench/muxbench/internal/traffic"
-	"github.com/muxbench/muxbench/results"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/muxbench/muxbench/internal/atomicfile"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/loadgen"
+	"github.com/muxbench/muxbench/results"
 )
 
 // Kind identifies a generator result among muxbench's JSON files (a
@@ -68,6 +68,9 @@ type Config struct {
 	Rate        float64          `json:"rate"` // requests/s over this generator's active connections; 0 in closed loop
 	Size        int              `json:"size"`
 	Proto       traffic.Proto    `json:"proto"`
+	Path        string           `json:"path,omitempty"`   // proto http: the path GET
+	Line        string           `json:"line,omitempty"`   // proto line: the request line
+	Expect      string           `json:"expect,omitempty"` // proto line: the reply's required prefix
 	KeepAlive   results.Duration `json:"keepalive"`
 	Warmup      results.Duration `json:"warmup"`
 	Duration    results.Duration `json:"duration"`
@@ -93,7 +96,7 @@ func ConfigOf(c loadgen.Config) Config {
 		Target: c.Target, Conns: c.Conns, Active: c.Active, Mode: c.Mode, Rate: c.Rate,
 		Size: c.Size, Proto: c.Proto, KeepAlive: results.Duration(c.KeepAlive), Warmup: results.Duration(c.Warmup),
 		Duration: results.Duration(c.Duration), Timeout: results.Duration(c.Timeout), Pipeline: c.Pipeline,
-		ConnectRate: c.ConnectRate, Generators: 1,
+		ConnectRate: c.ConnectRate, Generators: 1, Path: c.Path, Line: c.Line, Expect: c.Expect,
 	}
 	for _, ip := range c.SourceIPs {
 		out.SourceIPs = append(out.SourceIPs, ip.String())

@@ -3,12 +3,12 @@ package loadfile
 import (
 	"errors"
 	"fmt"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"strings"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/loadgen"
 	"github.com/muxbench/muxbench/results"
 )
@@ -169,7 +169,7 @@ func Merge(in []Input, opts Options) (*results.Run, Overlap, error) {
 			Description: desc,
 			Backends:    []string{opts.Backend}, FDs: []int{s.FDs}, Active: []int{s.Active},
 			Mode: c.Mode, Rate: s.RateRequested, Size: c.Size, KeepAlive: c.KeepAlive, Warmup: c.Warmup,
-			Duration: c.Duration, Repetitions: 1, Proto: c.Proto,
+			Duration: c.Duration, Repetitions: 1, Proto: c.Proto, Path: c.Path, Line: c.Line, Expect: c.Expect,
 		},
 		Samples: []results.Sample{s},
 	}
@@ -184,9 +184,9 @@ func setStatus(s *results.Sample, saturated bool, fault string, busyPoll bool) {
 	case len(s.Errors) > 0:
 		s.Status = results.StatusErrors
 		s.Reason = "errors: " + (&loadgen.Result{Errors: s.Errors}).ErrorString()
-	case saturated || s.RateAchieved < loadgen.SaturatedBelow*s.RateRequested:
+	case saturated || s.RateAchieved < traffic.SaturatedBelow*s.RateRequested:
 		s.Status = results.StatusSaturated
-		s.Reason = fmt.Sprintf("achieved %.0f of %.0f req/s requested (< %.0f%% on at least one generator)", s.RateAchieved, s.RateRequested, loadgen.SaturatedBelow*100)
+		s.Reason = fmt.Sprintf("achieved %.0f of %.0f req/s requested (< %.0f%% on at least one generator)", s.RateAchieved, s.RateRequested, traffic.SaturatedBelow*100)
 	case s.Mode == traffic.Open && !busyPoll && s.Server.CPUUtil >= results.SaturatedCPU:
 		s.Status = results.StatusSaturated
 		s.Reason = fmt.Sprintf("server %s %.0f%% busy: CPU per request is capped at 1/rate", s.Server.CPUScope, s.Server.CPUUtil*100)
@@ -206,6 +206,9 @@ func sameConfig(in []Input) error {
 		{"mode", func(f *File) string { return string(f.Config.Mode) }},
 		{"proto", func(f *File) string { return string(f.Config.Proto) }},
 		{"size", func(f *File) string { return fmt.Sprint(f.Config.Size) }},
+		{"path", func(f *File) string { return f.Config.Path }},
+		{"line", func(f *File) string { return f.Config.Line }},
+		{"expect", func(f *File) string { return f.Config.Expect }},
 		{"keepalive", func(f *File) string { return f.Config.KeepAlive.String() }},
 		{"duration", func(f *File) string { return f.Config.Duration.String() }},
 		{"timeout", func(f *File) string { return f.Config.Timeout.String() }},

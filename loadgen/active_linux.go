@@ -27,7 +27,7 @@ type activeConn struct {
 	endSeq  uint64 // open loop: requests intended before the window's end (those the drain still writes)
 	sendSeq uint64 // requests handed to write() so far
 	ackSeq  uint64 // next request whose echo is expected
-	got     int    // bytes of echo ackSeq received
+	got     int    // bytes of echo (or reply) ackSeq received
 	sent    []int64
 	pend    []byte // bytes of a short write still to be written
 	pendOff int
@@ -35,6 +35,8 @@ type activeConn struct {
 	connAt  int64
 	retryAt int64
 	backoff int64
+
+	scan replyScan // request/reply protocols: the reply to ackSeq so far
 }
 
 // dispatch marks due every request of the open-loop schedule whose
@@ -131,8 +133,10 @@ func (g *gen) flush(c *activeConn) {
 			return
 		}
 		buf := g.wbuf[:k*size]
-		for i := uint64(0); i < k; i++ {
-			g.codec.request(buf[i*size:], uint32(c.idx), c.sendSeq+i)
+		if g.spec == nil { // else wbuf holds copies of the one request (newGen)
+			for i := uint64(0); i < k; i++ {
+				g.codec.request(buf[i*size:], uint32(c.idx), c.sendSeq+i)
+			}
 		}
 		now := g.now()
 		n, err := rawWrite(c.fd, buf)
@@ -223,6 +227,9 @@ func (g *gen) readOnce(c *activeConn, now int64) (int, bool) {
 		return 0, false
 	}
 	data := g.rbuf[:n]
+	if g.spec != nil {
+		return n, g.replies(c, data, now)
+	}
 	size := g.codec.size
 	for len(data) > 0 {
 		if c.ackSeq == c.sendSeq { // bytes nobody asked for
@@ -308,6 +315,7 @@ func (g *gen) down(c *activeConn, now int64, backoff bool) {
 	g.inflight -= lost
 	c.ackSeq = c.sendSeq
 	c.got = 0
+	c.scan = replyScan{}
 	c.pend, c.pendOff = c.pend[:0], 0
 	c.state = stDown
 	c.retryAt = now

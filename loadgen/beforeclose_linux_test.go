@@ -2,9 +2,10 @@ package loadgen
 
 import (
 	"context"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"testing"
 	"time"
+
+	"github.com/muxbench/muxbench/internal/traffic"
 )
 
 // TestBeforeClose: the hook runs once, after the window and the drain,

@@ -2,11 +2,12 @@ package loadgen
 
 import (
 	"context"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"os"
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/muxbench/muxbench/internal/traffic"
 )
 
 // Benchmarks drive an in-process server unless LOADGEN_BENCH_TARGET names

@@ -20,7 +20,7 @@ const (
 	DefaultSize        = 64
 	DefaultTimeout     = 2 * time.Second
 	DefaultConnectRate = 25000 // connections/s: 19,000 connections in about 0.8 s
-	DefaultPipeline    = 1024  // open loop: requests in flight per active connection
+	DefaultPipeline    = 1024  // open loop: requests in flight per active connection (echo, sockperf)
 	// MaxSize bounds Size for the echo protocol; sockperf's own server
 	// accepts at most MaxSockperfSize bytes per message.
 	MaxSize         = 1 << 20
@@ -40,24 +40,40 @@ const (
 // Timeout, ConnectRate, Pipeline and Proto means the documented default;
 // every other field is taken as given and checked by Validate.
 type Config struct {
-	Target      string        // host:port of the echo server
+	Target      string        // host:port of the server
 	Conns       int           // total connections (idle + active)
 	Active      int           // of which carry traffic; the rest are idle
 	Mode        traffic.Mode  // traffic.Open (default) or traffic.Closed
 	Rate        float64       // total requests/s across active conns (open loop only)
-	Size        int           // bytes per request, default 64
-	KeepAlive   time.Duration // 0 = idle conns silent; else one small message per idle conn per interval, echo checked
+	Size        int           // bytes per request, default 64 (echo, sockperf; the other protocols fix their request: leave 0)
+	KeepAlive   time.Duration // 0 = idle conns silent; else one small message (redis, http, line: one request) per idle conn per interval, reply checked
 	Warmup      time.Duration // traffic before the measured window; not counted
 	Duration    time.Duration // the measured window (> 0)
 	Timeout     time.Duration // a request (or keep-alive) older than this is a timeout error; default 2 s
 	ConnectRate float64       // connections/s while opening connections, default 25,000
 	SourceIPs   []netip.Addr  // nil = automatic spreading over 127.0.0.x when target is loopback
-	Proto       traffic.Proto // traffic.Echo (default) or traffic.Sockperf (answered by `sockperf server --tcp`)
+	// Proto is traffic.Echo (default), traffic.Sockperf (answered by
+	// `sockperf server --tcp`), or a request/reply protocol of a server
+	// muxbench did not write: traffic.Redis (PING, exactly "+PONG\r\n"
+	// back), traffic.HTTP (an HTTP/1.1 keep-alive GET of Path, a 2xx
+	// reply with a Content-Length body back) or traffic.Line (Line and
+	// CRLF, one line starting with Expect back).
+	Proto traffic.Proto
+	// Path is what Proto HTTP GETs, default DefaultPath ("/"); only for
+	// HTTP. The Host header is Target.
+	Path string
+	// Line is the request line Proto Line sends (CRLF appended), e.g.
+	// "version" for memcached; required for Line, only for Line.
+	Line string
+	// Expect, for Proto Line, is a prefix every reply line must start
+	// with ("" accepts any line), e.g. "VERSION " for memcached.
+	Expect string
 	// ServerNoFile is the server's RLIMIT_NOFILE when known (0 = unknown);
 	// Check then verifies the server can hold every connection.
 	ServerNoFile uint64
 	// Pipeline bounds the requests in flight on one active connection in
-	// open loop (default 1024). 1 sends a connection's next request only
+	// open loop (default DefaultPipelineFor(Proto): 1024 for echo and
+	// sockperf, 1 for the request/reply protocols). 1 sends a connection's next request only
 	// after the previous echo arrived, as wrk2 does; requests that are due
 	// meanwhile wait and their latency still counts from their intended
 	// send time.
@@ -168,11 +184,24 @@ func (c Config) proto() traffic.Proto {
 	return c.Proto
 }
 
+// size is the bytes of one request: Size (default DefaultSize) for an
+// echoing protocol, the fixed request's length for the others.
 func (c Config) size() int {
+	if sp := newReplySpec(c); sp != nil {
+		return len(sp.request)
+	}
 	if c.Size == 0 {
 		return DefaultSize
 	}
 	return c.Size
+}
+
+// path returns Path with the default filled in.
+func (c Config) path() string {
+	if c.Path == "" {
+		return DefaultPath
+	}
+	return c.Path
 }
 
 func (c Config) timeout() time.Duration {
@@ -194,13 +223,31 @@ func (c Config) pipeline() int {
 		return 1 // churn: one request per connection
 	}
 	if c.Pipeline == 0 {
-		return DefaultPipeline
+		return DefaultPipelineFor(c.proto())
 	}
 	return c.Pipeline
 }
 
-// keepAliveSize is the size of one keep-alive message.
+// DefaultPipelineFor is Config.Pipeline's default for proto: deep
+// pipelines for the echoing protocols, whose server is muxbench's own or
+// an echo server; one request at a time (as wrk2, redis-benchmark and
+// memtier do by default) for the request/reply protocols of other servers,
+// which may mishandle pipelining (HTTP's especially). Any of them may be
+// given more explicitly: their replies come in order and are verified one
+// by one.
+func DefaultPipelineFor(proto traffic.Proto) int {
+	if proto.Echoes() {
+		return DefaultPipeline
+	}
+	return 1
+}
+
+// keepAliveSize is the size of one keep-alive message: a small echo, or
+// one request of a request/reply protocol.
 func (c Config) keepAliveSize() int {
+	if !c.proto().Echoes() {
+		return c.size()
+	}
 	return min(c.size(), KeepAliveMaxSize)
 }
 
@@ -247,19 +294,24 @@ func (c Config) Validate() error {
 		bad("Rate %v: want a finite number of requests/s in 0..%g", c.Rate, float64(maxRate))
 	}
 	maxSize := MaxSize
+	if _, err := traffic.ParseProto(string(c.Proto)); err != nil {
+		bad("Proto %q: want %s", c.Proto, traffic.ProtoChoices())
+	}
 	switch c.Proto {
-	case "", traffic.Echo:
 	case traffic.Sockperf:
 		maxSize = MaxSockperfSize
 		if c.Size != 0 && c.Size < sockperfHeaderLen {
 			bad("Size %d: the sockperf protocol needs at least %d bytes (its header)", c.Size, sockperfHeaderLen)
 		}
-	default:
-		bad("Proto %q: want %q or %q", c.Proto, traffic.Echo, traffic.Sockperf)
+	case traffic.Redis, traffic.HTTP, traffic.Line:
+		if c.Size != 0 {
+			bad("Size %d: proto %s sends its own fixed request, so a size has no meaning (leave Size 0)", c.Size, c.Proto)
+		}
 	}
 	if c.Size < 0 || c.Size > maxSize {
 		bad("Size %d: want 1..%d bytes (0 = %d)", c.Size, maxSize, DefaultSize)
 	}
+	errs = append(errs, c.validateRequest()...)
 	if c.KeepAlive < 0 || (c.KeepAlive > 0 && c.KeepAlive < MinKeepAlive) {
 		bad("KeepAlive %v is not a trickle: want 0 (silent idle connections) or an interval of %v or more", c.KeepAlive, MinKeepAlive)
 	}
@@ -288,6 +340,41 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// validateRequest checks Path, Line and Expect against Proto.
+func (c Config) validateRequest() []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	switch {
+	case c.Path != "" && c.Proto != traffic.HTTP:
+		bad("Path %q: only proto %s sends a path (drop it, or use proto %s)", c.Path, traffic.HTTP, traffic.HTTP)
+	case c.Path != "" && (c.Path[0] != '/' || len(c.Path) > MaxLineLen || strings.IndexFunc(c.Path, notVisible) >= 0):
+		bad("Path %q: want an absolute path of at most %d printable characters without spaces, e.g. / or /index.html?x=1 (escape others as %%XX)", c.Path, MaxLineLen)
+	}
+	switch {
+	case c.Proto == traffic.Line && c.Line == "":
+		bad("Line is empty: proto %s sends one fixed request line (give one, e.g. version for memcached)", traffic.Line)
+	case c.Line != "" && c.Proto != traffic.Line:
+		bad("Line %q: only proto %s sends a request line (drop it, or use proto %s)", c.Line, traffic.Line, traffic.Line)
+	case len(c.Line) > MaxLineLen || strings.IndexFunc(c.Line, isControl) >= 0:
+		bad("Line %q: want at most %d characters, none a control character (the CRLF that ends it is added)", c.Line, MaxLineLen)
+	}
+	switch {
+	case c.Expect != "" && c.Proto != traffic.Line:
+		bad("Expect %q: only proto %s checks a reply's prefix (redis wants +PONG, http a 2xx status)", c.Expect, traffic.Line)
+	case len(c.Expect) > MaxLineLen || strings.IndexFunc(c.Expect, isControl) >= 0:
+		bad("Expect %q: want at most %d characters, none a control character (a prefix of the one reply line)", c.Expect, MaxLineLen)
+	}
+	return errs
+}
+
+// notVisible is true for what may not appear in an HTTP request target
+// unescaped: spaces, control characters and non-ASCII.
+func notVisible(r rune) bool { return r <= ' ' || r >= 0x7f }
+
+// isControl is true for control characters other than tab, which would
+// end or break a request line.
+func isControl(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }
 
 const (
 	maxRate     = 1e9 // requests/s: a bound that keeps the schedule arithmetic exact

@@ -1,12 +1,13 @@
 package loadgen
 
 import (
-	"github.com/muxbench/muxbench/internal/traffic"
 	"math"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/muxbench/muxbench/internal/traffic"
 )
 
 func validConfig() Config {
@@ -34,7 +35,21 @@ func TestValidate(t *testing.T) {
 		{"closed with rate", func(c *Config) { c.Mode = traffic.Closed }, "leave Rate 0"},
 		{"bad mode", func(c *Config) { c.Mode = "half" }, "Mode \"half\""},
 		{"NaN rate", func(c *Config) { c.Rate = math.NaN() }, "finite"},
-		{"bad proto", func(c *Config) { c.Proto = "http" }, "Proto \"http\""},
+		{"bad proto", func(c *Config) { c.Proto = "gopher" }, "Proto \"gopher\": want echo, sockperf, redis, http or line"},
+		{"valid redis", func(c *Config) { c.Proto = traffic.Redis; c.Pipeline = 16 }, ""},
+		{"valid http", func(c *Config) { c.Proto = traffic.HTTP; c.Path = "/a/b?c=d%20e" }, ""},
+		{"valid http default path", func(c *Config) { c.Proto = traffic.HTTP }, ""},
+		{"valid line", func(c *Config) { c.Proto = traffic.Line; c.Line = "version"; c.Expect = "VERSION " }, ""},
+		{"redis with size", func(c *Config) { c.Proto = traffic.Redis; c.Size = 64 }, "Size 64: proto redis sends its own fixed request"},
+		{"line without line", func(c *Config) { c.Proto = traffic.Line }, "Line is empty"},
+		{"line with CRLF", func(c *Config) { c.Proto = traffic.Line; c.Line = "get a\r\nget b" }, "control character"},
+		{"line too long", func(c *Config) { c.Proto = traffic.Line; c.Line = strings.Repeat("x", MaxLineLen+1) }, "at most 4096"},
+		{"line for echo", func(c *Config) { c.Line = "version" }, "only proto line sends a request line"},
+		{"expect for redis", func(c *Config) { c.Proto = traffic.Redis; c.Expect = "+PONG" }, "only proto line checks"},
+		{"expect with newline", func(c *Config) { c.Proto = traffic.Line; c.Line = "v"; c.Expect = "a\n" }, "Expect"},
+		{"path for line", func(c *Config) { c.Proto = traffic.Line; c.Line = "v"; c.Path = "/" }, "only proto http sends a path"},
+		{"relative path", func(c *Config) { c.Proto = traffic.HTTP; c.Path = "index.html" }, "absolute path"},
+		{"path with space", func(c *Config) { c.Proto = traffic.HTTP; c.Path = "/a b" }, "without spaces"},
 		{"sockperf too small", func(c *Config) { c.Proto = traffic.Sockperf; c.Size = 13 }, "at least 14 bytes"},
 		{"size too big", func(c *Config) { c.Size = MaxSize + 1 }, "Size 1048577"},
 		{"negative keepalive", func(c *Config) { c.KeepAlive = -time.Second }, "KeepAlive"},

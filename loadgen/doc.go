@@ -1,11 +1,41 @@
 // Package loadgen is muxbench's load generator: it opens many mostly-idle
-// TCP connections and a few active ones to an echo server, paces requests,
-// verifies every echoed byte and records latency into HdrHistograms. The
+// TCP connections and a few active ones to a server, paces requests,
+// verifies every reply and records latency into HdrHistograms. The
 // harness calls Run in-process; `muxbench load` is a thin command over it;
 // it works against any echo server (muxbench serve, socat, ncat) and, with
 // Proto "sockperf", against `sockperf server --tcp`. (sockperf 3.7 accepts
 // its -F s|p|e multiplexer choice only with a feed file: `sockperf server
 // -f FEED -F e`, FEED holding "T:127.0.0.1:PORT".)
+//
+// # Request/reply protocols
+//
+// Servers muxbench did not write speak their own protocol. For these the
+// generator sends one fixed request, built once, and checks the form of
+// every reply with a streaming scanner (reply.go) that never buffers and
+// never allocates, so a reply split over many reads and several replies
+// in one read are checked alike:
+//
+//   - redis: RESP PING ("*1\r\n$4\r\nPING\r\n"); the reply must be exactly
+//     "+PONG\r\n" (an -ERR reply is a wrong reply, quoted in the result).
+//   - http: "GET Path HTTP/1.1" with Host: Target, keep-alive. The reply's
+//     status line and headers are parsed (CRLF or bare LF lines, at most
+//     MaxHTTPHeader bytes) and its Content-Length body read and dropped.
+//     A status other than 2xx is an http_status error; "Connection: close"
+//     (or HTTP/1.0 without keep-alive) is an http_close error after the
+//     reply counted, and the connection is reopened. A body framed with
+//     Transfer-Encoding (chunked) or without Content-Length cannot be
+//     delimited on a kept-alive connection: Run stops at the first one and
+//     returns a *ReplyError saying to configure a fixed-length body.
+//   - line: Line and CRLF; the reply is one line ending in LF or CRLF, at
+//     most MaxReplyLine bytes, starting with Expect when given (memcached:
+//     Line "version", Expect "VERSION ").
+//
+// Size has no meaning for them (Validate refuses one; Result.Size is the
+// request's length), a keep-alive of an idle connection is one request
+// whose reply is checked the same way, and Pipeline defaults to 1: many
+// servers answer pipelined requests correctly (redis, memcached, nginx
+// were checked), some do not, so more in flight must be asked for.
+// Latency is measured exactly as for an echo.
 //
 // # Connections
 //
@@ -45,10 +75,11 @@
 // connection sends its next request as soon as the previous echo is
 // verified; intended time = actual send time.
 //
-// Each request's content is a function of (connection, sequence number),
-// so the expected echo is regenerated instead of stored; every byte is
-// compared. A mismatch, a close, a reset or a timeout counts one error of
-// that kind, closes the connection and reopens it (requests in flight on
+// For echo and sockperf, each request's content is a function of
+// (connection, sequence number), so the expected echo is regenerated
+// instead of stored; every byte is compared. A mismatch (a wrong reply),
+// a close, a reset or a timeout counts one error of that kind, closes the
+// connection and reopens it (requests in flight on
 // it are counted in Lost). A request belongs to the measured window
 // [Warmup, Warmup+Duration) by its send time — the intended one in open
 // loop, the actual one in closed loop — not by when its echo arrives: when
@@ -66,6 +97,7 @@
 //	conns, active, idle connection counts (idle = conns - active)
 //	mode                "open" or "closed"
 //	proto, size         protocol and bytes per request
+//	path, line, expect  the request of proto http and line (absent otherwise)
 //	keepalive_ns        idle keep-alive interval, 0 = silent
 //	rate_requested      requests/s asked for (0 in closed loop)
 //	rate_achieved       requests / window
@@ -75,7 +107,10 @@
 //	latency_ns          {p50,p90,p99,p999,p9999,max,mean,count} from the intended send time
 //	service_latency_ns  the same keys, from the actual send time (uncorrected)
 //	errors              {kind: count}: mismatch, short, timeout, reset, closed,
-//	                    connect, idle_closed, idle_reset, write, read
+//	                    connect, idle_closed, idle_reset, write, read,
+//	                    wrong_reply, http_status, http_close
+//	error_examples      {kind: the first such error described, the reply quoted}
+//	                    (request/reply protocols; absent when none)
 //	keepalives          verified keep-alive echoes in the window
 //	lost                requests in flight on connections that failed
 //	populate_seconds    connect_seconds plus the time in Config.OnConnected (until the server was populated)

@@ -2,12 +2,13 @@ package loadgen
 
 import (
 	"fmt"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"runtime"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/muxbench/muxbench/internal/traffic"
 )
 
 // The generator: every connection is a raw non-blocking fd. Active
@@ -94,6 +95,15 @@ type gen struct {
 	expectValid    bool
 	expectKA       bool
 	connectTimeout int64
+
+	// spec is the request/reply protocol's (redis, http, line), nil for
+	// an echoing one: then wbuf holds copies of its one request, written
+	// as they are, and replies are scanned (reply.go) instead of compared.
+	spec   *replySpec
+	kaScan []replyScan // with spec and a keep-alive: each idle conn's reply in progress
+	// examples describes the first error of each kind (request/reply
+	// protocols), for Result.ErrorExamples.
+	examples [numErrKinds]string
 }
 
 func newGen(c Config, d *dialer) (*gen, error) {
@@ -116,6 +126,16 @@ func newGen(c Config, d *dialer) (*gen, error) {
 		expect:   make([]byte, size),
 
 		connectTimeout: int64(max(c.timeout(), minConnectTimeout)),
+	}
+	if g.spec = newReplySpec(c); g.spec != nil {
+		// Every request is the same: fill the write buffer with as many
+		// copies as fit once, and never write anything else into it.
+		for i := 0; i+size <= len(g.wbuf); i += size {
+			copy(g.wbuf[i:], g.spec.request)
+		}
+		if c.KeepAlive > 0 {
+			g.kaScan = make([]replyScan, c.Conns-c.Active)
+		}
 	}
 	var err error
 	if g.ep, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
@@ -280,6 +300,9 @@ func (g *gen) loop(done chan<- struct{}) {
 				var b [8]byte
 				_, _ = unix.Read(g.wakeFD, b[:])
 			}
+		}
+		if g.loopErr != nil { // a reply the generator cannot read (ReplyError)
+			return
 		}
 	}
 }

@@ -43,7 +43,9 @@ func (g *gen) dispatchKeepAlive(now int64) {
 		}
 		size := g.kaCodec.size
 		buf := g.wbuf[:size]
-		g.kaCodec.request(buf, g.idleID(i), uint64(ic.seq))
+		if g.spec == nil { // else buf holds the one request (newGen)
+			g.kaCodec.request(buf, g.idleID(i), uint64(ic.seq))
+		}
 		w, err := rawWrite(int(ic.fd), buf)
 		switch {
 		case err == unix.ECONNRESET || err == unix.EPIPE:
@@ -88,6 +90,9 @@ func (g *gen) idleRead(i int, now int64) bool {
 		return false
 	}
 	data := g.rbuf[:n]
+	if g.spec != nil {
+		return g.idleReplies(i, data, now)
+	}
 	size := g.kaCodec.size
 	for len(data) > 0 {
 		if !ic.busy {
@@ -123,6 +128,9 @@ func (g *gen) idleFail(i int, kind int) {
 		g.kaInflight--
 		ic.busy = false
 	}
+	if g.kaScan != nil {
+		g.kaScan[i] = replyScan{}
+	}
 	unix.Close(int(ic.fd))
 	ic.fd = -1
 }
@@ -131,13 +139,16 @@ func (g *gen) idleFail(i int, kind int) {
 // reset any idle connection (e.g. one it could not register), with a
 // non-blocking MSG_PEEK per connection.
 func (g *gen) checkIdle() {
-	var b [1]byte
+	peek := g.rbuf[:1] // the loop has stopped: its buffer is free
+	if g.spec != nil {
+		peek = g.rbuf[:min(len(g.rbuf), 256)] // enough to quote (a server's greeting or refusal)
+	}
 	for i := range g.idle {
 		ic := &g.idle[i]
 		if ic.fd < 0 || ic.busy {
 			continue
 		}
-		n, _, err := unix.Recvfrom(int(ic.fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		n, _, err := unix.Recvfrom(int(ic.fd), peek, unix.MSG_PEEK|unix.MSG_DONTWAIT)
 		switch {
 		case err == unix.EAGAIN:
 		case err != nil:
@@ -145,7 +156,10 @@ func (g *gen) checkIdle() {
 		case n == 0:
 			g.idleFail(i, ekIdleClosed)
 		default: // bytes on a connection that sent nothing unanswered
-			g.idleFail(i, ekMismatch)
+			if g.spec != nil {
+				g.example(ekWrongReply, describeUnsolicited(peek[:n]))
+			}
+			g.idleFail(i, g.unsolicitedKind())
 		}
 	}
 }

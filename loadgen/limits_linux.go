@@ -38,13 +38,13 @@ type LimitError struct {
 func (e *LimitError) Error() string { return e.msg }
 func (e *LimitError) Unwrap() error { return e.Limit }
 
-// Spare file descriptors assumed beyond one per connection: the
-// generator's epoll, eventfd and the Go runtime's own; the server's
-// listener, multiplexer and standard files.
-const (
-	clientSpareFDs = 16
-	serverSpareFDs = 16
-)
+// SpareFDs is the file descriptors a muxbench process is budgeted beyond
+// one per connection: the load generator's epoll, eventfd and the Go
+// runtime's own; a server's standard files, listener, multiplexer, wake-up
+// fd, the runtime's netpoller and control pipes (a serve holds 11 to 13
+// before its first connection: its hello's open_fds). Check budgets the
+// generator and the server with it, and so do the preflight checks.
+const SpareFDs = 16
 
 // Check verifies, before anything is opened, that c's connections fit this
 // process's RLIMIT_NOFILE, the server's (when c.ServerNoFile is known) and
@@ -73,20 +73,20 @@ func checkLimits(c Config, target netip.Addr, ports PortRange, sources []netip.A
 		return err
 	}
 	open := openFDs()
-	need := uint64(c.Conns) + uint64(open) + clientSpareFDs
+	need := uint64(c.Conns) + uint64(open) + SpareFDs
 	// Run raises the soft limit up to the hard one itself (Go already
 	// does at start-up), so the hard limit is what counts.
 	if need > hard {
 		return &LimitError{Limit: ErrNoFile, Need: need, Have: hard, msg: fmt.Sprintf(
 			"need %d fds, limit is %d: lower -conns or raise ulimit -n (%d connections + %d already open + %d spare)",
-			need, hard, c.Conns, open, clientSpareFDs)}
+			need, hard, c.Conns, open, SpareFDs)}
 	}
 	if c.ServerNoFile > 0 {
-		need := uint64(c.Conns) + 1 + serverSpareFDs
+		need := uint64(c.Conns) + 1 + SpareFDs
 		if need > c.ServerNoFile {
 			return &LimitError{Limit: ErrServerNoFile, Need: need, Have: c.ServerNoFile, msg: fmt.Sprintf(
 				"server needs %d fds, its limit is %d: lower -conns or raise the server's ulimit -n (%d connections + listener + %d spare)",
-				need, c.ServerNoFile, c.Conns, serverSpareFDs)}
+				need, c.ServerNoFile, c.Conns, SpareFDs)}
 		}
 	}
 	nsrc := max(1, len(sources))

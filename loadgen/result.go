@@ -3,11 +3,12 @@ package loadgen
 import (
 	"errors"
 	"fmt"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"sort"
 	"strings"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/muxbench/muxbench/internal/traffic"
 )
 
 // Error kinds counted in Result.Errors. Each count is one event: a reset
@@ -23,6 +24,10 @@ const (
 	ErrKindIdleReset  = "idle_reset"  // an idle connection was reset
 	ErrKindWrite      = "write"       // any other write error, or a keep-alive that could not be written at once
 	ErrKindRead       = "read"        // any other read error
+	// Request/reply protocols (redis, http, line); see Result.ErrorExamples.
+	ErrKindWrongReply = "wrong_reply" // a reply not of the protocol's form: not +PONG (an -ERR too), a line without the expected prefix, a malformed HTTP reply, or bytes when no reply was due
+	ErrKindHTTPStatus = "http_status" // an HTTP reply whose status is not 2xx
+	ErrKindHTTPClose  = "http_close"  // an HTTP reply ending the keep-alive connection (Connection: close, or HTTP/1.0 without keep-alive); the reply itself counts
 )
 
 // Histogram geometry: nanoseconds from 1 ns to 100 s, 3 significant digits.
@@ -41,7 +46,10 @@ type Result struct {
 	Idle          int           `json:"idle"`
 	Mode          traffic.Mode  `json:"mode"`
 	Proto         traffic.Proto `json:"proto"`
-	Size          int           `json:"size"`
+	Size          int           `json:"size"`             // bytes per request (redis, http, line: of the one fixed request)
+	Path          string        `json:"path,omitempty"`   // http: the path of every GET
+	Line          string        `json:"line,omitempty"`   // line: the request line (without its CRLF)
+	Expect        string        `json:"expect,omitempty"` // line: the prefix every reply must start with
 	KeepAliveNs   int64         `json:"keepalive_ns"`
 	RateRequested float64       `json:"rate_requested"` // requests/s; 0 in closed loop
 	// RateAchieved is Requests / the window: window requests answered per
@@ -95,6 +103,11 @@ type Result struct {
 	// EncodeHistogram); DecodeHistograms restores the two fields below.
 	Histogram        string `json:"histogram"`
 	ServiceHistogram string `json:"service_histogram"`
+
+	// ErrorExamples describes the first error of a kind, quoting the
+	// reply, where there is more to say than the count (wrong_reply,
+	// http_status, http_close: e.g. `redis replied "-ERR ..." to PING`).
+	ErrorExamples map[string]string `json:"error_examples,omitempty"`
 
 	Corrected   *hdrhistogram.Histogram `json:"-"` // from the intended send time
 	Uncorrected *hdrhistogram.Histogram `json:"-"` // from the actual send time

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -28,7 +29,8 @@ import (
 // counted in Result.Errors, not returned. Run returns an error when the
 // run could not be done: an invalid Config, a limit (*LimitError), a
 // connection that could not be opened (*ConnectError), an error from
-// c.OnConnected (wrapped), or ctx cancelled — then it stops within
+// c.OnConnected (wrapped), a reply framed in a way it does not read
+// (*ReplyError: an HTTP body without Content-Length), or ctx cancelled — then it stops within
 // milliseconds and returns ctx's error wrapped.
 func Run(ctx context.Context, c Config) (*Result, error) {
 	if err := c.Validate(); err != nil {
@@ -46,7 +48,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	if err := checkLimits(c, target.Addr(), ports, sources); err != nil {
 		return nil, err
 	}
-	if err := raiseNoFile(uint64(c.Conns + openFDs() + clientSpareFDs)); err != nil {
+	if err := raiseNoFile(uint64(c.Conns + openFDs() + SpareFDs)); err != nil {
 		return nil, err
 	}
 	d, err := newDialer(target, sources, c.LocalPorts)
@@ -152,10 +154,19 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		populateSeconds: populateSeconds,
 		runCPUNs:        runCPU1 - runCPU0,
 		windowCPUNs:     cpu1 - cpu0,
+		examples:        g.examples[:],
 	})
 }
 
+// errLoopStopped is waitUntil's error when the traffic loop ended by
+// itself: stopping it then returns the loop's own error, which is the one
+// to report (a *ReplyError, a failed wait).
+var errLoopStopped = errors.New("load loop stopped early")
+
 func stopWith(stopErr, err error) error {
+	if stopErr != nil && errors.Is(err, errLoopStopped) {
+		return stopErr
+	}
 	if stopErr != nil {
 		return fmt.Errorf("%w (and stopping: %v)", err, stopErr)
 	}
@@ -176,7 +187,7 @@ func waitUntil(ctx context.Context, t time.Time, loopDone <-chan struct{}, tick 
 		case <-ctx.Done():
 			return fmt.Errorf("load run interrupted: %w", context.Cause(ctx))
 		case <-loopDone:
-			return fmt.Errorf("load loop stopped early")
+			return errLoopStopped
 		case <-ticker.C:
 			tick(max(0, time.Until(t)))
 		}

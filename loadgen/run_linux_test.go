@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -17,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/muxbench/muxbench/internal/traffic"
 )
 
 // runOK runs c and fails the test on a run error.

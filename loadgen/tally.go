@@ -1,10 +1,11 @@
 package loadgen
 
 import (
-	"github.com/muxbench/muxbench/internal/traffic"
 	"net/netip"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/muxbench/muxbench/internal/traffic"
 )
 
 // Error kinds as counter indexes (see the ErrKind constants).
@@ -19,6 +20,9 @@ const (
 	ekIdleReset
 	ekWrite
 	ekRead
+	ekWrongReply
+	ekHTTPStatus
+	ekHTTPClose
 	numErrKinds
 )
 
@@ -27,11 +31,8 @@ var errKindNames = [numErrKinds]string{
 	ekReset: ErrKindReset, ekClosed: ErrKindClosed, ekConnect: ErrKindConnect,
 	ekIdleClosed: ErrKindIdleClosed, ekIdleReset: ErrKindIdleReset,
 	ekWrite: ErrKindWrite, ekRead: ErrKindRead,
+	ekWrongReply: ErrKindWrongReply, ekHTTPStatus: ErrKindHTTPStatus, ekHTTPClose: ErrKindHTTPClose,
 }
-
-// SaturatedBelow is the fraction of the requested rate below which an
-// open-loop run is flagged Saturated.
-const SaturatedBelow = 0.95
 
 // tally is what the traffic loop counts for the Result, owned by the loop
 // goroutine until it exits. Window requests are those intended (closed
@@ -62,6 +63,7 @@ type measures struct {
 	populateSeconds float64      // that plus Config.OnConnected
 	runCPUNs        int64        // CPU over all traffic
 	windowCPUNs     int64        // CPU over the window
+	examples        []string     // by error kind: the first error described, or ""
 }
 
 // result returns the Result of a run of c that counted t.
@@ -80,6 +82,8 @@ func (t *tally) result(c Config, m measures) (*Result, error) {
 		Mode:            c.mode(),
 		Proto:           c.proto(),
 		Size:            c.size(),
+		Line:            c.Line,
+		Expect:          c.Expect,
 		KeepAliveNs:     int64(c.KeepAlive),
 		Requests:        t.requests,
 		Unanswered:      t.winIssued - t.requests,
@@ -101,9 +105,18 @@ func (t *tally) result(c Config, m measures) (*Result, error) {
 	for _, a := range m.sources {
 		r.SourceAddrs = append(r.SourceAddrs, a.String())
 	}
+	if c.proto() == traffic.HTTP {
+		r.Path = c.path()
+	}
 	for k, n := range t.errs {
 		if n != 0 {
 			r.Errors[errKindNames[k]] = n
+		}
+		if k < len(m.examples) && m.examples[k] != "" {
+			if r.ErrorExamples == nil {
+				r.ErrorExamples = map[string]string{}
+			}
+			r.ErrorExamples[errKindNames[k]] = m.examples[k]
 		}
 	}
 	// Window requests answered (some perhaps in the drain) over the
@@ -112,7 +125,7 @@ func (t *tally) result(c Config, m measures) (*Result, error) {
 	r.RateAchieved = float64(r.Requests) / c.Duration.Seconds()
 	if r.Mode == traffic.Open && c.Active > 0 {
 		r.RateRequested = c.Rate
-		r.Saturated = r.RateAchieved < SaturatedBelow*c.Rate
+		r.Saturated = r.RateAchieved < traffic.SaturatedBelow*c.Rate
 	}
 	if r.Requests > 0 {
 		r.ClientCPUPerRq = float64(r.ClientCPUNs) / float64(r.Requests)

@@ -1,11 +1,12 @@
 package loadgen
 
 import (
-	"github.com/muxbench/muxbench/internal/traffic"
 	"maps"
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/muxbench/muxbench/internal/traffic"
 )
 
 func TestTallyResult(t *testing.T) {

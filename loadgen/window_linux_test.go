@@ -3,12 +3,13 @@ package loadgen
 import (
 	"context"
 	"errors"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"io"
 	"net"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/muxbench/muxbench/internal/traffic"
 )
 
 // delayHandler echoes each request of size bytes d after it arrived, in

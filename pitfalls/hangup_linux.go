@@ -79,7 +79,7 @@ func checkHangup(ctx context.Context, o Options, backend string) (Verdict, error
 // dialAll opens n connections one after another and waits until the
 // server has accepted them all, so a later check counts only what it
 // means to.
-func dialAll(ctx context.Context, srv *harness.Server, n int) ([]net.Conn, error) {
+func dialAll(ctx context.Context, srv *harness.Child, n int) ([]net.Conn, error) {
 	var conns []net.Conn
 	for range n {
 		c, err := net.DialTimeout("tcp", srv.Hello().Addr, dialTimeout)

@@ -10,8 +10,9 @@
 // check itself cannot tell (the correct loop showed the fault too).
 //
 // `muxbench pitfalls` runs them all and writes pitfalls.json (File) and
-// report.md; ClaimRows turns pitfalls.json into the rows of the claims
-// table for the seed claims the pitfalls test (6, 7 and 9).
+// report.md; ClaimEvidence turns pitfalls.json into the evidence for the
+// claims the pitfalls test (6, 7 and 9 of the claims table,
+// report/claims.Claims), whose verdicts package claims computes.
 package pitfalls
 
 import (
@@ -57,11 +58,11 @@ type File struct {
 // Result is one pitfall: what was done, both loops' outcomes and the
 // verdict drawn from them.
 type Result struct {
-	Number int    `json:"number"` // 1..6, as in issue 12
+	Number int    `json:"number"` // 1..6: the order pitfalls runs and reports them in
 	Name   string `json:"name"`   // short id, e.g. "et-accept-once"
 	Title  string `json:"title"`
-	// Claim is the seed claim (issue 11's numbering) the pitfall tests,
-	// 0 for none.
+	// Claim is the number of the claim the pitfall tests in the claims
+	// table (report/claims.Claims), 0 for none.
 	Claim int `json:"claim,omitempty"`
 	// Status is one of the Status constants; Reproduced is Status ==
 	// StatusReproduced.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/muxbench/muxbench/internal/golden"
 	"github.com/muxbench/muxbench/lineup"
+	"github.com/muxbench/muxbench/report/claims"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -95,7 +96,7 @@ func TestJudge(t *testing.T) {
 }
 
 func TestTableClaims(t *testing.T) {
-	// Claims 6, 7 and 9 of issue 11 are tested by pitfalls 2, 1 and 4.
+	// Claims 6, 7 and 9 of the claims table are tested by pitfalls 2, 1 and 4.
 	want := map[int]string{6: "et-short-read-ignore-hup", 7: "et-accept-once", 9: "sleep-send"}
 	for _, p := range table {
 		if p.Claim != 0 && want[p.Claim] != p.Name {
@@ -138,43 +139,43 @@ func TestMarkdownGolden(t *testing.T) {
 	}
 }
 
-func TestClaimRows(t *testing.T) {
-	rows, err := ClaimRows(filepath.Join("testdata", "pitfalls.json"))
+// TestClaimEvidence: the pitfalls that test a claim become its evidence,
+// and package claims' verdict follows each status: reproduced holds, not
+// reproduced does not, an error or an inconclusive run is not measured.
+func TestClaimEvidence(t *testing.T) {
+	f, err := Read(filepath.Join("testdata", "pitfalls.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, _ := Read(filepath.Join("testdata", "pitfalls.json"))
-	status := map[string]string{}
-	for _, p := range f.Pitfalls {
-		status[p.Name] = p.Status
-	}
-	verdictOf := map[string]string{StatusReproduced: ClaimHolds, StatusNotReproduced: ClaimDoesNotHold, StatusError: ClaimNotMeasured, StatusInconclusive: ClaimNotMeasured}
-	var claims []int
-	for _, r := range rows {
-		claims = append(claims, r.Claim)
-		if want := verdictOf[status[r.Pitfall]]; r.Verdict != want {
-			t.Errorf("claim %d (%s, %s): verdict %q; want %q", r.Claim, r.Pitfall, status[r.Pitfall], r.Verdict, want)
-		}
-		if r.Figure == "" || r.Measured == "" {
-			t.Errorf("claim %d: empty figure or measured", r.Claim)
+	var numbers []int
+	for _, p := range ClaimEvidence(f) {
+		numbers = append(numbers, p.Claim)
+		if p.Figure == "" || p.Measured == "" {
+			t.Errorf("claim %d: empty figure or measured", p.Claim)
 		}
 	}
-	if got := len(claims); got != 3 || claims[0] != 6 || claims[1] != 7 || claims[2] != 9 {
-		t.Errorf("claims %v; want [6 7 9]", claims)
+	if !slices.Equal(numbers, []int{7, 6, 9}) {
+		t.Errorf("claims %v; want [7 6 9] (the file's order)", numbers)
 	}
 
-	// A file without a pitfall leaves its claim not measured, and every
-	// status maps to its verdict.
+	verdictOf := map[string]claims.Verdict{StatusReproduced: claims.Holds, StatusNotReproduced: claims.DoesNotHold,
+		StatusError: claims.NotMeasured, StatusInconclusive: claims.NotMeasured}
 	for st, want := range verdictOf {
-		g := &File{Pitfalls: []Result{{Name: "sleep-send", Status: st}}}
-		rows := ClaimRowsOf(g)
-		for _, r := range rows {
-			w := ClaimNotMeasured
-			if r.Pitfall == "sleep-send" {
+		g := &File{Pitfalls: []Result{{Name: "sleep-send", Claim: 9, Status: st, Error: "boom"}}}
+		ev := ClaimEvidence(g)
+		if len(ev) != 1 {
+			t.Fatalf("status %q: %d pitfalls of evidence; want 1", st, len(ev))
+		}
+		if p := ev[0]; !p.Ran && (!strings.HasPrefix(p.Figure, st+": ") || p.Why != st+": boom") {
+			t.Errorf("status %q: figure %q, why %q; want both to name the status", st, p.Figure, p.Why)
+		}
+		for _, r := range claims.Table(claims.Evidence{Pitfalls: ev}) {
+			w := claims.NotMeasured
+			if r.N == 9 {
 				w = want
 			}
-			if r.Verdict != w {
-				t.Errorf("status %q: claim %d verdict %q; want %q", st, r.Claim, r.Verdict, w)
+			if r.N >= 6 && r.N <= 9 && r.Verdict != w {
+				t.Errorf("status %q: claim %d verdict %q; want %q", st, r.N, r.Verdict, w)
 			}
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/muxbench/muxbench/backends/epoll"
+	fdselect "github.com/muxbench/muxbench/backends/select"
 	"github.com/muxbench/muxbench/harness"
 	"github.com/muxbench/muxbench/internal/wire"
 	"github.com/muxbench/muxbench/lineup"
@@ -40,38 +42,38 @@ type pitfall struct {
 	check          func(ctx context.Context, o Options, backend string) (Verdict, error)
 }
 
-// table is every pitfall, in issue 12's order.
+// table is every pitfall, in the order of their Numbers.
 var table = []pitfall{
 	{Result: Result{Number: 1, Name: "et-accept-once", Claim: 7,
 		Title:       "ET listener that accepts once per event",
 		Did:         fmt.Sprintf("%d simultaneous connects, then one byte echoed on each; the check waits for accepts until none come for %v", burstConns, acceptQuiet),
 		Explanation: "connections that arrive together raise one edge; accepting one leaves the rest queued, and no new edge comes for them"},
-		correct: "epoll-et", wrong: "pitfall-et-accept-once", check: checkAcceptOnce},
+		correct: epoll.NameET, wrong: epoll.NamePitfallETAcceptOnce, check: checkAcceptOnce},
 	{Result: Result{Number: 2, Name: "et-short-read-ignore-hup", Claim: 6,
 		Title:       "ET reader that stops at a short read and ignores the hang-up",
 		Did:         fmt.Sprintf("%d clients each send %d bytes and shut down their write side at once, then wait for the server to close", hupClients, hupMsg),
 		Explanation: "data and the FIN arrive in one edge; a reader that stops at the short read never reads the EOF, and no further edge comes"},
-		correct: "epoll-et", wrong: "pitfall-et-short-read-ignore-hup", check: checkHangup},
+		correct: epoll.NameET, wrong: epoll.NamePitfallETShortReadIgnoreHup, check: checkHangup},
 	{Result: Result{Number: 3, Name: "et-read-once",
 		Title:       "ET reader that reads once per event",
 		Did:         fmt.Sprintf("%d connections each write %s at once (%d× the server's 64 KiB read buffer) and read the echo", stallConns, fmtBytes(stallBytes), stallBytes/readBuffer),
 		Explanation: "one read takes at most one buffer; what is left raises no new edge once the client has sent everything, so the connection stalls"},
-		correct: "epoll-et", wrong: "pitfall-et-read-once", check: checkStall},
+		correct: epoll.NameET, wrong: epoll.NamePitfallETReadOnce, check: checkStall},
 	{Result: Result{Number: 4, Name: "sleep-send", Claim: 9,
 		Title:       "Send that sleeps and retries on EAGAIN",
 		Did:         fmt.Sprintf("%d normal clients at %d req/s (open loop, %v), without and then with one slow reader (SO_RCVBUF %d, sending, never reading); server SO_SNDBUF %d", slowActive, slowRate, slowWindow, slowRcvBuf, slowSndBuf),
 		Explanation: "each write to the full socket sleeps the one loop thread for a millisecond, and every other connection waits with it"},
-		correct: "epoll-lt", wrong: "pitfall-sleep-send", check: checkSlowReader},
+		correct: epoll.NameLT, wrong: epoll.NamePitfallSleepSend, check: checkSlowReader},
 	{Result: Result{Number: 5, Name: "select-fd-setsize",
 		Title:       "select with an fd >= FD_SETSIZE and no check",
 		Did:         fmt.Sprintf("a child program puts fd %d in a unix.FdSet unchecked (after calling select(2) with nfds %d); the select backend is given the same fd and a server past 1024 fds", overflowFD, overflowFD+1),
 		Explanation: "an fd_set holds 1024 bits; Go's bounds check turns the write past it into a panic, while select(2) itself trusts nfds and reads and writes past the set"},
-		correct: "select", wrong: uncheckedProgram, check: checkFDSet},
+		correct: fdselect.Name, wrong: uncheckedProgram, check: checkFDSet},
 	{Result: Result{Number: 6, Name: "lt-keep-epollout",
 		Title:       "LT loop that leaves EPOLLOUT registered after the output drained",
 		Did:         fmt.Sprintf("%d connections each get one %s echo through a %d-byte SO_SNDBUF (so output was pending once), then stay idle for %v", spinConns, fmtBytes(spinMsg), spinSndBuf, spinWindow),
 		Explanation: "a level-triggered writable fd is ready on every wait: the loop wakes at once, forever, with nothing to write"},
-		correct: "epoll-lt", wrong: "pitfall-lt-keep-epollout", check: checkSpin},
+		correct: epoll.NameLT, wrong: epoll.NamePitfallLTKeepWriteInterest, check: checkSpin},
 }
 
 // Names returns the pitfall names in order.
@@ -148,9 +150,9 @@ func progressf(o Options, format string, args ...any) {
 // startServer starts `serve -backend backend` with extra flags; the
 // returned stop func stops and reaps it (kill on timeout) and reports an
 // unclean exit.
-func startServer(ctx context.Context, o Options, backend string, extra ...string) (*harness.Server, func() error, error) {
+func startServer(ctx context.Context, o Options, backend string, extra ...string) (*harness.Child, func() error, error) {
 	argv := slices.Concat(o.ServeCommand, []string{"-backend", backend, "-addr", "127.0.0.1:0"}, pitfallFlag(backend), extra)
-	srv, err := harness.StartServer(argv)
+	srv, err := harness.StartChild(argv)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -181,7 +183,7 @@ const statsPoll = 10 * time.Millisecond
 // awaitStats polls the server's counters until done reports true, or
 // until key has not changed for quiet, or until limit passes; it returns
 // the last report and how long it waited.
-func awaitStats(ctx context.Context, srv *harness.Server, limit, quiet time.Duration, done func(wire.Report) bool, key func(wire.Report) uint64) (wire.Report, time.Duration, error) {
+func awaitStats(ctx context.Context, srv *harness.Child, limit, quiet time.Duration, done func(wire.Report) bool, key func(wire.Report) uint64) (wire.Report, time.Duration, error) {
 	start := time.Now()
 	var last uint64
 	lastChange := start

@@ -3,7 +3,6 @@ package pitfalls
 import (
 	"context"
 	"fmt"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"net"
 	"strconv"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/muxbench/muxbench/harness"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/internal/wire"
 	"github.com/muxbench/muxbench/loadgen"
 )
@@ -73,7 +73,7 @@ func checkSlowReader(ctx context.Context, o Options, backend string) (Verdict, e
 // normalClients runs the normal clients for one window and returns their
 // result with the server's counters at the window's edges; onStart is
 // called as the window starts.
-func normalClients(ctx context.Context, srv *harness.Server, onStart func()) (res *loadgen.Result, start, end wire.Report, err error) {
+func normalClients(ctx context.Context, srv *harness.Child, onStart func()) (res *loadgen.Result, start, end wire.Report, err error) {
 	var startErr, endErr error
 	res, err = loadgen.Run(ctx, loadgen.Config{
 		Target: srv.Hello().Addr, Conns: slowActive, Active: slowActive, Mode: traffic.Open, Rate: slowRate,

@@ -6,12 +6,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/muxbench/muxbench/server"
+	"github.com/muxbench/muxbench/backends"
 )
 
 // Pitfall 3: pipelined input larger than one read.
 const (
-	readBuffer = server.ReadBufferSize
+	readBuffer = backends.ReadBufferSize
 	stallConns = 8
 	stallBytes = 16 * readBuffer        // per connection, written in one call
 	stallQuiet = 500 * time.Millisecond // no echo byte for this long: stalled

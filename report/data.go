@@ -3,12 +3,13 @@ package report
 import (
 	"errors"
 	"fmt"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"math"
 	"sort"
 	"strings"
 
 	"github.com/muxbench/muxbench/internal/human"
+	"github.com/muxbench/muxbench/internal/traffic"
+	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/results"
 )
 
@@ -167,10 +168,10 @@ var chartKinds = []chartKind{
 		{"tail (p99)", "latency (log scale)", logScale, true, func(p results.Point) results.Stat { return p.P99 }, 1e-3, false},
 	}},
 	{"cpu", "server CPU per request vs fds", []metric{
-		{"", "CPU / request: loop thread (gonet: process)", logScale, true, func(p results.Point) results.Stat { return p.ServerCPUPerReq }, 1e-3, false},
+		{"", "CPU / request: loop thread (" + lineup.GoNet + ": process)", logScale, true, func(p results.Point) results.Stat { return p.ServerCPUPerReq }, 1e-3, false},
 	}},
 	{"util", "server CPU utilisation vs fds", []metric{
-		{"", "CPU: loop thread (gonet: process), % of a core", linearScale, false, func(p results.Point) results.Stat { return p.ServerCPUUtil }, 100, false},
+		{"", "CPU: loop thread (" + lineup.GoNet + ": process), % of a core", linearScale, false, func(p results.Point) results.Stat { return p.ServerCPUUtil }, 100, false},
 	}},
 	{"events", "multiplexer work vs fds", []metric{
 		{"events returned per wait call", "events per wait call", autoScale, false, func(p results.Point) results.Stat { return p.EventsPerWait }, 1, true},

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/muxbench/muxbench/backends/epoll"
 	"github.com/muxbench/muxbench/internal/human"
 	"github.com/muxbench/muxbench/results"
 )
@@ -143,7 +144,7 @@ func joinAnd(s []string) string {
 // epollBase is the backend the others are measured against: level-triggered
 // epoll if the run has it, else edge-triggered.
 func epollBase(d dataset, active int) string {
-	for _, b := range []string{"epoll-lt", "epoll-et"} {
+	for _, b := range []string{epoll.NameLT, epoll.NameET} {
 		if len(measuredAt(d, b, active, cpuPerReq)) > 0 {
 			return b
 		}

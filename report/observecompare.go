@@ -6,7 +6,11 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/muxbench/muxbench/backends/epoll"
+	"github.com/muxbench/muxbench/backends/poll"
+	fdselect "github.com/muxbench/muxbench/backends/select"
 	"github.com/muxbench/muxbench/internal/human"
+	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/results"
 )
 
@@ -24,7 +28,7 @@ func obsScanCost(d dataset, active int, at string) string {
 	}
 	bm := measuredAt(d, base, active, cpuPerReq)
 	var parts []string
-	for _, b := range []string{"poll", "select"} {
+	for _, b := range []string{poll.Name, fdselect.Name} {
 		m := measuredAt(d, b, active, cpuPerReq)
 		f, ok := largestCommon(m, bm)
 		if !ok {
@@ -124,7 +128,7 @@ func obsGrowth(d dataset, active int, at string) string {
 // per request. A direction is stated only when it holds, beyond the spread
 // of repetitions, at every fd count compared.
 func obsEdgeVsLevel(d dataset, active int, at string) string {
-	et, lt := measuredAt(d, "epoll-et", active, cpuPerReq), measuredAt(d, "epoll-lt", active, cpuPerReq)
+	et, lt := measuredAt(d, epoll.NameET, active, cpuPerReq), measuredAt(d, epoll.NameLT, active, cpuPerReq)
 	g, lo, hi, n := geomeanRatio(et, lt, cpuPerReq)
 	if n == 0 {
 		return ""
@@ -140,15 +144,15 @@ func obsEdgeVsLevel(d dataset, active int, at string) string {
 			}
 		}
 	}
-	s := "Edge- vs level-triggered epoll" + at + ": epoll-et used "
+	s := "Edge- vs level-triggered epoll" + at + ": " + epoll.NameET + " used "
 	switch {
 	case below == n || above == n:
-		s += relative(g, "epoll-lt's CPU per request", "less CPU per request than epoll-lt", "CPU per request as epoll-lt")
+		s += relative(g, epoll.NameLT+"'s CPU per request", "less CPU per request than "+epoll.NameLT, "CPU per request as "+epoll.NameLT)
 	case below == 0 && above == 0:
-		s += "the same CPU per request as epoll-lt within the spread of repetitions"
+		s += "the same CPU per request as " + epoll.NameLT + " within the spread of repetitions"
 	default:
-		s += fmt.Sprintf("the same CPU per request as epoll-lt within the spread of repetitions at %d of %d fd counts (less beyond it at %d, more at %d)",
-			n-above-below, n, below, above)
+		s += fmt.Sprintf("the same CPU per request as %s within the spread of repetitions at %d of %d fd counts (less beyond it at %d, more at %d)",
+			epoll.NameLT, n-above-below, n, below, above)
 	}
 	switch {
 	case n > 1 && fmt.Sprintf("%.2f", lo) != fmt.Sprintf("%.2f", hi):
@@ -158,9 +162,9 @@ func obsEdgeVsLevel(d dataset, active int, at string) string {
 	default:
 		s += fmt.Sprintf(" (%.2f×)", g)
 	}
-	wet, wlt := measuredAt(d, "epoll-et", active, waitsPerReq), measuredAt(d, "epoll-lt", active, waitsPerReq)
+	wet, wlt := measuredAt(d, epoll.NameET, active, waitsPerReq), measuredAt(d, epoll.NameLT, active, waitsPerReq)
 	if wg, _, _, wn := geomeanRatio(wet, wlt, waitsPerReq); wn > 0 {
-		s += fmt.Sprintf("; wait calls per request %.2f× epoll-lt's", wg)
+		s += fmt.Sprintf("; wait calls per request %.2f× %s's", wg, epoll.NameLT)
 	}
 	return s + "."
 }
@@ -169,15 +173,15 @@ func obsEdgeVsLevel(d dataset, active int, at string) string {
 // fd count both ran.
 func obsGonet(d dataset, active int, at string) string {
 	base := epollBase(d, active)
-	if base == "" || !hasBackend(d, "gonet") {
+	if base == "" || !hasBackend(d, lineup.GoNet) {
 		return ""
 	}
-	gc, bc := measuredAt(d, "gonet", active, cpuPerReq), measuredAt(d, base, active, cpuPerReq)
+	gc, bc := measuredAt(d, lineup.GoNet, active, cpuPerReq), measuredAt(d, base, active, cpuPerReq)
 	f, ok := largestCommon(gc, bc)
 	if !ok {
 		return ""
 	}
-	s := fmt.Sprintf("At %s fds%s, gonet (Go's own netpoller; its whole process) spent %s (%s vs %s of %s's loop thread)", human.Thousands(float64(f)), at,
+	s := fmt.Sprintf("At %s fds%s, %s (Go's own netpoller; its whole process) spent %s (%s vs %s of %s's loop thread)", human.Thousands(float64(f)), at, lineup.GoNet,
 		relativeApart(gc[f], bc[f], cpuStat, base+"'s CPU per request", "less CPU per request than "+base, "CPU per request as "+base),
 		human.Ns(cpuPerReq(gc[f])), human.Ns(cpuPerReq(bc[f])), base)
 	gp, bp := gc[f], bc[f]

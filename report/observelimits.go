@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/muxbench/muxbench/internal/human"
-	"github.com/muxbench/muxbench/loadgen"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/results"
 )
 
@@ -113,7 +113,7 @@ func saturation(d dataset) []string {
 		first := sat[0]
 		s := fmt.Sprintf("%s saturated at %s fds", b, fdList(sat))
 		switch {
-		case first.RateRequested > 0 && first.RateAchieved.Median >= loadgen.SaturatedBelow*first.RateRequested:
+		case first.RateRequested > 0 && first.RateAchieved.Median >= traffic.SaturatedBelow*first.RateRequested:
 			busy := max(first.ServerCPUUtil.Median, first.CPUSetBusy.Median)
 			s += fmt.Sprintf(" (the rate was met with the server's CPU %.0f%% busy, so CPU per request there is only 1/rate)", 100*busy)
 		case first.RateRequested > 0:

@@ -4,13 +4,15 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/muxbench/muxbench/backends/uringpoll"
+	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/results"
 )
 
 // uringBackends are the io_uring backends obsUring compares with epoll:
 // the multishot-poll poller under the one loop, and the completion-model
 // server.
-var uringBackends = []string{"uring-poll", "uring"}
+var uringBackends = []string{uringpoll.Name, lineup.Uring}
 
 // obsUring says where each io_uring backend used less or more CPU per
 // request than epoll beyond the spread of repetitions, and where the two

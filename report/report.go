@@ -21,7 +21,8 @@ import (
 
 	"github.com/muxbench/muxbench/internal/atomicfile"
 	"github.com/muxbench/muxbench/internal/human"
-	"github.com/muxbench/muxbench/loadgen"
+	"github.com/muxbench/muxbench/internal/traffic"
+	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/results"
 )
 
@@ -123,7 +124,7 @@ func writeMarkdown(b *bytes.Buffer, ds []dataset, charts []*Chart) {
 
 	b.WriteString("## Charts\n\n")
 	if len(charts) > 0 {
-		fmt.Fprintf(b, "%s Hollow markers: saturated (open loop: achieved < %.0f%% of the requested rate, or the server CPU >= %.0f%% busy so CPU per request is only 1/rate); red rings: errors or failed repetitions; a red cross ends a line where the backend could not be measured.\n\n", charts[0].Footnote[0], loadgen.SaturatedBelow*100, results.SaturatedCPU*100)
+		fmt.Fprintf(b, "%s Hollow markers: saturated (open loop: achieved < %.0f%% of the requested rate, or the server CPU >= %.0f%% busy so CPU per request is only 1/rate); red rings: errors or failed repetitions; a red cross ends a line where the backend could not be measured.\n\n", charts[0].Footnote[0], traffic.SaturatedBelow*100, results.SaturatedCPU*100)
 	}
 	for _, c := range charts {
 		fmt.Fprintf(b, "### %s\n\n%s\n\n", c.Title, c.Subtitle)
@@ -131,7 +132,7 @@ func writeMarkdown(b *bytes.Buffer, ds []dataset, charts []*Chart) {
 	}
 
 	b.WriteString("## Summary\n\n")
-	b.WriteString("Medians across repetitions (the charts' error bars show the min–max spread). Latency is measured from the intended send time (corrected for coordinated omission); CPU is the server's over the measured window: for the event-loop backends the loop thread's own CPU time (schedstat: the multiplexer and the loop, not the Go runtime's other threads), for gonet the whole process's user+system time (its server is the process); run.json keeps both for every sample. Points are compared only where every repetition was ok, and a difference is stated only where the two points' min–max ranges do not overlap.\n\n")
+	b.WriteString("Medians across repetitions (the charts' error bars show the min–max spread). Latency is measured from the intended send time (corrected for coordinated omission); CPU is the server's over the measured window: for the event-loop backends the loop thread's own CPU time (schedstat: the multiplexer and the loop, not the Go runtime's other threads), for " + lineup.GoNet + " the whole process's user+system time (its server is the process); run.json keeps both for every sample. Points are compared only where every repetition was ok, and a difference is stated only where the two points' min–max ranges do not overlap.\n\n")
 	acts := actives(ds)
 	for _, a := range acts {
 		if len(acts) > 1 {

@@ -8,6 +8,12 @@ import (
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/muxbench/muxbench/backends/epoll"
+	"github.com/muxbench/muxbench/backends/poll"
+	fdselect "github.com/muxbench/muxbench/backends/select"
+	"github.com/muxbench/muxbench/backends/uringpoll"
+	"github.com/muxbench/muxbench/lineup"
 )
 
 // Style is how one backend is drawn: the same colour and marker shape in
@@ -47,18 +53,18 @@ var palette = []color.RGBA{
 // knownStyles fixes the look of the backends muxbench ships, so a chart of
 // a subset of them still uses the same colours.
 var knownStyles = map[string]Style{
-	"select":   {palette[4], ShapeTriangle},
-	"poll":     {palette[0], ShapeSquare},
-	"epoll-lt": {palette[3], ShapeCircle},
-	"epoll-et": {palette[2], ShapeDiamond},
-	"gonet":    {palette[5], ShapeTriangleDown},
+	fdselect.Name: {palette[4], ShapeTriangle},
+	poll.Name:     {palette[0], ShapeSquare},
+	epoll.NameLT:  {palette[3], ShapeCircle},
+	epoll.NameET:  {palette[2], ShapeDiamond},
+	lineup.GoNet:  {palette[5], ShapeTriangleDown},
 	// io_uring, both kinds: Okabe–Ito's black (kept out of the palette, so
 	// hashed styles of other names do not change), one shape each.
-	"uring-poll": {black, ShapeDiamond},
-	"uring":      {black, ShapeSquare},
+	uringpoll.Name: {black, ShapeDiamond},
+	lineup.Uring:   {black, ShapeSquare},
 	// Variants: the colour family of what they vary, another shape.
-	"epoll-et-drain": {palette[1], ShapeSquare},
-	"poll-accept1":   {palette[6], ShapeDiamond},
+	epoll.NameETDrain: {palette[1], ShapeSquare},
+	poll.NameAccept1:  {palette[6], ShapeDiamond},
 }
 
 // BackendStyle returns the colour and marker for a backend name. Names

@@ -15,82 +15,148 @@ import (
 )
 
 // This file is the report of a waitcost sweep (the multiplexer alone):
-// its charts, ns per wait call against watched fds per backend on log-log
-// axes, and its markdown section with the fits and their verdicts. Like
-// the rest of the report it reads the record only.
+// its charts, ns per wait call (hot scan) or per wake-up (blocking)
+// against watched fds per backend on log-log axes, and its markdown
+// section with the fits, their verdicts and the observations they allow
+// (what a shared fd table costs, what a wake-up costs against a scan).
+// Like the rest of the report it reads the record only.
 
 // WaitcostFile is the markdown section WriteWaitcost creates.
 const WaitcostFile = "waitcost.md"
 
-// WaitcostCharts are the charts of a waitcost record: "waitcost" (dense
-// layout: one ready fd at the lowest and at the highest position, and
-// every fd ready) and, when the sweep had sparse layouts,
-// "waitcost-sparse" (a few watched fds against their highest number).
+// modeText names a mode in titles and sentences.
+var modeText = map[string]struct{ title, unit, what string }{
+	waitcost.ModeHot: {"hot scan", "thread CPU per wait call",
+		"back-to-back wait calls (timeout %d ms) over fds already ready: no wait-queue entry, no sleep, no wake-up; the thread's CPU time (CLOCK_THREAD_CPUTIME_ID) per call"},
+	waitcost.ModeBlocking: {"blocking wake-up", "thread CPU per wake-up",
+		"a waiter blocked in its wait (timeout -1) with nothing ready, woken by a peer thread on CPU %d that makes one fd readable once it has seen the waiter asleep: the waiter's thread CPU (CLOCK_THREAD_CPUTIME_ID) inside each wait, what a server pays per wait"},
+}
+
+// modeWhat is the sentence saying how mode was measured.
+func modeWhat(cfg waitcost.Config, mode string) string {
+	if mode == waitcost.ModeHot {
+		return fmt.Sprintf(modeText[mode].what, cfg.TimeoutMs)
+	}
+	return fmt.Sprintf(modeText[mode].what, cfg.PeerCPU)
+}
+
+// waitcostChartName is the file name of a mode's dense or sparse chart: the hot
+// scan's keep the names they had before there were modes.
+func waitcostChartName(mode string, sparse bool) string {
+	name := "waitcost"
+	if mode != waitcost.ModeHot {
+		name += "-" + mode
+	}
+	if sparse {
+		name += "-sparse"
+	}
+	return name
+}
+
+// WaitcostCharts are the charts of a waitcost record, per mode measured:
+// dense (one ready fd at the lowest and at the highest position, and for
+// the hot scan every fd ready) and, when the sweep had sparse layouts,
+// sparse (a few watched fds against their highest number). The hot scan's
+// are "waitcost" and "waitcost-sparse", the blocking wake-up's
+// "waitcost-blocking" and "waitcost-blocking-sparse". With both fd tables
+// each backend has two lines: the private table's solid, the shared
+// table's dashed.
 func WaitcostCharts(rec *waitcost.Record) []*Chart {
 	foot := waitcostFootnote(rec)
 	cfg := rec.Config
-	dense := &Chart{
-		Name:     "waitcost",
-		Kind:     "waitcost",
-		Title:    "waitcost: ns per wait call vs watched fds (the multiplexer alone)",
-		Subtitle: fmt.Sprintf("back-to-back waits, timeout %d ms, socket pairs with both ends watched", cfg.TimeoutMs),
-		XLabel:   "watched fds (N)",
-		Footnote: foot,
-	}
-	for _, pos := range []string{waitcost.PositionLow, waitcost.PositionHigh} {
-		if panel, ok := waitcostPanel(rec, "one ready fd, "+map[string]string{waitcost.PositionLow: "the lowest", waitcost.PositionHigh: "the highest"}[pos],
-			func(p waitcost.Point) bool {
-				return p.Layout == waitcost.LayoutDense && p.K == 1 && (p.Position == pos || p.Position == waitcost.PositionAll)
-			}, func(p waitcost.Point) int { return p.N }); ok {
-			dense.Panels = append(dense.Panels, panel)
-		}
-	}
-	if panel, ok := waitcostPanel(rec, "every fd ready (k = N)", func(p waitcost.Point) bool {
-		return p.Layout == waitcost.LayoutDense && p.K == p.N
-	}, func(p waitcost.Point) int { return p.N }); ok {
-		dense.Panels = append(dense.Panels, panel)
-	}
 	var out []*Chart
-	if len(dense.Panels) > 0 {
-		out = append(out, dense)
-	}
-	if panel, ok := waitcostPanel(rec, "", func(p waitcost.Point) bool { return p.Layout == waitcost.LayoutSparse },
-		func(p waitcost.Point) int { return p.Top }); ok {
-		out = append(out, &Chart{
-			Name:     "waitcost-sparse",
+	for _, mode := range cfg.Modes {
+		mt := modeText[mode]
+		inMode := func(keep func(waitcost.Point) bool) func(waitcost.Point) bool {
+			return func(p waitcost.Point) bool { return p.Mode == mode && keep(p) }
+		}
+		dense := &Chart{
+			Name:     waitcostChartName(mode, false),
 			Kind:     "waitcost",
-			Title:    "waitcost: ns per wait call vs the highest watched fd number",
-			Subtitle: fmt.Sprintf("%d watched fds numbered just below the highest, one ready, timeout %d ms", cfg.SparseFDs, cfg.TimeoutMs),
-			XLabel:   "highest watched fd number",
-			Panels:   []Panel{panel},
+			Title:    fmt.Sprintf("waitcost, %s: %s vs watched fds (the multiplexer alone)", mt.title, mt.unit),
+			Subtitle: chartSubtitle(cfg, mode),
+			XLabel:   "watched fds (N)",
 			Footnote: foot,
-		})
+		}
+		for _, pos := range []string{waitcost.PositionLow, waitcost.PositionHigh} {
+			if panel, ok := waitcostPanel(rec, mode, "one ready fd, "+map[string]string{waitcost.PositionLow: "the lowest", waitcost.PositionHigh: "the highest"}[pos],
+				inMode(func(p waitcost.Point) bool {
+					return p.Layout == waitcost.LayoutDense && p.K == 1 && (p.Position == pos || p.Position == waitcost.PositionAll)
+				}), func(p waitcost.Point) int { return p.N }); ok {
+				dense.Panels = append(dense.Panels, panel)
+			}
+		}
+		if mode == waitcost.ModeHot {
+			if panel, ok := waitcostPanel(rec, mode, "every fd ready (k = N)", inMode(func(p waitcost.Point) bool {
+				return p.Layout == waitcost.LayoutDense && p.K == p.N
+			}), func(p waitcost.Point) int { return p.N }); ok {
+				dense.Panels = append(dense.Panels, panel)
+			}
+		}
+		if len(dense.Panels) > 0 {
+			out = append(out, dense)
+		}
+		if panel, ok := waitcostPanel(rec, mode, "", inMode(func(p waitcost.Point) bool { return p.Layout == waitcost.LayoutSparse }),
+			func(p waitcost.Point) int { return p.Top }); ok {
+			out = append(out, &Chart{
+				Name:     waitcostChartName(mode, true),
+				Kind:     "waitcost",
+				Title:    fmt.Sprintf("waitcost, %s: %s vs the highest watched fd number", mt.title, mt.unit),
+				Subtitle: fmt.Sprintf("%d watched fds numbered just below the highest, one ready; %s", cfg.SparseFDs, chartSubtitle(cfg, mode)),
+				XLabel:   "highest watched fd number",
+				Panels:   []Panel{panel},
+				Footnote: foot,
+			})
+		}
 	}
 	return out
 }
 
-// waitcostPanel is one log-log panel of the points that keep, at x.
-func waitcostPanel(rec *waitcost.Record, title string, keep func(waitcost.Point) bool, x func(waitcost.Point) int) (Panel, bool) {
-	pan := Panel{Title: title, YLabel: "time per wait call", LogY: true, Micros: true}
-	any := false
+func chartSubtitle(cfg waitcost.Config, mode string) string {
+	s := "back-to-back waits, timeout " + fmt.Sprint(cfg.TimeoutMs) + " ms"
+	if mode == waitcost.ModeBlocking {
+		s = fmt.Sprintf("waiter blocked with nothing ready, woken by a peer on CPU %d", cfg.PeerCPU)
+	}
+	s += ", socket pairs with both ends watched"
+	if len(cfg.Tables) > 1 {
+		s += "; dashed: the shared fd table"
+	} else if len(cfg.Tables) == 1 {
+		s += "; " + cfg.Tables[0] + " fd table"
+	}
+	return s
+}
+
+// waitcostPanel is one log-log panel of the points that keep, at x: a
+// series per backend and fd table that measured at least one of them.
+func waitcostPanel(rec *waitcost.Record, mode, title string, keep func(waitcost.Point) bool, x func(waitcost.Point) int) (Panel, bool) {
+	pan := Panel{Title: title, YLabel: modeText[mode].unit, LogY: true, Micros: true}
 	for _, b := range rec.Config.Backends {
-		s := Series{Label: b, Backend: b}
-		for _, p := range rec.Points {
-			if p.Backend != b || !keep(p) {
-				continue
+		for ti, table := range rec.Config.Tables {
+			s := Series{Label: b, Backend: b, Run: ti}
+			if len(rec.Config.Tables) > 1 && table == waitcost.TableShared {
+				s.Label = b + ", shared fd table"
 			}
-			status := p.Status
-			if status == results.StatusOK && p.Reps == 0 {
-				status = results.StatusFailed
+			measured := false
+			for _, p := range rec.Points {
+				if p.Backend != b || p.Table != table || !keep(p) {
+					continue
+				}
+				status := p.Status
+				if status == results.StatusOK && p.Reps == 0 {
+					status = results.StatusFailed
+				}
+				measured = measured || status == results.StatusOK
+				s.Points = append(s.Points, SeriesPoint{FDs: x(p), Y: p.NsPerCall.Median / 1e3, Min: p.NsPerCall.Min / 1e3, Max: p.NsPerCall.Max / 1e3, Status: status, Reason: p.Reason})
 			}
-			s.Points = append(s.Points, SeriesPoint{FDs: x(p), Y: p.NsPerCall.Median / 1e3, Min: p.NsPerCall.Min / 1e3, Max: p.NsPerCall.Max / 1e3, Status: status, Reason: p.Reason})
-		}
-		if len(s.Points) > 0 {
-			pan.Series = append(pan.Series, s)
-			any = true
+			// A backend the mode cannot measure at all (an
+			// edge-triggered one in the hot scan) has no line to draw;
+			// the markdown says why.
+			if measured {
+				pan.Series = append(pan.Series, s)
+			}
 		}
 	}
-	return pan, any
+	return pan, len(pan.Series) > 0
 }
 
 func waitcostFootnote(rec *waitcost.Record) []string {
@@ -98,7 +164,7 @@ func waitcostFootnote(rec *waitcost.Record) []string {
 	env := rec.Env
 	env.ServerCPUs, env.ClientCPUs = "", "" // one process here, no server or load generator
 	return []string{
-		fmt.Sprintf("Points: median of %d repetitions, backends interleaved; error bars: min–max. Each sample: ≥ %d calls and ≥ %v, or %v, whichever first.",
+		fmt.Sprintf("Points: median of %d repetitions, backends interleaved; error bars: min–max. Each sample: ≥ %d calls or wake-ups and ≥ %v, or %v, whichever first.",
 			cfg.Repetitions, cfg.MinCalls, cfg.MinTime, cfg.MaxTime),
 		envText(env) + fmt.Sprintf(" · pinned to CPU %d", cfg.CPU),
 	}
@@ -127,35 +193,47 @@ func WriteWaitcost(dir string, rec *waitcost.Record) error {
 	return nil
 }
 
-// WaitcostMarkdown writes the waitcost section: the charts, the fits with
-// their intervals and verdicts, and the medians per point.
+// WaitcostMarkdown writes the waitcost section: how each mode was
+// measured, the charts, the fits with their intervals and verdicts, the
+// observations, and the medians per point.
 func WaitcostMarkdown(w io.Writer, rec *waitcost.Record, charts []*Chart) {
 	b := &bytes.Buffer{}
 	cfg := rec.Config
+	env := rec.Env
+	env.ServerCPUs, env.ClientCPUs = "", ""
 	fmt.Fprintf(b, "## The multiplexer alone (waitcost)\n\n")
-	fmt.Fprintf(b, "Back-to-back wait calls (timeout %d ms) of each poller over N watched fds (socket pairs, both ends watched), k of them readable; "+
-		"median of %d repetitions, backends interleaved, pinned to CPU %d. %s.\n\n",
-		cfg.TimeoutMs, cfg.Repetitions, cfg.CPU, human.OneLine(envText(func() results.Environment { e := rec.Env; e.ServerCPUs, e.ClientCPUs = "", ""; return e }())))
+	fmt.Fprintf(b, "Each poller over N watched fds (socket pairs, both ends watched); median of %d repetitions, backends interleaved, measuring thread pinned to CPU %d. %s.\n\n",
+		cfg.Repetitions, cfg.CPU, human.OneLine(envText(env)))
+	for _, mode := range cfg.Modes {
+		fmt.Fprintf(b, "- **%s**: %s.\n", modeText[mode].title, modeWhat(cfg, mode))
+	}
+	for _, table := range cfg.Tables {
+		fmt.Fprintf(b, "- **%s fd table**: %s.\n", table, tableText[table])
+	}
+	if share, ok := cpuShare(rec); ok {
+		fmt.Fprintf(b, "\nThe measuring thread was on its CPU for %s of the hot samples' wall time (median, [min–max] over samples); the rest, other tasks held it, which thread CPU time leaves out.\n", share)
+	}
+	fmt.Fprintln(b)
 	for _, c := range charts {
 		fmt.Fprintf(b, "![%s](%s.svg)\n\n", c.Title, c.Name)
 	}
-	fmt.Fprintf(b, "Fits (95%% intervals): ns/call = a + b·N over the one-ready samples; c from a + b·N + c·k over all dense samples; "+
-		"β from log(ns/call) = α + β·log N for N ≥ %d; sparse: ns/call = a + b·(highest fd number).\n\n", cfg.UpperFrom)
-	fmt.Fprintln(b, "| backend | a (ns) | b: ns per watched fd | R² | c: ns per event | β (N ≥ "+fmt.Sprint(cfg.UpperFrom)+") | sparse: ns per fd number | verdict |")
-	fmt.Fprintln(b, "| --- | ---: | --- | ---: | --- | --- | --- | --- |")
+	fmt.Fprintf(b, "Fits (95%% intervals): ns = a + b·N over the one-ready samples; c from a + b·N + c·k over all dense samples; "+
+		"β from log(ns) = α + β·log N for N ≥ %d; sparse: ns = a + b·(highest fd number). Per call in the hot scan, per wake-up in the blocking mode.\n\n", cfg.UpperFrom)
+	fmt.Fprintln(b, "| mode | fd table | backend | a (ns) | b: ns per watched fd | R² | c: ns per event | β (N ≥ "+fmt.Sprint(cfg.UpperFrom)+") | sparse: ns per fd number | verdict |")
+	fmt.Fprintln(b, "| --- | --- | --- | ---: | --- | ---: | --- | --- | --- | --- |")
 	for _, f := range rec.Fits {
-		row := []string{f.Backend, "–", "–", "–", "–", "–", "–", verdicts(f)}
+		row := []string{modeText[f.Mode].title, f.Table, f.Backend, "–", "–", "–", "–", "–", "–", verdicts(f)}
 		if lf := f.Idle; lf != nil {
-			row[1], row[2], row[3] = fmt.Sprintf("%.3g", lf.Intercept.Value), estText(lf.PerFD), fmt.Sprintf("%.3f", lf.R2)
+			row[3], row[4], row[5] = fmt.Sprintf("%.3g", lf.Intercept.Value), estText(lf.PerFD), fmt.Sprintf("%.3f", lf.R2)
 		}
 		if lf := f.Events; lf != nil && lf.PerEvent != nil {
-			row[4] = estText(*lf.PerEvent)
+			row[6] = estText(*lf.PerEvent)
 		}
 		if pf := f.Upper; pf != nil {
-			row[5] = fmt.Sprintf("%.2f [%.2f, %.2f]", pf.Beta.Value, pf.Beta.Lo, pf.Beta.Hi)
+			row[7] = fmt.Sprintf("%.2f [%.2f, %.2f]", pf.Beta.Value, pf.Beta.Lo, pf.Beta.Hi)
 		}
 		if lf := f.Sparse; lf != nil {
-			row[6] = estText(lf.PerFD)
+			row[8] = estText(lf.PerFD)
 		}
 		fmt.Fprintf(b, "| %s |\n", strings.Join(row, " | "))
 	}
@@ -164,9 +242,95 @@ func WaitcostMarkdown(w io.Writer, rec *waitcost.Record, charts []*Chart) {
 		"flat = b's interval includes 0 or b·N_max < 10% of a; superlinear = β's interval lies above 1; "+
 		"follows the highest fd = the sparse slope's interval excludes 0 and adds ≥ 10% of a.")
 	fmt.Fprintln(b)
-	writePerFD(b, rec)
-	writeWaitcostPoints(b, rec)
+	if obs := WaitcostObservations(rec); len(obs) > 0 {
+		fmt.Fprintln(b, "Observations (from the fits' slopes b; a difference counts only when its interval excludes 0):")
+		fmt.Fprintln(b)
+		for _, o := range obs {
+			fmt.Fprintf(b, "- %s\n", o)
+		}
+		fmt.Fprintln(b)
+	}
+	for _, mode := range cfg.Modes {
+		for _, table := range cfg.Tables {
+			if len(cfg.Modes) > 1 || len(cfg.Tables) > 1 {
+				fmt.Fprintf(b, "### %s, %s fd table\n\n", capital(modeText[mode].title), table)
+			}
+			writePerFD(b, rec, mode, table)
+			writeWaitcostPoints(b, rec, mode, table)
+		}
+	}
+	writeWaitcostProblems(b, rec)
 	w.Write(b.Bytes())
+}
+
+// cpuShare is the thread's CPU time over the wall time of the ok hot
+// samples, median and range, as text; false for a record without CPU
+// times (version 1).
+func cpuShare(rec *waitcost.Record) (string, bool) {
+	var v []float64
+	for _, s := range rec.Samples {
+		if s.Mode == waitcost.ModeHot && s.Status == results.StatusOK && s.Seconds > 0 && s.CPUSeconds > 0 {
+			v = append(v, s.CPUSeconds/s.Seconds)
+		}
+	}
+	if len(v) == 0 {
+		return "", false
+	}
+	slices.Sort(v)
+	return fmt.Sprintf("%.0f%% [%.0f%%–%.0f%%]", 100*v[len(v)/2], 100*v[0], 100*v[len(v)-1]), true
+}
+
+// tableText says what each fd table is.
+var tableText = map[string]string{
+	waitcost.TablePrivate: "the measuring thread called unshare(CLONE_FILES) and opened its fds in a table of its own, as a single-threaded process has; the kernel's fdget takes no reference on the files it looks up",
+	waitcost.TableShared:  "the process's one table, shared by every Go thread: fdget takes and drops a reference on every file a wait looks up",
+}
+
+// WaitcostObservations are the sentences the fits allow beyond the
+// verdicts: per mode, what a multi-threaded process (the shared fd table)
+// pays per watched fd over a private table (the record's SharedCost: the
+// fit of the two tables' paired differences, with its interval); and per fd
+// table, what a blocking wake-up costs per watched fd against the hot
+// scan. Only backends whose cost grows with N in one of the fits are
+// compared: for epoll and io_uring a per-fd slope is noise around 0.
+func WaitcostObservations(rec *waitcost.Record) []string {
+	var out []string
+	scanning := func(be, mode string) bool {
+		for _, table := range rec.Config.Tables {
+			if f, ok := rec.FitOf(be, mode, table); ok {
+				if g, _ := waitcost.Grows(f); g {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	unit := map[string]string{waitcost.ModeHot: "per call (hot scan)", waitcost.ModeBlocking: "per wake-up (blocking)"}
+	for _, c := range rec.Shared {
+		if !scanning(c.Backend, c.Mode) {
+			continue
+		}
+		d := c.Fit.PerFD
+		s := fmt.Sprintf("%s: a multi-threaded process pays %.3g ns [%.3g, %.3g] per watched fd %s: shared minus private fd table, %d points paired by N (%s–%s), fitted with weights 1/N²",
+			c.Backend, d.Value, d.Lo, d.Hi, unit[c.Mode], c.Fit.Obs, human.Thousands(c.Fit.XMin), human.Thousands(c.Fit.XMax))
+		if !d.Excludes0() {
+			s += "; the interval includes 0: no difference shown"
+		}
+		out = append(out, s)
+	}
+	for _, table := range rec.Config.Tables {
+		for _, be := range rec.Config.Backends {
+			h, ok1 := rec.FitOf(be, waitcost.ModeHot, table)
+			k, ok2 := rec.FitOf(be, waitcost.ModeBlocking, table)
+			if !ok1 || !ok2 || h.Idle == nil || k.Idle == nil || !scanning(be, waitcost.ModeHot) || h.Idle.PerFD.Lo <= 0 {
+				continue
+			}
+			hp, kp := h.Idle.PerFD, k.Idle.PerFD
+			out = append(out, fmt.Sprintf("%s, %s fd table: a blocking wake-up costs %.3g ns per watched fd, %.2f× the hot scan's %.3g ns per call (%.2f–%.2f from the two intervals)",
+				be, table, kp.Value, kp.Value/hp.Value, hp.Value, kp.Lo/hp.Hi, kp.Hi/hp.Lo))
+		}
+	}
+	return out
 }
 
 // estText is an estimate to 3 significant digits, small ones included
@@ -195,18 +359,36 @@ func verdicts(f waitcost.Fit) string {
 	return strings.Join(held, ", ")
 }
 
-// writePerFD is the median time per call divided by N, one ready fd at
-// the lowest position: the per-fd cost at each N, whose growth is what
-// the superlinear rule tests.
-func writePerFD(b *bytes.Buffer, rec *waitcost.Record) {
-	bs := rec.Config.Backends
-	fmt.Fprintf(b, "Time per call per watched fd (median / N, one ready fd, the lowest):\n\n| N | %s |\n| ---: |%s\n", strings.Join(bs, " | "), strings.Repeat(" ---: |", len(bs)))
+// measuredIn lists the backends with at least one point measured ok in
+// mode and table: columns of the tables below.
+func measuredIn(rec *waitcost.Record, mode, table string) []string {
+	var out []string
+	for _, be := range rec.Config.Backends {
+		if slices.ContainsFunc(rec.Points, func(p waitcost.Point) bool {
+			return p.Backend == be && p.Mode == mode && p.Table == table && p.Status == results.StatusOK && p.Reps > 0
+		}) {
+			out = append(out, be)
+		}
+	}
+	return out
+}
+
+// writePerFD is the median time per call (or wake-up) divided by N, one
+// ready fd at the lowest position: the per-fd cost at each N, whose
+// growth is what the superlinear rule tests.
+func writePerFD(b *bytes.Buffer, rec *waitcost.Record, mode, table string) {
+	bs := measuredIn(rec, mode, table)
+	if len(bs) == 0 || len(rec.Config.FDs) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "%s per watched fd (median / N, one ready fd, the lowest):\n\n| N | %s |\n| ---: |%s\n",
+		capital(modeText[mode].unit), strings.Join(bs, " | "), strings.Repeat(" ---: |", len(bs)))
 	for _, n := range rec.Config.FDs {
 		cols := []string{fmt.Sprint(n)}
 		for _, be := range bs {
 			c := "–"
 			for _, p := range rec.Points {
-				if p.Backend == be && p.Layout == waitcost.LayoutDense && p.N == n && p.K == 1 && p.Position != waitcost.PositionHigh {
+				if p.Backend == be && p.Mode == mode && p.Table == table && p.Layout == waitcost.LayoutDense && p.N == n && p.K == 1 && p.Position != waitcost.PositionHigh {
 					c = p.Status
 					if p.Status == results.StatusOK && p.Reps > 0 {
 						c = fmt.Sprintf("%.3g ns", p.NsPerCall.Median/float64(n))
@@ -220,9 +402,13 @@ func writePerFD(b *bytes.Buffer, rec *waitcost.Record) {
 	fmt.Fprintln(b)
 }
 
-// writeWaitcostPoints is the table of medians: one row per layout and
-// case, one column per backend.
-func writeWaitcostPoints(b *bytes.Buffer, rec *waitcost.Record) {
+// writeWaitcostPoints is the table of medians in one mode and table: one
+// row per layout and case, one column per backend measured there.
+func writeWaitcostPoints(b *bytes.Buffer, rec *waitcost.Record, mode, table string) {
+	bs := measuredIn(rec, mode, table)
+	if len(bs) == 0 {
+		return
+	}
 	type row struct {
 		layout, pos string
 		n, k, top   int
@@ -230,6 +416,9 @@ func writeWaitcostPoints(b *bytes.Buffer, rec *waitcost.Record) {
 	var rows []row
 	cell := map[row]map[string]waitcost.Point{}
 	for _, p := range rec.Points {
+		if p.Mode != mode || p.Table != table {
+			continue
+		}
 		r := row{p.Layout, p.Position, p.N, p.K, p.Top}
 		if cell[r] == nil {
 			cell[r] = map[string]waitcost.Point{}
@@ -239,13 +428,15 @@ func writeWaitcostPoints(b *bytes.Buffer, rec *waitcost.Record) {
 	}
 	// Points come sorted by backend first; order rows as the first
 	// backend's points are, which is layout, N, k, position.
-	fmt.Fprintf(b, "Median time per wait call (min–max over repetitions):\n\n| layout | N | highest fd | k | ready at | %s |\n| --- | ---: | ---: | ---: | --- |%s\n",
-		strings.Join(rec.Config.Backends, " | "), strings.Repeat(" ---: |", len(rec.Config.Backends)))
+	fmt.Fprintf(b, "Median %s (min–max over repetitions):\n\n| layout | N | highest fd | k | ready at | %s |\n| --- | ---: | ---: | ---: | --- |%s\n",
+		modeText[mode].unit, strings.Join(bs, " | "), strings.Repeat(" ---: |", len(bs)))
 	for _, r := range rows {
-		p0 := cell[r][rec.Config.Backends[0]]
-		top := fmt.Sprint(p0.MaxFD)
-		cols := []string{r.layout, fmt.Sprint(r.n), top, fmt.Sprint(r.k), r.pos}
-		for _, be := range rec.Config.Backends {
+		top := 0
+		for _, p := range cell[r] {
+			top = max(top, p.MaxFD)
+		}
+		cols := []string{r.layout, fmt.Sprint(r.n), fmt.Sprint(top), fmt.Sprint(r.k), r.pos}
+		for _, be := range bs {
 			p, ok := cell[r][be]
 			switch {
 			case !ok:
@@ -259,10 +450,14 @@ func writeWaitcostPoints(b *bytes.Buffer, rec *waitcost.Record) {
 		fmt.Fprintf(b, "| %s |\n", strings.Join(cols, " | "))
 	}
 	fmt.Fprintln(b)
-	// One line per backend and status: the first reason, and where.
+}
+
+// writeWaitcostProblems is one line per backend, mode and status that was not ok:
+// the first reason, and where.
+func writeWaitcostProblems(b *bytes.Buffer, rec *waitcost.Record) {
 	type problem struct {
-		backend, status, reason string
-		where                   []string
+		backend, mode, status, reason string
+		where                         []string
 	}
 	var probs []*problem
 	for _, p := range rec.Points {
@@ -271,12 +466,12 @@ func writeWaitcostPoints(b *bytes.Buffer, rec *waitcost.Record) {
 		}
 		var pr *problem
 		for _, q := range probs {
-			if q.backend == p.Backend && q.status == p.Status {
+			if q.backend == p.Backend && q.mode == p.Mode && q.status == p.Status {
 				pr = q
 			}
 		}
 		if pr == nil {
-			pr = &problem{backend: p.Backend, status: p.Status, reason: human.OneLine(p.Reason)}
+			pr = &problem{backend: p.Backend, mode: p.Mode, status: p.Status, reason: human.OneLine(p.Reason)}
 			probs = append(probs, pr)
 		}
 		at := fmt.Sprintf("N %d", p.N)
@@ -288,10 +483,21 @@ func writeWaitcostPoints(b *bytes.Buffer, rec *waitcost.Record) {
 		}
 	}
 	for _, pr := range probs {
-		fmt.Fprintf(b, "- %s %s at %s: %s\n", pr.backend, pr.status, strings.Join(pr.where, ", "), pr.reason)
+		mode := ""
+		if len(rec.Config.Modes) > 1 {
+			mode = " (" + modeText[pr.mode].title + ")"
+		}
+		fmt.Fprintf(b, "- %s %s%s at %s: %s\n", pr.backend, pr.status, mode, strings.Join(pr.where, ", "), pr.reason)
 	}
-	reasons := probs
-	if len(reasons) > 0 {
+	if len(probs) > 0 {
 		fmt.Fprintln(b)
 	}
+}
+
+// capital is s with its first letter in upper case, to start a heading.
+func capital(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -19,7 +19,7 @@ const SchemaVersion = 2
 // order is worst-last so a point's status is the worst of its samples'.
 const (
 	StatusOK          = "ok"          // measured, rate met, no integrity errors
-	StatusSaturated   = "saturated"   // open loop: achieved rate < loadgen.SaturatedBelow of requested, or the server's CPU >= SaturatedCPU
+	StatusSaturated   = "saturated"   // open loop: achieved rate < traffic.SaturatedBelow of requested, or the server's CPU >= SaturatedCPU
 	StatusErrors      = "errors"      // any Errors counted: echo mismatches, timeouts, resets, unanswered requests, rejected conns, ...
 	StatusUnsupported = "unsupported" // the backend cannot run this point (Reason says why)
 	StatusFailed      = "failed"      // the server died or hung, setup failed, or the window's conditions did not hold (Reason says why)
@@ -148,12 +148,19 @@ type Scenario struct {
 	Active      []int         `json:"active"`   // active connections (second axis)
 	Mode        traffic.Mode  `json:"mode"`
 	Rate        float64       `json:"rate"`      // requests/s in total (open loop); 0 for closed
-	Size        int           `json:"size"`      // bytes per request
+	Size        int           `json:"size"`      // bytes per request (echo, sockperf; 0 for the request/reply protocols)
 	KeepAlive   Duration      `json:"keepalive"` // idle trickle interval, 0 = silent
 	Warmup      Duration      `json:"warmup"`
 	Duration    Duration      `json:"duration"`    // measured window
 	Repetitions int           `json:"repetitions"` // per point
 	Proto       traffic.Proto `json:"proto"`
+	// Path, Line and Expect are the request of proto http (the path it
+	// GETs) and of proto line (the request line, and the prefix every
+	// reply must start with); empty for the other protocols. Size is 0
+	// for those three: they send one fixed request.
+	Path   string `json:"path,omitempty"`
+	Line   string `json:"line,omitempty"`
+	Expect string `json:"expect,omitempty"`
 	// ServerSendBuffer, when > 0, is the SO_SNDBUF the server sets on every
 	// connection (the back-pressure scenarios); 0 leaves autotuning alone.
 	ServerSendBuffer int `json:"server_sndbuf,omitempty"`
@@ -191,7 +198,8 @@ type Sample struct {
 
 	// Errors counts integrity errors by kind: the load generator's
 	// (loadgen.ErrKind*: mismatch, short, timeout, reset, closed, connect,
-	// idle_closed, idle_reset, write, read) and the harness's own
+	// idle_closed, idle_reset, write, read, and for the request/reply
+	// protocols wrong_reply, http_status, http_close) and the harness's own
 	// (ErrKindUnanswered, ErrKindRejected, ErrKindServerProtocol,
 	// ErrKindServerExit). Kinds that did not occur are left out.
 	Errors map[string]int64 `json:"errors,omitempty"`

@@ -22,8 +22,10 @@
 //	             Default: the file name without its extension.
 //	description  one line saying what the scenario is for, at most 200
 //	             characters. Default: empty.
-//	backends     list of multiplexers to run, from select, poll, epoll-lt,
-//	             epoll-et, gonet. Default: all five, in that order.
+//	backends     list of backends to run, each once: any that `muxbench list`
+//	             names (lineup.Order: the defaults and the variants).
+//	             Default: the seven of lineup.Default, in that order:
+//	             select, poll, epoll-lt, epoll-et, uring-poll, uring, gonet.
 //	fds          REQUIRED. The sweep: total fd counts the server's multiplexer
 //	             watches at each point: idle + active connections + the
 //	             server's own 2 (listener and wake-up eventfd). Ascending, no
@@ -44,8 +46,11 @@
 //	             in closed mode.
 //	size         bytes per request, 1 to 1048576 (1 MiB); with proto sockperf
 //	             14 (its header) to 65507 (its largest message). Default: 64.
-//	keepalive    Go duration between the small messages each idle connection
-//	             sends to stay "mostly idle"; 0 keeps idle connections silent,
+//	             Not with proto redis, http or line: they send one fixed
+//	             request (recorded as size 0).
+//	keepalive    Go duration between the small messages (with proto redis,
+//	             http or line: one request, its reply checked) each idle
+//	             connection sends to stay "mostly idle"; 0 keeps idle connections silent,
 //	             otherwise at least 100ms. Default: 0.
 //	warmup       Go duration driven before each measured window, not measured,
 //	             at most 10m. Default: 1s.
@@ -54,7 +59,18 @@
 //	repetitions  measured windows per point and backend, 1 to 1000.
 //	             Default: 3.
 //	proto        echo (plain byte echo) or sockperf (sockperf's 14-byte
-//	             header framing). Default: echo.
+//	             header framing), which muxbench's own servers speak; or
+//	             redis (PING, +PONG back), http (a keep-alive GET of path,
+//	             a 2xx reply with a Content-Length body back) or line (the
+//	             line, one line back), which only servers muxbench did not
+//	             write speak: `muxbench run` refuses them until it can drive
+//	             such a server. Default: echo.
+//	path         proto http only: the path to GET, e.g. /index.html.
+//	             Default: /.
+//	line         proto line only, required: the request line, without its
+//	             CRLF, e.g. version (memcached).
+//	expect       proto line only: a prefix every reply line must start
+//	             with, e.g. "VERSION ". Default: any line.
 //	server_cpus  CPU list the server is pinned to, kernel cpulist format
 //	             ("0", "1-3", "0,2"); empty means unpinned. Default: "0".
 //	client_cpus  CPU list the load generator is pinned to; must not overlap

@@ -2,9 +2,9 @@ package scenarios
 
 import (
 	"fmt"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/muxbench/muxbench/internal/cpuset"
 	"github.com/muxbench/muxbench/internal/sockperf"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/loadgen"
 	"github.com/muxbench/muxbench/results"
@@ -43,6 +44,7 @@ func (d *decoder) scenario(f *fields) results.Scenario {
 	s.FDs, s.Active = d.sweep(f.FDs, f.Active)
 	s.Rate = d.rate(f.Rate, s.Mode)
 	s.Size = d.size(f.Size, s.Proto)
+	s.Path, s.Line, s.Expect = d.request(f, s.Proto)
 
 	keepAlive, ok := d.duration("keepalive", f.KeepAlive, 0)
 	if ok && (keepAlive < 0 || (keepAlive > 0 && keepAlive < loadgen.MinKeepAlive)) {
@@ -193,6 +195,12 @@ func (d *decoder) rate(n ast.Node, mode traffic.Mode) float64 {
 }
 
 func (d *decoder) size(n ast.Node, proto traffic.Proto) int {
+	if slices.Contains(traffic.Protos, proto) && !proto.Echoes() {
+		if n != nil {
+			d.errorf(n, "size: proto %s sends its own fixed request, so a size has no meaning (remove size)", proto)
+		}
+		return 0
+	}
 	if n == nil {
 		return defaultSize
 	}
@@ -207,6 +215,47 @@ func (d *decoder) size(n ast.Node, proto traffic.Proto) int {
 		d.errorf(n, "size: %d bytes is more than a sockperf message holds (use at most %d with proto: sockperf, or proto: echo)", size, loadgen.MaxSockperfSize)
 	}
 	return size
+}
+
+// request converts path, line and expect, the request of proto http and
+// proto line, checked as the load generator checks them (its Validate is
+// the one source of these rules); a missing required field is reported
+// at proto. An http path defaults to loadgen.DefaultPath.
+func (d *decoder) request(f *fields, proto traffic.Proto) (path, line, expect string) {
+	path, pathOK := d.text("path", f.Path, "")
+	line, lineOK := d.text("line", f.Line, "")
+	expect, expectOK := d.text("expect", f.Expect, "")
+	if !slices.Contains(traffic.Protos, proto) || !pathOK || !lineOK || !expectOK {
+		return path, line, expect
+	}
+	c := loadgen.Config{Target: "127.0.0.1:1", Conns: 1, Active: 1, Rate: 1, Duration: time.Second,
+		Proto: proto, Path: path, Line: line, Expect: expect}
+	if err := c.Validate(); err != nil {
+		for _, msg := range strings.Split(err.Error(), "\n") {
+			for _, fl := range []struct {
+				key, field, value string
+				n                 ast.Node
+			}{{"path", "Path", path, f.Path}, {"line", "Line", line, f.Line}, {"expect", "Expect", expect, f.Expect}} {
+				if !strings.HasPrefix(msg, fl.field+" ") {
+					continue
+				}
+				node := fl.n
+				if node == nil {
+					node = f.Proto
+				}
+				// "Field "value": why", or "Field is empty: why".
+				why, ok := strings.CutPrefix(msg, fl.field+" "+strconv.Quote(fl.value)+": ")
+				if !ok {
+					_, why, _ = strings.Cut(msg, ": ")
+				}
+				d.errorf(node, "%s: %s", fl.key, why)
+			}
+		}
+	}
+	if proto == traffic.HTTP && path == "" {
+		path = loadgen.DefaultPath
+	}
+	return path, line, expect
 }
 
 func (d *decoder) repetitions(n ast.Node) int {
@@ -295,7 +344,11 @@ func oneOf[T ~string](d *decoder, key string, n ast.Node, choices []T) T {
 		for i, c := range choices {
 			names[i] = string(c)
 		}
-		d.errorf(n, "%s: %q is not valid (use %s; the default is %s)", key, v, strings.Join(names, " or "), choices[0])
+		list := names[len(names)-1]
+		if len(names) > 1 {
+			list = strings.Join(names[:len(names)-1], ", ") + " or " + list
+		}
+		d.errorf(n, "%s: %q is not valid (use %s; the default is %s)", key, v, list, choices[0])
 	}
 	return T(v)
 }

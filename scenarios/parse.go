@@ -76,6 +76,9 @@ type fields struct {
 	Duration    ast.Node `yaml:"duration"`
 	Repetitions ast.Node `yaml:"repetitions"`
 	Proto       ast.Node `yaml:"proto"`
+	Path        ast.Node `yaml:"path"`
+	Line        ast.Node `yaml:"line"`
+	Expect      ast.Node `yaml:"expect"`
 	ServerCPUs  ast.Node `yaml:"server_cpus"`
 	ClientCPUs  ast.Node `yaml:"client_cpus"`
 	SendBuffer  ast.Node `yaml:"server_sndbuf"`

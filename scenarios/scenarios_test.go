@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/muxbench/muxbench/internal/golden"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/results"
 )
 
@@ -113,6 +113,28 @@ client_cpus: 2,3
 				FDs: []int{40, 400}, Active: []int{8, 16}, Mode: "closed", Rate: 0, Size: 1024,
 				KeepAlive: results.Duration(90 * time.Second), Warmup: 0, Duration: results.Duration(1500 * time.Millisecond), Repetitions: 5, Proto: traffic.Sockperf,
 				ServerCPUs: "0-1", ClientCPUs: "2,3",
+			},
+		},
+		{
+			name: "http: the default path, no size",
+			file: "h.yaml",
+			src:  "fds: [10]\nproto: http\n",
+			want: results.Scenario{
+				Name: "h", Backends: []string{"select", "poll", "epoll-lt", "epoll-et", "uring-poll", "uring", "gonet"},
+				FDs: []int{10}, Active: []int{1}, Mode: "open", Rate: 2000, Size: 0, Path: "/",
+				KeepAlive: 0, Warmup: results.Duration(time.Second), Duration: results.Duration(3 * time.Second), Repetitions: 3, Proto: traffic.HTTP,
+				ServerCPUs: "0", ClientCPUs: "1",
+			},
+		},
+		{
+			name: "line: the request line and the reply's prefix",
+			file: "l.yaml",
+			src:  "fds: [10]\nproto: line\nline: version\nexpect: \"VERSION \"\nkeepalive: 1s\n",
+			want: results.Scenario{
+				Name: "l", Backends: []string{"select", "poll", "epoll-lt", "epoll-et", "uring-poll", "uring", "gonet"},
+				FDs: []int{10}, Active: []int{1}, Mode: "open", Rate: 2000, Size: 0, Line: "version", Expect: "VERSION ",
+				KeepAlive: results.Duration(time.Second), Warmup: results.Duration(time.Second), Duration: results.Duration(3 * time.Second), Repetitions: 3, Proto: traffic.Line,
+				ServerCPUs: "0", ClientCPUs: "1",
 			},
 		},
 		{
@@ -346,6 +368,8 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("fds: [10]\nactive: 2\nmode: closed\n"))
 	f.Add([]byte("fds: [10, 100]\nkeepalive: 0\nrate: .inf\n"))
+	f.Add([]byte("fds: [10]\nproto: line\nline: version\nexpect: \"VERSION \"\n"))
+	f.Add([]byte("fds: [10]\nproto: http\npath: /a?b=c\n"))
 	lineRE := regexp.MustCompile(`^fuzz\.yaml:[1-9][0-9]*: `)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Parse("fuzz.yaml", data)
@@ -380,6 +404,14 @@ func roundTrip(t *testing.T, s results.Scenario) []byte {
 	}
 	if s.Mode == "open" {
 		m["rate"] = s.Rate
+	}
+	if !s.Proto.Echoes() {
+		delete(m, "size") // the request/reply protocols take none
+	}
+	for k, v := range map[string]string{"path": s.Path, "line": s.Line, "expect": s.Expect} {
+		if v != "" {
+			m[k] = v
+		}
 	}
 	data, err := json.Marshal(m)
 	if err != nil {

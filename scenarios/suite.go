@@ -28,7 +28,7 @@ type Suite struct {
 var suites = []Suite{
 	{
 		Name:        "claims",
-		Description: "every claim of the seed notes measured: limits, mod-cost, active ratio, back-pressure, busy wait, churn, waitcost, pitfalls (about 12 minutes)",
+		Description: "claims 1 to 12 of the claims table measured: limits, mod-cost, active ratio, back-pressure, busy wait, churn, waitcost, pitfalls (about 12 minutes)",
 		Scenarios:   []string{"claim-limits", "claim-mod-cost", "claim-active-ratio", "claim-backpressure", "claim-busy", "claim-churn"},
 		WaitCost:    "full",
 		Pitfalls:    true,

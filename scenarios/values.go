@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml/ast"
+
+	"github.com/muxbench/muxbench/backends/epoll"
 )
 
 // The converters below turn one YAML node into a Go value. A nil node is a
@@ -18,7 +20,7 @@ import (
 var examples = map[string]string{
 	"name":          "name: my-sweep",
 	"description":   "description: \"what this scenario is for\"",
-	"backends":      "backends: [epoll-lt, epoll-et]",
+	"backends":      "backends: [" + epoll.NameLT + ", " + epoll.NameET + "]",
 	"fds":           "fds: [10, 100, 1000]",
 	"active":        "active: 4 or active: [1, 32]",
 	"mode":          "mode: open",
@@ -29,6 +31,9 @@ var examples = map[string]string{
 	"duration":      "duration: 3s",
 	"repetitions":   "repetitions: 3",
 	"proto":         "proto: echo",
+	"path":          "path: /index.html",
+	"line":          "line: version",
+	"expect":        "expect: \"VERSION \"",
 	"server_cpus":   "server_cpus: \"0\"",
 	"client_cpus":   "client_cpus: \"1-3\"",
 	"server_sndbuf": "server_sndbuf: 4096",

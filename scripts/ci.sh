@@ -3,7 +3,10 @@
 #
 #   bash scripts/ci.sh
 #
-# 1. go vet and the whole test suite under the race detector;
+# 1. gofmt -l (fails if it lists a file), go vet, staticcheck (its default
+#    checks, none turned off; a pinned version from the Go module proxy),
+#    the import-group check (scripts/importgroups), and the whole test
+#    suite under the race detector;
 # 2. `muxbench run smoke` into a temporary directory (or $MUXBENCH_CI_OUT),
 #    then checks it: every backend present, no integrity errors, select
 #    unsupported past FD_SETSIZE, run.json/summary.csv/bench.txt parse, and
@@ -21,9 +24,26 @@ cd "$(dirname "$0")/.."
 
 # The benchstat the results must satisfy, from the Go module proxy.
 BENCHSTAT=golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+# The linter, from the Go module proxy (v0.8.2, the newest it serves, runs
+# with Go 1.26).
+STATICCHECK=honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+echo "== gofmt -l"
+unformatted=$(gofmt -l .)
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change these files (run gofmt -w on them):" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
 
 echo "== go vet"
 go vet ./...
+
+echo "== staticcheck"
+go run "$STATICCHECK" ./...
+
+echo "== import groups"
+go run ./scripts/importgroups
 
 echo "== go test -race"
 go test -race -count=1 -timeout 20m ./...

@@ -22,11 +22,8 @@ const acceptBatch = 64
 // otherwise (the next wait reports the rest), one with AcceptOnce. Out of
 // fds, it sheds pending connections instead of leaving them queued.
 func (s *Server) accept() {
-	if s.spareFD < 0 {
-		// Take the spare back before any connection can have its fd.
-		s.spareFD, _ = unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	}
-	for n := 0; s.edge || n < acceptBatch; n++ {
+	s.spare.Refill() // before any connection can have its fd
+	for n := 0; s.info.EdgeTriggered || n < acceptBatch; n++ {
 		fd, _, err := unix.Accept4(s.lnFD, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		switch {
 		case err == unix.EAGAIN:
@@ -48,10 +45,10 @@ func (s *Server) accept() {
 		}
 		s.c.Accepts.Add(1)
 		s.admit(fd)
-		if s.once && !s.edge {
+		if s.info.AcceptOnce && !s.info.EdgeTriggered {
 			return
 		}
-		if s.pitfall == backends.PitfallETAcceptOnce {
+		if s.info.Pitfall == backends.PitfallETAcceptOnce {
 			return // WRONG on purpose: the rest of the queue raises no new edge
 		}
 	}
@@ -92,40 +89,28 @@ func (s *Server) resumeAccept() {
 	s.accept()
 }
 
-// shed closes one pending connection when out of fds: it frees the spare
-// fd, accepts into it, closes the connection (the client sees it closed at
-// once instead of waiting in the queue) and takes the spare back. Another
-// thread of the process (the stats reader opening /proc files) can take
-// the freed fd first; then, or with no spare, it reports shedFailed.
+// shed closes one pending connection through the spare fd when out of
+// fds (Spare.Shed). Another thread of the process (the stats reader
+// opening /proc files) can take the freed fd first; then, or with no
+// spare, it reports shedFailed.
 func (s *Server) shed() int {
-	if s.spareFD < 0 {
-		s.spareFD, _ = unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		return shedFailed
-	}
-	unix.Close(s.spareFD)
-	fd, _, err := unix.Accept4(s.lnFD, unix.SOCK_CLOEXEC)
-	if err == nil {
-		unix.Close(fd)
+	closed, err := s.spare.Shed(s.lnFD)
+	if closed {
 		s.c.ConnsRejected.Add(1)
 	}
-	s.spareFD, _ = unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	switch {
 	case err == unix.EAGAIN:
 		return shedEmpty
-	case err != nil || s.spareFD < 0:
+	case err != nil || !s.spare.Held():
 		return shedFailed
 	}
 	return shedOne
 }
 
 func (s *Server) admit(fd int) {
-	// Echo latency is what is measured: never let Nagle hold a reply back.
-	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	if s.sndbuf > 0 {
-		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, s.sndbuf)
-	}
+	TuneConn(fd, s.sndbuf)
 	in := backends.Read
-	if s.edge {
+	if s.info.EdgeTriggered {
 		in |= backends.Write // registered once, never modified
 	}
 	s.c.InterestMods.Add(1)

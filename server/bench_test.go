@@ -2,13 +2,13 @@ package server_test
 
 import (
 	"fmt"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"net/netip"
 	"runtime"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/lineup"
 )
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"io"
 	"net"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"github.com/muxbench/muxbench/backends"
 	fdselect "github.com/muxbench/muxbench/backends/select"
 	"github.com/muxbench/muxbench/internal/sockperf"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/internal/wire"
 	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/server"
@@ -427,7 +427,7 @@ func testSlowReader(t *testing.T, backend string) {
 	}
 	st := srv.Stats()
 	held := st.BytesIn - st.BytesOut
-	limit := uint64(server.ReadBufferSize)
+	limit := uint64(backends.ReadBufferSize)
 	switch {
 	case backend == lineup.Uring:
 		limit = uring.MaxHeld // the kernel reads ahead into provided buffers

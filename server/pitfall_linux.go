@@ -10,7 +10,7 @@ import (
 
 // errSendGaveUp closes a connection whose write PitfallSleepSend retried
 // backends.SleepSendRetries times; it is counted in Errors.Other.
-var errSendGaveUp = errors.New("send: still EAGAIN after sleeping and retrying; gave up (pitfall-sleep-send)")
+var errSendGaveUp = errors.New("send: still EAGAIN after sleeping and retrying; gave up (backends.PitfallSleepSend)")
 
 // sleepSend is the notes' socket_send, the pitfall PitfallSleepSend: on
 // EAGAIN it sleeps 1 ms (usleep(1000)) and writes again, in a loop, instead

@@ -208,7 +208,7 @@ func TestPitfallETReadOnce(t *testing.T) {
 	pair(t, "epoll-et", "pitfall-et-read-once", func(t *testing.T, backend string, wrong bool) {
 		srv, serve := heldServer(t, backend, server.Config{Addr: "127.0.0.1:0"})
 		fd := rawSocket(t, srv.Addr(), 0)
-		msg := pattern(server.ReadBufferSize+server.ReadBufferSize/2, 4)
+		msg := pattern(backends.ReadBufferSize+backends.ReadBufferSize/2, 4)
 		writeAll(t, fd, msg)
 		waitDelivered(t, fd)
 		serve()
@@ -218,12 +218,12 @@ func TestPitfallETReadOnce(t *testing.T) {
 			}
 			return
 		}
-		if got := readFull(t, fd, server.ReadBufferSize); firstDiff(got, msg[:len(got)]) >= 0 {
+		if got := readFull(t, fd, backends.ReadBufferSize); firstDiff(got, msg[:len(got)]) >= 0 {
 			t.Fatal("echo of the first read differs")
 		}
 		barrier(t, srv)
-		if st := srv.Stats(); st.BytesIn != uint64(server.ReadBufferSize+64) {
-			t.Errorf("bytes in = %d; want %d (one read of the %d queued, plus the barrier's 64)", st.BytesIn, server.ReadBufferSize+64, len(msg))
+		if st := srv.Stats(); st.BytesIn != uint64(backends.ReadBufferSize+64) {
+			t.Errorf("bytes in = %d; want %d (one read of the %d queued, plus the barrier's 64)", st.BytesIn, backends.ReadBufferSize+64, len(msg))
 		}
 	})
 }
@@ -233,7 +233,7 @@ func TestPitfallETReadOnce(t *testing.T) {
 func slowReader(t *testing.T, srv server.Runner) {
 	t.Helper()
 	fd := rawSocket(t, srv.Addr(), 4096)
-	writeAll(t, fd, pattern(server.ReadBufferSize, 5))
+	writeAll(t, fd, pattern(backends.ReadBufferSize, 5))
 }
 
 // TestPitfallSleepSend: a reader that never reads. The correct loop keeps
@@ -269,7 +269,7 @@ func TestPitfallLTKeepEpollout(t *testing.T) {
 	pair(t, "epoll-lt", "pitfall-lt-keep-epollout", func(t *testing.T, backend string, wrong bool) {
 		srv := startServerConfig(t, backend, server.Config{Addr: "127.0.0.1:0", SendBuffer: 4096})
 		fd := rawSocket(t, srv.Addr(), 4096)
-		msg := pattern(server.ReadBufferSize, 6)
+		msg := pattern(backends.ReadBufferSize, 6)
 		writeAll(t, fd, msg)
 		waitStats(t, srv, "output left pending", func(s wire.Stats) bool { return s.WriteEAGAIN >= 1 })
 		if got := readFull(t, fd, len(msg)); firstDiff(got, msg) >= 0 {

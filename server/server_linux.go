@@ -36,10 +36,6 @@ import (
 	"github.com/muxbench/muxbench/internal/wire"
 )
 
-// ReadBufferSize is the size of the loop's one read buffer, and so the most
-// a connection can have pending while it waits for write readiness.
-const ReadBufferSize = 64 << 10
-
 // eventBatch is how many ready events one Wait call can return.
 const eventBatch = 256
 
@@ -59,16 +55,18 @@ type conn struct {
 
 // Server is the event-loop echo server.
 type Server struct {
-	poller   backends.Poller
-	edge     bool // edge-triggered: interest registered once, accept and read until drained
-	drain    bool // edge-triggered reads go on to EAGAIN even after a short read
-	once     bool // level-triggered: one accept per listener readiness
+	poller backends.Poller
+	// info is the backend's description, and its policies are the loop's:
+	// EdgeTriggered (interest registered once, accept and read until
+	// drained), DrainReads, AcceptOnce, ModPerRequest, Oneshot, BusyPoll,
+	// and Pitfall (NoPitfall, the zero value, for the correct loop).
+	info     backends.Info
 	sockperf bool // answers sockperf's framing instead of a plain echo
 	sndbuf   int
 	lnFD     int
 	addr     string
-	wakeFD   int // eventfd that Shutdown writes to stop Serve
-	spareFD  int // kept open so an EMFILE accept can be shed (close spare, accept, close)
+	wakeFD   int   // eventfd that Shutdown writes to stop Serve
+	spare    Spare // so that an EMFILE accept can be shed
 	// acceptPaused: out of fds and unable to shed, the listener is not
 	// watched until acceptRetry (see pauseAccept).
 	acceptPaused bool
@@ -78,12 +76,6 @@ type Server struct {
 	rbuf         []byte
 	wbuf         []byte // sockperf replies
 	c            Counters
-
-	// pitfall is the one deliberately wrong policy (backends.Pitfall);
-	// NoPitfall, the zero value, for the correct loop.
-	pitfall backends.Pitfall
-	// Variant policies (backends.Info.ModPerRequest, Oneshot, BusyPoll).
-	modEach, oneshot, busy bool
 
 	stopOnce sync.Once
 	loopTID  atomic.Int32 // the event loop's OS thread, once Serve runs
@@ -109,19 +101,13 @@ func New(info backends.Info, cfg Config) (*Server, error) {
 		unix.Close(lnFD)
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
-	spare, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		spare = -1 // without a spare fd an EMFILE storm is only counted, not shed
-	}
 	s := &Server{
-		poller: p, edge: info.EdgeTriggered, drain: info.DrainReads, once: info.AcceptOnce,
+		poller: p, info: info,
 		sockperf: cfg.Proto == traffic.Sockperf, sndbuf: cfg.SendBuffer,
-		lnFD: lnFD, addr: bound, wakeFD: wakeFD, spareFD: spare,
+		lnFD: lnFD, addr: bound, wakeFD: wakeFD, spare: OpenSpare(),
 		events: make([]backends.Event, eventBatch),
-		rbuf:   make([]byte, ReadBufferSize),
+		rbuf:   make([]byte, backends.ReadBufferSize),
 	}
-	s.pitfall = info.Pitfall
-	s.modEach, s.oneshot, s.busy = info.ModPerRequest, info.Oneshot, info.BusyPoll
 	for _, fd := range []int{lnFD, wakeFD} {
 		if err := p.Add(fd, backends.Read); err != nil {
 			s.closeAll()
@@ -167,7 +153,7 @@ func (s *Server) Serve() error {
 		if s.acceptPaused {
 			timeout = acceptRetryMs
 		}
-		if s.busy {
+		if s.info.BusyPoll {
 			timeout = 0 // spin: every call returns at once
 		}
 		n, err := s.poller.Wait(s.events, timeout)
@@ -180,7 +166,7 @@ func (s *Server) Serve() error {
 		if n == 0 {
 			if timeout < 0 { // an endless wait returned early: a signal
 				s.c.WaitsInterrupted.Add(1)
-			} else if s.busy {
+			} else if s.info.BusyPoll {
 				s.c.Waits.Add(1) // an empty poll is a wait that found nothing
 			}
 			continue
@@ -198,7 +184,7 @@ func (s *Server) Serve() error {
 					s.handle(s.conns[fd], ev.Ready)
 				}
 			}
-			if s.oneshot {
+			if s.info.Oneshot {
 				s.rearm(int(ev.FD))
 			}
 		}
@@ -214,9 +200,7 @@ func (s *Server) closeAll() {
 	s.poller.Close()
 	unix.Close(s.lnFD)
 	unix.Close(s.wakeFD)
-	if s.spareFD >= 0 {
-		unix.Close(s.spareFD)
-	}
+	s.spare.Close()
 }
 
 func (s *Server) handle(c *conn, r backends.Ready) {
@@ -230,7 +214,7 @@ func (s *Server) handle(c *conn, r backends.Ready) {
 		if !s.flush(c) {
 			return
 		}
-		if !s.edge {
+		if !s.info.EdgeTriggered {
 			return // the next wait reports whatever is readable now
 		}
 		// Edge-triggered: input that arrived while reading was paused raised
@@ -252,8 +236,8 @@ func (s *Server) handle(c *conn, r backends.Ready) {
 // edge, and the close raises no other, so then the loop reads on to EOF or
 // EAGAIN.
 func (s *Server) read(c *conn) {
-	untilEOF := s.drain || c.hup
-	if s.pitfall == backends.PitfallETShortReadIgnoreHup {
+	untilEOF := s.info.DrainReads || c.hup
+	if s.info.Pitfall == backends.PitfallETShortReadIgnoreHup {
 		untilEOF = false // WRONG on purpose: the hang-up is ignored
 	}
 	for {
@@ -281,14 +265,14 @@ func (s *Server) read(c *conn) {
 			s.close(c, err)
 			return
 		}
-		if s.modEach && len(reply) > 0 {
+		if s.info.ModPerRequest && len(reply) > 0 {
 			s.writeWhenWritable(c, reply)
 			return
 		}
-		if !s.send(c, reply) || len(c.out) > 0 || !s.edge {
+		if !s.send(c, reply) || len(c.out) > 0 || !s.info.EdgeTriggered {
 			return
 		}
-		if s.pitfall == backends.PitfallETReadOnce {
+		if s.info.Pitfall == backends.PitfallETReadOnce {
 			return // WRONG on purpose: one read per edge, whatever is left
 		}
 		if n < len(s.rbuf) && !untilEOF {
@@ -321,7 +305,7 @@ func (s *Server) answer(c *conn, in []byte) ([]byte, error) {
 // send writes b now; what the socket does not take is kept in c.out. It
 // returns false when the connection was closed.
 func (s *Server) send(c *conn, b []byte) bool {
-	if s.pitfall == backends.PitfallSleepSend {
+	if s.info.Pitfall == backends.PitfallSleepSend {
 		return s.sleepSend(c, b) // WRONG on purpose
 	}
 	for len(b) > 0 {
@@ -344,7 +328,7 @@ func (s *Server) send(c *conn, b []byte) bool {
 			s.c.WriteEAGAIN.Add(1)
 			c.out = append(c.out[:0], b...)
 			c.outOff = 0
-			if !s.edge && !s.oneshot { // oneshot: the re-arm after this event asks for it
+			if !s.info.EdgeTriggered && !s.info.Oneshot { // oneshot: the re-arm after this event asks for it
 				s.interest(c, backends.Write) // and stop reading meanwhile
 			}
 			return true
@@ -378,9 +362,9 @@ func (s *Server) flush(c *conn) bool {
 		}
 	}
 	c.out, c.outOff = c.out[:0], 0
-	if s.pitfall == backends.PitfallLTKeepWriteInterest {
+	if s.info.Pitfall == backends.PitfallLTKeepWriteInterest {
 		s.interest(c, backends.Read|backends.Write) // WRONG on purpose: EPOLLOUT stays
-	} else if !s.edge && !s.oneshot {
+	} else if !s.info.EdgeTriggered && !s.info.Oneshot {
 		s.interest(c, backends.Read)
 	}
 	return true

@@ -1,9 +1,9 @@
 package server_test
 
 import (
-	"github.com/muxbench/muxbench/internal/traffic"
 	"testing"
 
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/internal/wire"
 )
 

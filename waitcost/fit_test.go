@@ -88,18 +88,18 @@ func synthetic(backend string, ns func(n float64) float64, noise float64, sparse
 		for _, n := range Default.FDs {
 			for _, pos := range []string{PositionLow, PositionHigh} {
 				v := ns(float64(n)) * (1 + noise*(2*rng.Float64()-1))
-				out = append(out, Sample{Backend: backend, Layout: LayoutDense, N: n, K: 1, Position: pos, Repetition: rep, Status: results.StatusOK, NsPerCall: v})
+				out = append(out, Sample{Backend: backend, Mode: ModeHot, Table: TableShared, Layout: LayoutDense, N: n, K: 1, Position: pos, Repetition: rep, Status: results.StatusOK, NsPerCall: v})
 			}
 		}
 		for _, top := range Default.SparseTop {
 			v := sparse(float64(top)) * (1 + noise*(2*rng.Float64()-1))
-			out = append(out, Sample{Backend: backend, Layout: LayoutSparse, N: 10, K: 1, Position: PositionLow, MaxFD: top, Top: top, Repetition: rep, Status: results.StatusOK, NsPerCall: v})
+			out = append(out, Sample{Backend: backend, Mode: ModeHot, Table: TableShared, Layout: LayoutSparse, N: 10, K: 1, Position: PositionLow, MaxFD: top, Top: top, Repetition: rep, Status: results.StatusOK, NsPerCall: v})
 		}
 	}
 	// A point with a failed repetition must not move any fit, however
 	// far off its ok repetitions are.
 	for rep := 0; rep < 5; rep++ {
-		s := Sample{Backend: backend, Layout: LayoutDense, N: 15000, K: 1, Position: PositionLow, Repetition: rep, Status: results.StatusOK, NsPerCall: 1e12}
+		s := Sample{Backend: backend, Mode: ModeHot, Table: TableShared, Layout: LayoutDense, N: 15000, K: 1, Position: PositionLow, Repetition: rep, Status: results.StatusOK, NsPerCall: 1e12}
 		if rep == 0 {
 			s.Status, s.NsPerCall = results.StatusFailed, 0
 		}
@@ -140,7 +140,7 @@ func TestVerdicts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := FitBackend(Summarize(synthetic("b", tt.ns, 0.05, tt.sparse), nil), "b", Default.UpperFrom)
+			f := FitBackend(Summarize(synthetic("b", tt.ns, 0.05, tt.sparse), nil), "b", ModeHot, TableShared, Default.UpperFrom)
 			for _, v := range []struct {
 				rule string
 				fn   func(Fit) (bool, string)
@@ -162,13 +162,13 @@ func TestVerdicts(t *testing.T) {
 // made with, within what 5% noise allows.
 func TestFitValues(t *testing.T) {
 	samples := synthetic("poll", func(n float64) float64 { return 500 + 30*n }, 0.05, func(f float64) float64 { return 400 + 2*f })
-	if f := FitBackend(Summarize(samples, nil), "poll", 1000); f.Events != nil || !strings.Contains(strings.Join(f.Missing, ";"), "events:") {
+	if f := FitBackend(Summarize(samples, nil), "poll", ModeHot, TableShared, 1000); f.Events != nil || !strings.Contains(strings.Join(f.Missing, ";"), "events:") {
 		t.Errorf("k = 1 only: events fit %v, missing %q; want none, saying why", f.Events, f.Missing)
 	}
 	for _, n := range Default.FDs { // every fd ready: + 40 ns per event
-		samples = append(samples, Sample{Backend: "poll", Layout: LayoutDense, N: n, K: n, Position: PositionAll, Status: results.StatusOK, NsPerCall: 500 + 70*float64(n)})
+		samples = append(samples, Sample{Backend: "poll", Mode: ModeHot, Table: TableShared, Layout: LayoutDense, N: n, K: n, Position: PositionAll, Status: results.StatusOK, NsPerCall: 500 + 70*float64(n)})
 	}
-	f := FitBackend(Summarize(samples, nil), "poll", 1000)
+	f := FitBackend(Summarize(samples, nil), "poll", ModeHot, TableShared, 1000)
 	if f.Idle == nil || f.Upper == nil || f.Sparse == nil || f.Events == nil {
 		t.Fatalf("missing fits: %v", f.Missing)
 	}
@@ -191,7 +191,7 @@ func TestFitValues(t *testing.T) {
 }
 
 func TestFitBackendMissing(t *testing.T) {
-	f := FitBackend(nil, "select", 1000)
+	f := FitBackend(nil, "select", ModeHot, TableShared, 1000)
 	if got := Summarize(nil, nil); len(got) != 0 {
 		t.Errorf("Summarize(nil) = %v; want no points", got)
 	}
@@ -203,5 +203,54 @@ func TestFitBackendMissing(t *testing.T) {
 		if got || !strings.Contains(why, "not measured") {
 			t.Errorf("no samples: verdict %v (%s); want false, not measured", got, why)
 		}
+	}
+}
+
+// TestFitShared: the shared fd table's extra cost per watched fd is
+// recovered from paired points whose noise grows with the cost, with an
+// interval that holds it, although each table's cost is superlinear.
+func TestFitShared(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var samples []Sample
+	for rep := 0; rep < 5; rep++ {
+		for _, n := range Default.FDs {
+			for _, pos := range []string{PositionLow, PositionHigh} {
+				priv := 50*float64(n) + 250*float64(n)*math.Pow(float64(n)/20000, 1.5)
+				// A fixed order, so the seeded noise is the same every run.
+				for i, table := range []string{TablePrivate, TableShared} {
+					v := priv + float64(i)*(300+5*float64(n))
+					samples = append(samples, Sample{Backend: "poll", Mode: ModeHot, Table: table, Layout: LayoutDense, N: n, K: 1, Position: pos,
+						Repetition: rep, Status: results.StatusOK, NsPerCall: v * (1 + 0.01*(2*rng.Float64()-1))})
+				}
+			}
+		}
+	}
+	pts := Summarize(samples, nil)
+	c, err := FitShared(pts, "poll", ModeHot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("shared cost per fd %v, fixed %v", c.Fit.PerFD, c.Fit.Intercept)
+	if b := c.Fit.PerFD; b.Lo > 5 || b.Hi < 5 || !b.Excludes0() || b.Hi-b.Lo > 4 {
+		t.Errorf("shared cost %v per fd; want an interval narrower than 4 holding 5, excluding 0", b)
+	}
+	if a := c.Fit.Intercept; math.Abs(a.Value-300) > 200 {
+		t.Errorf("fixed shared cost %v; want about 300", a)
+	}
+	if c.Fit.XMin != 10 || c.Fit.XMax != 19960 || c.Fit.Obs != 2*len(Default.FDs) {
+		t.Errorf("fit over N %v–%v, %d points; want 10–19960, one per N and position", c.Fit.XMin, c.Fit.XMax, c.Fit.Obs)
+	}
+	if _, err := FitShared(pts, "poll", ModeBlocking); err == nil {
+		t.Error("no blocking points: no error")
+	}
+	rec := Record{Config: Config{Backends: []string{"poll"}, Modes: []string{ModeHot}, Tables: Tables, UpperFrom: 1000}, Samples: samples}
+	rec.Complete()
+	if got, ok := rec.SharedOf("poll", ModeHot); !ok || got.Fit.PerFD != c.Fit.PerFD {
+		t.Errorf("record's shared cost %+v, %v; want %+v", got, ok, c)
+	}
+	rec.Config.Tables = []string{TablePrivate}
+	rec.Complete()
+	if len(rec.Shared) != 0 {
+		t.Errorf("one fd table: shared costs %+v; want none", rec.Shared)
 	}
 }

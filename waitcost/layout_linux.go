@@ -111,3 +111,89 @@ func span(n, k int, pos string) (lo, hi int) {
 	}
 	return 0, k
 }
+
+// triggers are socket pairs opened in the process's shared fd table, for
+// the blocking wake-up: the peer thread writes into one end to make the
+// other readable, and reads the byte back. place puts them into a layout
+// in place of the pairs holding the target fds, at the same fd numbers,
+// so the measuring thread's table — shared or private — watches them
+// where the layout's own pair was, and the peer reaches them through
+// their numbers in the shared table.
+type triggers struct {
+	pairs [][2]int
+}
+
+// newTriggers opens n pairs in the calling thread's table, which must be
+// the shared one (call it before any thread of this sweep unshares).
+func newTriggers(n int) (*triggers, error) {
+	t := &triggers{}
+	for range n {
+		p, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.close()
+			return nil, fmt.Errorf("socketpair for the blocking wake-up's peer: %w", err)
+		}
+		t.pairs = append(t.pairs, p)
+	}
+	return t, nil
+}
+
+// close closes the pairs (shared table numbers).
+func (t *triggers) close() {
+	if t == nil {
+		return
+	}
+	for _, p := range t.pairs {
+		unix.Close(p[0])
+		unix.Close(p[1])
+	}
+	t.pairs = nil
+}
+
+// target is how the peer makes one watched fd readable and idle again:
+// it writes a byte into writer and reads it back from reader, both
+// numbers of the shared table.
+type target struct {
+	index          int // the watched fd's index in the layout
+	writer, reader int
+}
+
+// place makes each of l's fds at the indexes given readable through a
+// trigger pair, and returns one target per index. The pair holding
+// fds[i] (fds[i] and peer[i]) is replaced by a trigger pair with dup3 at
+// the same two numbers, which closes the layout's own pair; an index
+// whose pair was replaced already for an earlier index reuses it. With
+// private, the calling thread's table is its own copy (unshare), and its
+// copies of the trigger pairs' original numbers are closed: it watches
+// them only at the layout's numbers. Call place before any poller watches
+// l (an epoll or io_uring poll keeps watching the file it was given).
+func (t *triggers) place(l *layout, indexes []int, private bool) ([]target, error) {
+	at := map[int]int{} // layout fd number -> trigger end (shared number)
+	used := 0
+	var out []target
+	for _, i := range indexes {
+		fd, peer := l.fds[i], l.peer[i]
+		if _, ok := at[fd]; !ok {
+			if used == len(t.pairs) {
+				return nil, fmt.Errorf("place %d trigger pairs: only %d opened", used+1, len(t.pairs))
+			}
+			p := t.pairs[used]
+			used++
+			if err := unix.Dup3(p[0], fd, unix.O_CLOEXEC); err != nil {
+				return nil, fmt.Errorf("dup trigger fd %d onto layout fd %d: %w", p[0], fd, err)
+			}
+			if err := unix.Dup3(p[1], peer, unix.O_CLOEXEC); err != nil {
+				return nil, fmt.Errorf("dup trigger fd %d onto layout fd %d: %w", p[1], peer, err)
+			}
+			at[fd], at[peer] = p[0], p[1]
+		}
+		out = append(out, target{index: i, reader: at[fd], writer: at[peer]})
+	}
+	if private {
+		for _, p := range t.pairs {
+			unix.Close(p[0])
+			unix.Close(p[1])
+		}
+	}
+	return out, nil
+}

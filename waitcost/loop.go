@@ -16,9 +16,14 @@ type Budget struct {
 	MinTime, MaxTime   time.Duration
 }
 
-// Budget is the configuration's sample budget.
-func (c Config) Budget() Budget {
-	return Budget{MinCalls: c.MinCalls, MaxCalls: c.MaxCalls, MinTime: c.MinTime, MaxTime: c.MaxTime}
+// Budget is the configuration's sample budget in mode: counted in calls
+// (hot) or wake-ups (blocking, at least MinWakeups).
+func (c Config) Budget(mode string) Budget {
+	b := Budget{MinCalls: c.MinCalls, MaxCalls: c.MaxCalls, MinTime: c.MinTime, MaxTime: c.MaxTime}
+	if mode == ModeBlocking {
+		b.MinCalls = c.MinWakeups
+	}
+	return b
 }
 
 // Timing is the outcome of TimeWaits.

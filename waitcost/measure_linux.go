@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"slices"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/muxbench/muxbench/backends"
 	"github.com/muxbench/muxbench/internal/procfs"
@@ -13,29 +16,32 @@ import (
 )
 
 // fdMargin is kept free below the open-file limit for what the process
-// opens while it measures (/proc/self/fd to count, the results at the
-// end).
-const fdMargin = 8
+// opens while it measures: the blocking wake-up's trigger pairs (4) and
+// the peer's two /proc files, /proc/self/fd to count, the results at the
+// end.
+const fdMargin = 16
 
 // Progress is told about each layout of each repetition once it is
 // measured: done of total samples, and that layout's samples.
 type Progress func(done, total int, rep int, s []Sample)
 
-// Run measures the sweep. The caller pins the process to cfg.CPU first
-// (cpuset.PinProcess); Run locks its goroutine to its thread and turns
-// the garbage collector off while it measures (the timed loop allocates
-// nothing, but a collection triggered elsewhere would run on the same
-// CPU). Backends are interleaved: within each repetition every layout is
-// built once and every case of it measured on every backend, the
-// backends' order rotated from case to case, so drift hits them all.
-// On ctx's end Run stops between samples and returns what it measured
-// with ctx's error.
+// Run measures the sweep. Each measuring thread pins itself to cfg.CPU
+// and the blocking wake-up's peer to cfg.PeerCPU; the caller pins the
+// rest of the process (cpuset.PinProcess) away from cfg.CPU when it
+// measures the blocking wake-up, so that nothing of this process runs
+// there while the waiter sleeps, with GOMAXPROCS at least 3 (the waiter
+// holds its P through raw wait calls, the peer spins on another). Run turns the garbage collector off while it measures (the
+// timed loops allocate nothing, but a collection triggered elsewhere
+// would run on the same CPU). Each layout is measured once per fd table,
+// on a fresh locked thread pinned to cfg.CPU (see measureLayout), the
+// tables' order alternating from layout to layout; on it every case of
+// every mode is measured on every backend, the backends' order rotated
+// from case to case, so drift hits them all. On ctx's end Run stops
+// between layouts and returns what it measured with ctx's error.
 func Run(ctx context.Context, cfg Config, progress Progress) (Limit, []Sample, error) {
 	if err := cfg.Validate(); err != nil {
 		return Limit{}, nil, err
 	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 
 	var lim Limit
@@ -60,8 +66,7 @@ func Run(ctx context.Context, cfg Config, progress Progress) (Limit, []Sample, e
 			if err := ctx.Err(); err != nil {
 				return lim, m.samples, err
 			}
-			base := Sample{Layout: LayoutDense, N: n, Repetition: rep}
-			if err := m.layout(base, 0, Cases(n, cfg.ReadySpecs(), cfg.Positions)); err != nil {
+			if err := m.layout(Sample{Layout: LayoutDense, N: n, Repetition: rep}, 0); err != nil {
 				return lim, m.samples, err
 			}
 		}
@@ -70,7 +75,7 @@ func Run(ctx context.Context, cfg Config, progress Progress) (Limit, []Sample, e
 				return lim, m.samples, err
 			}
 			base := Sample{Layout: LayoutSparse, N: cfg.SparseFDs, Top: top, Repetition: rep}
-			if err := m.layout(base, top-cfg.SparseFDs+1, []Case{{K: 1, Position: PositionLow}}); err != nil {
+			if err := m.layout(base, top-cfg.SparseFDs+1); err != nil {
 				return lim, m.samples, err
 			}
 		}
@@ -85,49 +90,143 @@ type meter struct {
 	samples  []Sample
 	events   []backends.Event
 	turn     int // rotates the backends' order
+	layouts  int // alternates the fd tables' order
 	progress Progress
 }
 
-// layout builds one layout, measures every case on every backend and
-// closes it. An error returned is one that stops the sweep (the machine
-// misbehaves); a point that cannot be measured is a sample with a status.
-func (m *meter) layout(base Sample, moveTo int, cases []Case) error {
+// cases lists the cases of base's layout in mode.
+func (m *meter) cases(base Sample, mode string) []Case {
+	if base.Layout == LayoutSparse {
+		return []Case{SparseCase}
+	}
+	return m.cfg.DenseCases(mode, base.N)
+}
+
+// layout measures one layout in every fd table. An error returned is one
+// that stops the sweep (the machine misbehaves); a point that cannot be
+// measured is a sample with a status.
+func (m *meter) layout(base Sample, moveTo int) error {
 	first := len(m.samples)
 	defer func() {
 		if m.progress != nil {
 			m.progress(len(m.samples), m.total, base.Repetition, m.samples[first:])
 		}
 	}()
-	each := func(status, reason string) {
-		for _, c := range cases {
-			for _, b := range m.cfg.Backends {
-				s := base
-				s.Backend, s.K, s.Position, s.Status, s.Reason = b, c.K, c.Position, status, reason
-				m.samples = append(m.samples, s)
-			}
-		}
+	tables := slices.Clone(m.cfg.Tables)
+	if m.layouts++; m.layouts%2 == 0 {
+		slices.Reverse(tables)
 	}
 	need := fdsNeeded(base.N)
+	reason := ""
 	switch {
 	case need > m.lim.Available:
-		each(results.StatusUnsupported, fmt.Sprintf("%d watched fds need %d open files; RLIMIT_NOFILE %d with %d already open leaves %d (raise it with ulimit -n, or lower -fds)",
-			base.N, need, m.lim.NoFileSoft, m.lim.OpenFDs, m.lim.Available))
-		return nil
+		reason = fmt.Sprintf("%d watched fds need %d open files; RLIMIT_NOFILE %d with %d already open leaves %d (raise it with ulimit -n, or lower -fds)",
+			base.N, need, m.lim.NoFileSoft, m.lim.OpenFDs, m.lim.Available)
 	case moveTo > 0 && uint64(base.Top) >= m.lim.NoFileSoft:
-		each(results.StatusUnsupported, fmt.Sprintf("fd number %d is not below RLIMIT_NOFILE %d (raise it with ulimit -n, or lower -sparse-highest)", base.Top, m.lim.NoFileSoft))
+		reason = fmt.Sprintf("fd number %d is not below RLIMIT_NOFILE %d (raise it with ulimit -n, or lower -sparse-highest)", base.Top, m.lim.NoFileSoft)
+	}
+	if reason != "" {
+		for _, table := range tables {
+			for _, mode := range m.cfg.Modes {
+				for _, c := range m.cases(base, mode) {
+					for _, b := range m.cfg.Backends {
+						s := base
+						s.Backend, s.Mode, s.Table, s.K, s.Position = b, mode, table, c.K, c.Position
+						s.Status, s.Reason = results.StatusUnsupported, reason
+						m.samples = append(m.samples, s)
+					}
+				}
+			}
+		}
 		return nil
+	}
+	// The peer's trigger pairs are opened here, in the shared table,
+	// before the measuring thread may unshare it.
+	var trig *triggers
+	if m.cfg.Blocking() {
+		var err error
+		if trig, err = newTriggers(len(m.cfg.Positions)); err != nil {
+			return err
+		}
+		defer trig.close()
+	}
+	for _, table := range tables {
+		done := make(chan error, 1)
+		go func() {
+			// Never unlocked: the thread exits with this goroutine (see
+			// measureLayout).
+			runtime.LockOSThread()
+			done <- m.measureLayout(base, moveTo, table, trig)
+		}()
+		if err := <-done; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// measureLayout builds the layout on the calling goroutine's thread, which
+// is locked to it and is never returned to the runtime, measures every
+// case of every mode on every backend, and closes what it opened.
+//
+// With TablePrivate the thread first calls unshare(CLONE_FILES): it gets a
+// copy of the process's fd table that it alone uses, so the kernel's fdget
+// takes no reference on the files a wait looks up, as in a single-threaded
+// process. This is safe in a Go process because the thread is never used
+// for anything else: a locked thread runs only its goroutine; the runtime
+// never clones a new thread from a locked one (it asks its template
+// thread), so no thread inherits the private table; and the goroutine
+// exits while still locked, so the runtime destroys the thread instead of
+// handing it to other goroutines, whose files would then vanish from the
+// rest of the process. What the thread opens after unshare — the layout,
+// the pollers — exists only in its table: no other thread sees those fds,
+// not the runtime's netpoller, not /proc/self/fd (the count of open fds,
+// which lists the main thread's table), not the peer thread (which reaches
+// the fds it makes ready through the trigger pairs opened before unshare).
+// So only raw unix calls touch them here, never os.File, and this
+// function closes them itself; the exit drops its copies of the rest.
+func (m *meter) measureLayout(base Sample, moveTo int, table string, trig *triggers) error {
+	var set unix.CPUSet
+	set.Set(m.cfg.CPU)
+	if err := unix.SchedSetaffinity(0, &set); err != nil {
+		return fmt.Errorf("pin the measuring thread to CPU %d: %w", m.cfg.CPU, err)
+	}
+	if table == TablePrivate {
+		if err := unix.Unshare(unix.CLONE_FILES); err != nil {
+			return fmt.Errorf("give the measuring thread a private fd table (unshare CLONE_FILES): %w", err)
+		}
 	}
 	l, err := newLayout(base.N, moveTo)
 	if err != nil {
 		return fmt.Errorf("build %s layout of %d fds: %w", base.Layout, base.N, err)
 	}
 	defer l.close()
-	base.MaxFD = l.maxFD()
+	base.Table, base.MaxFD = table, l.maxFD()
+
+	// The blocking wake-up's targets: one fd at each position, made
+	// readable by the peer through a trigger pair.
+	var targets []target
+	if trig != nil {
+		var idx []int
+		for _, pos := range m.cfg.Positions {
+			lo, _ := span(base.N, 1, pos)
+			if base.Layout == LayoutSparse {
+				lo = 0
+			}
+			if !slices.Contains(idx, lo) {
+				idx = append(idx, lo)
+			}
+		}
+		if targets, err = trig.place(l, idx, table == TablePrivate); err != nil {
+			return err
+		}
+	}
 
 	// One poller per backend for the whole layout; a backend that cannot
-	// watch it (select past FD_SETSIZE, an edge-triggered poller) gets
-	// its reason in every case.
+	// watch it (select past FD_SETSIZE, io_uring not here) gets its reason
+	// in every case.
 	pollers := make([]backends.Poller, len(m.cfg.Backends))
+	infos := make([]backends.Info, len(m.cfg.Backends))
 	why := make([]string, len(m.cfg.Backends))
 	defer func() {
 		for _, p := range pollers {
@@ -137,69 +236,103 @@ func (m *meter) layout(base Sample, moveTo int, cases []Case) error {
 		}
 	}()
 	for i, name := range m.cfg.Backends {
-		pollers[i], why[i], err = watch(name, l)
+		pollers[i], infos[i], why[i], err = watch(name, l, m.cfg.Modes)
 		if err != nil {
 			return err
 		}
 	}
-	for _, c := range cases {
-		lo, hi := span(base.N, c.K, c.Position)
-		if err := l.ready(lo, hi); err != nil {
+	var pr *peer
+	if trig != nil {
+		if pr, err = startPeer(m.cfg.PeerCPU, unix.Gettid()); err != nil {
 			return err
 		}
-		for j := range m.cfg.Backends {
-			i := (j + m.turn) % len(m.cfg.Backends)
-			s := base
-			s.Backend, s.K, s.Position = m.cfg.Backends[i], c.K, c.Position
-			if why[i] != "" {
-				s.Status, s.Reason = results.StatusUnsupported, why[i]
-			} else {
-				m.measure(pollers[i], l, lo, hi, &s)
+		defer pr.stop()
+	}
+	for _, mode := range m.cfg.Modes {
+		for _, c := range m.cases(base, mode) {
+			lo, hi := span(base.N, c.K, c.Position)
+			if base.Layout == LayoutSparse {
+				lo, hi = 0, c.K
 			}
-			m.samples = append(m.samples, s)
-		}
-		m.turn++
-		if err := l.unready(lo, hi); err != nil {
-			return err
+			if mode == ModeHot {
+				if err := l.ready(lo, hi); err != nil {
+					return err
+				}
+			}
+			for j := range m.cfg.Backends {
+				i := (j + m.turn) % len(m.cfg.Backends)
+				s := base
+				s.Backend, s.Mode, s.K, s.Position = m.cfg.Backends[i], mode, c.K, c.Position
+				switch {
+				case why[i] != "":
+					s.Status, s.Reason = results.StatusUnsupported, why[i]
+				case mode == ModeHot && infos[i].EdgeTriggered:
+					s.Status, s.Reason = results.StatusUnsupported, edgeHot
+				case mode == ModeHot:
+					m.measureHot(pollers[i], l, lo, hi, &s)
+				default:
+					t := targets[slices.IndexFunc(targets, func(t target) bool { return t.index == lo })]
+					m.measureBlocking(pollers[i], pr, t, int32(l.fds[lo]), &s)
+				}
+				m.samples = append(m.samples, s)
+			}
+			m.turn++
+			if mode == ModeHot {
+				if err := l.unready(lo, hi); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return nil
 }
 
+// edgeHot is why the hot scan does not measure an edge-triggered poller.
+const edgeHot = "edge-triggered: reports a ready fd once, so back-to-back waits would return nothing (the blocking wake-up measures it)"
+
 // watch makes backend name's poller watch every fd of l for reading. A
 // reason (and no poller) says why the backend cannot; an error is a
-// failure of the machine.
-func watch(name string, l *layout) (backends.Poller, string, error) {
+// failure of the machine. An edge-triggered poller is made only when a
+// mode can use it (the blocking wake-up).
+func watch(name string, l *layout, modes []string) (backends.Poller, backends.Info, string, error) {
 	info, err := backends.Lookup(name)
 	if err != nil {
-		return nil, "", err
+		return nil, info, "", err
 	}
-	if info.EdgeTriggered {
-		return nil, "edge-triggered: reports a ready fd once, so back-to-back waits would return nothing (not re-armed here)", nil
+	if info.EdgeTriggered && !slices.Contains(modes, ModeBlocking) {
+		return nil, info, edgeHot, nil
+	}
+	if info.Check != nil {
+		if err := info.Check(); err != nil {
+			return nil, info, "cannot run here: " + err.Error(), nil
+		}
 	}
 	if info.MaxFD > 0 && l.maxFD() >= info.MaxFD {
-		return nil, fmt.Sprintf("highest fd %d ≥ %d, the most %s can watch (FD_SETSIZE for select)", l.maxFD(), info.MaxFD, name), nil
+		return nil, info, fmt.Sprintf("highest fd %d ≥ %d, the most %s can watch (FD_SETSIZE for select)", l.maxFD(), info.MaxFD, name), nil
 	}
 	p, err := info.New()
 	if err != nil {
-		return nil, "", fmt.Errorf("new %s poller: %w", name, err)
+		return nil, info, "", fmt.Errorf("new %s poller: %w", name, err)
 	}
 	for _, fd := range l.fds {
 		if err := p.Add(fd, backends.Read); err != nil {
 			p.Close()
 			if errors.Is(err, backends.ErrFDLimit) {
-				return nil, err.Error(), nil
+				return nil, info, err.Error(), nil
 			}
-			return nil, "", fmt.Errorf("%s: watch fd %d: %w", name, fd, err)
+			return nil, info, "", fmt.Errorf("%s: watch fd %d: %w", name, fd, err)
 		}
 	}
-	return p, "", nil
+	return p, info, "", nil
 }
 
-// measure times back-to-back waits of p into s. The first call is checked
-// in full (exactly the ready fds, readable); the timed loop only counts
-// calls that returned another number of events.
-func (m *meter) measure(p backends.Poller, l *layout, lo, hi int, s *Sample) {
+// measureHot times back-to-back waits of p into s. The first call is
+// checked in full (exactly the ready fds, readable); the timed loop only
+// counts calls that returned another number of events. The figure is the
+// thread's CPU time per call, read before and after the timed calls: on
+// a quiet CPU it is their wall time, and on a shared one it leaves out
+// the time other tasks held the CPU (the sample keeps both).
+func (m *meter) measureHot(p backends.Poller, l *layout, lo, hi int, s *Sample) {
 	k := hi - lo
 	evs := m.events[:k]
 	n, err := p.Wait(evs, m.cfg.TimeoutMs)
@@ -217,7 +350,9 @@ func (m *meter) measure(p backends.Poller, l *layout, lo, hi int, s *Sample) {
 		s.Status, s.Reason = results.StatusFailed, err.Error()
 		return
 	}
-	t, err := TimeWaits(p, evs, m.cfg.TimeoutMs, m.cfg.Budget())
+	cpu0 := threadCPU()
+	t, err := TimeWaits(p, evs, m.cfg.TimeoutMs, m.cfg.Budget(ModeHot))
+	s.CPUSeconds = float64(threadCPU()-cpu0) / 1e9
 	s.Calls, s.Seconds, s.Interrupted = t.Calls, t.Elapsed.Seconds(), t.Interrupted
 	switch {
 	case err != nil:
@@ -228,8 +363,70 @@ func (m *meter) measure(p backends.Poller, l *layout, lo, hi int, s *Sample) {
 		s.Status, s.Reason = results.StatusFailed, fmt.Sprintf("%d of %d calls returned no event (interrupted, or the ready fds were lost)", t.Interrupted, t.Calls)
 	default:
 		s.Status = results.StatusOK
-		s.NsPerCall = float64(t.Elapsed.Nanoseconds()) / float64(t.Calls)
+		s.NsPerCall = s.CPUSeconds * 1e9 / float64(t.Calls)
 	}
+}
+
+// measureBlocking times wake-ups of p through the peer into s: first the
+// edges and completions earlier cases left in p are drained, then a
+// tenth of the minimum time, and at least a tenth of the minimum
+// wake-ups, warms up, untimed.
+func (m *meter) measureBlocking(p backends.Poller, pr *peer, t target, fd int32, s *Sample) {
+	if err := drain(p, m.events); err != nil {
+		s.Status, s.Reason = results.StatusFailed, err.Error()
+		return
+	}
+	evs := m.events[:1]
+	b := m.cfg.Budget(ModeBlocking)
+	warm := Budget{MinCalls: max(1, b.MinCalls/10), MinTime: b.MinTime / 10, MaxTime: b.MaxTime / 10, MaxCalls: b.MinCalls}
+	if _, err := TimeWakeups(p, evs, pr, t, fd, warm); err != nil {
+		s.Status, s.Reason = results.StatusFailed, err.Error()
+		return
+	}
+	w, err := TimeWakeups(p, evs, pr, t, fd, b)
+	s.Calls, s.Seconds, s.CPUSeconds, s.Interrupted = w.Cycles, w.Elapsed.Seconds(), w.CPU.Seconds(), w.Interrupted
+	s.Slept, s.Switches = w.Slept, w.Switches
+	switch {
+	case err != nil:
+		s.Status, s.Reason = results.StatusFailed, err.Error()
+	case w.Slept == 0:
+		s.Status, s.Reason = results.StatusFailed, fmt.Sprintf("none of %d wake-ups slept in its wait", w.Cycles)
+	case w.Cycles-w.Slept > w.Interrupted:
+		// A wake-up may miss its sleep only when a signal interrupted
+		// the wait the peer saw asleep, and the next one found the fd
+		// ready; any more means the peer wrote too early.
+		s.Status, s.Reason = results.StatusFailed, fmt.Sprintf("%d of %d waits returned without sleeping, with %d interrupted: the fd was ready before the waiter blocked",
+			w.Cycles-w.Slept, w.Cycles, w.Interrupted)
+	default:
+		s.Status = results.StatusOK
+		s.NsPerCall = float64(w.CPU.Nanoseconds()) / float64(w.Slept)
+	}
+}
+
+// drain empties p of readiness reported for nothing that is ready now:
+// an edge-triggered poller keeps the edges of fds made ready and idle
+// again (the hot scan's, the other backends' wake-ups) until a wait
+// collects them — epoll's ready list, or uring-poll's deferred
+// completions, which report the readiness the wake-up carried even if
+// the fd is idle again by then. It waits with a 1 ms timeout until a call
+// returns nothing: not 0, because an io_uring ring set up with
+// DEFER_TASKRUN runs only a batch (about 20) of its deferred completions
+// in an enter that does not wait, and a batch of idle fds yields no
+// event while thousands more wait. The bound is in events, not waits:
+// each watched fd was made ready at most a few times.
+func drain(p backends.Poller, events []backends.Event) error {
+	limit := 16 * (len(events) + 64)
+	for got := 0; got <= limit; {
+		n, err := p.Wait(events, 1)
+		if err != nil {
+			return fmt.Errorf("drain stale readiness: wait: %w", err)
+		}
+		if n == 0 {
+			return nil
+		}
+		got += n
+	}
+	return fmt.Errorf("drain stale readiness: waits still return events after %d: something is ready that should not be", limit)
 }
 
 // checkEvents says what is wrong with a wait's events, "" if they are

@@ -2,19 +2,24 @@ package waitcost
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/muxbench/muxbench/results"
 )
 
-// Fit is every model fitted to one backend's ok samples. A nil fit could
-// not be made; Missing says why.
+// Fit is every model fitted to one backend's ok samples in one mode and
+// fd table. A nil fit could not be made; Missing says why. In the
+// blocking mode "per call" reads "per wake-up".
 type Fit struct {
 	Backend string `json:"backend"`
+	Mode    string `json:"mode"`
+	Table   string `json:"fd_table"`
 	// Idle is ns/call = a + b·N over the dense points with one ready fd
 	// (both positions): b is the cost of one more watched, idle fd per call.
 	Idle *LinearFit `json:"idle,omitempty"`
 	// Events is ns/call = a + b·N + c·k over every dense sample: c is the
-	// cost of one more returned event per call (points).
+	// cost of one more returned event per call (points). The blocking
+	// mode has one ready fd per wake-up, so no Events fit.
 	Events *LinearFit `json:"events,omitempty"`
 	// Upper is log(ns/call) = α + β·log N over the one-ready dense samples
 	// with N ≥ UpperFrom: the superlinear test.
@@ -27,24 +32,27 @@ type Fit struct {
 	Missing []string `json:"missing,omitempty"`
 }
 
-// FitBackend makes a backend's fits from the points (Summarize): each
+// FitBackend makes a backend's fits in mode and table from the points
+// (Summarize): each
 // point's median over its repetitions is one observation. Medians, not
 // the samples themselves, because on a shared machine one repetition in
 // ten runs several times slower than the rest, and least squares gives
 // such outliers the most weight. Only points whose every repetition was
-// ok are fitted; others' and the other backends' points are ignored.
-// upperFrom is the smallest N of the log-log fit's range.
-func FitBackend(points []Point, backend string, upperFrom int) Fit {
-	f := Fit{Backend: backend}
+// ok are fitted; others', the other backends', modes' and tables' points
+// are ignored. upperFrom is the smallest N of the log-log fit's range.
+func FitBackend(points []Point, backend, mode, table string, upperFrom int) Fit {
+	f := Fit{Backend: backend, Mode: mode, Table: table}
 	var idle, all, sparse []Obs
+	ks := map[int]bool{}
 	for _, p := range points {
-		if p.Backend != backend || p.Status != results.StatusOK || p.Reps == 0 {
+		if p.Backend != backend || p.Mode != mode || p.Table != table || p.Status != results.StatusOK || p.Reps == 0 {
 			continue
 		}
 		switch p.Layout {
 		case LayoutDense:
 			o := Obs{X: float64(p.N), K: float64(p.K), Ns: p.NsPerCall.Median}
 			all = append(all, o)
+			ks[p.K] = true
 			if p.K == 1 {
 				idle = append(idle, o)
 			}
@@ -65,7 +73,11 @@ func FitBackend(points []Point, backend string, upperFrom int) Fit {
 		return &lf
 	}
 	f.Idle = fitLin("idle", idle, false)
-	f.Events = fitLin("events", all, true)
+	if len(all) > 0 && len(ks) == 1 {
+		f.Missing = append(f.Missing, "events: every call returned the same number of events, so there is no per-event term to fit")
+	} else {
+		f.Events = fitLin("events", all, true)
+	}
 	f.Sparse = fitLin("sparse", sparse, false)
 	if len(idle) > 0 {
 		if pf, err := FitPower(idle, float64(upperFrom)); err != nil {
@@ -75,6 +87,62 @@ func FitBackend(points []Point, backend string, upperFrom int) Fit {
 		}
 	}
 	return f
+}
+
+// SharedCost is what a multi-threaded process pays over a single-threaded
+// one, per watched fd: the fit of Δ = ns(shared fd table) − ns(private fd
+// table) = a + b·N over the dense one-ready points both tables measured
+// ok, paired by N and position. Fitting the paired differences, rather
+// than differencing two fits, leaves out the shape both tables share
+// (poll's growth past the caches, which a straight line fits badly in
+// each) and gives b the interval the differences support. The fit is
+// weighted by 1/N² — least squares of Δ/N = b + a·(1/N) — because the
+// spread of repetitions grows with the cost, so that the largest N, a
+// few noisy milliseconds, do not decide alone what a nanosecond per fd
+// is.
+type SharedCost struct {
+	Backend string    `json:"backend"`
+	Mode    string    `json:"mode"`
+	Fit     LinearFit `json:"fit"` // Fit.PerFD: ns per watched fd per call (or wake-up)
+}
+
+// FitShared makes backend's SharedCost in mode from the points, or says
+// why it cannot (a table not measured, too few common points).
+func FitShared(points []Point, backend, mode string) (SharedCost, error) {
+	type at struct {
+		n   int
+		pos string
+	}
+	priv := map[at]float64{}
+	ok := func(p Point) bool {
+		return p.Backend == backend && p.Mode == mode && p.Layout == LayoutDense && p.K == 1 && p.Status == results.StatusOK && p.Reps > 0
+	}
+	for _, p := range points {
+		if ok(p) && p.Table == TablePrivate {
+			priv[at{p.N, p.Position}] = p.NsPerCall.Median
+		}
+	}
+	var rows [][]float64
+	var y []float64
+	f := LinearFit{XMin: math.Inf(1), XMax: math.Inf(-1)}
+	for _, p := range points {
+		if v, both := priv[at{p.N, p.Position}]; both && ok(p) && p.Table == TableShared {
+			n := float64(p.N)
+			rows = append(rows, []float64{1 / n})
+			y = append(y, (p.NsPerCall.Median-v)/n)
+			f.XMin, f.XMax = math.Min(f.XMin, n), math.Max(f.XMax, n)
+		}
+	}
+	if len(y) == 0 {
+		return SharedCost{}, fmt.Errorf("%s, %s: no point measured ok in both fd tables", backend, mode)
+	}
+	coef, r2, err := OLS(rows, y)
+	if err != nil {
+		return SharedCost{}, fmt.Errorf("%s, %s: shared − private fd table: %w", backend, mode, err)
+	}
+	// Δ/N = b + a/N: the regression's intercept is the per-fd cost.
+	f.PerFD, f.Intercept, f.R2, f.Obs = coef[0], coef[1], r2, len(y)
+	return SharedCost{Backend: backend, Mode: mode, Fit: f}, nil
 }
 
 // The verdict rules. Each returns whether the property holds and a

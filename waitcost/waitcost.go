@@ -1,9 +1,30 @@
 // Package waitcost measures the multiplexer alone, level 1 of muxbench's
-// three levels: no server, no load, no wake-ups. A poller from the
-// registry (backends.Lookup) watches N file descriptors, k of them are
-// made readable, and back-to-back Wait calls are timed: nanoseconds per
-// call, fitted to nanoseconds per watched fd and per returned event, with
-// confidence intervals and a test for superlinear growth.
+// three levels: no server, no load. A poller from the registry
+// (backends.Lookup) watches N file descriptors and its wait calls are
+// timed in one of two modes, fitted to nanoseconds per watched fd and per
+// returned event, with confidence intervals and a test for superlinear
+// growth.
+//
+// The hot scan (ModeHot): k fds are made readable and back-to-back Wait
+// calls with timeout 0 are timed, in the measuring thread's CPU time.
+// Such a call never registers a wait-queue entry, never sleeps and never
+// wakes. (`perf bench epoll wait` times wake-ups instead: a writer
+// thread, and a waiter that sleeps.)
+//
+// The blocking wake-up (ModeBlocking): nothing is ready and the waiter
+// calls Wait with timeout -1; a peer thread on another CPU makes one fd
+// readable once the waiter is proven asleep inside the wait (its
+// /proc/self/task/TID state and system call), and un-readies it after the
+// wake-up. Per wake-up poll and select register a wait-queue entry on every
+// watched fd, sleep, are woken, scan again and free the entries; epoll and
+// io_uring sleep on one queue. The waiter's thread CPU per wake-up is what
+// a server pays per wait when requests come one at a time.
+//
+// The fd table (TableShared, TablePrivate): in a multi-threaded process
+// the kernel takes and drops a reference on every file poll and select
+// look up, because the fd table is shared; a thread that called
+// unshare(CLONE_FILES) has a table of its own and skips that. Both are
+// measured, and their difference is what a multi-threaded process pays.
 //
 // The watched fds are socket pairs with both ends watched: an idle end is
 // not readable, and one byte written into one end makes the other
@@ -15,16 +36,18 @@
 // Sparse: SparseN fds numbered just below a high fd number, where
 // select's cost follows the highest fd and not the count.
 //
-// Wait is called with timeout 0 by default: with k ≥ 1 fds ready a
-// level-triggered poller returns at once whatever the timeout, and 0
+// The hot scan calls Wait with timeout 0 by default: with k ≥ 1 fds ready
+// a level-triggered poller returns at once whatever the timeout, and 0
 // keeps a mistake (nothing ready) from blocking the run. -1 is allowed
 // and costs poll and select more: before the first ready fd they queue a
 // wait entry on every fd they scan, in case they have to sleep.
 // Edge-triggered pollers report a ready fd once, so back-to-back waits
-// would measure empty calls: they are recorded unsupported, not re-armed.
+// would measure empty calls: the hot scan records them unsupported. The
+// blocking wake-up measures them: each wake-up is a new edge (a byte
+// written into an empty socket), reported once, as a server sees it.
 //
 // The pure core (plan, summaries, fits, verdicts, the record) is in the
-// portable files; the measuring shell is measure_linux.go.
+// portable files; the measuring shell is in the *_linux.go files.
 package waitcost
 
 import (
@@ -57,29 +80,66 @@ const (
 	PositionAll  = "all"  // k = N: every fd, both positions at once
 )
 
+// Modes of measurement (Config.Modes, Sample.Mode).
+const (
+	// ModeHot times back-to-back waits over fds already ready: no
+	// wait-queue entry, no sleep, no wake-up. ns per call is the pinned
+	// thread's CPU time over the calls.
+	ModeHot = "hot"
+	// ModeBlocking times wake-ups: the waiter sleeps in Wait(-1) with
+	// nothing ready until a peer thread makes one fd readable. ns per
+	// wake-up is the waiter's thread CPU inside the wait.
+	ModeBlocking = "blocking"
+)
+
+// Modes lists every mode, in the order a sweep measures them.
+var Modes = []string{ModeHot, ModeBlocking}
+
+// fd tables of the measuring thread (Config.Tables, Sample.Table).
+const (
+	// TableShared is the process's one fd table, which every Go thread
+	// shares: the kernel takes a reference on each file a wait looks up.
+	TableShared = "shared"
+	// TablePrivate is a table of the measuring thread's own
+	// (unshare(CLONE_FILES)), as a single-threaded process has: no
+	// reference per lookup.
+	TablePrivate = "private"
+)
+
+// Tables lists every fd table, private first: the multiplexer's own cost,
+// with nothing of the process that measures it.
+var Tables = []string{TablePrivate, TableShared}
+
 // Config is one waitcost sweep. Field names in errors are the flags of
 // `muxbench waitcost` that set them.
 type Config struct {
 	Backends    []string      `json:"backends"`
+	Modes       []string      `json:"modes"`             // ModeHot and/or ModeBlocking
+	Tables      []string      `json:"fd_tables"`         // TablePrivate and/or TableShared
 	FDs         []int         `json:"fds"`               // N, watched fds of the dense layout
-	Ready       []string      `json:"ready"`             // k per N: a count ("1") or a share of N ("10%")
-	Positions   []string      `json:"positions"`         // PositionLow and/or PositionHigh
+	Ready       []string      `json:"ready"`             // k per N, hot scan: a count ("1") or a share of N ("10%")
+	Positions   []string      `json:"positions"`         // PositionLow and/or PositionHigh (blocking: the first)
 	SparseFDs   int           `json:"sparse_fds"`        // watched fds of the sparse layout
 	SparseTop   []int         `json:"sparse_highest_fd"` // highest fd number of each sparse layout
 	Repetitions int           `json:"repetitions"`
-	TimeoutMs   int           `json:"timeout_ms"` // Wait's timeout: 0 or -1
-	MinCalls    int64         `json:"min_calls"`  // a sample ends at MinCalls and MinTime both reached,
+	TimeoutMs   int           `json:"timeout_ms"` // the hot scan's Wait timeout: 0 or -1
+	MinCalls    int64         `json:"min_calls"`  // a sample ends at MinCalls (calls or wake-ups) and MinTime both reached,
 	MinTime     time.Duration `json:"min_time_ns"`
 	MaxTime     time.Duration `json:"max_time_ns"` // or at MaxTime, or MaxCalls, whichever first
 	MaxCalls    int64         `json:"max_calls"`
-	CPU         int           `json:"cpu"`        // the one CPU the measuring thread is pinned to
-	UpperFrom   int           `json:"upper_from"` // smallest N of the log-log (superlinear) fit
+	MinWakeups  int64         `json:"min_wakeups"` // blocking: MinCalls in wake-ups
+	CPU         int           `json:"cpu"`         // the one CPU the measuring thread is pinned to
+	PeerCPU     int           `json:"peer_cpu"`    // blocking: the CPU of the thread that makes an fd ready
+	UpperFrom   int           `json:"upper_from"`  // smallest N of the log-log (superlinear) fit
 }
 
-// Default is the full sweep: 8 fd counts from 10 to 19,960, k = 1, 10%
-// and 100%, both positions, six sparse layouts, 7 repetitions. About 1.5
-// minutes on the 2-CPU reference VM.
+// Default is the full sweep: both modes in both fd tables, 8 fd counts
+// from 10 to 19,960, k = 1, 10% and 100% (the hot scan; one ready fd per
+// wake-up), both positions, six sparse layouts, 7 repetitions. About 3
+// minutes on the 2-CPU AMD EPYC VM while other work ran beside it.
 var Default = Config{
+	Modes:       Modes,
+	Tables:      Tables,
 	FDs:         []int{10, 30, 100, 300, 1000, 3000, 10000, 19960},
 	Ready:       []string{"1", "10%", "100%"},
 	Positions:   []string{PositionLow, PositionHigh},
@@ -87,15 +147,20 @@ var Default = Config{
 	SparseTop:   []int{30, 100, 300, 1000, 3000, 19000},
 	Repetitions: 7,
 	MinCalls:    1000,
-	MinTime:     50 * time.Millisecond,
-	MaxTime:     250 * time.Millisecond,
+	MinTime:     30 * time.Millisecond,
+	MaxTime:     150 * time.Millisecond,
 	MaxCalls:    1 << 20,
+	MinWakeups:  100,
+	PeerCPU:     1,
 	UpperFrom:   1000,
 }
 
-// Quick is the CI sweep: fewer points, shorter samples, the same
-// repetitions; under 40 s on the reference VM.
+// Quick is the CI sweep: fewer points, shorter samples, both modes in
+// the private fd table (what claim 2 quotes; the shared one doubles the
+// time), 5 repetitions.
 var Quick = Config{
+	Modes:       Modes,
+	Tables:      []string{TablePrivate},
 	FDs:         []int{10, 100, 1000, 3000, 10000, 19960},
 	Ready:       []string{"1", "100%"},
 	Positions:   []string{PositionLow},
@@ -104,8 +169,10 @@ var Quick = Config{
 	Repetitions: 5,
 	MinCalls:    200,
 	MinTime:     5 * time.Millisecond,
-	MaxTime:     50 * time.Millisecond,
+	MaxTime:     30 * time.Millisecond,
 	MaxCalls:    1 << 20,
+	MinWakeups:  10,
+	PeerCPU:     1,
 	UpperFrom:   1000,
 }
 
@@ -166,6 +233,27 @@ func Cases(n int, ready []ReadySpec, positions []string) []Case {
 	return out
 }
 
+// oneReady is the blocking wake-up's ready spec: the peer makes one fd
+// readable per wake-up, as one request wakes a server.
+var oneReady = []ReadySpec{{Count: 1}}
+
+// DenseCases lists the cases of n dense watched fds in mode: the ready
+// specs at every position for the hot scan; one ready fd at the first
+// position for the blocking wake-up, whose kernel work does not depend on
+// where the ready fd is (every fd is registered, and scanned again after
+// the wake-up) and whose user-space scan of the results the hot scan
+// measures at both positions.
+func (c Config) DenseCases(mode string, n int) []Case {
+	if mode == ModeBlocking {
+		return Cases(n, oneReady, c.Positions[:min(1, len(c.Positions))])
+	}
+	return Cases(n, c.ReadySpecs(), c.Positions)
+}
+
+// SparseCase is the one case of a sparse layout, in either mode: one
+// ready fd, the lowest.
+var SparseCase = Case{K: 1, Position: PositionLow}
+
 // Validate checks a Config before any work, naming the flag at fault.
 func (c Config) Validate() error {
 	if len(c.Backends) == 0 {
@@ -179,7 +267,7 @@ func (c Config) Validate() error {
 			return fmt.Errorf("-fds %d: want at least 1 watched fd", n)
 		}
 	}
-	if len(c.FDs) > 0 && len(c.Ready) == 0 {
+	if len(c.FDs) > 0 && len(c.Ready) == 0 && slices.Contains(c.Modes, ModeHot) {
 		return fmt.Errorf("-ready: empty; want e.g. 1,10%%,100%%")
 	}
 	for _, r := range c.Ready {
@@ -193,6 +281,24 @@ func (c Config) Validate() error {
 	for _, p := range c.Positions {
 		if p != PositionLow && p != PositionHigh {
 			return fmt.Errorf("-positions: %q is not a position (want low or high)", p)
+		}
+	}
+	if err := oneOf("-mode", c.Modes, Modes); err != nil {
+		return err
+	}
+	if err := oneOf("-fd-table", c.Tables, Tables); err != nil {
+		return err
+	}
+	if c.Blocking() {
+		switch {
+		case c.PeerCPU < 0:
+			return fmt.Errorf("-peer-cpu %d: CPUs are numbered from 0", c.PeerCPU)
+		case c.PeerCPU == c.CPU:
+			return fmt.Errorf("-peer-cpu %d: the same CPU as -cpu; the blocking wake-up needs the peer on another CPU, or the waiter could not sleep while the peer runs", c.PeerCPU)
+		case c.MinWakeups < 1:
+			return fmt.Errorf("-min-wakeups %d: want at least 1", c.MinWakeups)
+		case c.MaxCalls < c.MinWakeups:
+			return fmt.Errorf("-max-calls %d: below -min-wakeups %d", c.MaxCalls, c.MinWakeups)
 		}
 	}
 	if len(c.SparseTop) > 0 && c.SparseFDs < 1 {
@@ -224,6 +330,26 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// oneOf checks that list is a non-empty subset of valid without repeats.
+func oneOf(flag string, list, valid []string) error {
+	if len(list) == 0 {
+		return fmt.Errorf("%s: empty; want %s", flag, strings.Join(valid, ","))
+	}
+	for i, v := range list {
+		if !slices.Contains(valid, v) {
+			return fmt.Errorf("%s: %q is not one of %s", flag, v, strings.Join(valid, ", "))
+		}
+		if slices.Contains(list[:i], v) {
+			return fmt.Errorf("%s: %q given twice", flag, v)
+		}
+	}
+	return nil
+}
+
+// Blocking reports whether the sweep measures the blocking wake-up, which
+// needs a peer CPU.
+func (c Config) Blocking() bool { return slices.Contains(c.Modes, ModeBlocking) }
+
 // ReadySpecs parses c.Ready (already checked by Validate).
 func (c Config) ReadySpecs() []ReadySpec {
 	out := make([]ReadySpec, 0, len(c.Ready))
@@ -236,32 +362,55 @@ func (c Config) ReadySpecs() []ReadySpec {
 }
 
 // Samples returns how many samples the sweep takes: every backend in
-// every case of every layout, every repetition.
+// every case of every layout, in every mode and fd table, every
+// repetition.
 func (c Config) Samples() int {
 	n := 0
-	for _, fds := range c.FDs {
-		n += len(Cases(fds, c.ReadySpecs(), c.Positions))
+	for _, mode := range c.Modes {
+		for _, fds := range c.FDs {
+			n += len(c.DenseCases(mode, fds))
+		}
+		n += len(c.SparseTop)
 	}
-	n += len(c.SparseTop)
-	return n * len(c.Backends) * c.Repetitions
+	return n * len(c.Tables) * len(c.Backends) * c.Repetitions
 }
 
-// Sample is one backend timed in one case of one layout in one repetition.
+// Sample is one backend timed in one case of one layout, in one mode and
+// fd table, in one repetition.
 type Sample struct {
-	Backend     string  `json:"backend"`
-	Layout      string  `json:"layout"`                      // LayoutDense or LayoutSparse
-	N           int     `json:"fds"`                         // watched fds
-	K           int     `json:"ready"`                       // ready fds = events each call must return
-	Position    string  `json:"position"`                    // where the ready fds are, in fd order
-	MaxFD       int     `json:"max_fd"`                      // highest watched fd number
-	Top         int     `json:"sparse_highest_fd,omitempty"` // sparse: the highest fd number asked for
-	Repetition  int     `json:"rep"`
-	Status      string  `json:"status"` // results.StatusOK, StatusUnsupported or StatusFailed
-	Reason      string  `json:"reason,omitempty"`
-	Calls       int64   `json:"calls"`
-	Seconds     float64 `json:"seconds"`     // time of the timed calls
-	NsPerCall   float64 `json:"ns_per_call"` // Seconds/Calls in ns; 0 unless ok
-	Interrupted int64   `json:"interrupted"` // calls that returned no event (a signal)
+	Backend    string `json:"backend"`
+	Mode       string `json:"mode"`                        // ModeHot or ModeBlocking
+	Table      string `json:"fd_table"`                    // TableShared or TablePrivate
+	Layout     string `json:"layout"`                      // LayoutDense or LayoutSparse
+	N          int    `json:"fds"`                         // watched fds
+	K          int    `json:"ready"`                       // ready fds = events each call must return
+	Position   string `json:"position"`                    // where the ready fds are, in fd order
+	MaxFD      int    `json:"max_fd"`                      // highest watched fd number
+	Top        int    `json:"sparse_highest_fd,omitempty"` // sparse: the highest fd number asked for
+	Repetition int    `json:"rep"`
+	Status     string `json:"status"` // results.StatusOK, StatusUnsupported or StatusFailed
+	Reason     string `json:"reason,omitempty"`
+	// Calls are the timed wait calls (hot), or the wake-up cycles that
+	// returned the peer's fd (blocking).
+	Calls   int64   `json:"calls"`
+	Seconds float64 `json:"seconds"` // wall time of the timed calls or cycles
+	// CPUSeconds is the measuring thread's CPU time (CLOCK_THREAD_CPUTIME_ID):
+	// over the timed calls (hot), or inside the waits that slept
+	// (blocking). Below Seconds when other tasks held the CPU.
+	CPUSeconds float64 `json:"cpu_seconds"`
+	// NsPerCall is the figure, 0 unless ok: thread CPU ns per call,
+	// CPUSeconds/Calls (hot), or per wake-up, CPUSeconds/Slept (blocking).
+	NsPerCall   float64 `json:"ns_per_call"`
+	Interrupted int64   `json:"interrupted"` // waits that returned no event (a signal)
+	// Slept (blocking) counts the cycles whose wait slept: the thread's
+	// voluntary context switches rose inside it. A cycle that did not
+	// (the fd was ready before the wait began, after a signal) is not
+	// counted in CPUSeconds.
+	Slept int64 `json:"slept,omitempty"`
+	// Switches (blocking) is the sum of the voluntary context switches
+	// inside every cycle's wait, slept or not: about 1 per cycle when the
+	// waiter really blocked each time.
+	Switches int64 `json:"voluntary_switches,omitempty"`
 }
 
 // Stat is a median with the range of the repetitions around it.
@@ -271,9 +420,12 @@ type Stat struct {
 	Max    float64 `json:"max"`
 }
 
-// Point is one backend in one case of one layout across repetitions.
+// Point is one backend in one case of one layout, mode and fd table,
+// across repetitions.
 type Point struct {
 	Backend   string `json:"backend"`
+	Mode      string `json:"mode"`
+	Table     string `json:"fd_table"`
 	Layout    string `json:"layout"`
 	N         int    `json:"fds"`
 	K         int    `json:"ready"`
@@ -283,29 +435,30 @@ type Point struct {
 	Status    string `json:"status"` // the worst among the samples
 	Reason    string `json:"reason,omitempty"`
 	Reps      int    `json:"reps_ok"`
-	NsPerCall Stat   `json:"ns_per_call"` // over the ok repetitions
+	NsPerCall Stat   `json:"ns_per_call"` // over the ok repetitions: per call (hot) or per wake-up (blocking)
 }
 
 // statusRank orders statuses from best to worst.
 var statusRank = map[string]int{results.StatusOK: 0, results.StatusUnsupported: 1, results.StatusFailed: 2}
 
-// Summarize groups samples into points, in the order of backends given,
-// then layout, N (or highest fd), k and position.
+// Summarize groups samples into points, in the order of Modes, Tables,
+// then of the backends given, then layout, N (or highest fd), k and
+// position.
 func Summarize(samples []Sample, backends []string) []Point {
 	type key struct {
-		backend, layout, pos string
-		n, k, top            int
+		backend, mode, table, layout, pos string
+		n, k, top                         int
 	}
 	idx := map[key]int{}
 	var pts []Point
 	vals := map[int][]float64{}
 	for _, s := range samples {
-		kk := key{s.Backend, s.Layout, s.Position, s.N, s.K, s.Top}
+		kk := key{s.Backend, s.Mode, s.Table, s.Layout, s.Position, s.N, s.K, s.Top}
 		i, ok := idx[kk]
 		if !ok {
 			i = len(pts)
 			idx[kk] = i
-			pts = append(pts, Point{Backend: s.Backend, Layout: s.Layout, N: s.N, K: s.K, Position: s.Position, Top: s.Top, Status: s.Status, Reason: s.Reason})
+			pts = append(pts, Point{Backend: s.Backend, Mode: s.Mode, Table: s.Table, Layout: s.Layout, N: s.N, K: s.K, Position: s.Position, Top: s.Top, Status: s.Status, Reason: s.Reason})
 		}
 		p := &pts[i]
 		p.MaxFD = max(p.MaxFD, s.MaxFD)
@@ -327,18 +480,22 @@ func Summarize(samples []Sample, backends []string) []Point {
 		hi, _ := stats.Max(v)
 		pts[i].NsPerCall = Stat{Median: med, Min: lo, Max: hi}
 	}
-	order := func(b string) int {
-		if i := slices.Index(backends, b); i >= 0 {
+	order := func(list []string, b string) int {
+		if i := slices.Index(list, b); i >= 0 {
 			return i
 		}
-		return len(backends)
+		return len(list)
 	}
 	posRank := map[string]int{PositionLow: 0, PositionHigh: 1, PositionAll: 2}
 	sort.SliceStable(pts, func(i, j int) bool {
 		a, b := pts[i], pts[j]
 		switch {
-		case order(a.Backend) != order(b.Backend):
-			return order(a.Backend) < order(b.Backend)
+		case a.Mode != b.Mode:
+			return order(Modes, a.Mode) < order(Modes, b.Mode)
+		case a.Table != b.Table:
+			return order(Tables, a.Table) < order(Tables, b.Table)
+		case order(backends, a.Backend) != order(backends, b.Backend):
+			return order(backends, a.Backend) < order(backends, b.Backend)
 		case a.Layout != b.Layout:
 			return a.Layout == LayoutDense
 		case a.N != b.N:

@@ -1,6 +1,8 @@
 package waitcost
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -64,7 +66,13 @@ func TestValidate(t *testing.T) {
 		{"zero fds", func(c *Config) { c.FDs = []int{0} }, "-fds 0"},
 		{"position", func(c *Config) { c.Positions = []string{"mid"} }, `"mid" is not a position`},
 		{"timeout", func(c *Config) { c.TimeoutMs = 10 }, "-timeout-ms 10"},
-		{"calls", func(c *Config) { c.MaxCalls = 1 }, "-max-calls 1: below -min-calls"},
+		{"calls", func(c *Config) { c.MaxCalls = 1 }, "-max-calls 1: below -min-"},
+		{"hot calls", func(c *Config) { c.MaxCalls, c.Modes = 1, []string{ModeHot} }, "-max-calls 1: below -min-calls"},
+		{"wake-ups", func(c *Config) { c.MinWakeups = 0 }, "-min-wakeups 0"},
+		{"mode", func(c *Config) { c.Modes = []string{"cold"} }, `-mode: "cold" is not one of hot, blocking`},
+		{"no mode", func(c *Config) { c.Modes = nil }, "-mode: empty"},
+		{"table twice", func(c *Config) { c.Tables = []string{TableShared, TableShared} }, `-fd-table: "shared" given twice`},
+		{"peer", func(c *Config) { c.PeerCPU = c.CPU }, "-peer-cpu 0: the same CPU as -cpu"},
 		{"sparse", func(c *Config) { c.SparseTop = []int{12} }, "-sparse-highest 12"},
 		{"long sample", func(c *Config) { c.MaxTime *= 1000 }, "longer than a minute"},
 	}
@@ -75,10 +83,17 @@ func TestValidate(t *testing.T) {
 			t.Errorf("%s: %v; want an error with %q", tt.name, err, tt.want)
 		}
 	}
-	if n := ok.Samples(); n != (8*5-2+len(ok.SparseTop))*ok.Repetitions {
-		// 8 N × (1 low, 1 high, 10% low, 10% high, all), but at N = 10
-		// the two 10% cases are the k = 1 ones: 38 dense cases.
-		t.Errorf("Default samples %d; want %d", n, (8*5-2+len(ok.SparseTop))*ok.Repetitions)
+	// Hot scan: 8 N × (1 low, 1 high, 10% low, 10% high, all), but at N
+	// = 10 the two 10% cases are the k = 1 ones: 38 dense cases; the
+	// blocking wake-up: one per N. Both with every sparse layout, in both
+	// fd tables.
+	if n, want := ok.Samples(), (8*5-2+8+2*len(ok.SparseTop))*2*ok.Repetitions; n != want {
+		t.Errorf("Default samples %d; want %d", n, want)
+	}
+	hot := ok
+	hot.Modes, hot.Tables, hot.MinWakeups = []string{ModeHot}, []string{TableShared}, 0
+	if err := hot.Validate(); err != nil {
+		t.Errorf("hot scan alone, no -min-wakeups: %v", err)
 	}
 }
 
@@ -99,5 +114,40 @@ func TestSummarize(t *testing.T) {
 	}
 	if p := pts[0]; p.Status != results.StatusFailed || p.Reps != 2 || p.NsPerCall.Median != 6 {
 		t.Errorf("epoll-lt %+v; want failed (worst), median 6 of the 2 ok reps", p)
+	}
+}
+
+// TestReadSchema1 reads a version 1 record (testdata/v1: the head of the
+// reference run of commit cc2587d) as version 2: every sample, point and
+// fit a hot scan in the shared fd table, and refitting it works.
+func TestReadSchema1(t *testing.T) {
+	r, err := Read(filepath.Join("testdata", "v1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Schema != SchemaVersion || !slices.Equal(r.Config.Modes, []string{ModeHot}) || !slices.Equal(r.Config.Tables, []string{TableShared}) {
+		t.Errorf("schema %d, modes %v, tables %v; want %d, [hot], [shared]", r.Schema, r.Config.Modes, r.Config.Tables, SchemaVersion)
+	}
+	for _, s := range r.Samples {
+		if s.Mode != ModeHot || s.Table != TableShared || s.NsPerCall <= 0 {
+			t.Errorf("sample %+v; want a hot scan in the shared table, with its figure", s)
+		}
+	}
+	if f, ok := r.FitOf(r.Fits[0].Backend, ModeHot, TableShared); !ok || f.Idle == nil {
+		t.Errorf("stored fit of %s not found as a hot scan in the shared table: %+v", r.Fits[0].Backend, r.Fits)
+	}
+	if r.MainTable() != TableShared || r.Has(ModeBlocking, TableShared) {
+		t.Errorf("main table %q, blocking measured %v; want shared, false", r.MainTable(), r.Has(ModeBlocking, TableShared))
+	}
+	r.Complete()
+	if len(r.Points) == 0 || len(r.Shared) != 0 {
+		t.Errorf("refit: %d points, %d shared costs; want points, no shared cost", len(r.Points), len(r.Shared))
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, File), []byte(`{"schema": 3}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Read(dir); err == nil || !strings.Contains(err.Error(), "schema 3") {
+		t.Errorf("schema 3: %v; want an error naming it", err)
 	}
 }

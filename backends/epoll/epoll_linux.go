@@ -1,5 +1,5 @@
-// Package epoll is the epoll(7) backend, registered twice: "epoll-lt"
-// (level-triggered) and "epoll-et" (edge-triggered). The kernel keeps the
+// Package epoll is the epoll(7) backend, twice: NameLT ("epoll-lt",
+// level-triggered) and NameET ("epoll-et", edge-triggered). The kernel keeps the
 // interest set, so Wait costs O(ready fds), not O(watched fds).
 //
 // The mode is one flag on every registration. Level-triggered reports an fd
@@ -7,7 +7,7 @@
 // while it has output pending. Edge-triggered reports an fd when it becomes
 // ready; the server registers read and write interest once per connection,
 // never modifies it, and must drain every read and accept (to EAGAIN, or to
-// a short read) or the connection stalls forever. "epoll-et-drain" is the
+// a short read) or the connection stalls forever. NameETDrain is the
 // variant that always reads to EAGAIN; variants_linux.go has the claims'
 // variants (MOD per request, EPOLLONESHOT, busy polling), and
 // pitfalls_linux.go the deliberately wrong loops.
@@ -35,26 +35,40 @@ const (
 	Oneshot
 )
 
-func init() {
-	backends.Register(backends.Info{
-		Name:        "epoll-lt",
+// Names of this package's backends: what the CLI, results and charts call
+// them. (Name, not mode: LevelTriggered, EdgeTriggered and Oneshot are the
+// modes several of them share.)
+const (
+	NameLT      = "epoll-lt"
+	NameET      = "epoll-et"
+	NameETDrain = "epoll-et-drain"
+	NameMod     = "epoll-mod"
+	NameOneshot = "epoll-oneshot"
+	NameBusy    = "epoll-busy"
+)
+
+// Backends describes this package's backends — both modes, the claims'
+// variants and the pitfalls — for package lineup, which registers them
+// (importing this package registers nothing).
+func Backends() []backends.Info {
+	infos := []backends.Info{{
+		Name:        NameLT,
 		Description: "epoll(7) level-triggered: kernel-held interest set, write interest only while output is pending",
 		New:         func() (backends.Poller, error) { return New(LevelTriggered) },
-	})
-	backends.Register(backends.Info{
-		Name:          "epoll-et",
+	}, {
+		Name:          NameET,
 		Description:   "epoll(7) edge-triggered: IN|OUT|RDHUP|ET registered once per connection, reads stop at a short read",
 		EdgeTriggered: true,
 		New:           func() (backends.Poller, error) { return New(EdgeTriggered) },
-	})
-	backends.Register(backends.Info{
-		Name:          "epoll-et-drain",
+	}, {
+		Name:          NameETDrain,
 		Description:   "variant of epoll-et: every read drained to EAGAIN (one extra read per request)",
 		EdgeTriggered: true,
 		DrainReads:    true,
 		Variant:       true,
 		New:           func() (backends.Poller, error) { return New(EdgeTriggered) },
-	})
+	}}
+	return append(append(infos, variants()...), pitfalls()...)
 }
 
 // Poller is an epoll multiplexer.

@@ -1,4 +1,5 @@
-// Package poll is the poll(2) backend, registered as "poll".
+// Package poll is the poll(2) backend, Name ("poll"), and its variant
+// NameAccept1 ("poll-accept1").
 //
 // The Poller keeps one []unix.PollFd handed to the kernel as it is, plus an
 // fd -> index table so Modify and Remove are O(1) (Remove swaps the last
@@ -16,19 +17,27 @@ import (
 	"github.com/muxbench/muxbench/internal/rawwait"
 )
 
-func init() {
-	backends.Register(backends.Info{
-		Name:        "poll",
+// Names of this package's backends: what the CLI, results and charts call
+// them.
+const (
+	Name        = "poll"
+	NameAccept1 = "poll-accept1"
+)
+
+// Backends describes this package's backends for package lineup, which
+// registers them (importing this package registers nothing).
+func Backends() []backends.Info {
+	return []backends.Info{{
+		Name:        Name,
 		Description: "poll(2): one pollfd array passed and scanned in full every call",
 		New:         func() (backends.Poller, error) { return New(), nil },
-	})
-	backends.Register(backends.Info{
-		Name:        "poll-accept1",
+	}, {
+		Name:        NameAccept1,
 		Description: "variant of poll: one accept per listener readiness, so populating n fds costs n O(n) poll calls",
 		AcceptOnce:  true,
 		Variant:     true,
 		New:         func() (backends.Poller, error) { return New(), nil },
-	})
+	}}
 }
 
 // Poller is a poll(2) multiplexer.
@@ -120,30 +129,33 @@ func (p *Poller) Wait(evs []backends.Event, timeoutMs int) (int, error) {
 	if p.start >= count {
 		p.start = 0
 	}
-	for k := 0; k < count && ready > 0 && n < len(evs); k++ {
-		i := (p.start + k) % count
-		re := p.fds[i].Revents
-		if re == 0 {
-			continue
-		}
-		ready--
-		var r backends.Ready
-		if re&unix.POLLIN != 0 {
-			r |= backends.Readable
-		}
-		if re&unix.POLLOUT != 0 {
-			r |= backends.Writable
-		}
-		if re&(unix.POLLHUP|unix.POLLRDHUP) != 0 {
-			r |= backends.Hangup
-		}
-		if re&(unix.POLLERR|unix.POLLNVAL) != 0 {
-			r |= backends.Failed
-		}
-		evs[n] = backends.Event{FD: p.fds[i].Fd, Ready: r}
-		n++
-		if n == len(evs) {
-			p.start = i + 1 // full: the rest first next time
+	// From p.start to the end, then from the first entry to p.start: two
+	// plain loops, not a modulo per entry (about 1 ns per watched fd).
+	for _, span := range [2][2]int{{p.start, count}, {0, p.start}} {
+		for i := span[0]; i < span[1] && ready > 0 && n < len(evs); i++ {
+			re := p.fds[i].Revents
+			if re == 0 {
+				continue
+			}
+			ready--
+			var r backends.Ready
+			if re&unix.POLLIN != 0 {
+				r |= backends.Readable
+			}
+			if re&unix.POLLOUT != 0 {
+				r |= backends.Writable
+			}
+			if re&(unix.POLLHUP|unix.POLLRDHUP) != 0 {
+				r |= backends.Hangup
+			}
+			if re&(unix.POLLERR|unix.POLLNVAL) != 0 {
+				r |= backends.Failed
+			}
+			evs[n] = backends.Event{FD: p.fds[i].Fd, Ready: r}
+			n++
+			if n == len(evs) {
+				p.start = i + 1 // full: the rest first next time
+			}
 		}
 	}
 	return n, nil

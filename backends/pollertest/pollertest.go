@@ -3,6 +3,7 @@
 package pollertest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -227,5 +228,19 @@ func fair(t *testing.T, newPoller func() (backends.Poller, error)) {
 		if !seen[fd] {
 			t.Errorf("fd %d ready all along but not reported in %d waits of %d events (%d of %d seen)", fd, (ready+batch-1)/batch, batch, len(seen), ready)
 		}
+	}
+}
+
+// Unsupported describes a poller whose support check fails with reason,
+// as io_uring's does where it is disabled, for tests of what the harness,
+// the preflight and serve do with one; its New fails, and a test that
+// sees "must not be constructed" caught someone starting it anyway. A
+// test binary registers it with backends.Register.
+func Unsupported(name, reason string) backends.Info {
+	return backends.Info{
+		Name:        name,
+		Description: "a backend this kernel cannot run (test)",
+		Check:       func() error { return errors.New(reason) },
+		New:         func() (backends.Poller, error) { return nil, errors.New("must not be constructed") },
 	}
 }

@@ -9,21 +9,21 @@ import (
 	"github.com/muxbench/muxbench/internal/rawwait"
 )
 
-// "select-big" is select(2) over bitmaps sized to the highest fd instead of
+// big is NameBig: select(2) over bitmaps sized to the highest fd instead of
 // a unix.FdSet: it shows that the FD_SETSIZE cap is the fd_set type's, not
 // the kernel's. pselect6 takes nfds and reads that many bits from wherever
 // the pointers point; the kernel's only limit is the process's fd table
 // (the open-file limit). An unchecked FD_SET of a bigger fd writes past a
 // 1024-bit fd_set (glibc's _FORTIFY_SOURCE aborts instead); bitmaps sized
 // to the highest fd are the way past it.
-func init() {
-	backends.Register(backends.Info{
-		Name: "select-big",
+func big() backends.Info {
+	return backends.Info{
+		Name: NameBig,
 		Description: fmt.Sprintf("variant of select: pselect6 over bitmaps grown to the highest fd, no FD_SETSIZE (%d) cap: the cap is fd_set's, not the kernel's",
 			FDSetSize),
 		Variant: true,
 		New:     func() (backends.Poller, error) { return NewBig(), nil },
-	})
+	}
 }
 
 // Big is a select(2) multiplexer over bitmaps that grow with the highest
@@ -112,7 +112,8 @@ func (p *Big) Remove(fd int) error {
 }
 
 // Wait calls select on copies of the master sets, as many words as the
-// highest fd needs, and reports ready fds in ascending order.
+// highest fd needs, and reports ready fds in fd order from where the last
+// full Wait stopped (start), wrapping around, as Poller.Wait does.
 func (p *Big) Wait(events []backends.Event, timeoutMs int) (int, error) {
 	words := (p.maxFD + 64) / 64 // nfds = maxFD+1 bits, rounded up to words
 	copy(p.rOut[:words], p.read[:words])
@@ -128,22 +129,25 @@ func (p *Big) Wait(events []backends.Event, timeoutMs int) (int, error) {
 	if p.start >= span {
 		p.start = 0
 	}
-	for k := 0; k < span && ready > 0 && n < len(events); k++ {
-		fd := (p.start + k) % span
-		var r backends.Ready
-		if bitIsSet(p.rOut, fd) {
-			r |= backends.Readable
-			ready--
-		}
-		if bitIsSet(p.wOut, fd) {
-			r |= backends.Writable
-			ready--
-		}
-		if r != 0 {
-			events[n] = backends.Event{FD: int32(fd), Ready: r}
-			n++
-			if n == len(events) {
-				p.start = fd + 1 // full: the rest first next time
+	// From p.start to the highest fd, then from 0 to p.start: two plain
+	// loops, not a modulo per fd (about 1 ns per fd number).
+	for _, part := range [2][2]int{{p.start, span}, {0, p.start}} {
+		for fd := part[0]; fd < part[1] && ready > 0 && n < len(events); fd++ {
+			var r backends.Ready
+			if bitIsSet(p.rOut, fd) {
+				r |= backends.Readable
+				ready--
+			}
+			if bitIsSet(p.wOut, fd) {
+				r |= backends.Writable
+				ready--
+			}
+			if r != 0 {
+				events[n] = backends.Event{FD: int32(fd), Ready: r}
+				n++
+				if n == len(events) {
+					p.start = fd + 1 // full: the rest first next time
+				}
 			}
 		}
 	}

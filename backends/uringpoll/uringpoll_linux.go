@@ -1,4 +1,4 @@
-// Package uringpoll is the "uring-poll" backend: readiness through
+// Package uringpoll is the uring-poll backend (Name): readiness through
 // io_uring(7). Each watched fd has one multishot poll request
 // (IORING_OP_POLL_ADD with IORING_POLL_ADD_MULTI) in the kernel; Wait is
 // one io_uring_enter that submits the SQEs queued since the last call and
@@ -31,15 +31,21 @@ import (
 	"github.com/muxbench/muxbench/internal/iouring"
 )
 
-func init() {
-	backends.Register(backends.Info{
-		Name: "uring-poll",
+// Name is this package's backend's name: what the CLI, results and charts
+// call it.
+const Name = "uring-poll"
+
+// Backends describes this package's backend for package lineup, which
+// registers it (importing this package registers nothing).
+func Backends() []backends.Info {
+	return []backends.Info{{
+		Name: Name,
 		Description: "io_uring multishot POLL_ADD per fd, edge-triggered loop; one io_uring_enter per wait " +
 			"(waits = enters, events = CQEs, interest mods = SQEs)",
 		EdgeTriggered: true,
 		Check:         Check,
 		New:           func() (backends.Poller, error) { return New() },
-	})
+	}}
 }
 
 // Ring sizes: the SQ ring holds a burst of registrations between two

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/muxbench/muxbench/harness"
+	"github.com/muxbench/muxbench/internal/preflight"
 	"github.com/muxbench/muxbench/results"
 	"github.com/muxbench/muxbench/scenarios"
 )
@@ -38,16 +39,9 @@ func runEnv(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	writeEnv(stdout, e)
 	fmt.Fprintln(stdout)
 	fmt.Fprintf(stdout, "checks against scenario %s:\n", sc.Name)
-	problems := 0
-	for _, c := range harness.Preflight(sc) {
-		fmt.Fprintf(stdout, "  %-4s %-9s %s\n", c.Level, c.Name, c.Detail)
-		if c.Fix != "" {
-			fmt.Fprintf(stdout, "            fix: %s\n", c.Fix)
-		}
-		if c.Level == "fail" {
-			problems++
-		}
-	}
+	checks := preflight.Scenario(sc)
+	printChecks(stdout, checks)
+	problems := preflight.Fails(checks)
 	if cc.conns > 0 {
 		problems += cc.print(stdout)
 	}

@@ -6,11 +6,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/muxbench/muxbench/internal/human"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"io"
+	"maps"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -19,11 +19,13 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/muxbench/muxbench/internal/human"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/loadgen"
 )
 
 func init() {
-	commands["load"] = command{summary: "drive an echo server with idle and active connections", run: runLoad}
+	commands["load"] = command{summary: "drive a server (echo, sockperf, redis, http, line) with idle and active connections", run: runLoad}
 }
 
 // durationFlag is a flag.Value for loadgen.ParseDuration.
@@ -78,23 +80,27 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		Timeout:  loadgen.DefaultTimeout,
 		Rate:     1000,
 	}
-	fs.StringVar(&c.Target, "target", "", "echo server to drive, `host:port`")
+	fs.StringVar(&c.Target, "target", "", "server to drive, `host:port`")
 	fs.IntVar(&c.Conns, "conns", 1, "total connections, idle + active")
 	fs.IntVar(&c.Active, "active", 1, "connections that carry traffic (the rest stay idle)")
 	mode := fs.String("mode", string(traffic.Open), "`open` (fixed -rate, latency from the intended send time) or closed (ping-pong)")
 	rate := &rateFlag{r: &c.Rate}
 	fs.Var(rate, "rate", "open loop: total requests per second over the active connections, `N` or N/DURATION (e.g. 5000 or 300/1m)")
-	fs.IntVar(&c.Size, "size", loadgen.DefaultSize, "`bytes` per request")
-	fs.Var(durationFlag{&c.KeepAlive}, "keepalive", fmt.Sprintf("idle connections send one small message per `interval` and check the echo: 0 (silent) or %v or more", loadgen.MinKeepAlive))
+	fs.IntVar(&c.Size, "size", loadgen.DefaultSize, "`bytes` per request (echo and sockperf; the other protocols send their own request)")
+	fs.Var(durationFlag{&c.KeepAlive}, "keepalive", fmt.Sprintf("idle connections send one small message (redis, http, line: one request) per `interval` and check the reply: 0 (silent) or %v or more", loadgen.MinKeepAlive))
 	fs.Var(durationFlag{&c.Warmup}, "warmup", "traffic before the measured window, not counted: a `duration` like 1s")
 	fs.Var(durationFlag{&c.Duration}, "duration", "length of the measured window: a `duration` like 5s")
 	spin := loadgen.DefaultSpinBefore
 	fs.Var(durationFlag{&spin}, "spin", "open loop: stop sleeping this `duration` before each due send and poll, so requests leave on time (0 = never; costs client CPU)")
-	fs.Var(durationFlag{&c.Timeout}, "timeout", "an echo not complete after this `duration` (> 0) is a timeout error")
+	fs.Var(durationFlag{&c.Timeout}, "timeout", "an echo (or reply) not complete after this `duration` (> 0) is a timeout error")
 	fs.Float64Var(&c.ConnectRate, "connect-rate", loadgen.DefaultConnectRate, "connections opened per second (`N` > 0)")
-	fs.IntVar(&c.Pipeline, "pipeline", loadgen.DefaultPipeline, "open loop: at most `N` requests in flight per active connection (1 = wrk2-style, no pipelining)")
+	fs.IntVar(&c.Pipeline, "pipeline", 0, fmt.Sprintf("open loop: at most `N` requests in flight per active connection (1 = wrk2-style, no pipelining; default %d for echo and sockperf, %d for redis, http and line)",
+		loadgen.DefaultPipelineFor(traffic.Echo), loadgen.DefaultPipelineFor(traffic.Redis)))
 	sourceIPs := fs.String("source-ips", "", "source addresses to spread connections over, `list` like 127.0.0.1,127.0.0.2 or 127.0.0.1-127.0.0.8 (default: automatic over 127.0.0.x for a loopback target)")
-	proto := fs.String("proto", string(traffic.Echo), "`protocol`: echo (plain bytes) or sockperf (sockperf's TCP framing)")
+	proto := fs.String("proto", string(traffic.Echo), "`protocol`: echo (plain bytes), sockperf (sockperf's TCP framing), redis (PING, +PONG back), http (HTTP/1.1 keep-alive GET -path, a 2xx reply with Content-Length back) or line (-line, one line back)")
+	fs.StringVar(&c.Path, "path", "", "-proto http: the `path` to GET (default "+loadgen.DefaultPath+"); the Host header is -target")
+	fs.StringVar(&c.Line, "line", "", "-proto line: the request `line` to send, CRLF added (e.g. version for memcached); required")
+	fs.StringVar(&c.Expect, "expect", "", "-proto line: every reply line must start with this `prefix` (e.g. \"VERSION \"; default: any line)")
 	fs.Func("server-nofile", "the server's RLIMIT_NOFILE if known (`n`; 0 = unknown), checked before connecting", func(s string) error {
 		n, err := strconv.ParseUint(s, 10, 64)
 		if err != nil {
@@ -110,7 +116,12 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	c.Mode, c.Proto = traffic.Mode(*mode), traffic.Proto(*proto) // loadgen's Validate names a bad one
+	c.Mode = traffic.Mode(*mode) // loadgen's Validate names a bad one
+	p, err := traffic.ParseProto(*proto)
+	if err != nil {
+		return usageErrorf("-proto: %v", err)
+	}
+	c.Proto = p
 	if err := out.check(time.Now()); err != nil {
 		return err
 	}
@@ -126,6 +137,17 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if !c.Proto.Echoes() {
+		// The request/reply protocols send one fixed request: a size
+		// would mean nothing, and they pipeline only when asked to.
+		if given["size"] {
+			return usageErrorf("-size applies to -proto echo and sockperf; -proto %s sends its own fixed request (drop -size)", c.Proto)
+		}
+		c.Size = 0
+	}
+	if !given["pipeline"] {
+		c.Pipeline = loadgen.DefaultPipelineFor(c.Proto)
+	}
 	if c.Mode == traffic.Closed {
 		if rate.set {
 			return usageErrorf("-rate applies to -mode open only; closed loop sends as fast as the server answers")
@@ -144,10 +166,10 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	case c.Timeout == 0:
 		return usageErrorf("-timeout 0: want a positive duration (default %v)", loadgen.DefaultTimeout)
 	case c.Pipeline == 0:
-		return usageErrorf("-pipeline 0: want 1 or more requests in flight (default %d)", loadgen.DefaultPipeline)
+		return usageErrorf("-pipeline 0: want 1 or more requests in flight (default %d for -proto %s)", loadgen.DefaultPipelineFor(c.Proto), c.Proto)
 	case c.ConnectRate == 0:
 		return usageErrorf("-connect-rate 0: want a positive number of connections per second (default %d)", loadgen.DefaultConnectRate)
-	case c.Size == 0:
+	case c.Size == 0 && c.Proto.Echoes():
 		return usageErrorf("-size 0: want 1 or more bytes (default %d)", loadgen.DefaultSize)
 	}
 	if *sourceIPs != "" {
@@ -211,7 +233,7 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	if f := res.Faults(); f != "" {
-		return &exitError{code: 1, err: fmt.Errorf("run completed with faults: %s", f)}
+		return &exitError{code: 1, err: fmt.Errorf("run completed with faults: %s%s", f, errorExamples(res, "; first "))}
 	}
 	return nil
 }
@@ -227,6 +249,7 @@ func flagNames(err error) string {
 		{"Rate", "-rate"}, {"Size", "-size"}, {"KeepAlive", "-keepalive"}, {"Warmup", "-warmup"},
 		{"Duration", "-duration"}, {"Timeout", "-timeout"}, {"ConnectRate", "-connect-rate"},
 		{"Pipeline", "-pipeline"}, {"SourceIPs", "-source-ips"}, {"Proto", "-proto"},
+		{"Path", "-path"}, {"Line", "-line"}, {"Expect", "-expect"},
 	} {
 		s = replaceWord(s, r[0], r[1])
 	}
@@ -253,12 +276,12 @@ func replaceWord(s, old, new string) string {
 func writeLoadTable(w io.Writer, r *loadgen.Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	lat := func(ns int64) string { return human.Ns(float64(ns)) }
-	fmt.Fprintf(tw, "target\t%s (%s, %d B)\n", r.Target, r.Proto, r.Size)
+	fmt.Fprintf(tw, "target\t%s (%s, %d B)\n", r.Target, requestName(r), r.Size)
 	fmt.Fprintf(tw, "connections\t%d (%d active, %d idle) opened in %.3f s\n", r.Conns, r.Active, r.Idle, r.ConnectSeconds)
 	if r.Mode == traffic.Open {
 		sat := ""
 		if r.Saturated {
-			sat = fmt.Sprintf("  SATURATED (achieved < %.0f%% of requested)", loadgen.SaturatedBelow*100)
+			sat = fmt.Sprintf("  SATURATED (achieved < %.0f%% of requested)", traffic.SaturatedBelow*100)
 		}
 		fmt.Fprintf(tw, "rate\t%.0f req/s requested, %.0f achieved%s\n", r.RateRequested, r.RateAchieved, sat)
 	} else {
@@ -287,8 +310,37 @@ func writeLoadTable(w io.Writer, r *loadgen.Result) error {
 	if errs == "" {
 		errs = "none"
 	}
-	fmt.Fprintf(tw, "errors\t%s\n", errs)
+	fmt.Fprintf(tw, "errors\t%s%s\n", errs, errorExamples(r, "\n\tfirst "))
 	return tw.Flush()
+}
+
+// requestName names what r sent: the protocol, and for the request/reply
+// protocols the request.
+func requestName(r *loadgen.Result) string {
+	switch r.Proto {
+	case traffic.Redis:
+		return "redis PING"
+	case traffic.HTTP:
+		return "http GET " + r.Path
+	case traffic.Line:
+		s := fmt.Sprintf("line %q", r.Line)
+		if r.Expect != "" {
+			s += fmt.Sprintf(", reply starting %q", r.Expect)
+		}
+		return s
+	}
+	return string(r.Proto)
+}
+
+// errorExamples formats r's error examples in kind order, each after sep:
+// "" when there are none.
+func errorExamples(r *loadgen.Result, sep string) string {
+	kinds := slices.Sorted(maps.Keys(r.ErrorExamples))
+	var b strings.Builder
+	for _, k := range kinds {
+		fmt.Fprintf(&b, "%s%s: %s", sep, k, r.ErrorExamples[k])
+	}
+	return b.String()
 }
 
 // loadBar shows Run's progress as a progress bar (only used when stderr

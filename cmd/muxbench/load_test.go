@@ -10,11 +10,18 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/muxbench/muxbench/loadfile"
 	"github.com/muxbench/muxbench/loadgen"
 )
 
 // loadEchoServer is a plain net echo server on 127.0.0.1:0, closed in Cleanup.
 func loadEchoServer(t *testing.T) string {
+	return loadServer(t, func(c net.Conn) { _, _ = io.Copy(c, c) })
+}
+
+// loadServer runs handle on every connection to 127.0.0.1:0 and returns
+// the address; Cleanup closes the listener and every connection.
+func loadServer(t *testing.T, handle func(net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -37,7 +44,7 @@ func loadEchoServer(t *testing.T) string {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, _ = io.Copy(c, c)
+				handle(c)
 				c.Close()
 			}()
 		}
@@ -71,7 +78,13 @@ func TestLoadUsageErrors(t *testing.T) {
 		{"bad duration", []string{"load", "-target", "127.0.0.1:1", "-duration", "5"}, `invalid value "5" for flag -duration`},
 		{"rate in closed loop", []string{"load", "-target", "127.0.0.1:1", "-mode", "closed", "-rate", "10"}, "-rate applies to -mode open only"},
 		{"bad mode", []string{"load", "-target", "127.0.0.1:1", "-mode", "half"}, `-mode "half"`},
-		{"bad proto", []string{"load", "-target", "127.0.0.1:1", "-proto", "http"}, `-proto "http"`},
+		{"bad proto", []string{"load", "-target", "127.0.0.1:1", "-proto", "gopher"}, `-proto: unknown protocol "gopher" (want echo, sockperf, redis, http or line)`},
+		{"size with redis", []string{"load", "-target", "127.0.0.1:1", "-proto", "redis", "-size", "32"}, "-size applies to -proto echo and sockperf; -proto redis sends its own fixed request"},
+		{"line without -line", []string{"load", "-target", "127.0.0.1:1", "-proto", "line"}, "-line is empty: proto line sends one fixed request line"},
+		{"-line with echo", []string{"load", "-target", "127.0.0.1:1", "-line", "version"}, `-line "version": only proto line sends a request line`},
+		{"-path with redis", []string{"load", "-target", "127.0.0.1:1", "-proto", "redis", "-path", "/"}, `-path "/": only proto http sends a path`},
+		{"-expect with http", []string{"load", "-target", "127.0.0.1:1", "-proto", "http", "-expect", "HTTP"}, `-expect "HTTP": only proto line checks`},
+		{"relative path", []string{"load", "-target", "127.0.0.1:1", "-proto", "http", "-path", "index.html"}, "want an absolute path"},
 		{"active > conns", []string{"load", "-target", "127.0.0.1:1", "-conns", "2", "-active", "3"}, "-active is 3"},
 		{"bad source ips", []string{"load", "-target", "127.0.0.1:1", "-source-ips", "x"}, "-source-ips"},
 		{"bad cpus", []string{"load", "-target", "127.0.0.1:1", "-cpus", "z"}, "-cpus"},
@@ -126,6 +139,79 @@ func TestLoadTable(t *testing.T) {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("table lacks %q:\n%s", want, stdout)
 		}
+	}
+}
+
+// loadReplyServer answers every read on every connection with reply, on
+// 127.0.0.1:0, closed in Cleanup: one request per read in closed loop.
+func loadReplyServer(t *testing.T, reply string) string {
+	return loadServer(t, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				return
+			}
+			if _, err := io.WriteString(c, reply); err != nil {
+				return
+			}
+		}
+	})
+}
+
+// TestLoadReplyProtocols: the request/reply protocols from the command
+// line: the table names the request, the default pipeline is 1, and a
+// wrong reply makes the exit status 1 with the reply quoted.
+func TestLoadReplyProtocols(t *testing.T) {
+	tests := []struct {
+		name  string
+		reply string
+		args  []string
+		code  int
+		table []string // in stdout
+		err   string   // in stderr
+	}{
+		{"redis", "+PONG\r\n", []string{"-proto", "redis"}, 0, []string{"(redis PING, 14 B)", "errors       none"}, ""},
+		{"redis -ERR", "-ERR unknown command 'PING'\r\n", []string{"-proto", "redis"}, 1,
+			[]string{"wrong_reply=", `first wrong_reply: redis replied "-ERR unknown command 'PING'" to PING`},
+			`; first wrong_reply: redis replied "-ERR unknown command 'PING'" to PING`},
+		{"line", "VERSION 1.6.21\r\n", []string{"-proto", "line", "-line", "version", "-expect", "VERSION "}, 0,
+			[]string{`(line "version", reply starting "VERSION ", 9 B)`, "errors       none"}, ""},
+		{"http", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", []string{"-proto", "http", "-path", "/x"}, 0,
+			[]string{"(http GET /x, "}, ""},
+		{"http 404", "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", []string{"-proto", "http"}, 1,
+			[]string{"http_status=", `first http_status: GET /: status 404, want 2xx: "HTTP/1.1 404 Not Found"`}, "http_status="},
+		{"http chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", []string{"-proto", "http"}, 1,
+			nil, "a body with Transfer-Encoding (chunked): muxbench reads only replies with a Content-Length body; configure a fixed-length body"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addr := loadReplyServer(t, tt.reply)
+			args := append([]string{"load", "-target", addr, "-conns", "3", "-active", "1", "-rate", "200", "-warmup", "0s", "-duration", "200ms"}, tt.args...)
+			code, stdout, stderr := loadRunCmd(args...)
+			if code != tt.code || !strings.Contains(stderr, tt.err) {
+				t.Fatalf("exit %d, stderr %q; want %d and %q", code, stderr, tt.code, tt.err)
+			}
+			for _, want := range tt.table {
+				if !strings.Contains(stdout, want) {
+					t.Errorf("table lacks %q:\n%s", want, stdout)
+				}
+			}
+		})
+	}
+	// -json records the request and the pipeline default of 1 in -out.
+	addr := loadReplyServer(t, "+PONG\r\n")
+	out := t.TempDir() + "/r.json"
+	code, stdout, stderr := loadRunCmd("load", "-target", addr, "-proto", "redis", "-rate", "100", "-warmup", "0s", "-duration", "100ms", "-json", "-out", out)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	var r loadgen.Result
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil || r.Proto != "redis" || r.Size != 14 || r.Requests == 0 {
+		t.Errorf("result %s (%v); want redis, 14 B, some requests", stdout, err)
+	}
+	f, err := loadfile.Read(out)
+	if err != nil || f.Config.Pipeline != 1 || f.Config.Size != 0 || f.Config.Proto != "redis" {
+		t.Errorf("-out config %+v (%v); want redis, pipeline 1, size 0", f.Config, err)
 	}
 }
 

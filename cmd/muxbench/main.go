@@ -1,7 +1,8 @@
 // Command muxbench benchmarks Linux I/O multiplexers — select(2), poll(2),
-// epoll level- and edge-triggered — behind one identical TCP echo server
-// loop, with Go's own netpoller (a goroutine-per-connection server) as the
-// baseline, as the number of mostly-idle connections grows.
+// epoll level- and edge-triggered, io_uring (multishot poll under the same
+// loop, and a completion-model server of its own) — behind one identical
+// TCP echo server loop, with Go's own netpoller (a goroutine-per-connection
+// server) as the baseline, as the number of mostly-idle connections grows.
 //
 // Each subcommand lives in its own file as a flag.FlagSet plus a run
 // function and adds itself to the commands table in an init function.

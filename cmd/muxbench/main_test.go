@@ -31,6 +31,7 @@ func TestUsageErrors(t *testing.T) {
 		{"serve bad address", []string{"serve", "-addr", "foo"}, `-addr "foo": want IP:PORT`, ""},
 		{"serve host name", []string{"serve", "-addr", "example.com:0"}, "is not an IP address", ""},
 		{"serve offline CPU", []string{"serve", "-cpus", "99"}, "CPU 99 is not online", ""},
+		{"serve a protocol of other servers", []string{"serve", "-proto", "http"}, "-proto http: muxbench's own servers speak only echo and sockperf; http is for a server muxbench did not write: drive one with `muxbench load -target HOST:PORT -proto http`", ""},
 		{"serve pitfall without -pitfall", []string{"serve", "-backend", "pitfall-et-read-once"}, "pitfall-et-read-once is a pitfall", ""},
 		{"negative CPU", []string{"load", "-target", "127.0.0.1:1", "-cpus", "-1"}, "-1 is not a CPU; CPUs are numbered from 0", `""`},
 		{"negative fd limit", []string{"load", "-target", "127.0.0.1:1", "-server-nofile", "-1"}, "want the server's fd limit", "parse error"},

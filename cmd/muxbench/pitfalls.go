@@ -158,34 +158,13 @@ func pitfallsStep(ctx context.Context, dir string, _ bool, stderr io.Writer) err
 	return runErr
 }
 
-// readPitfallEvidence turns a pitfalls run into the claims table's rows
-// 6, 7 and 9: a pitfall answers its claim only when it reproduced or did
-// not; inconclusive or failed runs leave the claim not measured.
+// readPitfallEvidence turns a pitfalls run into the evidence of the claims
+// table's rows 6, 7 and 9.
 func readPitfallEvidence(dir string, ev *claims.Evidence) error {
 	f, err := pitfalls.Read(filepath.Join(dir, pitfalls.JSONFile))
 	if err != nil {
 		return err
 	}
-	rows := pitfalls.ClaimRowsOf(f)
-	for _, r := range f.Pitfalls {
-		if r.Claim == 0 {
-			continue
-		}
-		p := claims.Pitfall{Claim: r.Claim, Name: r.Name, Measured: r.Title + ": " + r.Did, Explanation: r.Explanation,
-			Reproduced: r.Status == pitfalls.StatusReproduced,
-			Ran:        r.Status == pitfalls.StatusReproduced || r.Status == pitfalls.StatusNotReproduced}
-		for _, row := range rows {
-			if row.Claim == r.Claim {
-				p.Figure = row.Figure
-			}
-		}
-		if !p.Ran {
-			p.Why = r.Status
-			if r.Error != "" {
-				p.Why += ": " + r.Error
-			}
-		}
-		ev.Pitfalls = append(ev.Pitfalls, p)
-	}
+	ev.Pitfalls = append(ev.Pitfalls, pitfalls.ClaimEvidence(f)...)
 	return nil
 }

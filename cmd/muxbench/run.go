@@ -17,7 +17,9 @@ import (
 	"github.com/muxbench/muxbench/harness"
 	"github.com/muxbench/muxbench/internal/cpuset"
 	"github.com/muxbench/muxbench/internal/human"
+	"github.com/muxbench/muxbench/internal/preflight"
 	"github.com/muxbench/muxbench/internal/runlock"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/loadgen"
 	"github.com/muxbench/muxbench/report"
 	"github.com/muxbench/muxbench/results"
@@ -72,6 +74,12 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	} else if sc, err = scenarios.Load(name); err != nil {
 		return usageErrorf("%v", err)
 	}
+	for _, s := range append([]results.Scenario{sc}, suiteScs...) {
+		// Every server a run sweeps is one of muxbench's own.
+		if err := traffic.CheckServed(s.Proto); err != nil {
+			return usageErrorf("scenario %s: proto %s: %v", s.Name, s.Proto, err)
+		}
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find this program to start servers with: %w", err)
@@ -100,17 +108,17 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fatal := false
 	for _, sc := range checks {
 		fmt.Fprintf(stderr, "scenario %s: %s\n", sc.Name, sc.Description)
-		preflight := harness.Preflight
+		check := preflight.Scenario
 		if rem != nil {
-			preflight = harness.PreflightRemote
+			check = preflight.RemoteScenario
 		}
-		for _, c := range preflight(sc) {
-			if c.Level == "ok" {
+		for _, c := range check(sc) {
+			if c.Level == preflight.OK {
 				fmt.Fprintf(stderr, "  %-9s %s\n", c.Name, c.Detail)
 				continue
 			}
 			fmt.Fprintf(stderr, "  %-9s %s: %s\n            fix: %s\n", c.Name, c.Level, c.Detail, c.Fix)
-			fatal = fatal || c.Level == "fail"
+			fatal = fatal || c.Level == preflight.Fail
 		}
 	}
 	if fatal {

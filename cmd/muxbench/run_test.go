@@ -87,9 +87,11 @@ func TestRunValidatesUpFront(t *testing.T) {
 	isolateLocks(t)
 	os.WriteFile("fast.yaml", []byte("fds: [10]\nrate: 1000000000000\n"), 0o644)
 	os.WriteFile("big.yaml", []byte("fds: [10]\nproto: sockperf\nsize: 65508\n"), 0o644)
+	os.WriteFile("redis.yaml", []byte("fds: [10]\nproto: redis\n"), 0o644)
 	for _, tt := range []struct{ file, want string }{
 		{"fast.yaml", "fast.yaml:2: rate: 1e+12 req/s is more than the load generator paces"},
 		{"big.yaml", "big.yaml:3: size: 65508 bytes is more than a sockperf message holds"},
+		{"redis.yaml", "scenario redis: proto redis: muxbench's own servers speak only echo and sockperf; redis is for a server muxbench did not write: drive one with `muxbench load -target HOST:PORT -proto redis`"},
 	} {
 		code, _, stderr := execMuxbench(t, "run", tt.file)
 		if code != 2 || !strings.Contains(stderr, tt.want) {

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"io"
 	"net"
 	"net/netip"
@@ -22,6 +21,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/muxbench/muxbench/backends/epoll"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/internal/wire"
 	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/server"
@@ -37,7 +38,7 @@ func init() {
 
 func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", "serve [-backend NAME] [-addr IP:PORT] [-proto echo|sockperf] [-cpus LIST]", stderr)
-	backend := fs.String("backend", "epoll-lt", "multiplexer `name`: "+strings.Join(lineup.Names(), ", "))
+	backend := fs.String("backend", epoll.NameLT, "multiplexer `name`: "+strings.Join(lineup.Names(), ", "))
 	addr := fs.String("addr", "127.0.0.1:0", "listen `address` (port 0 picks a free port; 0.0.0.0 listens on all interfaces)")
 	protoName := fs.String("proto", "echo", "`protocol`: echo (any echo client) or sockperf (sockperf's TCP framing)")
 	cpus := fs.String("cpus", "", "pin every thread to this CPU `list`, e.g. 0 or 0,2-3 (default: not pinned)")
@@ -71,6 +72,9 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	proto, err := traffic.ParseProto(*protoName)
 	if err != nil {
 		return usageErrorf("-proto: %v", err)
+	}
+	if err := traffic.CheckServed(proto); err != nil {
+		return usageErrorf("-proto %s: %v", proto, err)
 	}
 	set, err := parseCPUsFlag(*cpus)
 	if err != nil {

@@ -2,11 +2,11 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/muxbench/muxbench/backends"
+	"github.com/muxbench/muxbench/backends/pollertest"
 )
 
 // A poller whose support check fails, as io_uring's does where it is
@@ -14,12 +14,7 @@ import (
 const noKernelBackend = "test-unsupported"
 
 func init() {
-	backends.Register(backends.Info{
-		Name:        noKernelBackend,
-		Description: "a backend this kernel cannot run (test)",
-		Check:       func() error { return errors.New("unsupported: disabled by sysctl x=2: set x=0") },
-		New:         func() (backends.Poller, error) { return nil, errors.New("must not be constructed") },
-	})
+	backends.Register(pollertest.Unsupported(noKernelBackend, "unsupported: disabled by sysctl x=2: set x=0"))
 }
 
 // TestServeUnsupported: serve exits non-zero with the check's reason,

@@ -5,41 +5,46 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/muxbench/muxbench/internal/cpuset"
-	"github.com/muxbench/muxbench/report/claims"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/muxbench/muxbench/harness"
+	"github.com/muxbench/muxbench/internal/cpuset"
 	"github.com/muxbench/muxbench/internal/human"
 	"github.com/muxbench/muxbench/internal/runlock"
 	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/report"
+	"github.com/muxbench/muxbench/report/claims"
 	"github.com/muxbench/muxbench/results"
 	"github.com/muxbench/muxbench/waitcost"
 )
 
 func init() {
 	commands["waitcost"] = command{
-		summary: "time the multiplexer alone: ns per wait call over N watched fds, k ready, with fits",
+		summary: "time the multiplexer alone: ns per wait call (hot scan) and per wake-up (blocking) over N watched fds, with fits",
 		run:     runWaitcost,
 	}
 }
 
-// waitcostBackends is the default backend list: every level-triggered
-// poller that is not a variant and can run here (its support check
-// passes), in canonical order, so a poller registered later is measured
-// without a change here.
-func waitcostBackends() []string {
+// waitcostBackends is the default backend list: every poller that is not
+// a variant and can run here (its support check passes), in canonical
+// order, so a poller registered later is measured without a change here.
+// Edge-triggered pollers only when the blocking wake-up is measured: the
+// hot scan records them unsupported.
+func waitcostBackends(modes []string) []string {
 	var out []string
 	for _, name := range lineup.Names() {
 		b, err := lineup.Lookup(name)
-		if err != nil || !b.EventLoop() || b.Variant || b.Poller.EdgeTriggered || b.Pitfall {
+		if err != nil || !b.EventLoop() || b.Variant || b.Pitfall {
+			continue
+		}
+		if b.Poller.EdgeTriggered && !slices.Contains(modes, waitcost.ModeBlocking) {
 			continue
 		}
 		if b.Check != nil && b.Check() != nil {
@@ -53,20 +58,24 @@ func waitcostBackends() []string {
 func runWaitcost(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("waitcost", "waitcost [flags]", stderr)
 	def := waitcost.Default
-	quick := fs.Bool("quick", false, "the CI sweep: fewer fd counts, k = 1 and 100%, shorter samples (flags given explicitly still win)")
-	backendsF := fs.String("backends", strings.Join(waitcostBackends(), ","), "comma-separated `pollers` (see muxbench list); edge-triggered ones are recorded unsupported")
+	quick := fs.Bool("quick", false, "the CI sweep: fewer fd counts, k = 1 and 100%, shorter samples, the private fd table only (flags given explicitly still win)")
+	modeF := fs.String("mode", strings.Join(def.Modes, ","), "what is timed, comma-separated `modes`: hot (back-to-back waits over ready fds) and blocking (wake-ups of a waiter blocked with nothing ready)")
+	tableF := fs.String("fd-table", strings.Join(def.Tables, ","), "the measuring thread's fd `table`: private (its own, unshare CLONE_FILES), shared (the process's, as every Go thread has), or both")
+	backendsF := fs.String("backends", "", "comma-separated `pollers` (see muxbench list; default every poller that runs here, edge-triggered ones only with -mode blocking); the hot scan records edge-triggered ones unsupported")
 	fdsF := fs.String("fds", joinIntList(def.FDs), "watched fd `counts` N of the dense layout, comma-separated (\"none\" for no dense layout)")
-	readyF := fs.String("ready", strings.Join(def.Ready, ","), "ready fds per N: `counts or shares` like 1,10%,100%")
-	posF := fs.String("positions", strings.Join(def.Positions, ","), "where the ready fds sit in fd order: `low,high`")
+	readyF := fs.String("ready", strings.Join(def.Ready, ","), "hot scan: ready fds per N, `counts or shares` like 1,10%,100% (the blocking wake-up has one)")
+	posF := fs.String("positions", strings.Join(def.Positions, ","), "where the ready fds sit in fd order: `low,high` (the blocking wake-up: the first)")
 	sparseN := fs.Int("sparse-fds", def.SparseFDs, "watched fds of each sparse layout")
 	sparseF := fs.String("sparse-highest", joinIntList(def.SparseTop), "highest fd `numbers` of the sparse layouts, comma-separated (\"none\" for none)")
 	reps := fs.Int("reps", def.Repetitions, "repetitions, interleaved across backends")
-	timeoutMs := fs.Int("timeout-ms", def.TimeoutMs, "the wait calls' `timeout`: 0 or -1")
+	timeoutMs := fs.Int("timeout-ms", def.TimeoutMs, "the hot scan's wait `timeout`: 0 or -1")
 	minCalls := fs.Int64("min-calls", def.MinCalls, "a sample ends once it has this many calls and -min-time")
-	maxCalls := fs.Int64("max-calls", def.MaxCalls, "or at this many calls")
+	maxCalls := fs.Int64("max-calls", def.MaxCalls, "or at this many calls or wake-ups")
+	minWakeups := fs.Int64("min-wakeups", def.MinWakeups, "blocking: a sample ends once it has this many wake-ups and -min-time")
 	minTime := fs.Duration("min-time", def.MinTime, "a sample ends once it has -min-calls and this `duration`")
 	maxTime := fs.Duration("max-time", def.MaxTime, "or at this `duration`, whichever comes first")
 	cpu := fs.Int("cpu", 0, "the CPU to pin the measurement to")
+	peerCPU := fs.Int("peer-cpu", def.PeerCPU, "blocking: the CPU of the thread that makes an fd ready")
 	upper := fs.Int("upper-from", def.UpperFrom, "smallest N of the log-log (superlinear) fit")
 	out := fs.String("out", "", "results `directory` (default results/waitcost-YYYYMMDD-HHMMSS); one holding a waitcost.json needs -force")
 	force := fs.Bool("force", false, "with -out, replace the waitcost record and charts already there")
@@ -91,6 +100,8 @@ func runWaitcost(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 			}
 		}
 	}
+	pick("mode", func() error { cfg.Modes = splitList(*modeF); return nil })
+	pick("fd-table", func() error { cfg.Tables = splitList(*tableF); return nil })
 	pick("fds", func() (e error) { cfg.FDs, e = parseIntList(*fdsF); return })
 	pick("ready", func() error { cfg.Ready = splitList(*readyF); return nil })
 	pick("positions", func() error { cfg.Positions = splitList(*posF); return nil })
@@ -100,13 +111,17 @@ func runWaitcost(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	pick("timeout-ms", func() error { cfg.TimeoutMs = *timeoutMs; return nil })
 	pick("min-calls", func() error { cfg.MinCalls = *minCalls; return nil })
 	pick("max-calls", func() error { cfg.MaxCalls = *maxCalls; return nil })
+	pick("min-wakeups", func() error { cfg.MinWakeups = *minWakeups; return nil })
 	pick("min-time", func() error { cfg.MinTime = *minTime; return nil })
 	pick("max-time", func() error { cfg.MaxTime = *maxTime; return nil })
 	pick("upper-from", func() error { cfg.UpperFrom = *upper; return nil })
 	if err != nil {
 		return err
 	}
-	cfg.Backends, cfg.CPU = splitList(*backendsF), *cpu
+	cfg.Backends, cfg.CPU, cfg.PeerCPU = splitList(*backendsF), *cpu, *peerCPU
+	if !set["backends"] {
+		cfg.Backends = waitcostBackends(cfg.Modes)
+	}
 	for _, b := range cfg.Backends {
 		if _, err := lineup.Lookup(b); err != nil {
 			return usageErrorf("-backends: %v", err)
@@ -121,37 +136,60 @@ func runWaitcost(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if *force && *out == "" {
 		return usageErrorf("-force needs -out (a default results directory is always new)")
 	}
-	pin, err := parseCPUsFlag(strconv.Itoa(*cpu))
-	if err != nil {
+	if _, err := parseCPUsFlag(strconv.Itoa(*cpu)); err != nil {
 		return err
+	}
+	cpus := []int{*cpu}
+	if cfg.Blocking() {
+		v := strconv.Itoa(cfg.PeerCPU)
+		if _, err := parseCPUsFlag(v); err != nil {
+			return usageErrorf("-peer-cpu %s: %s", v, strings.TrimPrefix(err.Error(), "-cpus "+v+": "))
+		}
+		cpus = append(cpus, cfg.PeerCPU)
 	}
 	dir, err := waitcostDir(*out, *force)
 	if err != nil {
 		return err
 	}
 
-	lock, err := runlock.Acquire(runlock.Dir(), []int{*cpu})
+	lock, err := runlock.Acquire(runlock.Dir(), cpus)
 	if err != nil {
-		return fmt.Errorf("lock CPU %d: %w", *cpu, err)
+		return fmt.Errorf("lock CPUs %v: %w", cpus, err)
 	}
 	defer lock.Release()
-	// GOMAXPROCS 2: the measuring goroutine holds its P through raw wait
-	// calls (package rawwait); the signal watcher needs another.
-	if err := pin.PinProcess(2); err != nil {
-		return err
-	}
 	ctx, stop := notifyInterrupts()
 	defer stop()
-	return measureWaitcost(ctx, cfg, pin, dir, stdout, stderr)
+	return measureWaitcost(ctx, cfg, dir, stdout, stderr)
 }
 
-// measureWaitcost runs the sweep cfg describes with this process pinned to
-// pin (the caller holds the CPU's run lock) and writes the record, its
-// charts and markdown into dir.
-func measureWaitcost(ctx context.Context, cfg waitcost.Config, pin cpuset.Set, dir string, stdout, stderr io.Writer) error {
+// waitcostProcs is GOMAXPROCS while waitcost measures: the measuring
+// goroutine holds its P through raw wait calls (package rawwait), the
+// blocking wake-up's peer spins on another, and the signal watcher needs
+// a third.
+const waitcostProcs = 3
+
+// measureWaitcost runs the sweep cfg describes (the caller holds the run
+// locks of its CPUs) and writes the record, its charts and markdown into
+// dir. It pins this whole process first: to the peer CPU when the
+// blocking wake-up is measured, so that while the waiter sleeps no other
+// thread of this process runs on the measuring CPU (each measuring
+// thread pins itself there), else to the measuring CPU.
+func measureWaitcost(ctx context.Context, cfg waitcost.Config, dir string, stdout, stderr io.Writer) error {
+	rest := cfg.CPU
+	if cfg.Blocking() {
+		rest = cfg.PeerCPU
+	}
+	pin, err := cpuset.Parse(strconv.Itoa(rest))
+	if err != nil {
+		return err
+	}
+	if err := pin.PinProcess(waitcostProcs); err != nil {
+		return err
+	}
 	rec := &waitcost.Record{Schema: waitcost.SchemaVersion, Env: harness.CollectEnvironment(), Config: cfg}
-	rec.Env.ServerCPUs, rec.Env.ClientCPUs = pin.String(), ""
-	fmt.Fprintf(stderr, "waitcost: %d samples (%s; %d repetitions) into %s\n", cfg.Samples(), strings.Join(cfg.Backends, ", "), cfg.Repetitions, dir)
+	rec.Env.ServerCPUs, rec.Env.ClientCPUs = strconv.Itoa(cfg.CPU), ""
+	fmt.Fprintf(stderr, "waitcost: %d samples (%s; %s; fd tables %s; %d repetitions) into %s\n", cfg.Samples(), strings.Join(cfg.Modes, " and "),
+		strings.Join(cfg.Backends, ", "), strings.Join(cfg.Tables, " and "), cfg.Repetitions, dir)
 	start := time.Now()
 	lim, samples, runErr := waitcost.Run(ctx, cfg, func(done, total, rep int, s []waitcost.Sample) {
 		fmt.Fprintf(stderr, "  [%3d/%d %5.1fs] rep %d %s\n", done, total, time.Since(start).Seconds(), rep+1, progressLine(s))
@@ -187,26 +225,20 @@ func init() {
 	}
 }
 
-// waitcostStep is a suite's waitcost part: the default backends on the
-// suite's server CPU (whose run lock the suite holds), -quick's sweep when
-// quick. It pins this whole process there, so a suite runs it last.
+// waitcostStep is a suite's waitcost part: the default backends measured
+// on the suite's server CPU, the blocking wake-up's peer on its client CPU
+// (the suite holds both CPUs' run locks), -quick's sweep when quick. It
+// pins this whole process, so a suite runs it last.
 func waitcostStep(ctx context.Context, dir string, quick bool, stderr io.Writer) error {
 	cfg := waitcost.Default
 	if quick {
 		cfg = waitcost.Quick
 	}
-	cfg.Backends, cfg.CPU = waitcostBackends(), 0
+	cfg.Backends, cfg.CPU, cfg.PeerCPU = waitcostBackends(cfg.Modes), 0, 1
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	pin, err := cpuset.Parse("0")
-	if err != nil {
-		return err
-	}
-	if err := pin.PinProcess(2); err != nil {
-		return err
-	}
-	return measureWaitcost(ctx, cfg, pin, dir, stderr, stderr)
+	return measureWaitcost(ctx, cfg, dir, stderr, stderr)
 }
 
 // refitWaitcost recomputes a record's points and fits from its samples
@@ -271,7 +303,7 @@ func progressLine(s []waitcost.Sample) string {
 
 func printWaitcostFits(w io.Writer, rec *waitcost.Record) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "BACKEND\tNS/FD [95%% CI]\tR²\tNS/EVENT [95%% CI]\tβ N≥%d [95%% CI]\tNS/FD-NUMBER (sparse)\n", rec.Config.UpperFrom)
+	fmt.Fprintf(tw, "MODE\tFD TABLE\tBACKEND\tNS/FD [95%% CI]\tR²\tNS/EVENT [95%% CI]\tβ N≥%d [95%% CI]\tNS/FD-NUMBER (sparse)\n", rec.Config.UpperFrom)
 	dash := func(ok bool, s func() string) string {
 		if !ok {
 			return "–"
@@ -279,7 +311,7 @@ func printWaitcostFits(w io.Writer, rec *waitcost.Record) {
 		return s()
 	}
 	for _, f := range rec.Fits {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Backend,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Mode, f.Table, f.Backend,
 			dash(f.Idle != nil, func() string { return f.Idle.PerFD.String() }),
 			dash(f.Idle != nil, func() string { return fmt.Sprintf("%.3f", f.Idle.R2) }),
 			dash(f.Events != nil && f.Events.PerEvent != nil, func() string { return f.Events.PerEvent.String() }),
@@ -292,9 +324,12 @@ func printWaitcostFits(w io.Writer, rec *waitcost.Record) {
 	for _, f := range rec.Fits {
 		for _, rule := range []func(waitcost.Fit) (bool, string){waitcost.Grows, waitcost.Linear, waitcost.Flat, waitcost.Superlinear, waitcost.FollowsHighestFD} {
 			if ok, why := rule(f); ok {
-				fmt.Fprintf(w, "  %s\n", why)
+				fmt.Fprintf(w, "  %s, %s fd table: %s\n", f.Mode, f.Table, why)
 			}
 		}
+	}
+	for _, o := range report.WaitcostObservations(rec) {
+		fmt.Fprintf(w, "  %s\n", o)
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -28,6 +29,10 @@ func TestWaitcostUsageErrors(t *testing.T) {
 		{[]string{"-sparse-highest", "5"}, "-sparse-highest 5: below the 10 sparse fds"},
 		{[]string{"-cpu", "99"}, "CPU 99 is not online"},
 		{[]string{"-force"}, "-force needs -out"},
+		{[]string{"-mode", "warm"}, `-mode: "warm" is not one of hot, blocking`},
+		{[]string{"-fd-table", "mine"}, `-fd-table: "mine" is not one of private, shared`},
+		{[]string{"-peer-cpu", "0"}, "-peer-cpu 0: the same CPU as -cpu"},
+		{[]string{"-peer-cpu", "99"}, "-peer-cpu 99: CPU 99 is not online"},
 	}
 	for _, tt := range tests {
 		code, stdout, stderr := execMuxbench(t, append([]string{"waitcost"}, tt.args...)...)
@@ -45,7 +50,7 @@ func TestWaitcostRun(t *testing.T) {
 	keepAffinity(t) // the command pins every thread of the process to CPU 0
 	dir := filepath.Join(t.TempDir(), "wc")
 	args := []string{"waitcost", "-quick", "-fds", "10,40,200,600", "-sparse-highest", "100,2000", "-reps", "2",
-		"-min-calls", "5", "-min-time", "1ms", "-max-time", "3ms", "-upper-from", "40", "-out", dir}
+		"-min-calls", "5", "-min-wakeups", "3", "-min-time", "1ms", "-max-time", "3ms", "-upper-from", "40", "-out", dir}
 	code, stdout, stderr := execMuxbench(t, args...)
 	if code != 0 {
 		t.Fatalf("exit %d\nstderr:\n%s", code, stderr)
@@ -68,8 +73,18 @@ func TestWaitcostRun(t *testing.T) {
 	if rec.Config.Ready[0] != "1" || rec.Config.Repetitions != 2 || rec.Config.MinCalls != 5 {
 		t.Errorf("config %+v: -quick's -ready with the flags given on top", rec.Config)
 	}
-	if f, ok := rec.FitOf("poll"); !ok || f.Idle == nil {
-		t.Errorf("no per-fd fit for poll: %+v", f)
+	if !slices.Equal(rec.Config.Modes, waitcost.Modes) || !slices.Equal(rec.Config.Tables, waitcost.Quick.Tables) {
+		t.Errorf("modes %v, fd tables %v; want -quick's: both modes, tables %v", rec.Config.Modes, rec.Config.Tables, waitcost.Quick.Tables)
+	}
+	for _, mode := range rec.Config.Modes {
+		for _, table := range rec.Config.Tables {
+			if f, ok := rec.FitOf("poll", mode, table); !ok || f.Idle == nil {
+				t.Errorf("no per-fd fit for poll, %s, %s fd table: %+v", mode, table, f)
+			}
+		}
+	}
+	if f, ok := rec.FitOf("epoll-et", waitcost.ModeBlocking, waitcost.TablePrivate); !ok || f.Idle == nil {
+		t.Errorf("no per-fd fit for epoll-et's blocking wake-up: %+v", f)
 	}
 	for _, name := range []string{"waitcost.svg", "waitcost.png", "waitcost-sparse.svg", report.WaitcostFile} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
@@ -77,7 +92,7 @@ func TestWaitcostRun(t *testing.T) {
 		}
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, report.WaitcostFile))
-	if !strings.Contains(string(md), "select unsupported at sparse to fd 2000") {
+	if !strings.Contains(string(md), "select unsupported (hot scan) at sparse to fd 2000") {
 		t.Errorf("markdown does not say why select stopped:\n%s", md)
 	}
 	// -from refits without measuring and rewrites the same fits.

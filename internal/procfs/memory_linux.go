@@ -25,11 +25,7 @@ type Memory struct {
 // by root only: without it the error says so and nothing is returned.
 func ReadMemory(pid int) (Memory, error) {
 	var m Memory
-	b, err := os.ReadFile("/proc/slabinfo")
-	if err != nil {
-		return m, fmt.Errorf("read /proc/slabinfo (root only): %w", err)
-	}
-	caches, err := ParseSlabinfo(b)
+	caches, err := Slabinfo()
 	if err != nil {
 		return m, err
 	}
@@ -37,7 +33,8 @@ func ReadMemory(pid int) (Memory, error) {
 		m.SlabBytes += caches[name].Bytes()
 	}
 	m.EpitemBytes = caches["eventpoll_epi"].Bytes()
-	if b, err = os.ReadFile("/proc/net/sockstat"); err != nil {
+	b, err := os.ReadFile("/proc/net/sockstat")
+	if err != nil {
 		return m, fmt.Errorf("read sockstat: %w", err)
 	}
 	pages, err := ParseSockstatTCPMem(b)

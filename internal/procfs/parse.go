@@ -1,6 +1,9 @@
 // Package procfs reads what muxbench needs from /proc, sysctls and rlimits:
 // net.core.somaxconn, the local port range, open fds, a thread's CPU time
-// (schedstat), the thread count, the CPU model and RLIMIT_NOFILE.
+// (schedstat), its state and system call (task.go), the thread count, the
+// CPU model, RLIMIT_NOFILE, and what bounds how many connections a machine
+// holds (fs.nr_open, fs.file-max, net.ipv4.tcp_mem, MemAvailable, the slab
+// caches' object sizes).
 //
 // Reading is kept apart from parsing, as in prometheus/procfs: the parse
 // functions here are pure and tested on fixtures; the read functions in
@@ -27,6 +30,60 @@ func ParseInt(b []byte) (int, error) {
 		return 0, fmt.Errorf("want one number, got %q", s)
 	}
 	return n, nil
+}
+
+// ParseUint parses a one-number sysctl file that may exceed an int, such
+// as /proc/sys/fs/file-max ("9223372036854775807\n").
+func ParseUint(b []byte) (uint64, error) {
+	s := strings.TrimSpace(string(b))
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("want one unsigned number, got %q", s)
+	}
+	return n, nil
+}
+
+// ParseTCPMem parses /proc/sys/net/ipv4/tcp_mem ("188 251\t376\n"):
+// three page counts, min, pressure and max, of memory for TCP socket
+// buffers.
+func ParseTCPMem(b []byte) ([3]int64, error) {
+	var out [3]int64
+	s := strings.TrimSpace(string(b))
+	f := strings.Fields(s)
+	if len(f) != 3 {
+		return out, fmt.Errorf("tcp_mem %q: want three numbers", s)
+	}
+	for i, v := range f {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return [3]int64{}, fmt.Errorf("tcp_mem %q: %q is not a page count", s, v)
+		}
+		out[i] = n
+	}
+	return out, nil
+}
+
+// ParseMemAvailable returns MemAvailable, in KiB, from /proc/meminfo
+// ("MemAvailable:   2048 kB"): the kernel's estimate of memory available
+// without swapping.
+func ParseMemAvailable(meminfo []byte) (int64, error) {
+	sc := bufio.NewScanner(bytes.NewReader(meminfo))
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), "MemAvailable:")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) != 2 || f[1] != "kB" {
+			return 0, fmt.Errorf("MemAvailable line %q: want a number of kB", sc.Text())
+		}
+		n, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("MemAvailable line %q: want a number of kB", sc.Text())
+		}
+		return n, nil
+	}
+	return 0, fmt.Errorf("meminfo: no MemAvailable line")
 }
 
 // ParsePortRange parses /proc/sys/net/ipv4/ip_local_port_range

@@ -1,6 +1,10 @@
 package procfs
 
-import "testing"
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
 
 func TestParseInt(t *testing.T) {
 	tests := []struct {
@@ -154,4 +158,114 @@ func TestParseVmRSS(t *testing.T) {
 			t.Errorf("ParseVmRSS(%q) = nil error; want one", bad)
 		}
 	}
+}
+
+// TestFixtures parses files captured from a Linux 6.18 VM (testdata/):
+// the values below are the ones the files hold.
+func TestFixtures(t *testing.T) {
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if got, err := ParseTCPMem(read("tcp_mem")); err != nil || got != [3]int64{287889, 383855, 575778} {
+		t.Errorf("ParseTCPMem(tcp_mem) = %v, %v; want [287889 383855 575778]", got, err)
+	}
+	if got, err := ParseMemAvailable(read("meminfo")); err != nil || got != 24012016 {
+		t.Errorf("ParseMemAvailable(meminfo) = %d, %v; want 24012016", got, err)
+	}
+	caches, err := ParseSlabinfo(read("slabinfo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]SlabCache{
+		"TCP": {45, 2368}, "sock_inode_cache": {237, 832}, "filp": {1676, 192}, "dentry": {63212, 192}, "eventpoll_epi": {29625, 128},
+	} {
+		if got := caches[name]; got != want {
+			t.Errorf("slabinfo %s = %+v; want %+v", name, got, want)
+		}
+	}
+	if len(caches) != 235 {
+		t.Errorf("slabinfo: %d caches; want 235 (237 lines less the two headers)", len(caches))
+	}
+}
+
+func TestParseTCPMem(t *testing.T) {
+	if got, err := ParseTCPMem([]byte("188 251\t376\n")); err != nil || got != [3]int64{188, 251, 376} {
+		t.Errorf("ParseTCPMem = %v, %v; want [188 251 376]", got, err)
+	}
+	for _, bad := range []string{"", "1 2", "1 2 3 4", "1 2 x", "1 -2 3"} {
+		if _, err := ParseTCPMem([]byte(bad)); err == nil {
+			t.Errorf("ParseTCPMem(%q): nil error; want one", bad)
+		}
+	}
+}
+
+func TestParseMemAvailable(t *testing.T) {
+	if got, err := ParseMemAvailable([]byte("MemTotal: 100 kB\nMemAvailable:   2048 kB\n")); err != nil || got != 2048 {
+		t.Errorf("ParseMemAvailable = %d, %v; want 2048", got, err)
+	}
+	for _, bad := range []string{"MemTotal: 100 kB\n", "MemAvailable: 12 MB\n", "MemAvailable: x kB\n", "MemAvailable: -1 kB\n", "MemAvailable:\n"} {
+		if _, err := ParseMemAvailable([]byte(bad)); err == nil {
+			t.Errorf("ParseMemAvailable(%q): nil error; want one", bad)
+		}
+	}
+}
+
+func TestParseUint(t *testing.T) {
+	if got, err := ParseUint([]byte("9223372036854775807\n")); err != nil || got != 9223372036854775807 {
+		t.Errorf("ParseUint(file-max) = %d, %v", got, err)
+	}
+	for _, bad := range []string{"", "-1", "1 2", "x"} {
+		if _, err := ParseUint([]byte(bad)); err == nil {
+			t.Errorf("ParseUint(%q): nil error; want one", bad)
+		}
+	}
+}
+
+func FuzzParseTCPMem(f *testing.F) {
+	f.Add("188 251\t376\n")
+	f.Add("1 2")
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ParseTCPMem([]byte(s))
+		if err == nil && (got[0] < 0 || got[1] < 0 || got[2] < 0) {
+			t.Errorf("ParseTCPMem(%q) = %v: a negative page count", s, got)
+		}
+		if err != nil && got != [3]int64{} {
+			t.Errorf("ParseTCPMem(%q) = %v with error %v: want zeros", s, got, err)
+		}
+	})
+}
+
+func FuzzParseMemAvailable(f *testing.F) {
+	f.Add("MemTotal: 100 kB\nMemAvailable:   2048 kB\n")
+	f.Add("MemAvailable: 1 MB\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		if n, err := ParseMemAvailable([]byte(s)); err == nil && n < 0 {
+			t.Errorf("ParseMemAvailable(%q) = %d: negative", s, n)
+		}
+	})
+}
+
+func FuzzParseSlabinfo(f *testing.F) {
+	f.Add("slabinfo - version: 2.1\nTCP 92 143 2368 13 8 : tunables 0 0 0\n")
+	f.Add("TCP 92\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		caches, err := ParseSlabinfo([]byte(s))
+		if err == nil && len(caches) == 0 {
+			t.Errorf("ParseSlabinfo(%q): no caches and no error", s)
+		}
+	})
+}
+
+func FuzzParseUint(f *testing.F) {
+	f.Add("1048576\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := ParseUint([]byte(s))
+		if err != nil && n != 0 {
+			t.Errorf("ParseUint(%q) = %d with error %v; want 0", s, n, err)
+		}
+	})
 }

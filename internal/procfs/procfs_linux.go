@@ -15,6 +15,11 @@ const (
 	cpuinfoPath   = "/proc/cpuinfo"
 	selfFDPath    = "/proc/self/fd"
 	selfStatus    = "/proc/self/status"
+	nrOpenPath    = "/proc/sys/fs/nr_open"
+	fileMaxPath   = "/proc/sys/fs/file-max"
+	tcpMemPath    = "/proc/sys/net/ipv4/tcp_mem"
+	meminfoPath   = "/proc/meminfo"
+	slabinfoPath  = "/proc/slabinfo"
 )
 
 // Somaxconn returns net.core.somaxconn, the cap on any listen backlog.
@@ -103,6 +108,52 @@ func NoFile() (soft, hard uint64, err error) {
 		return 0, 0, fmt.Errorf("read RLIMIT_NOFILE: %w", err)
 	}
 	return lim.Cur, lim.Max, nil
+}
+
+// NrOpen returns fs.nr_open, the ceiling of any process's RLIMIT_NOFILE.
+func NrOpen() (uint64, error) { return readUint(nrOpenPath, "fs.nr_open") }
+
+// FileMax returns fs.file-max, the open files the whole system may hold.
+func FileMax() (uint64, error) { return readUint(fileMaxPath, "fs.file-max") }
+
+func readUint(path, name string) (uint64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", name, err)
+	}
+	n, err := ParseUint(b)
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", name, err)
+	}
+	return n, nil
+}
+
+// TCPMem returns net.ipv4.tcp_mem: the min, pressure and max page counts
+// of memory for TCP socket buffers.
+func TCPMem() ([3]int64, error) {
+	b, err := os.ReadFile(tcpMemPath)
+	if err != nil {
+		return [3]int64{}, fmt.Errorf("read net.ipv4.tcp_mem: %w", err)
+	}
+	return ParseTCPMem(b)
+}
+
+// MemAvailable returns /proc/meminfo's MemAvailable in KiB.
+func MemAvailable() (int64, error) {
+	b, err := os.ReadFile(meminfoPath)
+	if err != nil {
+		return 0, fmt.Errorf("read /proc/meminfo: %w", err)
+	}
+	return ParseMemAvailable(b)
+}
+
+// Slabinfo returns /proc/slabinfo's caches, which only root may read.
+func Slabinfo() (map[string]SlabCache, error) {
+	b, err := os.ReadFile(slabinfoPath)
+	if err != nil {
+		return nil, fmt.Errorf("read /proc/slabinfo (root only): %w", err)
+	}
+	return ParseSlabinfo(b)
 }
 
 // ProcStat reads /proc/stat's per-CPU busy and total ticks.

@@ -52,7 +52,8 @@ func lockOne(path string, cpu int) (*os.File, error) {
 	}
 	// Only the holder writes, so a reader sees this PID or, for the
 	// moment between lock and write, an empty file (PID unknown).
-	if err := f.Truncate(0); err == nil {
+	err = f.Truncate(0)
+	if err == nil {
 		_, err = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
 	if err != nil {

@@ -1,6 +1,9 @@
 package traffic
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestParse(t *testing.T) {
 	for _, tc := range []struct {
@@ -17,10 +20,34 @@ func TestParse(t *testing.T) {
 		in    string
 		proto Proto
 		ok    bool
-	}{{"", Echo, true}, {"echo", Echo, true}, {"sockperf", Sockperf, true}, {"http", "", false}} {
+	}{{"", Echo, true}, {"echo", Echo, true}, {"sockperf", Sockperf, true}, {"redis", Redis, true},
+		{"http", HTTP, true}, {"line", Line, true}, {"HTTP", "", false}, {"memcached", "", false}} {
 		got, err := ParseProto(tc.in)
 		if got != tc.proto || (err == nil) != tc.ok {
 			t.Errorf("ParseProto(%q) = %q, %v; want %q, ok %v", tc.in, got, err, tc.proto, tc.ok)
+		}
+	}
+	_, err := ParseProto("memcached")
+	if want := `unknown protocol "memcached" (want echo, sockperf, redis, http or line)`; err == nil || err.Error() != want {
+		t.Errorf("ParseProto(memcached) error = %v; want %s", err, want)
+	}
+}
+
+// TestServed: exactly the echoing protocols are served by muxbench's own
+// servers, and the refusal names them and the way to drive the others.
+func TestServed(t *testing.T) {
+	for _, p := range append(Protos, "") {
+		err := CheckServed(p)
+		if (err == nil) != p.Echoes() {
+			t.Errorf("CheckServed(%q) = %v; Echoes() = %v: want an error exactly for the non-echo protocols", p, err, p.Echoes())
+		}
+		if err == nil {
+			continue
+		}
+		for _, want := range []string{"echo and sockperf", "muxbench load -target HOST:PORT -proto " + string(p)} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("CheckServed(%q) = %q; want it to contain %q", p, err, want)
+			}
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/montanaflynn/stats"
 
+	"github.com/muxbench/muxbench/backends/epoll"
 	"github.com/muxbench/muxbench/results"
 	"github.com/muxbench/muxbench/waitcost"
 )
@@ -39,7 +40,7 @@ const (
 
 // Row is one claim with its figure and verdict.
 type Row struct {
-	N        int     `json:"n"`        // the claim's number (1-12), as the seed notes are quoted
+	N        int     `json:"n"`        // the claim's number (1-12) in the claims table: Claims[N-1]
 	Claim    string  `json:"claim"`    // the claim, paraphrased
 	Measured string  `json:"measured"` // what was measured to test it ("" when not measured)
 	Figure   string  `json:"figure"`   // the figure: medians with their spread
@@ -87,7 +88,9 @@ func Table(ev Evidence) []Row {
 	return rows
 }
 
-// Claims are the seed's claims, paraphrased, in the order they are numbered.
+// Claims are what the seed notes claim (the README names them), paraphrased,
+// in the order they are numbered: claim n is Claims[n-1], and code, reports
+// and the README's claims table refer to a claim by that number.
 var Claims = []string{
 	"select can watch at most FD_SETSIZE = 1024 fds; raising it needs a kernel rebuild",
 	"select and poll scan every watched fd on every call, so their cost grows linearly with idle fds; epoll stays flat",
@@ -109,14 +112,14 @@ var needs = []string{
 	"multiplexer-alone fits (waitcost) and no select/poll/epoll sweep",
 	"multiplexer-alone points for select and poll (waitcost)",
 	"multiplexer-alone fit for epoll (waitcost)",
-	"epoll-lt and epoll-et at the same points",
+	epoll.NameLT + " and " + epoll.NameET + " at the same points",
 	"pitfall run (muxbench pitfalls)",
 	"pitfall run (muxbench pitfalls)",
-	"epoll-mod and epoll-lt at the same points",
+	epoll.NameMod + " and " + epoll.NameLT + " at the same points",
 	"pitfall run (muxbench pitfalls)",
-	"poll and epoll-lt at several active counts on the same fds",
+	"poll and " + epoll.NameLT + " at several active counts on the same fds",
 	"epoll point near the open-file limit",
-	"epoll-busy and epoll-lt at the same points",
+	epoll.NameBusy + " and " + epoll.NameLT + " at the same points",
 }
 
 // minReps is the fewest repetitions a figure needs before a difference

@@ -2,13 +2,13 @@ package claims
 
 import (
 	"flag"
-	"github.com/muxbench/muxbench/waitcost"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/muxbench/muxbench/internal/golden"
 	"github.com/muxbench/muxbench/results"
+	"github.com/muxbench/muxbench/waitcost"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -80,7 +80,7 @@ func wp(backend string, n int, sparse bool, vs ...float64) waitcost.Point {
 	if sparse {
 		layout = waitcost.LayoutSparse
 	}
-	return waitcost.Point{Backend: backend, N: n, K: 1, Layout: layout, Position: waitcost.PositionLow, Status: results.StatusOK,
+	return waitcost.Point{Backend: backend, Mode: waitcost.ModeHot, Table: waitcost.TableShared, N: n, K: 1, Layout: layout, Position: waitcost.PositionLow, Status: results.StatusOK,
 		NsPerCall: waitcost.Stat{Median: vs[len(vs)/2], Min: lo, Max: hi}, Reps: len(vs)}
 }
 
@@ -114,8 +114,33 @@ var flatEpoll = waitcost.Fit{Backend: "epoll-lt",
 	Events: &waitcost.LinearFit{Intercept: est(900, 890, 910), PerFD: est(0.0001, -0.0002, 0.0004), PerEvent: &waitcost.Estimate{Value: 40, Lo: 35, Hi: 45}, R2: 0.9, XMin: 10, XMax: 19960},
 }
 
+// rec is a waitcost record of hot scans in the shared fd table (as
+// version 1 records are), with these fits and points.
 func rec(fits []waitcost.Fit, pts ...waitcost.Point) *waitcost.Record {
-	return &waitcost.Record{Fits: fits, Points: pts}
+	for i := range fits {
+		fits[i].Mode, fits[i].Table = waitcost.ModeHot, waitcost.TableShared
+	}
+	cfg := waitcost.Config{Modes: []string{waitcost.ModeHot}, Tables: []string{waitcost.TableShared}}
+	return &waitcost.Record{Config: cfg, Fits: fits, Points: pts}
+}
+
+// withBlocking adds blocking wake-up fits (shared fd table) to r.
+func withBlocking(r *waitcost.Record, fits ...waitcost.Fit) *waitcost.Record {
+	r.Config.Modes = waitcost.Modes
+	for _, f := range fits {
+		f.Mode, f.Table = waitcost.ModeBlocking, waitcost.TableShared
+		r.Fits = append(r.Fits, f)
+	}
+	return r
+}
+
+// wakeFit is a select/poll-like blocking wake-up: 0.9 ns per watched
+// fd [0.85, 0.95], three times scanFit's hot scan.
+func wakeFit(b string) waitcost.Fit {
+	f := scanFit(b, 0.28, false)
+	f.Idle = &waitcost.LinearFit{Intercept: est(20000, 19000, 21000), PerFD: est(0.9, 0.85, 0.95), R2: 0.99, XMin: 10, XMax: 19960}
+	f.Events = nil
+	return f
 }
 
 // evidence returns a synthetic dataset built so that every claim gets the
@@ -142,8 +167,9 @@ func evidence(outcome string) Evidence {
 					pt{backend: "epoll-lt", fds: 100, active: 1, cpu: reps(50, 51, 52), p50: reps(60e3, 62e3, 61e3), util: 0.1},
 					pt{backend: "epoll-busy", fds: 100, active: 1, cpu: reps(500, 510, 505), p50: reps(20e3, 21e3, 22e3), util: 1}),
 			},
-			WaitCost: rec([]waitcost.Fit{scanFit("select", 0.28, true), scanFit("poll", 0.28, false), flatEpoll},
+			WaitCost: withBlocking(rec([]waitcost.Fit{scanFit("select", 0.28, true), scanFit("poll", 0.28, false), flatEpoll},
 				wp("poll", 1000, false, 290, 300, 310), wp("select", 1000, false, 390, 400, 410)),
+				wakeFit("select"), wakeFit("poll"), flatEpoll),
 			Pitfalls: []Pitfall{
 				{Claim: 6, Name: "et-short-read-ignore-hup", Ran: true, Reproduced: true, Measured: "the wrong loop against the correct one", Figure: "wrong: 50 of 50 closes never seen; correct: 0 of 50", Explanation: "the close came in the same edge as the data"},
 				{Claim: 7, Name: "et-accept-once", Ran: true, Reproduced: true, Measured: "the wrong loop against the correct one", Figure: "wrong: 431 of 500 never served; correct: 0 of 500", Explanation: "queued connections raise no new edge"},
@@ -178,9 +204,11 @@ func evidence(outcome string) Evidence {
 					pt{backend: "epoll-lt", fds: 10000, active: 1, cpu: reps(50, 51, 52), p50: reps(60e3, 62e3, 61e3), util: 0.1},
 					pt{backend: "epoll-busy", fds: 10000, active: 1, cpu: reps(500, 510, 505), p50: reps(20e3, 21e3, 22e3), util: 1}),
 			},
-			WaitCost: rec([]waitcost.Fit{scanFit("select", 0.28, true), scanFit("poll", 0.28, false),
+			// The hot scan's epoll grows, its blocking wake-up's does not.
+			WaitCost: withBlocking(rec([]waitcost.Fit{scanFit("select", 0.28, true), scanFit("poll", 0.28, false),
 				{Backend: "epoll-lt", Idle: &waitcost.LinearFit{Intercept: est(900, 890, 910), PerFD: est(0.05, 0.04, 0.06), R2: 0.95, XMin: 10, XMax: 19960}}},
 				wp("poll", 1000, false, 290, 350, 410), wp("select", 1000, false, 300, 360, 400)),
+				wakeFit("select"), wakeFit("poll"), flatEpoll),
 			Pitfalls: []Pitfall{
 				{Claim: 6, Name: "et-short-read-ignore-hup", Ran: false, Why: "no epoll on this kernel"},
 			},
@@ -284,5 +312,42 @@ func TestEdgeFewerCallsOnly(t *testing.T) {
 	r := Table(ev)[4]
 	if r.Verdict != HoldsOnly || !strings.HasPrefix(r.Detail, "for system calls") {
 		t.Errorf("claim 5 = %q: %s; want %q for system calls", r.Verdict, r.Detail, HoldsOnly)
+	}
+}
+
+// TestScanClaimModes: claim 2 combines the hot scan's verdict with the
+// blocking wake-up's, by its stated rule, and quotes their ratio.
+func TestScanClaimModes(t *testing.T) {
+	hotHolds := func() *waitcost.Record {
+		return rec([]waitcost.Fit{scanFit("select", 0.28, true), scanFit("poll", 0.28, false), flatEpoll})
+	}
+	noGrowth := noScan("poll")
+	noGrowth.Idle.Intercept = est(20000, 19000, 21000)
+	for _, tc := range []struct {
+		name   string
+		w      *waitcost.Record
+		want   Verdict
+		detail string
+	}{
+		{"hot only", hotHolds(), Holds, "select and poll pay per watched fd"},
+		{"both hold", withBlocking(hotHolds(), wakeFit("select"), wakeFit("poll"), flatEpoll), Holds, "does not follow N, in both the hot scan and the blocking wake-up"},
+		{"wake-up does not grow", withBlocking(hotHolds(), wakeFit("select"), noGrowth, flatEpoll), HoldsOnly,
+			"where each mode allows: in the hot scan it holds: select and poll pay per watched fd, and more per fd as N grows (select from 3,000 fds, poll from 3,000 fds: worse than linear); epoll's cost does not follow N; per blocking wake-up it does not hold: a scanning multiplexer's cost does not grow"},
+		{"wake-up without epoll", withBlocking(hotHolds(), wakeFit("select"), wakeFit("poll")), Holds, "select and poll pay per watched fd"},
+	} {
+		r := Table(Evidence{WaitCost: tc.w})[1]
+		if r.Verdict != tc.want || !strings.Contains(r.Detail, tc.detail) {
+			t.Errorf("%s: %q: %s; want %q with %q", tc.name, r.Verdict, r.Detail, tc.want, tc.detail)
+		}
+	}
+	r := Table(Evidence{WaitCost: withBlocking(hotHolds(), wakeFit("select"), wakeFit("poll"), flatEpoll)})[1]
+	for _, want := range []string{"hot scan: select 0.3 ns [0.28, 0.32] per watched fd", "blocking wake-up: select 0.9 ns [0.85, 0.95] per watched fd",
+		"per watched fd, the blocking wake-up costs the hot scan's select 3.00× [2.66–3.39], poll 3.00× [2.66–3.39]"} {
+		if !strings.Contains(r.Figure, want) {
+			t.Errorf("figure %q lacks %q", r.Figure, want)
+		}
+	}
+	if !strings.Contains(r.Measured, "shared fd table") || !strings.Contains(r.Measured, "blocking wake-up: what a server pays per wait") {
+		t.Errorf("measured %q: want the fd table and both modes named", r.Measured)
 	}
 }

@@ -22,7 +22,7 @@ func Markdown(rows []Row) string {
 		if figure == "" {
 			figure = "—"
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s |\n", r.N, human.MDCell(r.Claim), human.MDCell(measured), human.MDCell(figure), human.MDCell(verdictText(r)))
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s |\n", r.N, human.MDCell(r.Claim), human.MDCell(measured), human.MDCell(figure), human.MDCell(verdictText(r, true)))
 	}
 	b.WriteString("\nRules:\n\n")
 	for _, r := range rows {
@@ -35,14 +35,19 @@ func Markdown(rows []Row) string {
 	return b.String()
 }
 
-// verdictText is the verdict with its detail: "**holds only** for ...".
-func verdictText(r Row) string {
+// verdictText is the verdict with its detail: "**holds only** for ...",
+// or without the emphasis "holds only for ..." inside a sentence.
+func verdictText(r Row, bold bool) string {
+	v := string(r.Verdict)
+	if bold {
+		v = "**" + v + "**"
+	}
 	if r.Detail == "" {
-		return "**" + string(r.Verdict) + "**"
+		return v
 	}
 	sep := ": "
 	if r.Verdict == HoldsOnly {
 		sep = " "
 	}
-	return "**" + string(r.Verdict) + "**" + sep + r.Detail
+	return v + sep + r.Detail
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/muxbench/muxbench/backends/epoll"
+	"github.com/muxbench/muxbench/backends/poll"
 	fdselect "github.com/muxbench/muxbench/backends/select"
 	"github.com/muxbench/muxbench/internal/human"
 	"github.com/muxbench/muxbench/results"
@@ -30,27 +32,27 @@ func pct(v float64) string   { return fmt.Sprintf("%.0f%%", 100*v) }
 func fdSetSize(ev Evidence) Row {
 	row := Row{
 		Rule: fmt.Sprintf("holds when select is refused past FD_SETSIZE (%d) and nothing shows select(2) watching more; "+
-			"holds only (for the fd_set type) when select-big watched more than %d fds with select(2) itself; does not hold when select ran past it", fdselect.FDSetSize, fdselect.FDSetSize),
+			"holds only (for the fd_set type) when %s watched more than %d fds with select(2) itself; does not hold when select ran past it", fdselect.FDSetSize, fdselect.NameBig, fdselect.FDSetSize),
 		Source: "select(2): FD_SETSIZE is the size of the fd_set type; the kernel's core_sys_select (fs/select.c) sizes its bitmaps from nfds, bounded by the process's fd table",
 	}
 	selOK, selRefused, bigOK := 0, 0, 0
 	for _, r := range ev.Runs {
 		for _, s := range r.Samples {
 			switch {
-			case s.Backend == "select" && s.Status == results.StatusOK:
+			case s.Backend == fdselect.Name && s.Status == results.StatusOK:
 				selOK = max(selOK, s.FDs)
-			case s.Backend == "select" && s.Status == results.StatusUnsupported && s.FDs > fdselect.FDSetSize:
+			case s.Backend == fdselect.Name && s.Status == results.StatusUnsupported && s.FDs > fdselect.FDSetSize:
 				if selRefused == 0 || s.FDs < selRefused {
 					selRefused = s.FDs
 				}
-			case s.Backend == "select-big" && s.Status == results.StatusOK:
+			case s.Backend == fdselect.NameBig && s.Status == results.StatusOK:
 				bigOK = max(bigOK, s.FDs)
 			}
 		}
 	}
 	if ev.WaitCost != nil {
 		for _, p := range ev.WaitCost.Points {
-			if p.Backend == "select-big" && p.Status == results.StatusOK {
+			if p.Backend == fdselect.NameBig && p.Status == results.StatusOK {
 				bigOK = max(bigOK, p.N)
 			}
 		}
@@ -59,13 +61,13 @@ func fdSetSize(ev Evidence) Row {
 		row.Verdict = NotMeasured
 		return row
 	}
-	row.Measured = "the one loop over select(2) with a Go fd_set, and over raw select(2) with a bitmap sized to the highest fd (select-big)"
+	row.Measured = "the one loop over select(2) with a Go fd_set, and over raw select(2) with a bitmap sized to the highest fd (" + fdselect.NameBig + ")"
 	parts := []string{fmt.Sprintf("select ran to %s fds", human.Thousands(float64(selOK)))}
 	if selRefused > 0 {
 		parts[0] += fmt.Sprintf(", refused from %s", human.Thousands(float64(selRefused)))
 	}
 	if bigOK > 0 {
-		parts = append(parts, fmt.Sprintf("select-big ran to %s fds", human.Thousands(float64(bigOK))))
+		parts = append(parts, fmt.Sprintf("%s ran to %s fds", fdselect.NameBig, human.Thousands(float64(bigOK))))
 	}
 	row.Figure = strings.Join(parts, "; ")
 	switch {
@@ -76,7 +78,7 @@ func fdSetSize(ev Evidence) Row {
 		row.Detail = fmt.Sprintf("for the fd_set type: select(2) itself watched %s fds over a larger bitmap, no kernel change", human.Thousands(float64(bigOK)))
 	default:
 		row.Verdict = Holds
-		row.Detail = "select was refused past FD_SETSIZE; whether the kernel needs a rebuild was not measured (no select-big past it)"
+		row.Detail = "select was refused past FD_SETSIZE; whether the kernel needs a rebuild was not measured (no " + fdselect.NameBig + " past it)"
 	}
 	return row
 }
@@ -89,13 +91,13 @@ func edgeFaster(ev Evidence) Row {
 		"holds only for system calls; otherwise does not hold"}
 	var figs, wins, losses, fewer []string
 	runs := 0
-	for _, r := range runsWith(ev, "epoll-lt", "epoll-et") {
-		c := compareAt(r, "epoll-et", "epoll-lt", cpuPerReq)
+	for _, r := range runsWith(ev, epoll.NameLT, epoll.NameET) {
+		c := compareAt(r, epoll.NameET, epoll.NameLT, cpuPerReq)
 		if c.points == 0 {
 			continue
 		}
 		runs++
-		sys := compareAt(r, "epoll-et", "epoll-lt", syscallsPerReq)
+		sys := compareAt(r, epoll.NameET, epoll.NameLT, syscallsPerReq)
 		figs = append(figs, fmt.Sprintf("%s: ET/LT CPU per request %s (geomean over %s, %d apart), system calls per request %s vs %s",
 			r.Scenario.Name, ratio(c.geomean), human.Plural(c.points, "point"), c.below+c.above, count(sys.medianX), count(sys.medianY)))
 		if c.below > 0 && c.above == 0 {
@@ -111,7 +113,7 @@ func edgeFaster(ev Evidence) Row {
 		row.Verdict = NotMeasured
 		return row
 	}
-	row.Measured = "server CPU and system calls per request, epoll-et vs epoll-lt at the same points"
+	row.Measured = "server CPU and system calls per request, " + epoll.NameET + " vs " + epoll.NameLT + " at the same points"
 	row.Figure = strings.Join(figs, "; ")
 	switch {
 	case len(losses) == 0:
@@ -184,15 +186,15 @@ func compareAt(r *results.Run, x, y string, value func(results.Sample) float64) 
 // modCost tests claim 8: epoll-mod (two epoll_ctl per request) against
 // epoll-lt.
 func modCost(ev Evidence) Row {
-	row := Row{Rule: fmt.Sprintf("significant = epoll-mod's server CPU per request above epoll-lt's with the ranges apart and by %s or more; "+
-		"holds when so at every point compared, holds only at the points where it is, does not hold at none", pct(significant))}
+	row := Row{Rule: fmt.Sprintf("significant = %s's server CPU per request above %s's with the ranges apart and by %s or more; "+
+		"holds when so at every point compared, holds only at the points where it is, does not hold at none", epoll.NameMod, epoll.NameLT, pct(significant))}
 	var figs, sig, not []string
 	total := 0
-	for _, r := range runsWith(ev, "epoll-mod", "epoll-lt") {
-		for _, pt := range common(r, "epoll-mod", "epoll-lt") {
-			m, ok1 := at(r, "epoll-mod", pt[0], pt[1], cpuPerReq)
-			l, ok2 := at(r, "epoll-lt", pt[0], pt[1], cpuPerReq)
-			ctl, ok3 := at(r, "epoll-mod", pt[0], pt[1], perReq(func(d results.ServerDelta) int64 { return d.InterestMods }))
+	for _, r := range runsWith(ev, epoll.NameMod, epoll.NameLT) {
+		for _, pt := range common(r, epoll.NameMod, epoll.NameLT) {
+			m, ok1 := at(r, epoll.NameMod, pt[0], pt[1], cpuPerReq)
+			l, ok2 := at(r, epoll.NameLT, pt[0], pt[1], cpuPerReq)
+			ctl, ok3 := at(r, epoll.NameMod, pt[0], pt[1], perReq(func(d results.ServerDelta) int64 { return d.InterestMods }))
 			if !ok1 || !ok2 || !ok3 || !(l.Median > 0) {
 				continue
 			}
@@ -211,7 +213,7 @@ func modCost(ev Evidence) Row {
 		row.Verdict = NotMeasured
 		return row
 	}
-	row.Measured = "server CPU and epoll_ctl calls per request, epoll-mod vs epoll-lt"
+	row.Measured = "server CPU and epoll_ctl calls per request, " + epoll.NameMod + " vs " + epoll.NameLT
 	row.Figure = strings.Join(figs, "; ")
 	row.Verdict, row.Detail = everywhere(sig, not,
 		"MOD per event costs more CPU per request beyond the spread at every point",
@@ -242,17 +244,17 @@ func signed(v float64) string { return fmt.Sprintf("%+.0f%%", 100*v) }
 // fewActive tests claim 10: poll over epoll-lt CPU per request as the
 // active share grows, at each fd count with several active counts.
 func fewActive(ev Evidence) Row {
-	row := Row{Rule: "epoll's advantage = poll's server CPU per request above epoll-lt's with the ranges apart; " +
+	row := Row{Rule: "epoll's advantage = poll's server CPU per request above " + epoll.NameLT + "'s with the ranges apart; " +
 		"holds when it is there at the smallest active share and gone (ranges overlap) at the largest, at every fd count; " +
 		"holds only when it shrinks but stays; does not hold when it is not there at the smallest share"}
 	var figs, stayAt []string
 	holds, stays, none := 0, 0, 0
-	for _, r := range runsWith(ev, "poll", "epoll-lt") {
+	for _, r := range runsWith(ev, poll.Name, epoll.NameLT) {
 		for _, fds := range r.Scenario.FDs {
 			var shares []int
 			for _, a := range r.Scenario.Active {
-				_, ok1 := at(r, "poll", fds, a, cpuPerReq)
-				_, ok2 := at(r, "epoll-lt", fds, a, cpuPerReq)
+				_, ok1 := at(r, poll.Name, fds, a, cpuPerReq)
+				_, ok2 := at(r, epoll.NameLT, fds, a, cpuPerReq)
 				if ok1 && ok2 {
 					shares = append(shares, a)
 				}
@@ -263,8 +265,8 @@ func fewActive(ev Evidence) Row {
 			var steps []string
 			gone := 0
 			for _, a := range shares {
-				p, _ := at(r, "poll", fds, a, cpuPerReq)
-				e, _ := at(r, "epoll-lt", fds, a, cpuPerReq)
+				p, _ := at(r, poll.Name, fds, a, cpuPerReq)
+				e, _ := at(r, epoll.NameLT, fds, a, cpuPerReq)
 				mark := ""
 				if apart(p, e) != 1 {
 					mark = " (within spread)"
@@ -274,12 +276,12 @@ func fewActive(ev Evidence) Row {
 				}
 				steps = append(steps, fmt.Sprintf("%s active %s%s", human.Thousands(float64(a)), ratio(p.Median/e.Median), mark))
 			}
-			figs = append(figs, fmt.Sprintf("%s fds, poll/epoll-lt CPU per request: %s", human.Thousands(float64(fds)), strings.Join(steps, ", ")))
+			figs = append(figs, fmt.Sprintf("%s fds, %s/%s CPU per request: %s", human.Thousands(float64(fds)), poll.Name, epoll.NameLT, strings.Join(steps, ", ")))
 			lo, hi := shares[0], shares[len(shares)-1]
-			pLo, _ := at(r, "poll", fds, lo, cpuPerReq)
-			eLo, _ := at(r, "epoll-lt", fds, lo, cpuPerReq)
-			pHi, _ := at(r, "poll", fds, hi, cpuPerReq)
-			eHi, _ := at(r, "epoll-lt", fds, hi, cpuPerReq)
+			pLo, _ := at(r, poll.Name, fds, lo, cpuPerReq)
+			eLo, _ := at(r, epoll.NameLT, fds, lo, cpuPerReq)
+			pHi, _ := at(r, poll.Name, fds, hi, cpuPerReq)
+			eHi, _ := at(r, epoll.NameLT, fds, hi, cpuPerReq)
 			switch {
 			case apart(pLo, eLo) != 1:
 				none++
@@ -295,7 +297,7 @@ func fewActive(ev Evidence) Row {
 		row.Verdict = NotMeasured
 		return row
 	}
-	row.Measured = "server CPU per request, poll vs epoll-lt, closed loop, as the active connections grow at a fixed fd count"
+	row.Measured = "server CPU per request, " + poll.Name + " vs " + epoll.NameLT + ", closed loop, as the active connections grow at a fixed fd count"
 	row.Figure = strings.Join(figs, "; ")
 	switch {
 	case none > 0:
@@ -381,15 +383,15 @@ func bytesText(b float64) string { return human.Sig3(b/1024) + " KiB" }
 // busyWait tests claim 12: epoll-busy (timeout 0 in a spin) against
 // epoll-lt: latency gained, CPU burned.
 func busyWait(ev Evidence) Row {
-	row := Row{Rule: "responsive = epoll-busy's p50 latency below epoll-lt's with the ranges apart; " +
+	row := Row{Rule: "responsive = " + epoll.NameBusy + "'s p50 latency below " + epoll.NameLT + "'s with the ranges apart; " +
 		"holds when so at every point compared, holds only at the points where it is, does not hold at none; the CPU it burns is the figure beside it"}
 	var figs, faster, not []string
-	for _, r := range runsWith(ev, "epoll-busy", "epoll-lt") {
-		for _, pt := range common(r, "epoll-busy", "epoll-lt") {
-			b, ok1 := at(r, "epoll-busy", pt[0], pt[1], p50)
-			l, ok2 := at(r, "epoll-lt", pt[0], pt[1], p50)
-			bu, ok3 := at(r, "epoll-busy", pt[0], pt[1], cpuUtil)
-			lu, ok4 := at(r, "epoll-lt", pt[0], pt[1], cpuUtil)
+	for _, r := range runsWith(ev, epoll.NameBusy, epoll.NameLT) {
+		for _, pt := range common(r, epoll.NameBusy, epoll.NameLT) {
+			b, ok1 := at(r, epoll.NameBusy, pt[0], pt[1], p50)
+			l, ok2 := at(r, epoll.NameLT, pt[0], pt[1], p50)
+			bu, ok3 := at(r, epoll.NameBusy, pt[0], pt[1], cpuUtil)
+			lu, ok4 := at(r, epoll.NameLT, pt[0], pt[1], cpuUtil)
 			if !ok1 || !ok2 || !ok3 || !ok4 {
 				continue
 			}
@@ -406,7 +408,7 @@ func busyWait(ev Evidence) Row {
 		row.Verdict = NotMeasured
 		return row
 	}
-	row.Measured = "p50 latency and server CPU utilisation, epoll-busy vs epoll-lt"
+	row.Measured = "p50 latency and server CPU utilisation, " + epoll.NameBusy + " vs " + epoll.NameLT
 	row.Figure = strings.Join(figs, "; ")
 	row.Verdict, row.Detail = everywhere(faster, not,
 		"lower latency beyond the spread, at the cost of a core spinning",

@@ -8,13 +8,13 @@ package compare
 
 import (
 	"fmt"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"slices"
 	"strings"
 
 	"github.com/montanaflynn/stats"
 
 	"github.com/muxbench/muxbench/internal/human"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/results"
 )
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"math"
 	"path/filepath"
 	"slices"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/muxbench/muxbench/internal/golden"
 	"github.com/muxbench/muxbench/internal/human"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/report/reporttest"
 	"github.com/muxbench/muxbench/results"
 )

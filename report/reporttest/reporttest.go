@@ -7,13 +7,12 @@ package reporttest
 
 import (
 	"fmt"
-	"github.com/muxbench/muxbench/internal/traffic"
 	"math"
 	"math/rand/v2"
 	"time"
 
 	fdselect "github.com/muxbench/muxbench/backends/select"
-	"github.com/muxbench/muxbench/loadgen"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/results"
 )
 
@@ -145,7 +144,7 @@ func sample(b string, fds, active, rep int, o Options, noise func() float64) res
 	// queue for the whole window.
 	p50 := (30e3 + 0.6*baseCPU) * scale / (1 - math.Min(util, 0.9)) * noise()
 	p99 := p50 * 3.2 * noise()
-	if achieved < loadgen.SaturatedBelow*o.Rate {
+	if achieved < traffic.SaturatedBelow*o.Rate {
 		s.Status = results.StatusSaturated
 		p50, p99 = 40e6*noise(), 120e6*noise()
 	}

@@ -22,7 +22,6 @@ import (
 
 	"golang.org/x/perf/benchfmt"
 
-	fdselect "github.com/muxbench/muxbench/backends/select"
 	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/results"
 )
@@ -150,18 +149,19 @@ func check(dir string, out io.Writer) ([]string, error) {
 				bad("%s at %d fds: missing", b, fds)
 				continue
 			}
-			// select holds fds below FD_SETSIZE, and the server needs a dozen
-			// of its own: just below FD_SETSIZE either status is right.
+			// select holds fds below FD_SETSIZE (its MaxFD), and the server
+			// needs a dozen of its own: just below that either status is right.
 			unsupported := s.Status == results.StatusUnsupported
+			maxFD := maxFDOf(b)
 			switch {
-			case b == "select" && fds > fdselect.FDSetSize && !unsupported:
-				bad("select at %d fds: status %s; want unsupported (past FD_SETSIZE)", fds, s.Status)
+			case maxFD > 0 && fds > maxFD && !unsupported:
+				bad("%s at %d fds: status %s; want unsupported (past its fd limit, %d)", b, fds, s.Status, maxFD)
 			case unsupported && s.Active > fds-results.ServerOwnFDs:
 				// the point cannot hold its active connections: right for every backend
 			case unsupported && unusableHere(b):
 				// io_uring disabled, blocked or too old on this machine: the
 				// reason is in the record
-			case (b != "select" || fds <= 1000) && unsupported:
+			case (maxFD == 0 || fds+ownFDsSlack <= maxFD) && unsupported:
 				bad("%s at %d fds: unsupported (%s); want it measured", b, fds, s.Reason)
 			}
 		}
@@ -203,6 +203,20 @@ func checkBench(path string) (int, error) {
 		errs = append(errs, errors.New("no benchmark results"))
 	}
 	return n, errors.Join(errs...)
+}
+
+// ownFDsSlack is how far below a backend's fd limit a point must stay to
+// be measured for sure: the server's own fds (a dozen) and room to spare.
+const ownFDsSlack = 24
+
+// maxFDOf is the backend's own fd limit (lineup.Backend.MaxFD), 0 for
+// none or an unknown backend.
+func maxFDOf(name string) int {
+	b, err := lineup.Lookup(name)
+	if err != nil {
+		return 0
+	}
+	return b.MaxFD
 }
 
 // unusableHere reports whether the backend's own support check fails on

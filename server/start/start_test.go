@@ -2,9 +2,11 @@ package start
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/muxbench/muxbench/backends"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/server"
 )
@@ -34,6 +36,17 @@ func TestOrderMatchesLineup(t *testing.T) {
 		srv.Shutdown()
 		if err := <-done; err != nil {
 			t.Errorf("%s: Serve: %v", name, err)
+		}
+	}
+}
+
+// TestServerProtoNotServed: a request/reply protocol of other servers is
+// refused by every backend, with the way to drive such a server.
+func TestServerProtoNotServed(t *testing.T) {
+	for _, name := range lineup.Order {
+		_, err := Server(name, server.Config{Addr: "127.0.0.1:0", Proto: traffic.Redis})
+		if err == nil || !strings.Contains(err.Error(), "proto redis: muxbench's own servers speak only echo and sockperf") {
+			t.Errorf("Server(%q, redis) = %v; want the refusal", name, err)
 		}
 	}
 }

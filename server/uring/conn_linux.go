@@ -1,7 +1,6 @@
 package uring
 
 import (
-	"github.com/muxbench/muxbench/internal/traffic"
 	"time"
 	"unsafe"
 
@@ -9,6 +8,8 @@ import (
 
 	"github.com/muxbench/muxbench/internal/iouring"
 	"github.com/muxbench/muxbench/internal/sockperf"
+	"github.com/muxbench/muxbench/internal/traffic"
+	"github.com/muxbench/muxbench/server"
 )
 
 // Connections: accept, recv into provided buffers, one send in flight,
@@ -40,9 +41,7 @@ func (c *conn) pending() int { return len(c.sending) - c.sendOff + len(c.out) }
 
 // accepted handles a multishot accept's CQE.
 func (s *Server) accepted(cqe iouring.CQE) {
-	if s.spareFD < 0 {
-		s.spareFD, _ = unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	}
+	s.spare.Refill()
 	if cqe.Flags&iouring.CQEFMore == 0 {
 		s.accepting = false
 	}
@@ -96,32 +95,21 @@ func (s *Server) pollListener() {
 // the clients see their connections closed instead of waiting queued.
 func (s *Server) shedAll() bool {
 	for {
-		if s.spareFD < 0 {
-			s.spareFD, _ = unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-			return false
-		}
-		unix.Close(s.spareFD)
-		fd, _, err := unix.Accept4(s.lnFD, unix.SOCK_CLOEXEC)
-		if err == nil {
-			unix.Close(fd)
+		closed, err := s.spare.Shed(s.lnFD)
+		if closed {
 			s.c.ConnsRejected.Add(1)
 		}
-		s.spareFD, _ = unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		switch {
 		case err == unix.EAGAIN:
 			return true
-		case err != nil && err != unix.ECONNABORTED && err != unix.EINTR, s.spareFD < 0:
+		case err != nil && err != unix.ECONNABORTED && err != unix.EINTR, !s.spare.Held():
 			return false
 		}
 	}
 }
 
 func (s *Server) admit(fd int) {
-	// Echo latency is what is measured: never let Nagle hold a reply back.
-	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	if s.cfg.SendBuffer > 0 {
-		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, s.cfg.SendBuffer)
-	}
+	server.TuneConn(fd, s.cfg.SendBuffer)
 	for fd >= len(s.conns) {
 		s.conns = append(s.conns, nil)
 	}

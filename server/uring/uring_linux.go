@@ -61,7 +61,7 @@ const (
 // allowed to deliver, plus whatever the kernel had already received into
 // provided buffers for it in that turn (a multishot recv reads on while
 // data is there, and the cancel reaches the kernel with the next enter).
-// The event loop's bound is one read buffer (server.ReadBufferSize); this
+// The event loop's bound is one read buffer (backends.ReadBufferSize); this
 // one is the price of letting the kernel do the reads.
 const MaxHeld = stopRecvAt + bufCount*bufSize
 
@@ -95,7 +95,7 @@ type Server struct {
 	lnFD    int
 	addr    string
 	wakeFD  int
-	spareFD int
+	spare   server.Spare
 	conns   []*conn
 	gen     uint32
 	starved []*conn // recvs ended by ENOBUFS, armed again after the turn
@@ -119,7 +119,7 @@ func New(cfg server.Config) (*Server, error) {
 	if err := iouring.CheckServer(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, lnFD: -1, wakeFD: -1, spareFD: -1}
+	s := &Server{cfg: cfg, lnFD: -1, wakeFD: -1}
 	var err error
 	if s.ring, err = iouring.New(sqEntries, cqEntries, iouring.SetupFlags); err != nil {
 		return nil, err
@@ -136,7 +136,7 @@ func New(cfg server.Config) (*Server, error) {
 		s.closeAll()
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
-	s.spareFD, _ = unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0) // -1: EMFILE only counted
+	s.spare = server.OpenSpare() // none: EMFILE only counted
 	s.c.Watched.Store(2)
 	return s, nil
 }
@@ -175,15 +175,13 @@ func (s *Server) Serve() error {
 	wake.Opcode, wake.Fd, wake.OpFlags = iouring.OpPollAdd, int32(s.wakeFD), unix.POLLIN
 	wake.UserData = userData(kindWake, 0, s.wakeFD)
 	for {
-		if s.spareFD < 0 {
-			// Take the spare back before this enter submits or runs an
-			// accept that could take its fd. It is lost when another
-			// thread (the stats reader opening /proc files) took the fd
-			// shedAll freed; if an accept got it back first, no spare
-			// could be had again while every fd is held, and the queue
-			// could never be shed. (The loop's accept does the same.)
-			s.spareFD, _ = unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		}
+		// Take the spare back before this enter submits or runs an accept
+		// that could take its fd. It is lost when another thread (the
+		// stats reader opening /proc files) took the fd shedAll freed; if
+		// an accept got it back first, no spare could be had again while
+		// every fd is held, and the queue could never be shed. (The
+		// loop's accept does the same.)
+		s.spare.Refill()
 		timeout := -1
 		if s.paused {
 			timeout = max(1, int(time.Until(s.retry).Milliseconds()))
@@ -301,9 +299,10 @@ func (s *Server) closeAll() {
 	if s.ring != nil {
 		s.ring.Close() // cancels every request still in flight
 	}
-	for _, fd := range []int{s.lnFD, s.wakeFD, s.spareFD} {
+	for _, fd := range []int{s.lnFD, s.wakeFD} {
 		if fd >= 0 {
 			unix.Close(fd)
 		}
 	}
+	s.spare.Close()
 }

@@ -1,7 +1,6 @@
 package uring
 
 import (
-	"github.com/muxbench/muxbench/internal/traffic"
 	"net/netip"
 	"testing"
 	"time"
@@ -9,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/muxbench/muxbench/internal/sockperf"
+	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/server"
 )
 
