@@ -28,6 +28,12 @@ const (
 	// KeepAliveMaxSize bounds the size of one keep-alive message: the
 	// trickle is "one small message", whatever Size is.
 	KeepAliveMaxSize = 64
+	// MinKeepAlive is the shortest keep-alive interval: an idle
+	// connection trickles, one small message per interval; shorter, the
+	// idle connections flood the server (at 1 ns the window's latencies
+	// grew to a second) and are no longer idle. Scenario files' keepalive
+	// has the same bound.
+	MinKeepAlive = 100 * time.Millisecond
 )
 
 // Config describes one load-generation run. The zero value of Mode, Size,
@@ -306,8 +312,8 @@ func (c Config) Validate() error {
 		bad("Size %d: want 1..%d bytes (0 = %d)", c.Size, maxSize, DefaultSize)
 	}
 	errs = append(errs, c.validateRequest()...)
-	if c.KeepAlive < 0 {
-		bad("KeepAlive %v is negative: want 0 (silent idle connections) or an interval", c.KeepAlive)
+	if c.KeepAlive < 0 || (c.KeepAlive > 0 && c.KeepAlive < MinKeepAlive) {
+		bad("KeepAlive %v is not a trickle: want 0 (silent idle connections) or an interval of %v or more", c.KeepAlive, MinKeepAlive)
 	}
 	if c.Warmup < 0 {
 		bad("Warmup %v is negative", c.Warmup)
