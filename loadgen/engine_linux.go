@@ -282,9 +282,16 @@ func (g *gen) loop(done chan<- struct{}) {
 			g.waitEvents += int64(n)
 		}
 		if n == 0 {
-			if !spinning {
+			if !spinning && !raw {
 				// Nothing arrived: a good moment to let other goroutines
-				// (the controller, timers) run if they share our P.
+				// (the controller, timers) run, which share our P only
+				// when GOMAXPROCS is 1. With raw waits they have a P of
+				// their own, and yielding would cost far more than the
+				// wait: this goroutine is locked to its thread, so the
+				// scheduler hands our P to another thread, wakes a third
+				// to look for work, and hands the P back — futex calls
+				// and context switches on the generator's CPU, per timed
+				// wait (in open loop, per request).
 				runtime.Gosched()
 			}
 			continue
