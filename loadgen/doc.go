@@ -82,7 +82,8 @@
 // connection and reopens it (requests in flight on
 // it are counted in Lost). A request belongs to the measured window
 // [Warmup, Warmup+Duration) by its send time — the intended one in open
-// loop, the actual one in closed loop — not by when its echo arrives: when
+// loop, the actual one in closed loop (with Churn, its connection's
+// connect, from which its latency counts) — not by when its echo arrives: when
 // the window closes the generator still writes every window request that is
 // due, stops sending anything later, and drains for at most
 // min(Timeout, 1 s). Window requests answered in the window or the drain

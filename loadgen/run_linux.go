@@ -18,7 +18,8 @@ import (
 //
 // A request belongs to the measured window by when it was meant to be
 // sent, not by when its echo arrived: in open loop by its intended send
-// time, in closed loop by its actual send time, in [Warmup,
+// time, in closed loop by its actual send time (with Churn, by its
+// connection's connect, from which its latency counts), in [Warmup,
 // Warmup+Duration) after traffic started. Answers to window requests that
 // arrive in the drain after the window count (Result.Requests and the
 // histograms); window requests still unanswered when the drain ends, or
