@@ -153,6 +153,7 @@ func (g *gen) flush(c *activeConn) {
 		}
 		c.sendSeq += k
 		g.inflight += int64(k)
+		g.lastWrite = now
 		if n < len(buf) {
 			c.pend = append(c.pend[:0], buf[n:]...)
 			c.pendOff = 0

@@ -84,6 +84,7 @@ type gen struct {
 	// Owned by the loop goroutine until it exits.
 	tally            // counts for the Result
 	inflight   int64 // active requests written, echo not complete
+	lastWrite  int64 // when active requests were last written
 	kaInflight int64
 
 	events         []unix.EpollEvent
@@ -268,6 +269,13 @@ func (g *gen) loop(done chan<- struct{}) {
 		timeout, spinning := max(0, wake-t), false
 		if wake == dueWake {
 			timeout, spinning = g.pace.sleep(t, wake) // SpinBefore
+		}
+		sent := int64(noReply)
+		if g.inflight > 0 {
+			sent = g.lastWrite
+		}
+		if !spinning && g.pace.awaitReply(t, sent) { // SpinReply
+			timeout, spinning = 0, true
 		}
 		timeout = min(timeout, int64(maxRawWait))
 		n, err := epollWait(g.ep, g.events, timeout, &g.ts, raw)

@@ -88,10 +88,10 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	g.base = time.Now()
 	g.win = window{start: int64(c.Warmup), end: int64(c.Warmup + c.Duration)}
 	if !g.closed && c.Active > 0 {
-		g.pace = newPacer(1e9/c.Rate, c.Active, c.spinBefore())
+		g.pace = newPacer(1e9/c.Rate, c.Active, c.spinBefore(), c.spinReply())
 	}
 	if c.KeepAlive > 0 && len(g.idle) > 0 {
-		g.ka = newPacer(float64(c.KeepAlive)/float64(len(g.idle)), len(g.idle), 0)
+		g.ka = newPacer(float64(c.KeepAlive)/float64(len(g.idle)), len(g.idle), 0, 0)
 	}
 	g.hkEvery = int64(min(max(c.timeout()/4, time.Millisecond), 50*time.Millisecond))
 
