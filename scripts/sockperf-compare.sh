@@ -109,22 +109,34 @@ run_client() {
 	echo "$(( (c1 - c0) / replies )) $p50"
 }
 
-# ours BACKEND: one run against muxbench serve.
-ours() {
-	local fifo="$work/ctl.$RANDOM" hello port pid
+# start_serve BACKEND: start `muxbench serve -proto sockperf` on
+# SERVER_CPU; sets spid and port. Its stdin is held open on fd 9:
+# stop_serve closes it, which stops the server.
+start_serve() {
+	local fifo="$work/ctl.$RANDOM" hello
 	mkfifo "$fifo"
 	"$work/muxbench" serve -backend "$1" -proto sockperf -cpus "$SERVER_CPU" <"$fifo" >"$work/serve.out" &
-	local spid=$!
+	spid=$!
 	pids+=("$spid")
-	exec 9>"$fifo" # hold stdin open; closing it stops the server
+	exec 9>"$fifo"
+	rm -f "$fifo" # both ends are open
 	for _ in $(seq 1 200); do [ -s "$work/serve.out" ] && break; sleep 0.05; done
 	hello=$(head -n1 "$work/serve.out")
 	port=$(echo "$hello" | sed -n 's/.*"addr":"127.0.0.1:\([0-9]*\)".*/\1/p')
 	[ -n "$port" ] || { echo "muxbench serve did not start: $hello" >&2; return 1; }
-	run_client "$port" "$spid"
+}
+
+stop_serve() {
 	exec 9>&-
 	wait "$spid" || true
-	rm -f "$fifo"
+}
+
+# ours BACKEND: one run against muxbench serve.
+ours() {
+	local port spid
+	start_serve "$1"
+	run_client "$port" "$spid"
+	stop_serve
 }
 
 # theirs F: one run against `sockperf server -F F`.
@@ -189,16 +201,8 @@ client_sockperf() {
 
 # clients: the CLIENTS=1 mode (see the top of this file).
 clients() {
-	local fifo="$work/ctl" hello port spid rate rep
-	mkfifo "$fifo"
-	"$work/muxbench" serve -backend epoll-lt -proto sockperf -cpus "$SERVER_CPU" <"$fifo" >"$work/serve.out" &
-	spid=$!
-	pids+=("$spid")
-	exec 9>"$fifo" # hold stdin open; closing it stops the server
-	for _ in $(seq 1 200); do [ -s "$work/serve.out" ] && break; sleep 0.05; done
-	hello=$(head -n1 "$work/serve.out")
-	port=$(echo "$hello" | sed -n 's/.*"addr":"127.0.0.1:\([0-9]*\)".*/\1/p')
-	[ -n "$port" ] || { echo "muxbench serve did not start: $hello" >&2; return 1; }
+	local port spid rate rep
+	start_serve epoll-lt
 	echo "open loop, 1 connection, ${MSG} B; server muxbench serve -backend epoll-lt -proto sockperf on CPU $SERVER_CPU;"
 	echo "clients on CPU $CLIENT_CPU: muxbench load${LOAD_FLAGS:+ $LOAD_FLAGS} (p50 from the intended send time) and sockperf under-load;"
 	echo "$REPS runs of ${DURATION}s per rate, alternating which goes first; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -225,8 +229,7 @@ clients() {
 			"$(span 1 "$work/o")" "$(span 1 "$work/t")" "$(span 4 "$work/o")"
 	done
 	echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-	exec 9>&-
-	wait "$spid" || true
+	stop_serve
 }
 
 # span COLUMN FILE: min-max of a column.
