@@ -82,7 +82,7 @@ type Config struct {
 	// SpinReply is how long after each write, in open loop, the generator
 	// polls for the reply instead of blocking: a blocked generator lets
 	// its CPU go idle, and waking it for the reply (on a VM, a halted
-	// vCPU's wake-up, ~15–20 µs) was counted as server latency. It costs
+	// vCPU's wake-up, ~20–35 µs) was counted as server latency. It costs
 	// client CPU per request up to the reply's time or SpinReply, whichever
 	// is less. 0 means DefaultSpinReply; negative, never.
 	SpinReply time.Duration

@@ -80,7 +80,7 @@
 // Config.SpinBefore before each due send, since a timed wait wakes tens of
 // µs late on a VM, and for up to Config.SpinReply after each write while
 // its reply is awaited, since a reply that must wake an idle generator
-// CPU (on a VM, a halted vCPU) arrives ~15–20 µs later than one that
+// CPU (on a VM, a halted vCPU) arrives ~20–35 µs later than one that
 // finds it polling. Both cost client CPU (Result.ClientCPUPerRq), bounded
 // per request, not per second.
 //

@@ -92,7 +92,7 @@ const noReply = -1
 // awaitReply reports whether the loop should poll instead of blocking at
 // now because a reply is awaited to a request written at sent (noReply:
 // none is). A thread that blocks lets its CPU go idle, and the reply must
-// then wake that CPU: on a VM a halted vCPU's wake-up, ~15–20 µs, which
+// then wake that CPU: on a VM a halted vCPU's wake-up, ~20–35 µs, which
 // latency, measured up to the reply's arrival, would charge to the server
 // although the generator paid it. Polling for at most reply after a write
 // keeps the CPU awake for a prompt reply and bounds the cost, per request,

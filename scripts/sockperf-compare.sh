@@ -26,13 +26,16 @@
 # `sockperf under-load --tcp --mps R --reply-every 1 --full-rtt`, both on
 # CLIENT_CPU, MSG bytes, at each rate R of RATES (default "2000 20000"),
 # REPS runs each (default 7 in this mode), alternating which goes first.
-# It prints the medians of p50 (ours from the intended send time, i.e.
-# corrected for coordinated omission; sockperf's from its send), of the
-# per-run ratio of p50s, of p99, and of client CPU per reply (the whole
+# It prints each run's figures (stderr), then per rate the medians of
+# p50 (ours from the intended send time, i.e. corrected for coordinated
+# omission, and from the actual send; sockperf's from its send), of the
+# per-run ratios of p50s, of p99, and of client CPU per reply (the whole
 # client process, user+system from bash's `times`, over all its replies
 # warm-up included), with the load average before and after: on a busy
 # machine sockperf's own p50 spreads widely, and then no ratio is
-# trustworthy. LOAD_FLAGS adds flags to muxbench load (e.g. "-spin-reply 0").
+# trustworthy (and a starved generator sends late, which only our p50
+# from the intended time shows). LOAD_FLAGS adds flags to muxbench load
+# (e.g. "-spin-reply 0").
 #
 # MUXBENCH=PATH uses that muxbench binary instead of building one (build
 # before taking the measurement lock).
@@ -170,14 +173,15 @@ child_cpu() {
 }
 
 # client_ours PORT RATE: one open-loop run of muxbench load; prints
-# "p50_us p99_us cpu_ns_per_reply svc_p50_us".
+# "p50_us p99_us cpu_ns_per_reply send_p50_us send_p99_us" (p50 and p99
+# from the intended send time, then from the actual send).
 client_ours() {
 	local res cpu
 	res=$(child_cpu timeout $((DURATION + 60)) "$work/muxbench" load -cpus "$CLIENT_CPU" -target "127.0.0.1:$1" \
 		-proto sockperf -size "$MSG" -conns 1 -active 1 -rate "$2" -duration "${DURATION}s" -json $LOAD_FLAGS)
 	cpu=$(cat "$work/cpu")
 	echo "$res" | jq -e -r --argjson cpu "$cpu" 'select(.run_requests > 0 and .unanswered == 0) |
-		"\(.latency_ns.p50 / 1000) \(.latency_ns.p99 / 1000) \($cpu / .run_requests) \(.service_latency_ns.p50 / 1000)"' ||
+		"\(.latency_ns.p50 / 1000) \(.latency_ns.p99 / 1000) \($cpu / .run_requests) \(.service_latency_ns.p50 / 1000) \(.service_latency_ns.p99 / 1000)"' ||
 		{ echo "muxbench load at $2 req/s: no requests, or some unanswered: $res" >&2; return 1; }
 }
 
@@ -206,8 +210,8 @@ clients() {
 	echo "open loop, 1 connection, ${MSG} B; server muxbench serve -backend epoll-lt -proto sockperf on CPU $SERVER_CPU;"
 	echo "clients on CPU $CLIENT_CPU: muxbench load${LOAD_FLAGS:+ $LOAD_FLAGS} (p50 from the intended send time) and sockperf under-load;"
 	echo "$REPS runs of ${DURATION}s per rate, alternating which goes first; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-	printf '%7s %9s %9s %7s %9s %9s %10s %10s  %s\n' rate "ours p50" sockperf ratio "ours p99" sockperf "ours CPU" sockperf "p50 ranges µs, ours / sockperf (ours from send)"
-	printf '%7s %9s %9s %7s %9s %9s %10s %10s\n' "req/s" "µs" "p50 µs" "" "µs" "p99 µs" "µs/reply" "µs/reply"
+	printf '%7s %9s %9s %9s %7s %7s %9s %9s %9s %9s %9s\n' rate "ours p50" "from send" sockperf ratio "(send)" "ours p99" "from send" sockperf "ours CPU" sockperf
+	printf '%7s %9s %9s %9s %7s %7s %9s %9s %9s %9s %9s\n' "req/s" µs µs "p50 µs" "" "" µs µs "p99 µs" µs/reply µs/reply
 	for rate in $RATES; do
 		: >"$work/o"; : >"$work/t"
 		for rep in $(seq 1 "$REPS"); do
@@ -218,22 +222,29 @@ clients() {
 				client_sockperf "$port" "$rate" >>"$work/t"
 				client_ours "$port" "$rate" >>"$work/o"
 			fi
+			paste -d' ' <(tail -n1 "$work/o") <(tail -n1 "$work/t") | awk -v r="$rate" -v i="$rep/$REPS" -v l="$(cut -d' ' -f1 /proc/loadavg)" \
+				'{printf "%s req/s run %s: ours p50 %.1f µs (from send %.1f), p99 %.1f (%.1f); sockperf p50 %.1f, p99 %.1f; load %s\n", r, i, $1, $4, $2, $5, $6, $7, l}' >&2
 		done
-		# The ratio is the median of each pair's own ratio (back to back,
+		# Ratios are the median of each pair's own ratio (back to back,
 		# same server), not the ratio of the two medians.
-		printf '%7s %9.1f %9.1f %7.3f %9.1f %9.1f %10.1f %10.1f  %s / %s (%s)\n' "$rate" \
-			"$(cut -d' ' -f1 "$work/o" | median)" "$(cut -d' ' -f1 "$work/t" | median)" \
-			"$(paste -d' ' "$work/o" "$work/t" | awk '$5 > 0 {printf "%.6f\n", $1 / $5}' | median)" \
-			"$(cut -d' ' -f2 "$work/o" | median)" "$(cut -d' ' -f2 "$work/t" | median)" \
-			"$(cut -d' ' -f3 "$work/o" | median | awk '{print $1 / 1000}')" "$(cut -d' ' -f3 "$work/t" | median | awk '{print $1 / 1000}')" \
-			"$(span 1 "$work/o")" "$(span 1 "$work/t")" "$(span 4 "$work/o")"
+		printf '%7s %9.1f %9.1f %9.1f %7.3f %7.3f %9.1f %9.1f %9.1f %9.1f %9.1f\n' "$rate" \
+			"$(col 1 "$work/o" | median)" "$(col 4 "$work/o" | median)" "$(col 1 "$work/t" | median)" \
+			"$(paste -d' ' "$work/o" "$work/t" | awk '$6 > 0 {printf "%.6f\n", $1 / $6}' | median)" \
+			"$(paste -d' ' "$work/o" "$work/t" | awk '$6 > 0 {printf "%.6f\n", $4 / $6}' | median)" \
+			"$(col 2 "$work/o" | median)" "$(col 5 "$work/o" | median)" "$(col 2 "$work/t" | median)" \
+			"$(col 3 "$work/o" | median | awk '{print $1 / 1000}')" "$(col 3 "$work/t" | median | awk '{print $1 / 1000}')"
+		echo "        p50 ranges µs: ours $(span 1 "$work/o"), from send $(span 4 "$work/o"), sockperf $(span 1 "$work/t")"
+		echo "        p99 ranges µs: ours $(span 2 "$work/o"), from send $(span 5 "$work/o"), sockperf $(span 2 "$work/t")"
 	done
 	echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 	stop_serve
 }
 
+# col COLUMN FILE: one column of a file of space-separated figures.
+col() { cut -d' ' -f"$1" "$2"; }
+
 # span COLUMN FILE: min-max of a column.
-span() { cut -d' ' -f"$1" "$2" | sort -g | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.1f-%.1f", lo, hi}'; }
+span() { col "$1" "$2" | sort -g | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.1f-%.1f", lo, hi}'; }
 
 # range FILE: min-max of the first column, in µs.
 range() { cut -d' ' -f1 "$1" | sort -n | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.1f-%.1f", lo/1000, hi/1000}'; }
