@@ -92,6 +92,8 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs.Var(durationFlag{&c.Duration}, "duration", "length of the measured window: a `duration` like 5s")
 	spin := loadgen.DefaultSpinBefore
 	fs.Var(durationFlag{&spin}, "spin", "open loop: stop sleeping this `duration` before each due send and poll, so requests leave on time (0 = never; costs client CPU)")
+	spinReply := loadgen.DefaultSpinReply
+	fs.Var(durationFlag{&spinReply}, "spin-reply", "open loop: after each send, poll for the reply up to this `duration` instead of blocking, so waking the generator's CPU is not counted as server latency (0 = never; costs client CPU)")
 	fs.Var(durationFlag{&c.Timeout}, "timeout", "an echo (or reply) not complete after this `duration` (> 0) is a timeout error")
 	fs.Float64Var(&c.ConnectRate, "connect-rate", loadgen.DefaultConnectRate, "connections opened per second (`N` > 0)")
 	fs.IntVar(&c.Pipeline, "pipeline", 0, fmt.Sprintf("open loop: at most `N` requests in flight per active connection (1 = wrk2-style, no pipelining; default %d for echo and sockperf, %d for redis, http and line)",
@@ -128,10 +130,8 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := out.share(&c); err != nil {
 		return err
 	}
-	c.SpinBefore = spin
-	if spin == 0 {
-		c.SpinBefore = -1 // the flag's 0 means never; the Config's 0 means the default
-	}
+	// The flags' 0 means never; the Config's 0 means the default.
+	c.SpinBefore, c.SpinReply = spinField(spin), spinField(spinReply)
 	if c.Target == "" {
 		return usageErrorf("-target is required (e.g. -target 127.0.0.1:7000)")
 	}
@@ -381,4 +381,14 @@ func (b *loadBar) finish() {
 		_ = b.bar.Finish()
 		b.bar = nil
 	}
+}
+
+// spinField turns a -spin or -spin-reply value into its Config field:
+// the flag's 0 (never) is the field's negative; the field's 0 would be
+// the default.
+func spinField(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
