@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -237,19 +236,5 @@ func TestServeStdinLongLine(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("serve still running 20s after EOF")
-	}
-}
-
-func TestReadLine(t *testing.T) {
-	long := strings.Repeat("y", maxControlLine+1)
-	rd := bufio.NewReaderSize(strings.NewReader("stats\r\n"+long+"\nquit\n"+strings.Repeat("z", maxControlLine)+"\nlast"), 16)
-	for i, want := range []struct {
-		line string
-		err  error
-	}{{"stats", nil}, {"", errLineTooLong}, {"quit", nil}, {strings.Repeat("z", maxControlLine), nil}, {"last", nil}, {"", io.EOF}} {
-		line, err := readLine(rd, maxControlLine)
-		if line != want.line || !errors.Is(err, want.err) {
-			t.Errorf("line %d: %.20q, %v; want %.20q, %v", i, line, err, want.line, want.err)
-		}
 	}
 }
