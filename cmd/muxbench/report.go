@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/muxbench/muxbench/harness/suite"
 	"github.com/muxbench/muxbench/report"
 	"github.com/muxbench/muxbench/results"
 )
@@ -71,10 +72,10 @@ func runReport(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			if *out != "" || *labels != "" {
 				return usageErrorf("%s is a suite's directory: its report.md is rewritten in place (drop -out and -labels)", paths[0])
 			}
-			if _, err := writeSuiteReport(dir, rec); err != nil {
+			if _, err := suite.WriteReport(dir, rec, evidenceReaders); err != nil {
 				return err
 			}
-			fmt.Fprintf(stderr, "muxbench report: wrote %s\n", describeWritten(dir, []string{claimsFile, report.ReportFile}))
+			fmt.Fprintf(stderr, "muxbench report: wrote %s\n", describeWritten(dir, []string{suite.ClaimsFile, report.ReportFile}))
 			return nil
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/muxbench/muxbench/harness"
+	"github.com/muxbench/muxbench/harness/suite"
 	"github.com/muxbench/muxbench/internal/cpuset"
 	"github.com/muxbench/muxbench/internal/human"
 	"github.com/muxbench/muxbench/internal/preflight"
@@ -333,7 +334,7 @@ func prepareOutDir(dir string, force bool) error {
 				return fmt.Errorf("-force: remove the previous suite's %s: %w", p.Dir, err)
 			}
 		}
-		for _, name := range []string{results.SuiteFile, claimsFile} {
+		for _, name := range []string{results.SuiteFile, suite.ClaimsFile} {
 			if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("-force: remove the previous suite's %s: %w", name, err)
 			}
