@@ -83,15 +83,16 @@ type Config struct {
 	// schedule although a timed wait wakes tens of µs late (on a 2-CPU VM,
 	// ~40 µs: without this it showed up as server latency). It costs client
 	// CPU, up to a whole core at rates above 1/SpinBefore; the generator's
-	// CPU is meant to be its own. 0 means DefaultSpinBefore; negative, never.
-	SpinBefore time.Duration
+	// CPU is meant to be its own. The zero value means DefaultSpinBefore;
+	// SpinFor(0), never.
+	SpinBefore Spin
 	// SpinReply is how long after each write, in open loop, the generator
 	// polls for the reply instead of blocking: a blocked generator lets
 	// its CPU go idle, and waking it for the reply (on a VM, a halted
 	// vCPU's wake-up, ~20–35 µs) was counted as server latency. It costs
 	// client CPU per request up to the reply's time or SpinReply, whichever
-	// is less. 0 means DefaultSpinReply; negative, never.
-	SpinReply time.Duration
+	// is less. The zero value means DefaultSpinReply; SpinFor(0), never.
+	SpinReply Spin
 	// Churn makes every request a connection of its own: connect, one
 	// request and its echo, close (the generator closes first), so the
 	// server pays accept, registration and close per request — the setup
@@ -171,22 +172,31 @@ const DefaultSpinBefore = 60 * time.Microsecond
 // the generator little CPU each.
 const DefaultSpinReply = 150 * time.Microsecond
 
-// spinBefore returns SpinBefore with the default filled in (0 = off).
-func (c Config) spinBefore() time.Duration { return spinOrDefault(c.SpinBefore, DefaultSpinBefore) }
+// Spin is a spin window (Config.SpinBefore, SpinReply) that may be left
+// unset: its zero value takes the field's default, and SpinFor sets one,
+// SpinFor(0) meaning never. A plain duration's 0 cannot say both "the
+// default" and "never", which a command line's 0 means.
+type Spin struct {
+	d   time.Duration
+	set bool
+}
 
-// spinReply returns SpinReply with the default filled in (0 = off).
-func (c Config) spinReply() time.Duration { return spinOrDefault(c.SpinReply, DefaultSpinReply) }
+// SpinFor is a spin window of d; 0 (or less) never spins.
+func SpinFor(d time.Duration) Spin { return Spin{d: max(d, 0), set: true} }
 
-// spinOrDefault reads a spin field: 0 is def, negative is off (0).
-func spinOrDefault(d, def time.Duration) time.Duration {
-	switch {
-	case d < 0:
-		return 0
-	case d == 0:
+// or returns the window, def when none was set.
+func (s Spin) or(def time.Duration) time.Duration {
+	if !s.set {
 		return def
 	}
-	return d
+	return s.d
 }
+
+// spinBefore returns SpinBefore with the default filled in (0 = off).
+func (c Config) spinBefore() time.Duration { return c.SpinBefore.or(DefaultSpinBefore) }
+
+// spinReply returns SpinReply with the default filled in (0 = off).
+func (c Config) spinReply() time.Duration { return c.SpinReply.or(DefaultSpinReply) }
 
 // mode returns c.Mode with the default filled in.
 func (c Config) mode() traffic.Mode {

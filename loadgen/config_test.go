@@ -327,3 +327,22 @@ func TestCodec(t *testing.T) {
 		}
 	}
 }
+
+// TestSpin: an unset spin window is the default; SpinFor sets one, and
+// SpinFor(0) (or a negative window) never spins.
+func TestSpin(t *testing.T) {
+	for _, tt := range []struct {
+		s    Spin
+		want time.Duration
+	}{
+		{Spin{}, DefaultSpinReply},
+		{SpinFor(0), 0},
+		{SpinFor(-time.Second), 0},
+		{SpinFor(time.Microsecond), time.Microsecond},
+	} {
+		c := Config{SpinReply: tt.s}
+		if got := c.spinReply(); got != tt.want {
+			t.Errorf("Config{SpinReply: %+v}.spinReply() = %v; want %v", tt.s, got, tt.want)
+		}
+	}
+}

@@ -223,8 +223,7 @@ func checkLoadArgs(a *loadArgs) (cpuset.Set, error) {
 	if err := a.out.share(c); err != nil {
 		return cpuset.Set{}, err
 	}
-	// The flags' 0 means never; the Config's 0 means the default.
-	c.SpinBefore, c.SpinReply = spinField(a.spin), spinField(a.spinReply)
+	c.SpinBefore, c.SpinReply = loadgen.SpinFor(a.spin), loadgen.SpinFor(a.spinReply) // a flag's 0 is never
 	if c.Target == "" {
 		return cpuset.Set{}, usageErrorf("-target is required (e.g. -target 127.0.0.1:7000)")
 	}
@@ -433,14 +432,4 @@ func (b *loadBar) finish() {
 		_ = b.bar.Finish()
 		b.bar = nil
 	}
-}
-
-// spinField turns a -spin or -spin-reply value into its Config field:
-// the flag's 0 (never) is the field's negative; the field's 0 would be
-// the default.
-func spinField(d time.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return d
 }

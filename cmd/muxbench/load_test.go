@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/muxbench/muxbench/loadfile"
 	"github.com/muxbench/muxbench/loadgen"
@@ -359,17 +358,3 @@ func TestReplaceWord(t *testing.T) {
 type loadErrString string
 
 func (e loadErrString) Error() string { return string(e) }
-
-// TestSpinField: -spin and -spin-reply 0 mean never, which the Config
-// spells negative (its 0 is the default); any other value is kept.
-func TestSpinField(t *testing.T) {
-	for _, tt := range []struct{ flag, want time.Duration }{
-		{0, -1},
-		{time.Microsecond, time.Microsecond},
-		{loadgen.DefaultSpinReply, loadgen.DefaultSpinReply},
-	} {
-		if got := spinField(tt.flag); got != tt.want {
-			t.Errorf("spinField(%v) = %v; want %v", tt.flag, got, tt.want)
-		}
-	}
-}
