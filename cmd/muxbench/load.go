@@ -289,39 +289,45 @@ func checkLoadTraffic(a *loadArgs) error {
 	return nil
 }
 
-// flagNames rewrites Config field names in a validation error into the
-// flags that set them, so the message points at what the user typed. A
-// Config reads 0 as the default, which "(0 = 64)" says; a flag's 0 is
-// refused, and leaving the flag out gives the default: "(default 64)".
-func flagNames(err error) string {
-	s := strings.ReplaceAll(err.Error(), "(0 = ", "(default ")
-	for _, r := range [][2]string{
-		{"Target", "-target"}, {"Conns", "-conns"}, {"Active", "-active"}, {"Mode", "-mode"},
-		{"Rate", "-rate"}, {"Size", "-size"}, {"KeepAlive", "-keepalive"}, {"Warmup", "-warmup"},
-		{"Duration", "-duration"}, {"Timeout", "-timeout"}, {"ConnectRate", "-connect-rate"},
-		{"Pipeline", "-pipeline"}, {"SourceIPs", "-source-ips"}, {"Proto", "-proto"},
-		{"Path", "-path"}, {"Line", "-line"}, {"Expect", "-expect"},
-	} {
-		s = replaceWord(s, r[0], r[1])
-	}
-	return s
+// loadFlagOf names the flag that sets each loadgen.Config field load
+// exposes; a field without one keeps its Go name.
+var loadFlagOf = map[string]string{
+	"Target": "-target", "Conns": "-conns", "Active": "-active", "Mode": "-mode",
+	"Rate": "-rate", "Size": "-size", "KeepAlive": "-keepalive", "Warmup": "-warmup",
+	"Duration": "-duration", "Timeout": "-timeout", "ConnectRate": "-connect-rate",
+	"Pipeline": "-pipeline", "SourceIPs": "-source-ips", "Proto": "-proto",
+	"Path": "-path", "Line": "-line", "Expect": "-expect",
 }
 
-// replaceWord replaces whole-word occurrences of old at the start of a
-// line or after a space or "(", as Validate writes field names.
-func replaceWord(s, old, new string) string {
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); {
-		if (i == 0 || s[i-1] == '\n' || s[i-1] == ' ' || s[i-1] == '(') && len(s)-i >= len(old) && s[i:i+len(old)] == old &&
-			(i+len(old) == len(s) || s[i+len(old)] == ' ' || s[i+len(old)] == ')') {
-			out = append(out, new...)
-			i += len(old)
+// flagNames is a Config validation error in load's terms, so the message
+// points at what the user typed: each field a loadgen.FieldError names is
+// the flag that sets it, and a default reads "(default 64)" (the Config
+// reads 0 as the default; a flag's 0 is refused, and leaving the flag out
+// gives the default).
+func flagNames(err error) string {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	flag := func(field string) string {
+		if f, ok := loadFlagOf[field]; ok {
+			return f
+		}
+		return field
+	}
+	lines := make([]string, len(errs))
+	for i, e := range errs {
+		var fe *loadgen.FieldError
+		if !errors.As(e, &fe) {
+			lines[i] = e.Error()
 			continue
 		}
-		out = append(out, s[i])
-		i++
+		lines[i] = fe.Message(flag)
+		if fe.Default != "" {
+			lines[i] += " (default " + fe.Default + ")"
+		}
 	}
-	return string(out)
+	return strings.Join(lines, "\n")
 }
 
 func writeLoadTable(w io.Writer, r *loadgen.Result) error {
