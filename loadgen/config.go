@@ -83,15 +83,16 @@ type Config struct {
 	// schedule although a timed wait wakes tens of µs late (on a 2-CPU VM,
 	// ~40 µs: without this it showed up as server latency). It costs client
 	// CPU, up to a whole core at rates above 1/SpinBefore; the generator's
-	// CPU is meant to be its own. 0 means DefaultSpinBefore; negative, never.
-	SpinBefore time.Duration
+	// CPU is meant to be its own. The zero value means DefaultSpinBefore;
+	// SpinFor(0), never.
+	SpinBefore Spin
 	// SpinReply is how long after each write, in open loop, the generator
 	// polls for the reply instead of blocking: a blocked generator lets
 	// its CPU go idle, and waking it for the reply (on a VM, a halted
 	// vCPU's wake-up, ~20–35 µs) was counted as server latency. It costs
 	// client CPU per request up to the reply's time or SpinReply, whichever
-	// is less. 0 means DefaultSpinReply; negative, never.
-	SpinReply time.Duration
+	// is less. The zero value means DefaultSpinReply; SpinFor(0), never.
+	SpinReply Spin
 	// Churn makes every request a connection of its own: connect, one
 	// request and its echo, close (the generator closes first), so the
 	// server pays accept, registration and close per request — the setup
@@ -171,22 +172,31 @@ const DefaultSpinBefore = 60 * time.Microsecond
 // the generator little CPU each.
 const DefaultSpinReply = 150 * time.Microsecond
 
-// spinBefore returns SpinBefore with the default filled in (0 = off).
-func (c Config) spinBefore() time.Duration { return spinOrDefault(c.SpinBefore, DefaultSpinBefore) }
+// Spin is a spin window (Config.SpinBefore, SpinReply) that may be left
+// unset: its zero value takes the field's default, and SpinFor sets one,
+// SpinFor(0) meaning never. A plain duration's 0 cannot say both "the
+// default" and "never", which a command line's 0 means.
+type Spin struct {
+	d   time.Duration
+	set bool
+}
 
-// spinReply returns SpinReply with the default filled in (0 = off).
-func (c Config) spinReply() time.Duration { return spinOrDefault(c.SpinReply, DefaultSpinReply) }
+// SpinFor is a spin window of d; 0 (or less) never spins.
+func SpinFor(d time.Duration) Spin { return Spin{d: max(d, 0), set: true} }
 
-// spinOrDefault reads a spin field: 0 is def, negative is off (0).
-func spinOrDefault(d, def time.Duration) time.Duration {
-	switch {
-	case d < 0:
-		return 0
-	case d == 0:
+// or returns the window, def when none was set.
+func (s Spin) or(def time.Duration) time.Duration {
+	if !s.set {
 		return def
 	}
-	return d
+	return s.d
 }
+
+// spinBefore returns SpinBefore with the default filled in (0 = off).
+func (c Config) spinBefore() time.Duration { return c.SpinBefore.or(DefaultSpinBefore) }
+
+// spinReply returns SpinReply with the default filled in (0 = off).
+func (c Config) spinReply() time.Duration { return c.SpinReply.or(DefaultSpinReply) }
 
 // mode returns c.Mode with the default filled in.
 func (c Config) mode() traffic.Mode {
@@ -274,87 +284,90 @@ func (c Config) keepAliveSize() int {
 // at fault and what would be accepted.
 func (c Config) Validate() error {
 	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	bad := func(field, format string, args ...any) { errs = append(errs, fieldErrorf(field, "", format, args...)) }
+	badDefault := func(field, def, format string, args ...any) {
+		errs = append(errs, fieldErrorf(field, def, format, args...))
+	}
 
 	if c.Target == "" {
-		bad("Target is empty: want host:port, e.g. 127.0.0.1:7000")
+		bad("Target", "{Target} is empty: want host:port, e.g. 127.0.0.1:7000")
 	} else if host, port, err := net.SplitHostPort(c.Target); err != nil {
-		bad("Target %q: %v (want host:port, e.g. 127.0.0.1:7000)", c.Target, err)
+		bad("Target", "{Target} %q: %v (want host:port, e.g. 127.0.0.1:7000)", c.Target, err)
 	} else if host == "" {
-		bad("Target %q has no host (want host:port, e.g. 127.0.0.1:7000)", c.Target)
+		bad("Target", "{Target} %q has no host (want host:port, e.g. 127.0.0.1:7000)", c.Target)
 	} else if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
-		bad("Target %q: port %q is not a number in 1..65535", c.Target, port)
+		bad("Target", "{Target} %q: port %q is not a number in 1..65535", c.Target, port)
 	}
 	if c.Conns < 1 {
-		bad("Conns is %d: want at least 1", c.Conns)
+		bad("Conns", "{Conns} is %d: want at least 1", c.Conns)
 	}
 	if c.Active < 0 || c.Active > c.Conns {
-		bad("Active is %d: want 0 (every connection idle) up to Conns (%d)", c.Active, c.Conns)
+		bad("Active", "{Active} is %d: want 0 (every connection idle) up to {Conns} (%d)", c.Active, c.Conns)
 	}
 	if c.Churn && c.Active == 0 {
-		bad("Churn with Active 0: churn opens and closes the active connections, so give Active 1 or more")
+		bad("Churn", "{Churn} with {Active} 0: churn opens and closes the active connections, so give {Active} 1 or more")
 	}
 	if c.Churn && c.Pipeline > 1 {
-		bad("Pipeline %d with Churn: a churned connection carries one request (leave Pipeline 0)", c.Pipeline)
+		bad("Pipeline", "{Pipeline} %d with Churn: a churned connection carries one request (leave {Pipeline} 0)", c.Pipeline)
 	}
 	switch c.Mode {
 	case "", traffic.Open:
 		if c.Active > 0 && !(c.Rate > 0) {
-			bad("Rate is %v: open loop needs a rate > 0 requests/s (or use Mode %q)", c.Rate, traffic.Closed)
+			bad("Rate", "{Rate} is %v: open loop needs a rate > 0 requests/s (or use {Mode} %q)", c.Rate, traffic.Closed)
 		}
 	case traffic.Closed:
 		if c.Rate != 0 {
-			bad("Rate is %v: closed loop sends as fast as the server answers; leave Rate 0", c.Rate)
+			bad("Rate", "{Rate} is %v: closed loop sends as fast as the server answers; leave {Rate} 0", c.Rate)
 		}
 	default:
-		bad("Mode %q: want %q or %q", c.Mode, traffic.Open, traffic.Closed)
+		bad("Mode", "{Mode} %q: want %q or %q", c.Mode, traffic.Open, traffic.Closed)
 	}
 	if math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0) || c.Rate < 0 || c.Rate > maxRate {
-		bad("Rate %v: want a finite number of requests/s in 0..%g", c.Rate, float64(maxRate))
+		bad("Rate", "{Rate} %v: want a finite number of requests/s in 0..%g", c.Rate, float64(maxRate))
 	}
 	maxSize := MaxSize
 	if _, err := traffic.ParseProto(string(c.Proto)); err != nil {
-		bad("Proto %q: want %s", c.Proto, traffic.ProtoChoices())
+		bad("Proto", "{Proto} %q: want %s", c.Proto, traffic.ProtoChoices())
 	}
 	switch c.Proto {
 	case traffic.Sockperf:
 		maxSize = MaxSockperfSize
 		if c.Size != 0 && c.Size < sockperfHeaderLen {
-			bad("Size %d: the sockperf protocol needs at least %d bytes (its header)", c.Size, sockperfHeaderLen)
+			bad("Size", "{Size} %d: the sockperf protocol needs at least %d bytes (its header)", c.Size, sockperfHeaderLen)
 		}
 	case traffic.Redis, traffic.HTTP, traffic.Line:
 		if c.Size != 0 {
-			bad("Size %d: proto %s sends its own fixed request, so a size has no meaning (leave Size 0)", c.Size, c.Proto)
+			bad("Size", "{Size} %d: proto %s sends its own fixed request, so a size has no meaning (leave {Size} 0)", c.Size, c.Proto)
 		}
 	}
 	if c.Size < 0 || c.Size > maxSize {
-		bad("Size %d: want 1..%d bytes (0 = %d)", c.Size, maxSize, DefaultSize)
+		badDefault("Size", fmt.Sprintf("%d", DefaultSize), "{Size} %d: want 1..%d bytes", c.Size, maxSize)
 	}
 	errs = append(errs, c.validateRequest()...)
 	if c.KeepAlive < 0 || (c.KeepAlive > 0 && c.KeepAlive < MinKeepAlive) {
-		bad("KeepAlive %v is not a trickle: want 0 (silent idle connections) or an interval of %v or more", c.KeepAlive, MinKeepAlive)
+		bad("KeepAlive", "{KeepAlive} %v is not a trickle: want 0 (silent idle connections) or an interval of %v or more", c.KeepAlive, MinKeepAlive)
 	}
 	if c.Warmup < 0 {
-		bad("Warmup %v is negative", c.Warmup)
+		bad("Warmup", "{Warmup} %v is negative", c.Warmup)
 	}
 	if c.Duration <= 0 {
-		bad("Duration %v: the measured window must be > 0", c.Duration)
+		bad("Duration", "{Duration} %v: the measured window must be > 0", c.Duration)
 	}
 	if c.Timeout < 0 {
-		bad("Timeout %v is negative (0 = %v)", c.Timeout, DefaultTimeout)
+		badDefault("Timeout", fmt.Sprintf("%v", DefaultTimeout), "{Timeout} %v is negative", c.Timeout)
 	}
 	if math.IsNaN(c.ConnectRate) || math.IsInf(c.ConnectRate, 0) || c.ConnectRate < 0 {
-		bad("ConnectRate %v: want connections/s > 0 (0 = %d)", c.ConnectRate, DefaultConnectRate)
+		badDefault("ConnectRate", fmt.Sprintf("%d", DefaultConnectRate), "{ConnectRate} %v: want connections/s > 0", c.ConnectRate)
 	}
 	if c.Pipeline < 0 || c.Pipeline > maxPipeline {
-		bad("Pipeline %d: want 1..%d requests in flight per connection (0 = %d)", c.Pipeline, maxPipeline, DefaultPipeline)
+		badDefault("Pipeline", fmt.Sprintf("%d", DefaultPipeline), "{Pipeline} %d: want 1..%d requests in flight per connection", c.Pipeline, maxPipeline)
 	}
 	if !c.LocalPorts.IsZero() && (c.LocalPorts.Lo == 0 || c.LocalPorts.Hi < c.LocalPorts.Lo) {
-		bad("LocalPorts %s: want lo-hi with 1 <= lo <= hi", c.LocalPorts)
+		bad("LocalPorts", "{LocalPorts} %s: want lo-hi with 1 <= lo <= hi", c.LocalPorts)
 	}
 	for i, a := range c.SourceIPs {
 		if !a.IsValid() {
-			bad("SourceIPs[%d] is not a valid address", i)
+			bad("SourceIPs", "SourceIPs[%d] is not a valid address", i)
 		}
 	}
 	return errors.Join(errs...)
@@ -363,26 +376,26 @@ func (c Config) Validate() error {
 // validateRequest checks Path, Line and Expect against Proto.
 func (c Config) validateRequest() []error {
 	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	bad := func(field, format string, args ...any) { errs = append(errs, fieldErrorf(field, "", format, args...)) }
 	switch {
 	case c.Path != "" && c.Proto != traffic.HTTP:
-		bad("Path %q: only proto %s sends a path (drop it, or use proto %s)", c.Path, traffic.HTTP, traffic.HTTP)
+		bad("Path", "{Path} %q: only proto %s sends a path (drop it, or use proto %s)", c.Path, traffic.HTTP, traffic.HTTP)
 	case c.Path != "" && (c.Path[0] != '/' || len(c.Path) > MaxLineLen || strings.IndexFunc(c.Path, notVisible) >= 0):
-		bad("Path %q: want an absolute path of at most %d printable characters without spaces, e.g. / or /index.html?x=1 (escape others as %%XX)", c.Path, MaxLineLen)
+		bad("Path", "{Path} %q: want an absolute path of at most %d printable characters without spaces, e.g. / or /index.html?x=1 (escape others as %%XX)", c.Path, MaxLineLen)
 	}
 	switch {
 	case c.Proto == traffic.Line && c.Line == "":
-		bad("Line is empty: proto %s sends one fixed request line (give one, e.g. version for memcached)", traffic.Line)
+		bad("Line", "{Line} is empty: proto %s sends one fixed request line (give one, e.g. version for memcached)", traffic.Line)
 	case c.Line != "" && c.Proto != traffic.Line:
-		bad("Line %q: only proto %s sends a request line (drop it, or use proto %s)", c.Line, traffic.Line, traffic.Line)
+		bad("Line", "{Line} %q: only proto %s sends a request line (drop it, or use proto %s)", c.Line, traffic.Line, traffic.Line)
 	case len(c.Line) > MaxLineLen || strings.IndexFunc(c.Line, isControl) >= 0:
-		bad("Line %q: want at most %d characters, none a control character (the CRLF that ends it is added)", c.Line, MaxLineLen)
+		bad("Line", "{Line} %q: want at most %d characters, none a control character (the CRLF that ends it is added)", c.Line, MaxLineLen)
 	}
 	switch {
 	case c.Expect != "" && c.Proto != traffic.Line:
-		bad("Expect %q: only proto %s checks a reply's prefix (redis wants +PONG, http a 2xx status)", c.Expect, traffic.Line)
+		bad("Expect", "{Expect} %q: only proto %s checks a reply's prefix (redis wants +PONG, http a 2xx status)", c.Expect, traffic.Line)
 	case len(c.Expect) > MaxLineLen || strings.IndexFunc(c.Expect, isControl) >= 0:
-		bad("Expect %q: want at most %d characters, none a control character (a prefix of the one reply line)", c.Expect, MaxLineLen)
+		bad("Expect", "{Expect} %q: want at most %d characters, none a control character (a prefix of the one reply line)", c.Expect, MaxLineLen)
 	}
 	return errs
 }

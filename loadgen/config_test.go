@@ -1,6 +1,8 @@
 package loadgen
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"net/netip"
 	"strings"
@@ -325,5 +327,45 @@ func TestCodec(t *testing.T) {
 		if string(x) != string(y) {
 			t.Fatalf("size %d: echo request and expected response differ", size)
 		}
+	}
+}
+
+// TestSpin: an unset spin window is the default; SpinFor sets one, and
+// SpinFor(0) (or a negative window) never spins.
+func TestSpin(t *testing.T) {
+	for _, tt := range []struct {
+		s    Spin
+		want time.Duration
+	}{
+		{Spin{}, DefaultSpinReply},
+		{SpinFor(0), 0},
+		{SpinFor(-time.Second), 0},
+		{SpinFor(time.Microsecond), time.Microsecond},
+	} {
+		c := Config{SpinReply: tt.s}
+		if got := c.spinReply(); got != tt.want {
+			t.Errorf("Config{SpinReply: %+v}.spinReply() = %v; want %v", tt.s, got, tt.want)
+		}
+	}
+}
+
+// TestFieldError: Validate's errors are FieldErrors naming the field at
+// fault; Message renames every field the message mentions, and Error keeps
+// Config's words with the default as "(0 = X)".
+func TestFieldError(t *testing.T) {
+	c := Config{Target: "127.0.0.1:1", Conns: 1, Active: 2, Rate: 1, Duration: time.Second, Pipeline: -1}
+	err := c.Validate()
+	var fe *FieldError
+	if !errors.As(err, &fe) || fe.Field != "Active" {
+		t.Fatalf("Validate: %v; want a FieldError for Active first", err)
+	}
+	upper := func(f string) string { return strings.ToUpper(f) + "%" }
+	if got, want := fe.Message(upper), "ACTIVE% is 2: want 0 (every connection idle) up to CONNS% (1)"; got != want {
+		t.Errorf("Message = %q; want %q", got, want)
+	}
+	want := "Active is 2: want 0 (every connection idle) up to Conns (1)\n" +
+		fmt.Sprintf("Pipeline -1: want 1..%d requests in flight per connection (0 = %d)", maxPipeline, DefaultPipeline)
+	if err.Error() != want {
+		t.Errorf("Error = %q; want %q", err, want)
 	}
 }

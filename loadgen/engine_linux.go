@@ -55,53 +55,67 @@ const (
 // (tally.go) and the loop's buffers. Opening the connections is
 // connectAll (connect_linux.go); loop below does everything after.
 type gen struct {
+	// What is sent, fixed for the run.
 	cfg      Config
-	d        *dialer
 	codec    codec // active requests
 	kaCodec  codec // keep-alive messages
 	closed   bool  // closed loop
 	churn    bool  // a new connection per request (Config.Churn)
 	pipeline uint64
 	timeout  int64
-
-	ep     int
-	wakeFD int
-	active []activeConn
-	idle   []idleConn
-	base   time.Time // time origin of the loop's clock
-
-	// Schedule, in ns since base.
-	win     window
-	pace    pacer // open loop: active requests
-	ka      pacer // keep-alives over all idle conns; interval 0 = none
-	hkEvery int64
-	nextHK  int64
+	// spec is the request/reply protocol's (redis, http, line), nil for
+	// an echoing one: then wbuf holds copies of its one request, written
+	// as they are, and replies are scanned (reply.go) instead of compared.
+	spec *replySpec
 
 	stop    atomic.Bool // stop sending, drain, return
 	abort   atomic.Bool // with stop: return without draining
 	loopErr error
 
-	// Owned by the loop goroutine until it exits.
+	genConns
+	genSchedule
+	genLoop
+}
+
+// genConns is the generator's connections and the epoll instance that
+// watches them.
+type genConns struct {
+	d              *dialer
+	ep             int
+	wakeFD         int
+	active         []activeConn
+	idle           []idleConn
+	kaScan         []replyScan // with spec and a keep-alive: each idle conn's reply in progress
+	connectTimeout int64
+}
+
+// genSchedule is when things are due, in ns since base.
+type genSchedule struct {
+	base    time.Time // time origin of the loop's clock
+	win     window
+	pace    pacer // open loop: active requests
+	ka      pacer // keep-alives over all idle conns; interval 0 = none
+	hkEvery int64
+	nextHK  int64
+}
+
+// genLoop is the loop goroutine's own state, owned by it until it exits:
+// counts, buffers reused for every read and write, and the echo being
+// checked.
+type genLoop struct {
 	tally            // counts for the Result
 	inflight   int64 // active requests written, echo not complete
 	lastWrite  int64 // when active requests were last written
 	kaInflight int64
 
-	events         []unix.EpollEvent
-	ts             unix.Timespec
-	rbuf, wbuf     []byte
-	expect         []byte
-	expectConn     uint32
-	expectSeq      uint64
-	expectValid    bool
-	expectKA       bool
-	connectTimeout int64
-
-	// spec is the request/reply protocol's (redis, http, line), nil for
-	// an echoing one: then wbuf holds copies of its one request, written
-	// as they are, and replies are scanned (reply.go) instead of compared.
-	spec   *replySpec
-	kaScan []replyScan // with spec and a keep-alive: each idle conn's reply in progress
+	events      []unix.EpollEvent
+	ts          unix.Timespec
+	rbuf, wbuf  []byte
+	expect      []byte
+	expectConn  uint32
+	expectSeq   uint64
+	expectValid bool
+	expectKA    bool
 	// examples describes the first error of each kind (request/reply
 	// protocols), for Result.ErrorExamples.
 	examples [numErrKinds]string
@@ -111,22 +125,25 @@ func newGen(c Config, d *dialer) (*gen, error) {
 	size := c.size()
 	g := &gen{
 		cfg:      c,
-		d:        d,
 		codec:    codec{sockperf: c.proto() == traffic.Sockperf, size: size},
 		kaCodec:  codec{sockperf: c.proto() == traffic.Sockperf, size: c.keepAliveSize()},
 		closed:   c.mode() == traffic.Closed,
 		churn:    c.Churn,
 		pipeline: uint64(c.pipeline()),
 		timeout:  int64(c.timeout()),
-		ep:       -1,
-		wakeFD:   -1,
-		tally:    newTally(),
-		events:   make([]unix.EpollEvent, 512),
-		rbuf:     make([]byte, max(readBufBytes, size)),
-		wbuf:     make([]byte, max(maxBatchBytes, size)),
-		expect:   make([]byte, size),
-
-		connectTimeout: int64(max(c.timeout(), minConnectTimeout)),
+		genConns: genConns{
+			d:              d,
+			ep:             -1,
+			wakeFD:         -1,
+			connectTimeout: int64(max(c.timeout(), minConnectTimeout)),
+		},
+		genLoop: genLoop{
+			tally:  newTally(),
+			events: make([]unix.EpollEvent, 512),
+			rbuf:   make([]byte, max(readBufBytes, size)),
+			wbuf:   make([]byte, max(maxBatchBytes, size)),
+			expect: make([]byte, size),
+		},
 	}
 	if g.spec = newReplySpec(c); g.spec != nil {
 		// Every request is the same: fill the write buffer with as many

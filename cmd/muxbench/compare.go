@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -26,24 +27,7 @@ func runCompare(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	alpha := fs.Float64("alpha", compare.DefaultAlpha, "false discovery rate `A` of the corrected Mann-Whitney U tests, in (0, 1)")
 	threshold := fs.String("threshold", "", "exit 1 when a metric gets significantly worse by more than `PCT` (e.g. 10%); default: report only")
 	format := fs.String("format", "text", "output `format`: "+strings.Join(compare.Formats, ", "))
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: muxbench %s\n\n", compareSynopsis)
-		fmt.Fprintln(stderr, "OLD and NEW are results directories or run.json files of the same scenario.")
-		fmt.Fprintln(stderr, "For each backend and point that is ok in both, compares the medians of p50,")
-		fmt.Fprintln(stderr, "p99 and server CPU per request (and achieved rate in closed loop), tests each")
-		fmt.Fprintln(stderr, "difference across repetitions (Mann-Whitney U) with a "+compare.Correction)
-		fmt.Fprintln(stderr, "correction across all the tests, and summarises each backend by the geomean")
-		fmt.Fprintln(stderr, "of its ratios with a t-interval. Points not ok in both are listed as skipped.")
-		fmt.Fprintf(stderr, "A gate needs >= %d repetitions per side at the default -alpha; a change seen\n", compare.MinRepetitions(compare.DefaultAlpha))
-		fmt.Fprintln(stderr, "at only a few points needs more (the output's power line says how many).")
-		fmt.Fprintln(stderr, "\nExit status: 0 no gate, or gate passed; 1 with -threshold, a significant")
-		fmt.Fprintln(stderr, "regression beyond it (latency or CPU higher, rate lower) or a point ok in OLD")
-		fmt.Fprintln(stderr, "and not in NEW; 2 bad arguments or unreadable input, or with -threshold, a")
-		fmt.Fprintln(stderr, "comparison that cannot decide (too few repetitions) or compared nothing (no")
-		fmt.Fprintln(stderr, "samples, different scenarios, no point in common, every point skipped).")
-		fmt.Fprintln(stderr, "\nflags:")
-		fs.PrintDefaults()
-	}
+	fs.Usage = compareUsage(fs, stderr)
 	paths, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -103,4 +87,26 @@ func parsePercent(s string) (float64, error) {
 		return 0, fmt.Errorf("must not be negative")
 	}
 	return v / 100, nil
+}
+
+// compareUsage is compare's -h: what it compares and its exit statuses.
+func compareUsage(fs *flag.FlagSet, stderr io.Writer) func() {
+	return func() {
+		fmt.Fprintf(stderr, "usage: muxbench %s\n\n", compareSynopsis)
+		fmt.Fprintln(stderr, "OLD and NEW are results directories or run.json files of the same scenario.")
+		fmt.Fprintln(stderr, "For each backend and point that is ok in both, compares the medians of p50,")
+		fmt.Fprintln(stderr, "p99 and server CPU per request (and achieved rate in closed loop), tests each")
+		fmt.Fprintln(stderr, "difference across repetitions (Mann-Whitney U) with a "+compare.Correction)
+		fmt.Fprintln(stderr, "correction across all the tests, and summarises each backend by the geomean")
+		fmt.Fprintln(stderr, "of its ratios with a t-interval. Points not ok in both are listed as skipped.")
+		fmt.Fprintf(stderr, "A gate needs >= %d repetitions per side at the default -alpha; a change seen\n", compare.MinRepetitions(compare.DefaultAlpha))
+		fmt.Fprintln(stderr, "at only a few points needs more (the output's power line says how many).")
+		fmt.Fprintln(stderr, "\nExit status: 0 no gate, or gate passed; 1 with -threshold, a significant")
+		fmt.Fprintln(stderr, "regression beyond it (latency or CPU higher, rate lower) or a point ok in OLD")
+		fmt.Fprintln(stderr, "and not in NEW; 2 bad arguments or unreadable input, or with -threshold, a")
+		fmt.Fprintln(stderr, "comparison that cannot decide (too few repetitions) or compared nothing (no")
+		fmt.Fprintln(stderr, "samples, different scenarios, no point in common, every point skipped).")
+		fmt.Fprintln(stderr, "\nflags:")
+		fs.PrintDefaults()
+	}
 }

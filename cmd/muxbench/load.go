@@ -19,6 +19,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/muxbench/muxbench/internal/cpuset"
 	"github.com/muxbench/muxbench/internal/human"
 	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/loadgen"
@@ -70,121 +71,32 @@ func (f *rateFlag) Set(s string) error {
 	return nil
 }
 
+// loadArgs is what load's flags ask for beside the Config they fill.
+type loadArgs struct {
+	c         loadgen.Config
+	mode      *string
+	rate      *rateFlag
+	spin      time.Duration // -spin; 0 means never
+	spinReply time.Duration // -spin-reply; 0 means never
+	sourceIPs *string
+	proto     *string
+	cpus      *string
+	asJSON    *bool
+	out       loadOut
+	given     map[string]bool // the flags on the command line
+}
+
 // runLoad is `muxbench load`: flags -> loadgen.Config -> loadgen.Run ->
 // JSON or a short table on stdout.
 func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("load", "load -target HOST:PORT [flags]", stderr)
-	c := loadgen.Config{
-		Warmup:   time.Second,
-		Duration: 5 * time.Second,
-		Timeout:  loadgen.DefaultTimeout,
-		Rate:     1000,
-	}
-	fs.StringVar(&c.Target, "target", "", "server to drive, `host:port`")
-	fs.IntVar(&c.Conns, "conns", 1, "total connections, idle + active")
-	fs.IntVar(&c.Active, "active", 1, "connections that carry traffic (the rest stay idle)")
-	mode := fs.String("mode", string(traffic.Open), "`open` (fixed -rate, latency from the intended send time) or closed (ping-pong)")
-	rate := &rateFlag{r: &c.Rate}
-	fs.Var(rate, "rate", "open loop: total requests per second over the active connections, `N` or N/DURATION (e.g. 5000 or 300/1m)")
-	fs.IntVar(&c.Size, "size", loadgen.DefaultSize, "`bytes` per request (echo and sockperf; the other protocols send their own request)")
-	fs.Var(durationFlag{&c.KeepAlive}, "keepalive", fmt.Sprintf("idle connections send one small message (redis, http, line: one request) per `interval` and check the reply: 0 (silent) or %v or more", loadgen.MinKeepAlive))
-	fs.Var(durationFlag{&c.Warmup}, "warmup", "traffic before the measured window, not counted: a `duration` like 1s")
-	fs.Var(durationFlag{&c.Duration}, "duration", "length of the measured window: a `duration` like 5s")
-	spin := loadgen.DefaultSpinBefore
-	fs.Var(durationFlag{&spin}, "spin", "open loop: stop sleeping this `duration` before each due send and poll, so requests leave on time (0 = never; costs client CPU)")
-	spinReply := loadgen.DefaultSpinReply
-	fs.Var(durationFlag{&spinReply}, "spin-reply", "open loop: after each send, poll for the reply up to this `duration` instead of blocking, so waking the generator's CPU is not counted as server latency (0 = never; costs client CPU)")
-	fs.Var(durationFlag{&c.Timeout}, "timeout", "an echo (or reply) not complete after this `duration` (> 0) is a timeout error")
-	fs.Float64Var(&c.ConnectRate, "connect-rate", loadgen.DefaultConnectRate, "connections opened per second (`N` > 0)")
-	fs.IntVar(&c.Pipeline, "pipeline", 0, fmt.Sprintf("open loop: at most `N` requests in flight per active connection (1 = wrk2-style, no pipelining; default %d for echo and sockperf, %d for redis, http and line)",
-		loadgen.DefaultPipelineFor(traffic.Echo), loadgen.DefaultPipelineFor(traffic.Redis)))
-	sourceIPs := fs.String("source-ips", "", "source addresses to spread connections over, `list` like 127.0.0.1,127.0.0.2 or 127.0.0.1-127.0.0.8 (default: automatic over 127.0.0.x for a loopback target)")
-	proto := fs.String("proto", string(traffic.Echo), "`protocol`: echo (plain bytes), sockperf (sockperf's TCP framing), redis (PING, +PONG back), http (HTTP/1.1 keep-alive GET -path, a 2xx reply with Content-Length back) or line (-line, one line back)")
-	fs.StringVar(&c.Path, "path", "", "-proto http: the `path` to GET (default "+loadgen.DefaultPath+"); the Host header is -target")
-	fs.StringVar(&c.Line, "line", "", "-proto line: the request `line` to send, CRLF added (e.g. version for memcached); required")
-	fs.StringVar(&c.Expect, "expect", "", "-proto line: every reply line must start with this `prefix` (e.g. \"VERSION \"; default: any line)")
-	fs.Func("server-nofile", "the server's RLIMIT_NOFILE if known (`n`; 0 = unknown), checked before connecting", func(s string) error {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			return errors.New("want the server's fd limit, a whole number (0 = unknown)")
-		}
-		c.ServerNoFile = n
-		return nil
-	})
-	cpus := fs.String("cpus", "", "pin the generator's threads to these CPUs, `list` like 1 or 2-3")
-	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
-	var out loadOut
-	out.flags(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	c.Mode = traffic.Mode(*mode) // loadgen's Validate names a bad one
-	p, err := traffic.ParseProto(*proto)
-	if err != nil {
-		return usageErrorf("-proto: %v", err)
-	}
-	c.Proto = p
-	if err := out.check(time.Now()); err != nil {
-		return err
-	}
-	if err := out.share(&c); err != nil {
-		return err
-	}
-	// The flags' 0 means never; the Config's 0 means the default.
-	c.SpinBefore, c.SpinReply = spinField(spin), spinField(spinReply)
-	if c.Target == "" {
-		return usageErrorf("-target is required (e.g. -target 127.0.0.1:7000)")
-	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	if !c.Proto.Echoes() {
-		// The request/reply protocols send one fixed request: a size
-		// would mean nothing, and they pipeline only when asked to.
-		if given["size"] {
-			return usageErrorf("-size applies to -proto echo and sockperf; -proto %s sends its own fixed request (drop -size)", c.Proto)
-		}
-		c.Size = 0
-	}
-	if !given["pipeline"] {
-		c.Pipeline = loadgen.DefaultPipelineFor(c.Proto)
-	}
-	if c.Mode == traffic.Closed {
-		if rate.set {
-			return usageErrorf("-rate applies to -mode open only; closed loop sends as fast as the server answers")
-		}
-		if given["pipeline"] {
-			return usageErrorf("-pipeline applies to -mode open only; closed loop has one request in flight per connection")
-		}
-		c.Rate = 0
-	}
-	if rate.set && c.Active == 0 {
-		return usageErrorf("-rate %v with -active 0: every connection is idle, so nothing is sent (give -active 1 or more, or drop -rate)", c.Rate)
-	}
-	// Config reads 0 as "the default"; on the command line the defaults
-	// are shown and 0 would only be a mistake.
-	switch {
-	case c.Timeout == 0:
-		return usageErrorf("-timeout 0: want a positive duration (default %v)", loadgen.DefaultTimeout)
-	case c.Pipeline == 0:
-		return usageErrorf("-pipeline 0: want 1 or more requests in flight (default %d for -proto %s)", loadgen.DefaultPipelineFor(c.Proto), c.Proto)
-	case c.ConnectRate == 0:
-		return usageErrorf("-connect-rate 0: want a positive number of connections per second (default %d)", loadgen.DefaultConnectRate)
-	case c.Size == 0 && c.Proto.Echoes():
-		return usageErrorf("-size 0: want 1 or more bytes (default %d)", loadgen.DefaultSize)
-	}
-	if *sourceIPs != "" {
-		ips, err := loadgen.ParseSourceIPs(*sourceIPs)
-		if err != nil {
-			return usageErrorf("-source-ips: %v", err)
-		}
-		c.SourceIPs = ips
-	}
-	set, err := parseCPUsFlag(*cpus)
+	a, err := parseLoadArgs(args, stderr)
 	if err != nil {
 		return err
 	}
-	if err := c.Validate(); err != nil {
-		return usageErrorf("%v", flagNames(err))
+	c := &a.c
+	set, err := checkLoadArgs(a)
+	if err != nil {
+		return err
 	}
 	// The traffic loop holds one P (it waits in raw syscalls, out of the
 	// scheduler's way); a second one keeps signal handling and progress
@@ -202,12 +114,12 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 
 	ctx, stop := notifyInterrupts()
 	defer stop()
-	if err := out.connect(c.Target); err != nil {
+	if err := a.out.connect(c.Target); err != nil {
 		return err
 	}
-	defer out.close()
-	out.hook(&c, stderr)
-	res, err := loadgen.Run(ctx, c)
+	defer a.out.close()
+	a.out.hook(c, stderr)
+	res, err := loadgen.Run(ctx, *c)
 	if bar != nil {
 		bar.finish()
 	}
@@ -221,7 +133,13 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
-	if *asJSON {
+	return writeLoadResult(a, res, stdout)
+}
+
+// writeLoadResult prints res as JSON or a table, writes -out, and exits 1
+// when the run had faults.
+func writeLoadResult(a *loadArgs, res *loadgen.Result, stdout io.Writer) error {
+	if *a.asJSON {
 		enc := json.NewEncoder(stdout)
 		if err := enc.Encode(res); err != nil {
 			return fmt.Errorf("write result: %w", err)
@@ -229,7 +147,7 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	} else if err := writeLoadTable(stdout, res); err != nil {
 		return fmt.Errorf("write result: %w", err)
 	}
-	if err := out.write(c, res); err != nil {
+	if err := a.out.write(a.c, res); err != nil {
 		return err
 	}
 	if f := res.Faults(); f != "" {
@@ -238,39 +156,178 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// flagNames rewrites Config field names in a validation error into the
-// flags that set them, so the message points at what the user typed. A
-// Config reads 0 as the default, which "(0 = 64)" says; a flag's 0 is
-// refused, and leaving the flag out gives the default: "(default 64)".
-func flagNames(err error) string {
-	s := strings.ReplaceAll(err.Error(), "(0 = ", "(default ")
-	for _, r := range [][2]string{
-		{"Target", "-target"}, {"Conns", "-conns"}, {"Active", "-active"}, {"Mode", "-mode"},
-		{"Rate", "-rate"}, {"Size", "-size"}, {"KeepAlive", "-keepalive"}, {"Warmup", "-warmup"},
-		{"Duration", "-duration"}, {"Timeout", "-timeout"}, {"ConnectRate", "-connect-rate"},
-		{"Pipeline", "-pipeline"}, {"SourceIPs", "-source-ips"}, {"Proto", "-proto"},
-		{"Path", "-path"}, {"Line", "-line"}, {"Expect", "-expect"},
-	} {
-		s = replaceWord(s, r[0], r[1])
+// parseLoadArgs defines load's flags over a Config with the command's
+// defaults and parses args.
+func parseLoadArgs(args []string, stderr io.Writer) (*loadArgs, error) {
+	fs := newFlagSet("load", "load -target HOST:PORT [flags]", stderr)
+	a := &loadArgs{c: loadgen.Config{
+		Warmup:   time.Second,
+		Duration: 5 * time.Second,
+		Timeout:  loadgen.DefaultTimeout,
+		Rate:     1000,
+	}, spin: loadgen.DefaultSpinBefore, spinReply: loadgen.DefaultSpinReply}
+	c := &a.c
+	fs.StringVar(&c.Target, "target", "", "server to drive, `host:port`")
+	fs.IntVar(&c.Conns, "conns", 1, "total connections, idle + active")
+	fs.IntVar(&c.Active, "active", 1, "connections that carry traffic (the rest stay idle)")
+	a.mode = fs.String("mode", string(traffic.Open), "`open` (fixed -rate, latency from the intended send time) or closed (ping-pong)")
+	a.rate = &rateFlag{r: &c.Rate}
+	fs.Var(a.rate, "rate", "open loop: total requests per second over the active connections, `N` or N/DURATION (e.g. 5000 or 300/1m)")
+	fs.IntVar(&c.Size, "size", loadgen.DefaultSize, "`bytes` per request (echo and sockperf; the other protocols send their own request)")
+	fs.Var(durationFlag{&c.KeepAlive}, "keepalive", fmt.Sprintf("idle connections send one small message (redis, http, line: one request) per `interval` and check the reply: 0 (silent) or %v or more", loadgen.MinKeepAlive))
+	fs.Var(durationFlag{&c.Warmup}, "warmup", "traffic before the measured window, not counted: a `duration` like 1s")
+	fs.Var(durationFlag{&c.Duration}, "duration", "length of the measured window: a `duration` like 5s")
+	fs.Var(durationFlag{&a.spin}, "spin", "open loop: stop sleeping this `duration` before each due send and poll, so requests leave on time (0 = never; costs client CPU)")
+	fs.Var(durationFlag{&a.spinReply}, "spin-reply", "open loop: after each send, poll for the reply up to this `duration` instead of blocking, so waking the generator's CPU is not counted as server latency (0 = never; costs client CPU)")
+	fs.Var(durationFlag{&c.Timeout}, "timeout", "an echo (or reply) not complete after this `duration` (> 0) is a timeout error")
+	fs.Float64Var(&c.ConnectRate, "connect-rate", loadgen.DefaultConnectRate, "connections opened per second (`N` > 0)")
+	fs.IntVar(&c.Pipeline, "pipeline", 0, fmt.Sprintf("open loop: at most `N` requests in flight per active connection (1 = wrk2-style, no pipelining; default %d for echo and sockperf, %d for redis, http and line)",
+		loadgen.DefaultPipelineFor(traffic.Echo), loadgen.DefaultPipelineFor(traffic.Redis)))
+	a.sourceIPs = fs.String("source-ips", "", "source addresses to spread connections over, `list` like 127.0.0.1,127.0.0.2 or 127.0.0.1-127.0.0.8 (default: automatic over 127.0.0.x for a loopback target)")
+	a.proto = fs.String("proto", string(traffic.Echo), "`protocol`: echo (plain bytes), sockperf (sockperf's TCP framing), redis (PING, +PONG back), http (HTTP/1.1 keep-alive GET -path, a 2xx reply with Content-Length back) or line (-line, one line back)")
+	fs.StringVar(&c.Path, "path", "", "-proto http: the `path` to GET (default "+loadgen.DefaultPath+"); the Host header is -target")
+	fs.StringVar(&c.Line, "line", "", "-proto line: the request `line` to send, CRLF added (e.g. version for memcached); required")
+	fs.StringVar(&c.Expect, "expect", "", "-proto line: every reply line must start with this `prefix` (e.g. \"VERSION \"; default: any line)")
+	fs.Func("server-nofile", "the server's RLIMIT_NOFILE if known (`n`; 0 = unknown), checked before connecting", func(s string) error {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return errors.New("want the server's fd limit, a whole number (0 = unknown)")
+		}
+		c.ServerNoFile = n
+		return nil
+	})
+	a.cpus = fs.String("cpus", "", "pin the generator's threads to these CPUs, `list` like 1 or 2-3")
+	a.asJSON = fs.Bool("json", false, "print one JSON object instead of a table")
+	a.out.flags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
 	}
-	return s
+	a.given = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { a.given[f.Name] = true })
+	return a, nil
 }
 
-// replaceWord replaces whole-word occurrences of old at the start of a
-// line or after a space or "(", as Validate writes field names.
-func replaceWord(s, old, new string) string {
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); {
-		if (i == 0 || s[i-1] == '\n' || s[i-1] == ' ' || s[i-1] == '(') && len(s)-i >= len(old) && s[i:i+len(old)] == old &&
-			(i+len(old) == len(s) || s[i+len(old)] == ' ' || s[i+len(old)] == ')') {
-			out = append(out, new...)
-			i += len(old)
+// checkLoadArgs completes a's Config from the flags that depend on each
+// other and validates it; it returns the CPUs to pin to.
+func checkLoadArgs(a *loadArgs) (cpuset.Set, error) {
+	c := &a.c
+	c.Mode = traffic.Mode(*a.mode) // loadgen's Validate names a bad one
+	p, err := traffic.ParseProto(*a.proto)
+	if err != nil {
+		return cpuset.Set{}, usageErrorf("-proto: %v", err)
+	}
+	c.Proto = p
+	if err := a.out.check(time.Now()); err != nil {
+		return cpuset.Set{}, err
+	}
+	if err := a.out.share(c); err != nil {
+		return cpuset.Set{}, err
+	}
+	c.SpinBefore, c.SpinReply = loadgen.SpinFor(a.spin), loadgen.SpinFor(a.spinReply) // a flag's 0 is never
+	if c.Target == "" {
+		return cpuset.Set{}, usageErrorf("-target is required (e.g. -target 127.0.0.1:7000)")
+	}
+	if err := checkLoadTraffic(a); err != nil {
+		return cpuset.Set{}, err
+	}
+	if *a.sourceIPs != "" {
+		ips, err := loadgen.ParseSourceIPs(*a.sourceIPs)
+		if err != nil {
+			return cpuset.Set{}, usageErrorf("-source-ips: %v", err)
+		}
+		c.SourceIPs = ips
+	}
+	set, err := parseCPUsFlag(*a.cpus)
+	if err != nil {
+		return cpuset.Set{}, err
+	}
+	if err := c.Validate(); err != nil {
+		return cpuset.Set{}, usageErrorf("%v", flagNames(err))
+	}
+	return set, nil
+}
+
+// checkLoadTraffic checks the flags that shape the traffic against the
+// protocol and mode, and fills in the per-protocol defaults.
+func checkLoadTraffic(a *loadArgs) error {
+	c, given := &a.c, a.given
+	if !c.Proto.Echoes() {
+		// The request/reply protocols send one fixed request: a size
+		// would mean nothing, and they pipeline only when asked to.
+		if given["size"] {
+			return usageErrorf("-size applies to -proto echo and sockperf; -proto %s sends its own fixed request (drop -size)", c.Proto)
+		}
+		c.Size = 0
+	}
+	if !given["pipeline"] {
+		c.Pipeline = loadgen.DefaultPipelineFor(c.Proto)
+	}
+	if c.Mode == traffic.Closed {
+		if a.rate.set {
+			return usageErrorf("-rate applies to -mode open only; closed loop sends as fast as the server answers")
+		}
+		if given["pipeline"] {
+			return usageErrorf("-pipeline applies to -mode open only; closed loop has one request in flight per connection")
+		}
+		c.Rate = 0
+	}
+	if a.rate.set && c.Active == 0 {
+		return usageErrorf("-rate %v with -active 0: every connection is idle, so nothing is sent (give -active 1 or more, or drop -rate)", c.Rate)
+	}
+	// Config reads 0 as "the default"; on the command line the defaults
+	// are shown and 0 would only be a mistake.
+	switch {
+	case c.Timeout == 0:
+		return usageErrorf("-timeout 0: want a positive duration (default %v)", loadgen.DefaultTimeout)
+	case c.Pipeline == 0:
+		return usageErrorf("-pipeline 0: want 1 or more requests in flight (default %d for -proto %s)", loadgen.DefaultPipelineFor(c.Proto), c.Proto)
+	case c.ConnectRate == 0:
+		return usageErrorf("-connect-rate 0: want a positive number of connections per second (default %d)", loadgen.DefaultConnectRate)
+	case c.Size == 0 && c.Proto.Echoes():
+		return usageErrorf("-size 0: want 1 or more bytes (default %d)", loadgen.DefaultSize)
+	}
+	return nil
+}
+
+// loadFlagOf names the flag that sets each loadgen.Config field load
+// exposes; a field without one keeps its Go name.
+var loadFlagOf = map[string]string{
+	"Target": "-target", "Conns": "-conns", "Active": "-active", "Mode": "-mode",
+	"Rate": "-rate", "Size": "-size", "KeepAlive": "-keepalive", "Warmup": "-warmup",
+	"Duration": "-duration", "Timeout": "-timeout", "ConnectRate": "-connect-rate",
+	"Pipeline": "-pipeline", "SourceIPs": "-source-ips", "Proto": "-proto",
+	"Path": "-path", "Line": "-line", "Expect": "-expect",
+}
+
+// flagNames is a Config validation error in load's terms, so the message
+// points at what the user typed: each field a loadgen.FieldError names is
+// the flag that sets it, and a default reads "(default 64)" (the Config
+// reads 0 as the default; a flag's 0 is refused, and leaving the flag out
+// gives the default).
+func flagNames(err error) string {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	flag := func(field string) string {
+		if f, ok := loadFlagOf[field]; ok {
+			return f
+		}
+		return field
+	}
+	lines := make([]string, len(errs))
+	for i, e := range errs {
+		var fe *loadgen.FieldError
+		if !errors.As(e, &fe) {
+			lines[i] = e.Error()
 			continue
 		}
-		out = append(out, s[i])
-		i++
+		lines[i] = fe.Message(flag)
+		if fe.Default != "" {
+			lines[i] += " (default " + fe.Default + ")"
+		}
 	}
-	return string(out)
+	return strings.Join(lines, "\n")
 }
 
 func writeLoadTable(w io.Writer, r *loadgen.Result) error {
@@ -381,14 +438,4 @@ func (b *loadBar) finish() {
 		_ = b.bar.Finish()
 		b.bar = nil
 	}
-}
-
-// spinField turns a -spin or -spin-reply value into its Config field:
-// the flag's 0 (never) is the field's negative; the field's 0 would be
-// the default.
-func spinField(d time.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return d
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"path/filepath"
@@ -341,35 +342,28 @@ func loadFreeAddr(t *testing.T) string {
 	return addr
 }
 
-func TestReplaceWord(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"Rate is 0: open loop needs", "-rate is 0: open loop needs"},
-		{"Size 13: the sockperf protocol", "-size 13: the sockperf protocol"},
-		{"Target is empty\nConns is 0", "-target is empty\n-conns is 0"},
-		{"RateX is fine", "RateX is fine"},
-		{"(see Rate)", "(see -rate)"},
-	}
-	for _, tt := range tests {
-		if got := flagNames(loadErrString(tt.in)); got != tt.want {
-			t.Errorf("flagNames(%q) = %q; want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
-type loadErrString string
-
-func (e loadErrString) Error() string { return string(e) }
-
-// TestSpinField: -spin and -spin-reply 0 mean never, which the Config
-// spells negative (its 0 is the default); any other value is kept.
-func TestSpinField(t *testing.T) {
-	for _, tt := range []struct{ flag, want time.Duration }{
-		{0, -1},
-		{time.Microsecond, time.Microsecond},
-		{loadgen.DefaultSpinReply, loadgen.DefaultSpinReply},
+// TestFlagNames: Config's validation errors name the flags that set the
+// fields at fault, mentioned fields included, and a default as load shows
+// it; a field with no flag keeps its name.
+func TestFlagNames(t *testing.T) {
+	ok := loadgen.Config{Target: "127.0.0.1:1", Conns: 1, Active: 1, Rate: 1, Duration: time.Second}
+	for _, tt := range []struct {
+		set  func(*loadgen.Config)
+		want string
+	}{
+		{func(c *loadgen.Config) { c.Target, c.Conns = "", 0 }, "-target is empty: want host:port, e.g. 127.0.0.1:7000\n-conns is 0: want at least 1\n-active is 1: want 0 (every connection idle) up to -conns (0)"},
+		{func(c *loadgen.Config) { c.Size = -1 }, fmt.Sprintf("-size -1: want 1..%d bytes (default %d)", loadgen.MaxSize, loadgen.DefaultSize)},
+		{func(c *loadgen.Config) { c.Churn, c.Active = true, 0 }, "Churn with -active 0: churn opens and closes the active connections, so give -active 1 or more"},
 	} {
-		if got := spinField(tt.flag); got != tt.want {
-			t.Errorf("spinField(%v) = %v; want %v", tt.flag, got, tt.want)
+		c := ok
+		tt.set(&c)
+		err := c.Validate()
+		if err == nil {
+			t.Errorf("%+v: valid; want %q", c, tt.want)
+			continue
+		}
+		if got := flagNames(err); got != tt.want {
+			t.Errorf("flagNames(%q) =\n%q; want\n%q", err, got, tt.want)
 		}
 	}
 }

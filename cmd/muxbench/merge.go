@@ -52,25 +52,9 @@ func runMerge(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	case *out == "":
 		return usageErrorf("-out DIR is required (the results directory to create)")
 	}
-	var opts loadfile.Options
-	if *backend != "" {
-		if _, err := lineup.Lookup(*backend); err != nil {
-			return usageErrorf("-backend: %v", err)
-		}
-		opts.Backend = *backend
-	}
-	if *serverFile != "" {
-		data, err := os.ReadFile(*serverFile)
-		if err != nil {
-			return usageErrorf("-server: %v", err)
-		}
-		if opts.Server, err = loadfile.ParseServer(*serverFile, data); err != nil {
-			return usageErrorf("-server: %v", err)
-		}
-		if *backend != "" && *backend != opts.Server.Hello.Backend {
-			return usageErrorf("-backend %s, but the -server file's hello says %s (drop -backend)", *backend, opts.Server.Hello.Backend)
-		}
-		opts.Backend = opts.Server.Hello.Backend
+	opts, err := mergeOptions(*backend, *serverFile)
+	if err != nil {
+		return err
 	}
 	if err := checkEmptyDir(*out); err != nil {
 		return err
@@ -83,36 +67,7 @@ func runMerge(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		}
 		return mergeRuns(paths, *out, stdout)
 	}
-	in := make([]loadfile.Input, len(paths))
-	for i, p := range paths {
-		f, err := loadfile.Read(p)
-		if err != nil {
-			return usageErrorf("%v", err)
-		}
-		in[i] = loadfile.Input{Name: p, File: f}
-	}
-	if opts.Backend == "" && !slices.ContainsFunc(in, func(x loadfile.Input) bool { return x.File.Server != nil }) {
-		return usageErrorf("give -backend NAME (the server's, from its hello line) or -server FILE, or sample the server with load -control")
-	}
-	run, ov, err := loadfile.Merge(in, opts)
-	if err != nil {
-		if errors.Is(err, loadfile.ErrNoOverlap) || errors.Is(err, loadfile.ErrMixed) || errors.Is(err, loadfile.ErrDuplicate) {
-			return usageErrorf("%v", err)
-		}
-		return err
-	}
-	if err := results.WriteDir(*out, run); err != nil {
-		return err
-	}
-	s := run.Samples[0]
-	fmt.Fprintf(stdout, "merged %d load results: windows overlap %v; %d requests, %d connections (%d active); status %s\n",
-		len(in), ov, s.Requests, s.Idle+s.Active, s.Active, s.Status)
-	if s.Reason != "" {
-		fmt.Fprintf(stdout, "reason: %s\n", s.Reason)
-	}
-	line, err := outcome(run.Samples, filepath.Join(*out, results.RunFile))
-	fmt.Fprintf(stdout, "%s\nwrote %s (muxbench report %s)\n", line, *out, *out)
-	return err
+	return mergeLoads(paths, *out, opts, stdout)
 }
 
 // parseInterleaved parses flags placed before, between or after the
@@ -214,5 +169,64 @@ func mergeRuns(dirs []string, out string, stdout io.Writer) error {
 	line, err := outcome(run.Samples, filepath.Join(out, results.RunFile))
 	fmt.Fprintf(stdout, "merged %d generators' shares: %s%s\n", len(in), line, map[bool]string{true: "; incomplete: a share was interrupted", false: ""}[run.Incomplete])
 	fmt.Fprintf(stdout, "wrote %s (muxbench report %s)\n", out, out)
+	return err
+}
+
+// mergeOptions checks -backend and reads the -server file.
+func mergeOptions(backend, serverFile string) (loadfile.Options, error) {
+	var opts loadfile.Options
+	if backend != "" {
+		if _, err := lineup.Lookup(backend); err != nil {
+			return opts, usageErrorf("-backend: %v", err)
+		}
+		opts.Backend = backend
+	}
+	if serverFile != "" {
+		data, err := os.ReadFile(serverFile)
+		if err != nil {
+			return opts, usageErrorf("-server: %v", err)
+		}
+		if opts.Server, err = loadfile.ParseServer(serverFile, data); err != nil {
+			return opts, usageErrorf("-server: %v", err)
+		}
+		if backend != "" && backend != opts.Server.Hello.Backend {
+			return opts, usageErrorf("-backend %s, but the -server file's hello says %s (drop -backend)", backend, opts.Server.Hello.Backend)
+		}
+		opts.Backend = opts.Server.Hello.Backend
+	}
+	return opts, nil
+}
+
+// mergeLoads merges the load files at paths into a new run in out.
+func mergeLoads(paths []string, out string, opts loadfile.Options, stdout io.Writer) error {
+	in := make([]loadfile.Input, len(paths))
+	for i, p := range paths {
+		f, err := loadfile.Read(p)
+		if err != nil {
+			return usageErrorf("%v", err)
+		}
+		in[i] = loadfile.Input{Name: p, File: f}
+	}
+	if opts.Backend == "" && !slices.ContainsFunc(in, func(x loadfile.Input) bool { return x.File.Server != nil }) {
+		return usageErrorf("give -backend NAME (the server's, from its hello line) or -server FILE, or sample the server with load -control")
+	}
+	run, ov, err := loadfile.Merge(in, opts)
+	if err != nil {
+		if errors.Is(err, loadfile.ErrNoOverlap) || errors.Is(err, loadfile.ErrMixed) || errors.Is(err, loadfile.ErrDuplicate) {
+			return usageErrorf("%v", err)
+		}
+		return err
+	}
+	if err := results.WriteDir(out, run); err != nil {
+		return err
+	}
+	s := run.Samples[0]
+	fmt.Fprintf(stdout, "merged %d load results: windows overlap %v; %d requests, %d connections (%d active); status %s\n",
+		len(in), ov, s.Requests, s.Idle+s.Active, s.Active, s.Status)
+	if s.Reason != "" {
+		fmt.Fprintf(stdout, "reason: %s\n", s.Reason)
+	}
+	line, err := outcome(run.Samples, filepath.Join(out, results.RunFile))
+	fmt.Fprintf(stdout, "%s\nwrote %s (muxbench report %s)\n", line, out, out)
 	return err
 }

@@ -57,17 +57,8 @@ func runPitfalls(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("find this program to start servers with: %w", err)
 	}
-	if *out != "" {
-		if err := checkOutDir(*out, *force); err != nil {
-			return err
-		}
-	}
-	dir := *out
-	if dir == "" {
-		if dir, err = results.CreateDir(filepath.Join("results", "pitfalls-"+time.Now().Format("20060102-150405"))); err != nil {
-			return err
-		}
-	} else if err := preparePitfallsDir(dir, *force); err != nil {
+	dir, err := pitfallsDir(*out, *force)
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "writing %s\n", dir)
@@ -86,24 +77,7 @@ func runPitfalls(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if err := pitfalls.Write(dir, f); err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout)
-	for _, p := range f.Pitfalls {
-		fmt.Fprintf(stdout, "%d %-26s %-18s wrong: %s\n", p.Number, p.Name, p.Status, pitfallFigure(p.Wrong))
-	}
-	if runErr != nil {
-		return &exitError{code: interruptStatus(ctx), err: fmt.Errorf("interrupted: %s holds the %d pitfalls finished: %w", dir, len(f.Pitfalls), runErr)}
-	}
-	var failed []string
-	for _, p := range f.Pitfalls {
-		if p.Status == pitfalls.StatusError {
-			failed = append(failed, fmt.Sprintf("%s: %s", p.Name, p.Error))
-		}
-	}
-	fmt.Fprintf(stderr, "\nresults: %s (%s)\n", dir, strings.Join(pitfallFiles, ", "))
-	if len(failed) > 0 {
-		return fmt.Errorf("%d pitfall runs could not be made (see %s):\n  %s", len(failed), filepath.Join(dir, pitfalls.ReportFile), strings.Join(failed, "\n  "))
-	}
-	return nil
+	return finishPitfalls(ctx, f, runErr, dir, stdout, stderr)
 }
 
 func pitfallFigure(o pitfalls.Outcome) string {
@@ -166,5 +140,48 @@ func readPitfallEvidence(dir string, ev *claims.Evidence) error {
 		return err
 	}
 	ev.Pitfalls = append(ev.Pitfalls, pitfalls.ClaimEvidence(f)...)
+	return nil
+}
+
+// pitfallsDir is -out, checked and prepared, or a new directory under
+// results/.
+func pitfallsDir(out string, force bool) (string, error) {
+	if out != "" {
+		if err := checkOutDir(out, force); err != nil {
+			return "", err
+		}
+	}
+	dir := out
+	var err error
+	if dir == "" {
+		if dir, err = results.CreateDir(filepath.Join("results", "pitfalls-"+time.Now().Format("20060102-150405"))); err != nil {
+			return "", err
+		}
+	} else if err := preparePitfallsDir(dir, force); err != nil {
+		return "", err
+	}
+	return dir, nil
+}
+
+// finishPitfalls prints the pitfalls' outcome; its error sets the exit
+// status: interrupted, or a pitfall that could not be run.
+func finishPitfalls(ctx context.Context, f *pitfalls.File, runErr error, dir string, stdout, stderr io.Writer) error {
+	fmt.Fprintln(stdout)
+	for _, p := range f.Pitfalls {
+		fmt.Fprintf(stdout, "%d %-26s %-18s wrong: %s\n", p.Number, p.Name, p.Status, pitfallFigure(p.Wrong))
+	}
+	if runErr != nil {
+		return &exitError{code: interruptStatus(ctx), err: fmt.Errorf("interrupted: %s holds the %d pitfalls finished: %w", dir, len(f.Pitfalls), runErr)}
+	}
+	var failed []string
+	for _, p := range f.Pitfalls {
+		if p.Status == pitfalls.StatusError {
+			failed = append(failed, fmt.Sprintf("%s: %s", p.Name, p.Error))
+		}
+	}
+	fmt.Fprintf(stderr, "\nresults: %s (%s)\n", dir, strings.Join(pitfallFiles, ", "))
+	if len(failed) > 0 {
+		return fmt.Errorf("%d pitfall runs could not be made (see %s):\n  %s", len(failed), filepath.Join(dir, pitfalls.ReportFile), strings.Join(failed, "\n  "))
+	}
 	return nil
 }

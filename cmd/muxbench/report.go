@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/muxbench/muxbench/harness/suite"
 	"github.com/muxbench/muxbench/report"
 	"github.com/muxbench/muxbench/results"
 )
@@ -64,30 +65,13 @@ func runReport(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 
 	if len(paths) == 1 {
-		if rec, ok, err := results.ReadSuite(runDir(paths[0])); ok {
-			if err != nil {
-				return &exitError{code: 2, err: err}
-			}
-			if *out != "" || *labels != "" {
-				return usageErrorf("%s is a suite's directory: its report.md is rewritten in place (drop -out and -labels)", paths[0])
-			}
-			if _, err := writeSuiteReport(dir, rec); err != nil {
-				return err
-			}
-			fmt.Fprintf(stderr, "muxbench report: wrote %s\n", describeWritten(dir, []string{claimsFile, report.ReportFile}))
-			return nil
+		if done, err := reportSuite(paths[0], dir, *out != "" || *labels != "", stderr); done {
+			return err
 		}
 	}
-	inputs := make([]report.Input, len(paths))
-	for i, p := range paths {
-		run, err := results.ReadRun(p)
-		if err != nil {
-			return &exitError{code: 2, err: fmt.Errorf("read %s: %w", p, err)}
-		}
-		if len(run.Samples) == 0 {
-			return usageErrorf("%s has no samples: nothing to chart (was the run stopped before its first sample finished?)", p)
-		}
-		inputs[i] = report.Input{Label: strings.TrimSpace(names[i]), Run: run}
+	inputs, err := readReportInputs(paths, names)
+	if err != nil {
+		return err
 	}
 	written, err := writeReport(dir, inputs...)
 	if err != nil {
@@ -229,4 +213,41 @@ func defaultLabels(paths []string) []string {
 		}
 	}
 	return make([]string, len(paths))
+}
+
+// reportSuite rewrites the claims table and report.md of path when it is a
+// suite's directory (then done is true); moved says -out or -labels was
+// given, which a suite refuses.
+func reportSuite(path, dir string, moved bool, stderr io.Writer) (done bool, err error) {
+	rec, ok, err := results.ReadSuite(runDir(path))
+	if !ok {
+		return false, nil
+	}
+	if err != nil {
+		return true, &exitError{code: 2, err: err}
+	}
+	if moved {
+		return true, usageErrorf("%s is a suite's directory: its report.md is rewritten in place (drop -out and -labels)", path)
+	}
+	if _, err := suite.WriteReport(dir, rec, evidenceReaders); err != nil {
+		return true, err
+	}
+	fmt.Fprintf(stderr, "muxbench report: wrote %s\n", describeWritten(dir, []string{suite.ClaimsFile, report.ReportFile}))
+	return true, nil
+}
+
+// readReportInputs reads the runs at paths, labelled with names.
+func readReportInputs(paths, names []string) ([]report.Input, error) {
+	inputs := make([]report.Input, len(paths))
+	for i, p := range paths {
+		run, err := results.ReadRun(p)
+		if err != nil {
+			return nil, &exitError{code: 2, err: fmt.Errorf("read %s: %w", p, err)}
+		}
+		if len(run.Samples) == 0 {
+			return nil, usageErrorf("%s has no samples: nothing to chart (was the run stopped before its first sample finished?)", p)
+		}
+		inputs[i] = report.Input{Label: strings.TrimSpace(names[i]), Run: run}
+	}
+	return inputs, nil
 }

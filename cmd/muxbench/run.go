@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/muxbench/muxbench/harness"
+	"github.com/muxbench/muxbench/harness/suite"
 	"github.com/muxbench/muxbench/internal/cpuset"
 	"github.com/muxbench/muxbench/internal/human"
 	"github.com/muxbench/muxbench/internal/preflight"
@@ -33,62 +35,34 @@ func init() {
 	}
 }
 
+// runArgs is what run's flags and argument ask for.
+type runArgs struct {
+	out      string
+	force    bool
+	timeout  time.Duration
+	noReport bool
+	remote   runRemote
+	ext      runExternal
+	name     string // the scenario or suite
+}
+
+// runPlan is what run will do: one scenario, or a suite of them.
+type runPlan struct {
+	sc       results.Scenario // the scenario, or the suite's first
+	suite    scenarios.Suite
+	suiteScs []results.Scenario
+	isSuite  bool
+	x        *harness.External
+}
+
 func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("run", "run [flags] [SCENARIO|FILE.yaml]   (default scenario: quick; see muxbench list)", stderr)
-	out := fs.String("out", "", "results `directory`, created if missing; an existing one must be empty unless -force (default results/SCENARIO-YYYYMMDD-HHMMSS, or -2, -3... when taken)")
-	force := fs.Bool("force", false, "with -out, replace the previous run in that directory: its "+strings.Join(runFilePatterns(), ", ")+" and loads/ are removed first")
-	timeout := fs.Duration("timeout", loadgen.DefaultTimeout, "per-request `timeout` of the load generator (> 0)")
-	noReport := fs.Bool("no-report", false, "skip charts and report.md (run.json, summary.csv and bench.txt are still written)")
-	var remote runRemote
-	remote.flags(fs)
-	var ext runExternal
-	ext.flags(fs)
-	rest, err := parseArgs(fs, args)
+	a, err := parseRunArgs(args, stderr)
 	if err != nil {
 		return err
 	}
-	if *timeout <= 0 {
-		return usageErrorf("-timeout %v: want a positive duration, e.g. %v (the default)", *timeout, loadgen.DefaultTimeout)
-	}
-	if *force && *out == "" {
-		return usageErrorf("-force needs -out (a default results directory is always new)")
-	}
-	if len(rest) > 1 {
-		return usageErrorf("one scenario at a time (got %d: %v)", len(rest), rest)
-	}
-	if err := remote.check(time.Now()); err != nil {
-		return err
-	}
-	if err := ext.check(remote.on()); err != nil {
-		return err
-	}
-	name := "quick"
-	if len(rest) == 1 {
-		name = rest[0]
-	}
-	suite, suiteScs, isSuite, err := scenarios.LoadSuite(name)
-	if err != nil {
-		return usageErrorf("%v", err)
-	}
-	var sc results.Scenario
-	if isSuite && remote.on() {
-		return usageErrorf("-server drives one scenario; suite %s also runs parts that start their own servers (pitfalls, waitcost): run its scenarios one at a time with -server", suite.Name)
-	}
-	if isSuite {
-		sc = suiteScs[0]
-	} else if sc, err = scenarios.Load(name); err != nil {
-		return usageErrorf("%v", err)
-	}
-	x, err := ext.fit(&sc, suite.Name, stderr)
+	p, err := planRun(&a, stderr)
 	if err != nil {
 		return err
-	}
-	for _, s := range append([]results.Scenario{sc}, suiteScs...) {
-		// Every server a run sweeps is one of muxbench's own, unless it
-		// is an external server (-exec, -attach).
-		if err := traffic.CheckServed(s.Proto); err != nil && x == nil {
-			return usageErrorf("scenario %s: proto %s: %v", s.Name, s.Proto, err)
-		}
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -97,29 +71,126 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	// From here a signal stops the run with what it finished (none yet).
 	ctx, stop := notifyInterrupts()
 	defer stop()
-	if *out != "" {
-		if err := checkOutDir(*out, *force); err != nil {
+	if a.out != "" {
+		if err := checkOutDir(a.out, a.force); err != nil {
 			return err
 		}
 	}
 	var rem *harness.Remote
-	if remote.on() {
-		if rem, err = remote.connect(&sc, stderr); err != nil {
+	if a.remote.on() {
+		if rem, err = a.remote.connect(&p.sc, stderr); err != nil {
 			return err
 		}
 		defer rem.Client.Close()
 	}
+	if err := preflightRun(p, rem != nil, stderr); err != nil {
+		return err
+	}
+	if rem == nil {
+		// A remote server is not on these CPUs, and the generators of
+		// one shared run may share a machine: only a run that starts its
+		// own servers holds the CPUs' lock.
+		lock, err := lockCPUs(p.sc)
+		if err != nil {
+			return err
+		}
+		defer lock.Release()
+	}
+	dir, err := runOutDir(a, p, rem)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "writing %s\n", dir)
+	if p.isSuite {
+		return runSuite(ctx, suiteRun{suite: p.suite, scenarios: p.suiteScs, dir: dir, exe: exe, timeout: a.timeout, noReport: a.noReport}, stdout, stderr)
+	}
+	run, runErr := sweep(ctx, p.sc, dir, exe, a.timeout, rem, p.x, stderr)
+	if run == nil {
+		return runErr
+	}
+	stop() // a second Ctrl-C now kills us the usual way
+	return finishRun(ctx, run, runErr, dir, a.noReport, stdout, stderr)
+}
 
-	checks := []results.Scenario{sc}
-	if isSuite {
-		fmt.Fprintf(stderr, "suite %s: %s\n", suite.Name, suite.Description)
-		checks = suiteScs
+// parseRunArgs parses run's flags and checks them against each other.
+func parseRunArgs(args []string, stderr io.Writer) (runArgs, error) {
+	var a runArgs
+	fs := newFlagSet("run", "run [flags] [SCENARIO|FILE.yaml]   (default scenario: quick; see muxbench list)", stderr)
+	fs.StringVar(&a.out, "out", "", "results `directory`, created if missing; an existing one must be empty unless -force (default results/SCENARIO-YYYYMMDD-HHMMSS, or -2, -3... when taken)")
+	fs.BoolVar(&a.force, "force", false, "with -out, replace the previous run in that directory: its "+strings.Join(runFilePatterns(), ", ")+" and loads/ are removed first")
+	fs.DurationVar(&a.timeout, "timeout", loadgen.DefaultTimeout, "per-request `timeout` of the load generator (> 0)")
+	fs.BoolVar(&a.noReport, "no-report", false, "skip charts and report.md (run.json, summary.csv and bench.txt are still written)")
+	a.remote.flags(fs)
+	a.ext.flags(fs)
+	rest, err := parseArgs(fs, args)
+	if err != nil {
+		return a, err
+	}
+	if a.timeout <= 0 {
+		return a, usageErrorf("-timeout %v: want a positive duration, e.g. %v (the default)", a.timeout, loadgen.DefaultTimeout)
+	}
+	if a.force && a.out == "" {
+		return a, usageErrorf("-force needs -out (a default results directory is always new)")
+	}
+	if len(rest) > 1 {
+		return a, usageErrorf("one scenario at a time (got %d: %v)", len(rest), rest)
+	}
+	if err := a.remote.check(time.Now()); err != nil {
+		return a, err
+	}
+	if err := a.ext.check(a.remote.on()); err != nil {
+		return a, err
+	}
+	a.name = "quick"
+	if len(rest) == 1 {
+		a.name = rest[0]
+	}
+	return a, nil
+}
+
+// planRun loads the scenario or suite a names and checks that its servers
+// speak its protocol.
+func planRun(a *runArgs, stderr io.Writer) (runPlan, error) {
+	var p runPlan
+	var err error
+	p.suite, p.suiteScs, p.isSuite, err = scenarios.LoadSuite(a.name)
+	if err != nil {
+		return p, usageErrorf("%v", err)
+	}
+	if p.isSuite && a.remote.on() {
+		return p, usageErrorf("-server drives one scenario; suite %s also runs parts that start their own servers (pitfalls, waitcost): run its scenarios one at a time with -server", p.suite.Name)
+	}
+	if p.isSuite {
+		p.sc = p.suiteScs[0]
+	} else if p.sc, err = scenarios.Load(a.name); err != nil {
+		return p, usageErrorf("%v", err)
+	}
+	if p.x, err = a.ext.fit(&p.sc, p.suite.Name, stderr); err != nil {
+		return p, err
+	}
+	for _, s := range append([]results.Scenario{p.sc}, p.suiteScs...) {
+		// Every server a run sweeps is one of muxbench's own, unless it
+		// is an external server (-exec, -attach).
+		if err := traffic.CheckServed(s.Proto); err != nil && p.x == nil {
+			return p, usageErrorf("scenario %s: proto %s: %v", s.Name, s.Proto, err)
+		}
+	}
+	return p, nil
+}
+
+// preflightRun prints the preflight checks of every scenario p runs and
+// refuses to start when one fails.
+func preflightRun(p runPlan, remote bool, stderr io.Writer) error {
+	checks := []results.Scenario{p.sc}
+	if p.isSuite {
+		fmt.Fprintf(stderr, "suite %s: %s\n", p.suite.Name, p.suite.Description)
+		checks = p.suiteScs
 	}
 	fatal := false
 	for _, sc := range checks {
 		fmt.Fprintf(stderr, "scenario %s: %s\n", sc.Name, sc.Description)
 		check := preflight.Scenario
-		if rem != nil {
+		if remote {
 			check = preflight.RemoteScenario
 		}
 		for _, c := range check(sc) {
@@ -134,51 +205,39 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if fatal {
 		return usageErrorf("preflight failed; fix the scenario or the machine as shown above")
 	}
-	if rem == nil {
-		// A remote server is not on these CPUs, and the generators of
-		// one shared run may share a machine: only a run that starts its
-		// own servers holds the CPUs' lock.
-		lock, err := lockCPUs(sc)
-		if err != nil {
-			return err
-		}
-		defer lock.Release()
+	return nil
+}
+
+// runOutDir is -out, prepared, or a new directory under results/ named
+// for the scenario, the generator or external server, or the suite.
+func runOutDir(a runArgs, p runPlan, rem *harness.Remote) (string, error) {
+	if a.out != "" {
+		return a.out, prepareOutDir(a.out, a.force)
 	}
-	dir := *out
-	if dir == "" {
-		label := sc.Name
-		if rem != nil && rem.Generators > 1 {
-			label = fmt.Sprintf("%s-gen%d", sc.Name, rem.Index)
-		}
-		if x != nil {
-			label = sc.Name + "-" + x.Label
-		}
-		if isSuite {
-			label = suite.Name
-		}
-		base := filepath.Join("results", fmt.Sprintf("%s-%s", label, time.Now().Format("20060102-150405")))
-		if dir, err = results.CreateDir(base); err != nil {
-			return err
-		}
-	} else if err := prepareOutDir(dir, *force); err != nil {
-		return err
+	label := p.sc.Name
+	if rem != nil && rem.Generators > 1 {
+		label = fmt.Sprintf("%s-gen%d", p.sc.Name, rem.Index)
 	}
-	fmt.Fprintf(stderr, "writing %s\n", dir)
-	if isSuite {
-		return runSuite(ctx, suiteRun{suite: suite, scenarios: suiteScs, dir: dir, exe: exe, timeout: *timeout, noReport: *noReport}, stdout, stderr)
+	if p.x != nil {
+		label = p.sc.Name + "-" + p.x.Label
 	}
-	run, runErr := sweep(ctx, sc, dir, exe, *timeout, rem, x, stderr)
-	if run == nil {
-		return runErr
+	if p.isSuite {
+		label = p.suite.Name
 	}
-	stop() // a second Ctrl-C now kills us the usual way
+	base := filepath.Join("results", fmt.Sprintf("%s-%s", label, time.Now().Format("20060102-150405")))
+	return results.CreateDir(base)
+}
+
+// finishRun prints a finished sweep's summary, writes its report unless
+// noReport, and says what dir holds; its error sets run's exit status.
+func finishRun(ctx context.Context, run *results.Run, runErr error, dir string, noReport bool, stdout, stderr io.Writer) error {
 	var reportErr error
 	if len(run.Samples) > 0 {
 		fmt.Fprintln(stdout)
 		if err := results.Human(stdout, results.Summarize(run.Samples)); err != nil {
 			return err
 		}
-		if !*noReport {
+		if !noReport {
 			_, reportErr = writeReport(dir, report.Input{Run: run})
 		}
 	}
@@ -333,7 +392,7 @@ func prepareOutDir(dir string, force bool) error {
 				return fmt.Errorf("-force: remove the previous suite's %s: %w", p.Dir, err)
 			}
 		}
-		for _, name := range []string{results.SuiteFile, claimsFile} {
+		for _, name := range []string{results.SuiteFile, suite.ClaimsFile} {
 			if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("-force: remove the previous suite's %s: %w", name, err)
 			}

@@ -4,13 +4,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/muxbench/muxbench/harness"
+	"github.com/muxbench/muxbench/internal/procfs"
 	"github.com/muxbench/muxbench/lineup"
 	"github.com/muxbench/muxbench/results"
 )
@@ -71,11 +70,11 @@ func (r *runExternal) check(remote bool) error {
 			return usageErrorf("-attach needs -pid PID, the server's process (its CPU is read from /proc/PID, and it must hold the listener on %s)", r.attach)
 		}
 		if r.name == "" {
-			comm, err := os.ReadFile("/proc/" + strconv.Itoa(r.pid) + "/comm")
+			comm, err := procfs.Comm(r.pid)
 			if err != nil {
 				return usageErrorf("-pid %d: no such process (%v)", r.pid, err)
 			}
-			r.name = strings.TrimSpace(string(comm))
+			r.name = comm
 		}
 	} else {
 		argv, err := splitCommand(r.exec)

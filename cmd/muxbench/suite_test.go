@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muxbench/muxbench/harness/suite"
 	"github.com/muxbench/muxbench/report/claims"
 	"github.com/muxbench/muxbench/report/reporttest"
 	"github.com/muxbench/muxbench/results"
@@ -46,7 +47,7 @@ func TestReportSuite(t *testing.T) {
 	if code := run([]string{"report", dir}, nil, &stdout, &stderr); code != 0 {
 		t.Fatalf("report exited %d: %s", code, stderr.String())
 	}
-	data, err := os.ReadFile(filepath.Join(dir, claimsFile))
+	data, err := os.ReadFile(filepath.Join(dir, suite.ClaimsFile))
 	if err != nil {
 		t.Fatal(err)
 	}

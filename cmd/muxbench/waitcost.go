@@ -55,91 +55,55 @@ func waitcostBackends(modes []string) []string {
 	return out
 }
 
+// waitcostFlags are waitcost's flags, parsed.
+type waitcostFlags struct {
+	quick      *bool
+	modeF      *string
+	tableF     *string
+	backendsF  *string
+	fdsF       *string
+	readyF     *string
+	posF       *string
+	sparseN    *int
+	sparseF    *string
+	reps       *int
+	timeoutMs  *int
+	minCalls   *int64
+	maxCalls   *int64
+	minWakeups *int64
+	minTime    *time.Duration
+	maxTime    *time.Duration
+	cpu        *int
+	peerCPU    *int
+	upper      *int
+	out        *string
+	force      *bool
+	from       *string
+	set        map[string]bool // the flags on the command line
+}
+
 func runWaitcost(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("waitcost", "waitcost [flags]", stderr)
-	def := waitcost.Default
-	quick := fs.Bool("quick", false, "the CI sweep: fewer fd counts, k = 1 and 100%, shorter samples, the private fd table only (flags given explicitly still win)")
-	modeF := fs.String("mode", strings.Join(def.Modes, ","), "what is timed, comma-separated `modes`: hot (back-to-back waits over ready fds) and blocking (wake-ups of a waiter blocked with nothing ready)")
-	tableF := fs.String("fd-table", strings.Join(def.Tables, ","), "the measuring thread's fd `table`: private (its own, unshare CLONE_FILES), shared (the process's, as every Go thread has), or both")
-	backendsF := fs.String("backends", "", "comma-separated `pollers` (see muxbench list; default every poller that runs here, edge-triggered ones only with -mode blocking); the hot scan records edge-triggered ones unsupported")
-	fdsF := fs.String("fds", joinIntList(def.FDs), "watched fd `counts` N of the dense layout, comma-separated (\"none\" for no dense layout)")
-	readyF := fs.String("ready", strings.Join(def.Ready, ","), "hot scan: ready fds per N, `counts or shares` like 1,10%,100% (the blocking wake-up has one)")
-	posF := fs.String("positions", strings.Join(def.Positions, ","), "where the ready fds sit in fd order: `low,high` (the blocking wake-up: the first)")
-	sparseN := fs.Int("sparse-fds", def.SparseFDs, "watched fds of each sparse layout")
-	sparseF := fs.String("sparse-highest", joinIntList(def.SparseTop), "highest fd `numbers` of the sparse layouts, comma-separated (\"none\" for none)")
-	reps := fs.Int("reps", def.Repetitions, "repetitions, interleaved across backends")
-	timeoutMs := fs.Int("timeout-ms", def.TimeoutMs, "the hot scan's wait `timeout`: 0 or -1")
-	minCalls := fs.Int64("min-calls", def.MinCalls, "a sample ends once it has this many calls and -min-time")
-	maxCalls := fs.Int64("max-calls", def.MaxCalls, "or at this many calls or wake-ups")
-	minWakeups := fs.Int64("min-wakeups", def.MinWakeups, "blocking: a sample ends once it has this many wake-ups and -min-time")
-	minTime := fs.Duration("min-time", def.MinTime, "a sample ends once it has -min-calls and this `duration`")
-	maxTime := fs.Duration("max-time", def.MaxTime, "or at this `duration`, whichever comes first")
-	cpu := fs.Int("cpu", 0, "the CPU to pin the measurement to")
-	peerCPU := fs.Int("peer-cpu", def.PeerCPU, "blocking: the CPU of the thread that makes an fd ready")
-	upper := fs.Int("upper-from", def.UpperFrom, "smallest N of the log-log (superlinear) fit")
-	out := fs.String("out", "", "results `directory` (default results/waitcost-YYYYMMDD-HHMMSS); one holding a waitcost.json needs -force")
-	force := fs.Bool("force", false, "with -out, replace the waitcost record and charts already there")
-	from := fs.String("from", "", "measure nothing: refit the samples of `DIR`/waitcost.json and rewrite its fits, charts and waitcost.md")
+	w := defineWaitcostFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *from != "" {
-		return refitWaitcost(*from, stdout)
+	if *w.from != "" {
+		return refitWaitcost(*w.from, stdout)
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	cfg := def
-	if *quick {
-		cfg = waitcost.Quick
-	}
-	var err error
-	pick := func(name string, apply func() error) {
-		if err == nil && (set[name] || !*quick) {
-			if e := apply(); e != nil {
-				err = usageErrorf("-%s: %v", name, e)
-			}
-		}
-	}
-	pick("mode", func() error { cfg.Modes = splitList(*modeF); return nil })
-	pick("fd-table", func() error { cfg.Tables = splitList(*tableF); return nil })
-	pick("fds", func() (e error) { cfg.FDs, e = parseIntList(*fdsF); return })
-	pick("ready", func() error { cfg.Ready = splitList(*readyF); return nil })
-	pick("positions", func() error { cfg.Positions = splitList(*posF); return nil })
-	pick("sparse-highest", func() (e error) { cfg.SparseTop, e = parseIntList(*sparseF); return })
-	pick("sparse-fds", func() error { cfg.SparseFDs = *sparseN; return nil })
-	pick("reps", func() error { cfg.Repetitions = *reps; return nil })
-	pick("timeout-ms", func() error { cfg.TimeoutMs = *timeoutMs; return nil })
-	pick("min-calls", func() error { cfg.MinCalls = *minCalls; return nil })
-	pick("max-calls", func() error { cfg.MaxCalls = *maxCalls; return nil })
-	pick("min-wakeups", func() error { cfg.MinWakeups = *minWakeups; return nil })
-	pick("min-time", func() error { cfg.MinTime = *minTime; return nil })
-	pick("max-time", func() error { cfg.MaxTime = *maxTime; return nil })
-	pick("upper-from", func() error { cfg.UpperFrom = *upper; return nil })
+	w.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { w.set[f.Name] = true })
+	cfg, err := w.config()
 	if err != nil {
 		return err
 	}
-	cfg.Backends, cfg.CPU, cfg.PeerCPU = splitList(*backendsF), *cpu, *peerCPU
-	if !set["backends"] {
-		cfg.Backends = waitcostBackends(cfg.Modes)
-	}
-	for _, b := range cfg.Backends {
-		if _, err := lineup.Lookup(b); err != nil {
-			return usageErrorf("-backends: %v", err)
-		}
-		if bk, _ := lineup.Lookup(b); !bk.EventLoop() {
-			return usageErrorf("-backends: %s is a whole server, not a poller; waitcost times pollers only", b)
-		}
-	}
-	if err := cfg.Validate(); err != nil {
-		return usageErrorf("%v", err)
-	}
-	if *force && *out == "" {
+	if *w.force && *w.out == "" {
 		return usageErrorf("-force needs -out (a default results directory is always new)")
 	}
-	if _, err := parseCPUsFlag(strconv.Itoa(*cpu)); err != nil {
+	if _, err := parseCPUsFlag(strconv.Itoa(*w.cpu)); err != nil {
 		return err
 	}
-	cpus := []int{*cpu}
+	cpus := []int{*w.cpu}
 	if cfg.Blocking() {
 		v := strconv.Itoa(cfg.PeerCPU)
 		if _, err := parseCPUsFlag(v); err != nil {
@@ -147,7 +111,7 @@ func runWaitcost(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		}
 		cpus = append(cpus, cfg.PeerCPU)
 	}
-	dir, err := waitcostDir(*out, *force)
+	dir, err := waitcostDir(*w.out, *w.force)
 	if err != nil {
 		return err
 	}
@@ -160,6 +124,87 @@ func runWaitcost(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	ctx, stop := notifyInterrupts()
 	defer stop()
 	return measureWaitcost(ctx, cfg, dir, stdout, stderr)
+}
+
+// defineWaitcostFlags defines waitcost's flags on fs, defaulting to
+// waitcost.Default.
+func defineWaitcostFlags(fs *flag.FlagSet) *waitcostFlags {
+	def := waitcost.Default
+	w := &waitcostFlags{}
+	w.quick = fs.Bool("quick", false, "the CI sweep: fewer fd counts, k = 1 and 100%, shorter samples, the private fd table only (flags given explicitly still win)")
+	w.modeF = fs.String("mode", strings.Join(def.Modes, ","), "what is timed, comma-separated `modes`: hot (back-to-back waits over ready fds) and blocking (wake-ups of a waiter blocked with nothing ready)")
+	w.tableF = fs.String("fd-table", strings.Join(def.Tables, ","), "the measuring thread's fd `table`: private (its own, unshare CLONE_FILES), shared (the process's, as every Go thread has), or both")
+	w.backendsF = fs.String("backends", "", "comma-separated `pollers` (see muxbench list; default every poller that runs here, edge-triggered ones only with -mode blocking); the hot scan records edge-triggered ones unsupported")
+	w.fdsF = fs.String("fds", joinIntList(def.FDs), "watched fd `counts` N of the dense layout, comma-separated (\"none\" for no dense layout)")
+	w.readyF = fs.String("ready", strings.Join(def.Ready, ","), "hot scan: ready fds per N, `counts or shares` like 1,10%,100% (the blocking wake-up has one)")
+	w.posF = fs.String("positions", strings.Join(def.Positions, ","), "where the ready fds sit in fd order: `low,high` (the blocking wake-up: the first)")
+	w.sparseN = fs.Int("sparse-fds", def.SparseFDs, "watched fds of each sparse layout")
+	w.sparseF = fs.String("sparse-highest", joinIntList(def.SparseTop), "highest fd `numbers` of the sparse layouts, comma-separated (\"none\" for none)")
+	w.reps = fs.Int("reps", def.Repetitions, "repetitions, interleaved across backends")
+	w.timeoutMs = fs.Int("timeout-ms", def.TimeoutMs, "the hot scan's wait `timeout`: 0 or -1")
+	w.minCalls = fs.Int64("min-calls", def.MinCalls, "a sample ends once it has this many calls and -min-time")
+	w.maxCalls = fs.Int64("max-calls", def.MaxCalls, "or at this many calls or wake-ups")
+	w.minWakeups = fs.Int64("min-wakeups", def.MinWakeups, "blocking: a sample ends once it has this many wake-ups and -min-time")
+	w.minTime = fs.Duration("min-time", def.MinTime, "a sample ends once it has -min-calls and this `duration`")
+	w.maxTime = fs.Duration("max-time", def.MaxTime, "or at this `duration`, whichever comes first")
+	w.cpu = fs.Int("cpu", 0, "the CPU to pin the measurement to")
+	w.peerCPU = fs.Int("peer-cpu", def.PeerCPU, "blocking: the CPU of the thread that makes an fd ready")
+	w.upper = fs.Int("upper-from", def.UpperFrom, "smallest N of the log-log (superlinear) fit")
+	w.out = fs.String("out", "", "results `directory` (default results/waitcost-YYYYMMDD-HHMMSS); one holding a waitcost.json needs -force")
+	w.force = fs.Bool("force", false, "with -out, replace the waitcost record and charts already there")
+	w.from = fs.String("from", "", "measure nothing: refit the samples of `DIR`/waitcost.json and rewrite its fits, charts and waitcost.md")
+	return w
+}
+
+// config is the waitcost.Config the flags ask for: -quick's, with the
+// flags given on top, or the default's with every flag, checked.
+func (w *waitcostFlags) config() (waitcost.Config, error) {
+	cfg := waitcost.Default
+	if *w.quick {
+		cfg = waitcost.Quick
+	}
+	var err error
+	pick := func(name string, apply func() error) {
+		if err == nil && (w.set[name] || !*w.quick) {
+			if e := apply(); e != nil {
+				err = usageErrorf("-%s: %v", name, e)
+			}
+		}
+	}
+	pick("mode", func() error { cfg.Modes = splitList(*w.modeF); return nil })
+	pick("fd-table", func() error { cfg.Tables = splitList(*w.tableF); return nil })
+	pick("fds", func() (e error) { cfg.FDs, e = parseIntList(*w.fdsF); return })
+	pick("ready", func() error { cfg.Ready = splitList(*w.readyF); return nil })
+	pick("positions", func() error { cfg.Positions = splitList(*w.posF); return nil })
+	pick("sparse-highest", func() (e error) { cfg.SparseTop, e = parseIntList(*w.sparseF); return })
+	pick("sparse-fds", func() error { cfg.SparseFDs = *w.sparseN; return nil })
+	pick("reps", func() error { cfg.Repetitions = *w.reps; return nil })
+	pick("timeout-ms", func() error { cfg.TimeoutMs = *w.timeoutMs; return nil })
+	pick("min-calls", func() error { cfg.MinCalls = *w.minCalls; return nil })
+	pick("max-calls", func() error { cfg.MaxCalls = *w.maxCalls; return nil })
+	pick("min-wakeups", func() error { cfg.MinWakeups = *w.minWakeups; return nil })
+	pick("min-time", func() error { cfg.MinTime = *w.minTime; return nil })
+	pick("max-time", func() error { cfg.MaxTime = *w.maxTime; return nil })
+	pick("upper-from", func() error { cfg.UpperFrom = *w.upper; return nil })
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Backends, cfg.CPU, cfg.PeerCPU = splitList(*w.backendsF), *w.cpu, *w.peerCPU
+	if !w.set["backends"] {
+		cfg.Backends = waitcostBackends(cfg.Modes)
+	}
+	for _, b := range cfg.Backends {
+		if _, err := lineup.Lookup(b); err != nil {
+			return cfg, usageErrorf("-backends: %v", err)
+		}
+		if bk, _ := lineup.Lookup(b); !bk.EventLoop() {
+			return cfg, usageErrorf("-backends: %s is a whole server, not a poller; waitcost times pollers only", b)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, usageErrorf("%v", err)
+	}
+	return cfg, nil
 }
 
 // waitcostProcs is GOMAXPROCS while waitcost measures: the measuring

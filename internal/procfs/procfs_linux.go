@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -62,6 +63,17 @@ func OpenFDs() (int, error) {
 		return 0, fmt.Errorf("count open fds: %w", err)
 	}
 	return len(names) - 1, nil
+}
+
+// Comm returns the command name of process pid (/proc/PID/comm: the
+// executable's name, cut to 15 bytes), which names a server muxbench did
+// not start.
+func Comm(pid int) (string, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 // ThreadCPU returns the time on CPU, in ns, of thread tid of this process

@@ -2,6 +2,7 @@ package procfs
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -33,5 +34,24 @@ func TestReadSelf(t *testing.T) {
 	}
 	if soft, hard, err := NoFile(); err != nil || soft == 0 || soft > hard {
 		t.Errorf("NoFile() = %d, %d, %v; want 0 < soft <= hard", soft, hard, err)
+	}
+}
+
+// TestComm: this process's command name is its executable's, cut to 15
+// bytes as the kernel keeps it; a process that does not exist is an error.
+func TestComm(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Base(exe)
+	if len(want) > 15 {
+		want = want[:15]
+	}
+	if got, err := Comm(os.Getpid()); err != nil || got != want {
+		t.Errorf("Comm(self) = %q, %v; want %q", got, err, want)
+	}
+	if got, err := Comm(-1); err == nil {
+		t.Errorf("Comm(-1) = %q; want an error", got)
 	}
 }

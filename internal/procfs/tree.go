@@ -1,8 +1,8 @@
 package procfs
 
-// A process tree's CPU, read from outside: what issue 20's external server
-// (nginx's master and workers, redis, memcached's threads) cost over a
-// window, with no help from the server.
+// A process tree's CPU, read from outside: what an external server (run
+// -exec or -attach: nginx's master and workers, redis, memcached's
+// threads) cost over a window, with no help from the server.
 //
 // Per thread, /proc/PID/task/TID/schedstat gives the time on CPU in ns
 // (the scheduler's sum_exec_runtime: exact for a thread that is asleep at

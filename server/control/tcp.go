@@ -1,4 +1,4 @@
-package main
+package control
 
 import (
 	"bufio"
@@ -10,9 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -78,39 +76,6 @@ func newToken() (string, error) {
 		return "", fmt.Errorf("control token: %w", err)
 	}
 	return hex.EncodeToString(b), nil
-}
-
-// parseControlFlag splits -control into its kind (stdin, none or tcp) and,
-// for tcp, the address to listen on. An address without a host, or with
-// localhost, binds 127.0.0.1: the port is loopback-only unless an IP says
-// otherwise, and then stderr gets a warning.
-func parseControlFlag(value string, stderr io.Writer) (kind, addr string, err error) {
-	switch value {
-	case "stdin", "none":
-		return value, "", nil
-	}
-	rest, ok := strings.CutPrefix(value, "tcp:")
-	if !ok {
-		return "", "", usageErrorf("-control: %q is not stdin, none or tcp:ADDR (e.g. tcp:127.0.0.1:0)", value)
-	}
-	host, port, err := net.SplitHostPort(rest)
-	if err != nil {
-		return "", "", usageErrorf("-control %q: want tcp:IP:PORT, e.g. tcp:127.0.0.1:0 (port 0 picks a free port)", value)
-	}
-	if host == "" || host == "localhost" {
-		host = "127.0.0.1"
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return "", "", usageErrorf("-control %q: %q is not an IP address (want e.g. tcp:127.0.0.1:0 or tcp:10.0.0.5:7001)", value, host)
-	}
-	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		return "", "", usageErrorf("-control %q: port %q is not a number in 0..65535", value, port)
-	}
-	if !ip.IsLoopback() {
-		fmt.Fprintf(stderr, "muxbench serve: warning: control port on %s is reachable from the network; only the token in the hello line protects it, and it travels in clear text\n", rest)
-	}
-	return "tcp", net.JoinHostPort(host, port), nil
 }
 
 // listenControl opens the control port; report takes one stats report.
