@@ -402,8 +402,8 @@ func loadText(sc results.Scenario) string {
 	switch {
 	case sc.Mode == traffic.Closed:
 		return "closed loop (max throughput)"
-	case sc.Rate > 0:
-		return "open loop at " + human.Thousands(sc.Rate) + " req/s"
+	case len(sc.Rate) > 0:
+		return "open loop at " + sc.Rate.Text()
 	}
 	return string(sc.Mode)
 }
