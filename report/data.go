@@ -212,6 +212,9 @@ func buildCharts(ds []dataset) []*Chart {
 	if herdRun(ds) {
 		return herdCharts(ds) // the fd axis does not vary; the loops do
 	}
+	if rateRun(ds) {
+		return rateCharts(ds) // charted against the rate, a line per fd count
+	}
 	acts := actives(ds)
 	bes := backends(ds)
 	var out []*Chart

@@ -334,14 +334,15 @@ func TestBuiltins(t *testing.T) {
 	}
 
 	// rate-sweep: poll and epoll-lt at 1,000 and 10,000 fds (the per-fd
-	// slope's two ends), one active, rates from 100 up, in about 11
-	// minutes with the connects and server starts; the quick form in two.
+	// slope's two ends), one active, rates from 100 or less to 10,000 or
+	// more, in about 11 minutes with the connects and server starts; the
+	// quick form in two.
 	rates, _ := Load("rate-sweep")
 	ratesQuick, _ := Load("rate-sweep-quick")
 	for _, sc := range []results.Scenario{rates, ratesQuick} {
 		if !slices.Equal(sc.Backends, []string{"poll", "epoll-lt"}) || !slices.Equal(sc.FDs, []int{1000, 10000}) ||
-			!slices.Equal(sc.Active, []int{1}) || !sc.Rate.Several() || sc.Rate[0] != 100 || sc.Rate[len(sc.Rate)-1] < 10000 {
-			t.Errorf("%s: backends %v, fds %v, active %v, rates %v; want poll and epoll-lt at 1,000 and 10,000 fds, 1 active, rates from 100 to 10,000 or more",
+			!slices.Equal(sc.Active, []int{1}) || !sc.Rate.Several() || sc.Rate[0] > 100 || sc.Rate[len(sc.Rate)-1] < 10000 {
+			t.Errorf("%s: backends %v, fds %v, active %v, rates %v; want poll and epoll-lt at 1,000 and 10,000 fds, 1 active, rates from 100 or less to 10,000 or more",
 				sc.Name, sc.Backends, sc.FDs, sc.Active, sc.Rate)
 		}
 	}
