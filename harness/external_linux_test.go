@@ -198,6 +198,23 @@ func TestExternalFailures(t *testing.T) {
 	}
 }
 
+// TestExternalRefusesLoops: a loops axis sweeps muxbench's own servers
+// only; with an external server Run refuses it, naming the fix, before any
+// server is started.
+func TestExternalRefusesLoops(t *testing.T) {
+	pids := t.TempDir()
+	sc := externalScenario("fixture")
+	sc.Loops = []int{2, 4}
+	x := &External{Label: "fixture", Command: fixtureCommand(pids)}
+	run, err := Run(context.Background(), Options{Scenario: sc, OutDir: t.TempDir(), External: x})
+	if err == nil || run != nil || !strings.Contains(err.Error(), "remove loops from the scenario") {
+		t.Fatalf("loops [2 4] with an external server: %v, %v; want an error naming the fix and no run", run, err)
+	}
+	if files, _ := filepath.Glob(filepath.Join(pids, "pid-*")); len(files) != 0 {
+		t.Errorf("a server was started (%v) before the scenario was refused", files)
+	}
+}
+
 // TestExternalAttach: a running server is driven without being started
 // or stopped: its other client's connection is its baseline, each sample
 // waits for the last one's connections to go, and it still runs after.
