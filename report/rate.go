@@ -427,3 +427,25 @@ func writeRateTable(b *bytes.Buffer, ds []dataset) {
 		}
 	}
 }
+
+// RateCharts returns, for a run that sweeps the rate, its CPU per request
+// and per-fd slope charts against the rate, named after the scenario
+// ("cpu-rate-rate-sweep") so a claims suite's report can show them beside
+// its other parts' charts; nil for a run at one rate.
+func RateCharts(run *results.Run) ([]*Chart, error) {
+	if !run.Scenario.Rate.Several() {
+		return nil, nil
+	}
+	ds, err := prepare([]Input{{Run: run}})
+	if err != nil {
+		return nil, fmt.Errorf("rate charts of %s: %w", run.Scenario.Name, err)
+	}
+	var out []*Chart
+	for _, c := range rateCharts(ds) {
+		if c.Kind == "cpu-rate" || c.Kind == "slope-rate" {
+			c.Name += "-" + run.Scenario.Name
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}

@@ -256,9 +256,9 @@ func TestBuiltins(t *testing.T) {
 		names = append(names, info.Name)
 	}
 	// claim-herd is a claim scenario of its own (several loops; not one
-	// of the notes' claims): it runs the sharing variants only.
-	// rate-sweep sweeps the rate for poll and epoll-lt only.
-	herd := []string{"claim-herd", "claim-herd-quick", "rate-sweep", "rate-sweep-quick"}
+	// of the notes' claims): it runs the sharing variants only. rate-sweep
+	// (in the claims suites) sweeps the rate for poll and epoll-lt only.
+	herd := []string{"claim-herd", "claim-herd-quick"}
 	want := append([]string{"idle-sweep", "quick", "smoke"}, herd...)
 	for _, su := range suites {
 		want = append(want, su.Scenarios...)
@@ -307,14 +307,15 @@ func TestBuiltins(t *testing.T) {
 	}
 
 	// claims-quick runs in CI: its sweeps' measured time must leave room
-	// for connecting, server starts, waitcost and the pitfalls in ~3 min.
+	// for connecting, server starts, waitcost and the pitfalls in ~4 min
+	// (rate-sweep-quick is about 22 s of it).
 	_, quickClaims, _, _ := LoadSuite("claims-quick")
 	var claimsTime time.Duration
 	for _, sc := range quickClaims {
 		claimsTime += measuredTime(t, sc)
 	}
-	if claimsTime > 75*time.Second {
-		t.Errorf("claims-quick's scenarios measure for %v in total, want at most 75s", claimsTime)
+	if claimsTime > 100*time.Second {
+		t.Errorf("claims-quick's scenarios measure for %v in total, want at most 100s", claimsTime)
 	}
 
 	// claim-herd-quick is to run in about a minute: its measured time
@@ -335,8 +336,8 @@ func TestBuiltins(t *testing.T) {
 
 	// rate-sweep: poll and epoll-lt at 1,000 and 10,000 fds (the per-fd
 	// slope's two ends), one active, rates from 100 or less to 10,000 or
-	// more, in about 11 minutes with the connects and server starts; the
-	// quick form in two.
+	// more, in about 9 minutes with the connects and server starts; the
+	// quick form in under one.
 	rates, _ := Load("rate-sweep")
 	ratesQuick, _ := Load("rate-sweep-quick")
 	for _, sc := range []results.Scenario{rates, ratesQuick} {

@@ -199,6 +199,11 @@ func writeSuiteReport(dir string, rec *results.Suite) ([]claims.Row, error) {
 	var charts []*report.Chart
 	for _, r := range ev.Runs {
 		charts = append(charts, report.ActiveCharts(r)...)
+		rc, err := report.RateCharts(r)
+		if err != nil {
+			return nil, err
+		}
+		charts = append(charts, rc...)
 	}
 	if _, err := report.WriteCharts(dir, charts); err != nil {
 		return nil, err
