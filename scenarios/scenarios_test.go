@@ -307,7 +307,7 @@ func TestBuiltins(t *testing.T) {
 	}
 
 	// claims-quick runs in CI: its sweeps' measured time must leave room
-	// for connecting, server starts, waitcost and the pitfalls in ~4 min
+	// for connecting, server starts, waitcost and the pitfalls in ~3 min
 	// (rate-sweep-quick is about 22 s of it).
 	_, quickClaims, _, _ := LoadSuite("claims-quick")
 	var claimsTime time.Duration

@@ -35,7 +35,7 @@ var suites = []Suite{
 	},
 	{
 		Name:        "claims-quick",
-		Description: "the claims table and the rate sweep in about 4 minutes: the same measurements, fewer points and repetitions (wider intervals)",
+		Description: "the claims table and the rate sweep in about 3 minutes: the same measurements, fewer points and repetitions (wider intervals)",
 		Scenarios:   []string{"claim-limits-quick", "claim-mod-cost-quick", "claim-active-ratio-quick", "claim-backpressure-quick", "claim-busy-quick", "claim-churn-quick", "rate-sweep-quick"},
 		WaitCost:    "quick",
 		Pitfalls:    true,
