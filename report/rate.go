@@ -289,12 +289,7 @@ func obsRate(d dataset) []string {
 	keys, lines := rateLines(d)
 	var perLine []string
 	for _, k := range keys {
-		var clean []results.Point
-		for _, p := range lines[k] {
-			if cleanAt(p) {
-				clean = append(clean, p)
-			}
-		}
+		clean := slices.DeleteFunc(slices.Clone(lines[k]), func(p results.Point) bool { return !cleanAt(p) })
 		if len(clean) < 2 {
 			continue
 		}
@@ -360,12 +355,7 @@ func obsIdle(d dataset) string {
 	keys, lines := rateLines(d)
 	var parts []string
 	for _, k := range keys {
-		var clean []results.Point
-		for _, p := range lines[k] {
-			if cleanAt(p) {
-				clean = append(clean, p)
-			}
-		}
+		clean := slices.DeleteFunc(slices.Clone(lines[k]), func(p results.Point) bool { return !cleanAt(p) })
 		if len(clean) < 2 || k.fds != slices.Max(d.Run.Scenario.FDs) {
 			continue
 		}
@@ -389,15 +379,8 @@ func obsIdle(d dataset) string {
 // count and rate, with what the server's CPU did between requests.
 func writeRateTable(b *bytes.Buffer, ds []dataset) {
 	multi := len(ds) > 1
-	b.WriteString("| backend |")
-	if multi {
-		b.WriteString(" run |")
-	}
-	b.WriteString(" fds | rate requested | status | achieved | server CPU / req | server CPU util | wake-ups / req | CPU idle | idle entries / req | p50 | p99 | errors |\n|---|")
-	if multi {
-		b.WriteString("---|")
-	}
-	b.WriteString("---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	writeTableHead(b, multi, " fds | rate requested | status | achieved | server CPU / req | server CPU util | wake-ups / req | CPU idle | idle entries / req | p50 | p99 | errors |",
+		"---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, be := range backends(ds) {
 		for _, d := range ds {
 			keys, lines := rateLines(d)
@@ -448,4 +431,19 @@ func RateCharts(run *results.Run) ([]*Chart, error) {
 		}
 	}
 	return out, nil
+}
+
+// writeTableHead writes a summary table's header: the backend column, a
+// run column where several runs are overlaid, then cols with their
+// alignments (markdown cells, each ending in "|").
+func writeTableHead(b *bytes.Buffer, multi bool, cols, aligns string) {
+	b.WriteString("| backend |")
+	if multi {
+		b.WriteString(" run |")
+	}
+	b.WriteString(cols + "\n|---|")
+	if multi {
+		b.WriteString("---|")
+	}
+	b.WriteString(aligns + "\n")
 }
