@@ -285,7 +285,7 @@ func obsRate(d dataset) []string {
 		}
 	}
 	add(obsLimits(d))
-	add(obsProblems(d))
+	add(obsRateProblems(d))
 	keys, lines := rateLines(d)
 	var perLine []string
 	for _, k := range keys {
@@ -305,6 +305,35 @@ func obsRate(d dataset) []string {
 	add(obsSlopes(d))
 	add(obsIdle(d))
 	return out
+}
+
+// obsRateProblems names the saturated points of a rate sweep by backend,
+// fds and rate (the fd sweep's statement names fds alone), then the
+// error counts.
+func obsRateProblems(d dataset) string {
+	keys, lines := rateLines(d)
+	var sat []string
+	for _, k := range keys {
+		var rates []string
+		for _, p := range lines[k] {
+			if p.Status == results.StatusSaturated {
+				rates = append(rates, human.Thousands(p.RateRequested))
+			}
+		}
+		if len(rates) > 0 {
+			sat = append(sat, fmt.Sprintf("%s at %s fds at %s req/s", k.backend, human.Thousands(float64(k.fds)), joinAnd(rates)))
+		}
+	}
+	var parts []string
+	if len(sat) > 0 {
+		parts = append(parts, "saturated (the rate missed, or the server's CPU >= "+fmt.Sprintf("%.0f%%", results.SaturatedCPU*100)+
+			" busy, with its own work or another's, so CPU per request there is only 1/rate): "+strings.Join(sat, ", "))
+	}
+	parts = append(parts, errorCounts(d)...)
+	if len(parts) == 0 {
+		return ""
+	}
+	return "Not clean measurements: " + strings.Join(parts, "; ") + "."
 }
 
 // obsSlopes states, per backend, the per-fd slope at the slowest and the
