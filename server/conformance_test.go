@@ -38,12 +38,7 @@ func startServer(t testing.TB, backend string, proto traffic.Proto) server.Runne
 
 func startServerConfig(t testing.TB, name string, cfg server.Config) server.Runner {
 	t.Helper()
-	backend, loops := backendOf(name)
-	if loops > 1 {
-		cfg.Loops = loops
-		procs := runtime.GOMAXPROCS(0)
-		t.Cleanup(func() { runtime.GOMAXPROCS(procs) }) // Serve raises it to a P per loop and one more
-	}
+	backend, cfg := withLoops(t, name, cfg)
 	srv, err := start.Server(backend, cfg)
 	if err != nil {
 		t.Fatalf("start %s: %v", name, err)
@@ -55,6 +50,19 @@ func startServerConfig(t testing.TB, name string, cfg server.Config) server.Runn
 		awaitServe(t, done)
 	})
 	return srv
+}
+
+// withLoops splits the name of a server under test into its backend and
+// cfg with its loops set, and gives GOMAXPROCS back at cleanup (Serve
+// raises it to a P per loop and one more).
+func withLoops(t testing.TB, name string, cfg server.Config) (backend string, _ server.Config) {
+	backend, loops := backendOf(name)
+	if loops > 1 {
+		cfg.Loops = loops
+		procs := runtime.GOMAXPROCS(0)
+		t.Cleanup(func() { runtime.GOMAXPROCS(procs) })
+	}
+	return backend, cfg
 }
 
 // awaitServe waits, bounded, for Serve's result on done after a Shutdown,
@@ -325,10 +333,11 @@ func testConcurrent(t *testing.T, backend string, n int) {
 	}
 }
 
-func testHupWhileBlocked(t *testing.T, backend string) {
+func testHupWhileBlocked(t *testing.T, name string) {
+	backend, cfg := withLoops(t, name, server.Config{Addr: "127.0.0.1:0", Proto: traffic.Echo, SendBuffer: hupSendBuffer})
 	info, _ := backends.Lookup(backend)
-	srv, serve := heldServer(t, backend, server.Config{Addr: "127.0.0.1:0", Proto: traffic.Echo, SendBuffer: hupSendBuffer})
-	hupWhileBlocked(t, srv, serve, isLoop(backend), info.EdgeTriggered)
+	srv, serve := heldServer(t, backend, cfg)
+	hupWhileBlocked(t, srv, serve, isLoop(name), info.EdgeTriggered)
 }
 
 // hupSendBuffer is the server's SO_SNDBUF in hupWhileBlocked: small, so
