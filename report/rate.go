@@ -230,7 +230,7 @@ func slopes(d dataset) (keys []rateKey, by map[rateKey][]slope, lo, hi int) {
 // slopeChart is the per-fd slope against the rate, a line per backend;
 // nil when no run has two fd counts to take it between.
 func slopeChart(ds []dataset, foot []string) *Chart {
-	pan := Panel{Title: "", YLabel: "CPU per request per watched fd, ns", Micros: false}
+	pan := Panel{YLabel: "CPU per request per watched fd, ns"}
 	var ends []string
 	for _, d := range ds {
 		keys, by, lo, hi := slopes(d)
