@@ -292,11 +292,11 @@ func (cs *childServer) edge(end bool) (edge, error) {
 	e := edge{at: time.Now()}
 	var err error
 	if !end {
-		e.cpus, _ = procfs.ProcStat() // nil if unreadable: busy then stays absent
+		e.readCPUs(cs.serverCPUs)
 	}
 	e.report, err = cs.c.report()
 	if end {
-		e.cpus, _ = procfs.ProcStat()
+		e.readCPUs(cs.serverCPUs)
 	}
 	return e, err
 }
@@ -321,5 +321,6 @@ func (cs *childServer) measure(s *results.Sample, job Job, res *loadgen.Result, 
 	if cpus := cs.serverCPUs.CPUs(); len(cpus) > 0 {
 		s.Server.CPUSetBusy, _ = procfs.BusyFraction(start.cpus, end.cpus, cpus)
 	}
+	s.Server.CPUIdle = cpuIdle(cs.serverCPUs, start, end)
 	return fault
 }

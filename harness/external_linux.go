@@ -459,7 +459,7 @@ func (e *externalServer) edge(bool) (edge, error) {
 	if x.tree, err = e.tree.Snapshot(); err != nil {
 		return x, e.gone(err)
 	}
-	x.cpus, _ = procfs.ProcStat() // nil if unreadable: busy then stays absent
+	x.readCPUs(e.serverCPUs)
 	t := time.Now()
 	x.socks, err = e.socks.Read()
 	x.sockRead = time.Since(t)
@@ -536,6 +536,7 @@ func (e *externalServer) measure(s *results.Sample, job Job, res *loadgen.Result
 	if cpus := e.serverCPUs.CPUs(); len(cpus) > 0 {
 		srv.CPUSetBusy, _ = procfs.BusyFraction(start.cpus, end.cpus, cpus)
 	}
+	srv.CPUIdle = cpuIdle(e.serverCPUs, start, end)
 	s.Server = srv
 	s.Memory = e.memory
 	s.Sockets = &results.SocketProof{

@@ -23,7 +23,7 @@ import (
 // externalScenario is a short sweep of one external server labelled label.
 func externalScenario(label string) results.Scenario {
 	return results.Scenario{
-		Name: "tiny-external", Backends: []string{label}, FDs: []int{12, 52}, Active: []int{2}, Mode: traffic.Open, Rate: 400, Size: 64,
+		Name: "tiny-external", Backends: []string{label}, FDs: []int{12, 52}, Active: []int{2}, Mode: traffic.Open, Rate: results.Rates{400}, Size: 64,
 		Warmup: results.Duration(200 * time.Millisecond), Duration: results.Duration(600 * time.Millisecond), Repetitions: 1, Proto: traffic.Echo,
 	}
 }

@@ -79,6 +79,10 @@ type Job struct {
 	// every request is a connection of its own.
 	Loops int
 	Churn bool
+	// Rate is the point's total requests/s (the scenario's rate axis; 0
+	// in closed loop). A generator sharing a remote server drives its
+	// share of it (loadgen.Config.Share).
+	Rate float64
 }
 
 // Conns is the number of connections the job opens: every watched fd but
@@ -86,17 +90,19 @@ type Job struct {
 func (j Job) Conns() int { return j.FDs - results.ServerOwnFDs }
 
 // Jobs lists the samples of a scenario in run order: repetition, then
-// churn, then active connections, then loops, then fds, then backend
-// innermost.
+// churn, then active connections, then rate, then loops, then fds, then
+// backend innermost.
 func Jobs(sc results.Scenario) []Job {
 	var jobs []Job
 	for rep := 0; rep < sc.Repetitions; rep++ {
 		for _, churn := range sc.Churn.Values() {
 			for _, active := range sc.Active {
-				for _, loops := range sc.LoopCounts() {
-					for _, fds := range sc.FDs {
-						for _, b := range sc.Backends {
-							jobs = append(jobs, Job{Backend: b, FDs: fds, Active: active, Rep: rep, Loops: loops, Churn: churn})
+				for _, rate := range sc.Rate.Values() {
+					for _, loops := range sc.LoopCounts() {
+						for _, fds := range sc.FDs {
+							for _, b := range sc.Backends {
+								jobs = append(jobs, Job{Backend: b, FDs: fds, Active: active, Rep: rep, Loops: loops, Churn: churn, Rate: rate})
+							}
 						}
 					}
 				}

@@ -60,7 +60,7 @@ func keepAffinity(t *testing.T) {
 func tinyScenario() results.Scenario {
 	return results.Scenario{
 		Name: "tiny", Backends: []string{"select", "epoll-et", "gonet"},
-		FDs: []int{5, 1100}, Active: []int{1}, Mode: "open", Rate: 200, Size: 64,
+		FDs: []int{5, 1100}, Active: []int{1}, Mode: "open", Rate: results.Rates{200}, Size: 64,
 		Warmup: results.Duration(100 * time.Millisecond), Duration: results.Duration(300 * time.Millisecond), Repetitions: 1, Proto: traffic.Echo,
 	}
 }
@@ -283,8 +283,24 @@ func TestJobsAxes(t *testing.T) {
 	if want := "a/2/false b/2/false a/4/false b/4/false a/2/true b/2/true a/4/true b/4/true"; strings.Join(got, " ") != want {
 		t.Errorf("jobs %v; want %s", got, want)
 	}
-	if j := Jobs(results.Scenario{Backends: []string{"a"}, FDs: []int{10}, Active: []int{1}, Repetitions: 1})[0]; j.Loops != 1 || j.Churn {
-		t.Errorf("a scenario without the axes: job %+v; want one loop, no churn", j)
+	if j := Jobs(results.Scenario{Backends: []string{"a"}, FDs: []int{10}, Active: []int{1}, Repetitions: 1})[0]; j.Loops != 1 || j.Churn || j.Rate != 0 {
+		t.Errorf("a scenario without the axes: job %+v; want one loop, no churn, no rate (closed loop)", j)
+	}
+}
+
+// TestJobsRates: the rate is an axis inside active and outside fds, so
+// one rate's fd counts and backends run together, interleaved.
+func TestJobsRates(t *testing.T) {
+	sc := results.Scenario{Backends: []string{"a", "b"}, FDs: []int{10, 20}, Active: []int{1, 2}, Repetitions: 1,
+		Rate: results.Rates{100, 1000}}
+	var got []string
+	for _, j := range Jobs(sc) {
+		got = append(got, fmt.Sprintf("%s/%d/%d/%g", j.Backend, j.FDs, j.Active, j.Rate))
+	}
+	want := "a/10/1/100 b/10/1/100 a/20/1/100 b/20/1/100 a/10/1/1000 b/10/1/1000 a/20/1/1000 b/20/1/1000 " +
+		"a/10/2/100 b/10/2/100 a/20/2/100 b/20/2/100 a/10/2/1000 b/10/2/1000 a/20/2/1000 b/20/2/1000"
+	if strings.Join(got, " ") != want {
+		t.Errorf("jobs %v; want %s", got, want)
 	}
 }
 

@@ -40,7 +40,7 @@ func dialRemote(t *testing.T, h wire.Hello, n, index int, at time.Time) *Remote 
 
 func remoteScenario(backend string) results.Scenario {
 	return results.Scenario{
-		Name: "tiny-remote", Backends: []string{backend}, FDs: []int{12, 52}, Active: []int{2}, Mode: traffic.Open, Rate: 400, Size: 64,
+		Name: "tiny-remote", Backends: []string{backend}, FDs: []int{12, 52}, Active: []int{2}, Mode: traffic.Open, Rate: results.Rates{400}, Size: 64,
 		Warmup: results.Duration(100 * time.Millisecond), Duration: results.Duration(300 * time.Millisecond), Repetitions: 1, Proto: traffic.Echo,
 	}
 }
@@ -91,8 +91,9 @@ func TestRemoteRun(t *testing.T) {
 }
 
 // TestRemoteShared: two generators given the same start time measure the
-// same windows of one server, each its share; their load files merge into
-// whole points whose requests are the shares' sum.
+// same windows of one server, each its share of the point's connections
+// and of its rate (a rate axis: each job's own); their load files merge
+// into whole points whose requests are the shares' sum.
 func TestRemoteShared(t *testing.T) {
 	if testing.Short() {
 		t.Skip("two generators, about 7 s")
@@ -100,6 +101,7 @@ func TestRemoteShared(t *testing.T) {
 	h := startRemote(t, "epoll-lt")
 	keepAffinity(t)
 	sc := remoteScenario("epoll-lt")
+	sc.FDs, sc.Rate = []int{12}, results.Rates{200, 400}
 	at := time.Now().Add(time.Second)
 	var wg sync.WaitGroup
 	in := make([]loadfile.RunInput, 2)
@@ -139,11 +141,19 @@ func TestRemoteShared(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	jobs := Jobs(sc)
 	for k, s := range merged.Samples {
 		sum := in[0].Run.Samples[k].Requests + in[1].Run.Samples[k].Requests
-		if s.Status != results.StatusOK || s.Requests != sum || s.Active != 2 || s.FDs != sc.FDs[k] {
-			t.Errorf("merged sample %d: %s (%s), %d requests (shares: %d), %d active, %d fds; want ok, the sum, 2, %d", k, s.Status, s.Reason, s.Requests, sum, s.Active, s.FDs, sc.FDs[k])
+		if s.Status != results.StatusOK || s.Requests != sum || s.Active != 2 || s.FDs != jobs[k].FDs {
+			t.Errorf("merged sample %d: %s (%s), %d requests (shares: %d), %d active, %d fds; want ok, the sum, 2, %d", k, s.Status, s.Reason, s.Requests, sum, s.Active, s.FDs, jobs[k].FDs)
 		}
+		share := in[0].Run.Samples[k].RateRequested
+		if s.RateRequested != jobs[k].Rate || share != jobs[k].Rate/2 {
+			t.Errorf("merged sample %d: %v req/s requested, a share %v; want the job's %v, half each", k, s.RateRequested, share, jobs[k].Rate)
+		}
+	}
+	if pts := results.Summarize(merged.Samples); len(pts) != 2 || pts[0].RateRequested == pts[1].RateRequested {
+		t.Errorf("merged points %+v; want one per rate", pts)
 	}
 }
 

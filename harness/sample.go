@@ -33,7 +33,7 @@ func sample(ctx context.Context, opts Options, srv server, i int, job Job) resul
 		s.Loops = job.Loops
 	}
 	if sc.Mode == traffic.Open {
-		s.RateRequested = sc.Rate
+		s.RateRequested = job.Rate
 	}
 	if job.Active > job.Conns() {
 		return failed(s, results.StatusUnsupported, "%d active connections need at least %d fds (the server watches %d of its own)", job.Active, job.Active+results.ServerOwnFDs, results.ServerOwnFDs)
@@ -95,7 +95,7 @@ func limitFault(job Job, h wire.Hello) string {
 func loadConfig(opts Options, job Job, h wire.Hello) loadgen.Config {
 	sc := opts.Scenario
 	return loadgen.Config{
-		Target: h.Addr, Conns: job.Conns(), Active: job.Active, Mode: sc.Mode, Rate: sc.Rate,
+		Target: h.Addr, Conns: job.Conns(), Active: job.Active, Mode: sc.Mode, Rate: job.Rate,
 		Size: sc.Size, KeepAlive: sc.KeepAlive.D(), Warmup: sc.Warmup.D(), Duration: sc.Duration.D(),
 		Timeout: opts.Timeout, Proto: sc.Proto, ServerNoFile: h.NoFileSoft, Churn: job.Churn,
 		Path: sc.Path, Line: sc.Line, Expect: sc.Expect,

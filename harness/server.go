@@ -68,6 +68,9 @@ type edge struct {
 	// busy fraction; nil when unread (a remote server's CPUs are not
 	// this machine's).
 	cpus map[int]procfs.CPUTicks
+	// idle is the server CPUs' idle states (cpuidle), read beside cpus;
+	// nil when unread or unreadable (no cpuidle driver, unpinned).
+	idle map[int][]procfs.IdleState
 	// tree, socks and sockRead are an external server's, read from
 	// outside: its process tree's threads, its ESTABLISHED sockets on
 	// its port, and how long reading those took.

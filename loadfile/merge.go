@@ -168,7 +168,7 @@ func Merge(in []Input, opts Options) (*results.Run, Overlap, error) {
 			Name:        "merged",
 			Description: desc,
 			Backends:    []string{opts.Backend}, FDs: []int{s.FDs}, Active: []int{s.Active},
-			Mode: c.Mode, Rate: s.RateRequested, Size: c.Size, KeepAlive: c.KeepAlive, Warmup: c.Warmup,
+			Mode: c.Mode, Rate: results.RateOf(s.RateRequested), Size: c.Size, KeepAlive: c.KeepAlive, Warmup: c.Warmup,
 			Duration: c.Duration, Repetitions: 1, Proto: c.Proto, Path: c.Path, Line: c.Line, Expect: c.Expect,
 		},
 		Samples: []results.Sample{s},

@@ -86,9 +86,9 @@ func mergeSample(in []RunInput, k int, opts Options) (results.Sample, error) {
 	var missing []string
 	for _, x := range in {
 		s := x.Run.Samples[k]
-		if s.Backend != base.Backend || s.FDs != base.FDs || s.Active != base.Active || s.Repetition != base.Repetition {
-			return base, fmt.Errorf("%w: sample %d is %s at %d fds, %d active, repetition %d in %s but %s at %d fds, %d active, repetition %d in %s",
-				ErrMixed, k, base.Backend, base.FDs, base.Active, base.Repetition+1, in[0].Name, s.Backend, s.FDs, s.Active, s.Repetition+1, x.Name)
+		if s.Backend != base.Backend || s.FDs != base.FDs || s.Active != base.Active || s.RateRequested != base.RateRequested || s.Repetition != base.Repetition {
+			return base, fmt.Errorf("%w: sample %d is %s at %d fds, %d active, %g req/s, repetition %d in %s but %s at %d fds, %d active, %g req/s, repetition %d in %s",
+				ErrMixed, k, base.Backend, base.FDs, base.Active, base.RateRequested, base.Repetition+1, in[0].Name, s.Backend, s.FDs, s.Active, s.RateRequested, s.Repetition+1, x.Name)
 		}
 		if f := x.Loads[k]; f != nil {
 			files = append(files, Input{Name: fmt.Sprintf("%s sample %d", x.Name, k), File: f})

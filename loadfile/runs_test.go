@@ -121,8 +121,9 @@ func TestMergeRunsRefuses(t *testing.T) {
 			in[1].Run.Remote = &h
 			return in
 		}, "different -start-at"},
-		{"other scenario", func(in []RunInput) []RunInput { in[1].Run.Scenario.Rate = 7; return in }, "ran different scenarios"},
+		{"other scenario", func(in []RunInput) []RunInput { in[1].Run.Scenario.Rate = results.Rates{7}; return in }, "ran different scenarios"},
 		{"other point", func(in []RunInput) []RunInput { in[1].Run.Samples[0].FDs = 13; return in }, "sample 0 is epoll-lt at 12 fds"},
+		{"other rate", func(in []RunInput) []RunInput { in[1].Run.Samples[0].RateRequested = 7; return in }, "req/s, repetition 1 in gen0 but epoll-lt at 12 fds, 2 active, 7 req/s"},
 		{"churn", func(in []RunInput) []RunInput {
 			for _, x := range in {
 				x.Run.Scenario.Churn = results.Churn{true}

@@ -212,6 +212,9 @@ func buildCharts(ds []dataset) []*Chart {
 	if herdRun(ds) {
 		return herdCharts(ds) // the fd axis does not vary; the loops do
 	}
+	if rateRun(ds) {
+		return rateCharts(ds) // charted against the rate, a line per fd count
+	}
 	acts := actives(ds)
 	bes := backends(ds)
 	var out []*Chart
@@ -402,8 +405,8 @@ func loadText(sc results.Scenario) string {
 	switch {
 	case sc.Mode == traffic.Closed:
 		return "closed loop (max throughput)"
-	case sc.Rate > 0:
-		return "open loop at " + human.Thousands(sc.Rate) + " req/s"
+	case len(sc.Rate) > 0:
+		return "open loop at " + sc.Rate.Text()
 	}
 	return string(sc.Mode)
 }

@@ -18,7 +18,7 @@ import (
 // keep-alive point at 8 loops is saturated.
 func herdFixture() *results.Run {
 	modes := []string{epoll.NameReuseport, epoll.NameSharedListener, epoll.NameExclusive, epoll.NameSharedEpoll}
-	sc := results.Scenario{Name: "herd", Backends: modes, FDs: []int{130}, Active: []int{16}, Mode: traffic.Open, Rate: 1000,
+	sc := results.Scenario{Name: "herd", Backends: modes, FDs: []int{130}, Active: []int{16}, Mode: traffic.Open, Rate: results.Rates{1000},
 		Repetitions: 3, Loops: []int{2, 4, 8}, Churn: results.Churn{false, true}, ServerCPUs: "0", ClientCPUs: "1"}
 	run := &results.Run{Scenario: sc, Env: results.Environment{ServerCPUs: "0", ClientCPUs: "1"}}
 	for rep := 0; rep < 3; rep++ {

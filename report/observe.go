@@ -35,6 +35,9 @@ func observations(d dataset) []string {
 	if herdRun([]dataset{d}) {
 		return obsHerd(d) // a row per sharing mode: its own cap
 	}
+	if rateRun([]dataset{d}) {
+		return obsRate(d)
+	}
 	add(obsLimits(d))
 	add(obsProblems(d))
 	a, at := focusActive(d)

@@ -156,6 +156,12 @@ func writeMarkdown(b *bytes.Buffer, ds []dataset, charts []*Chart) {
 		b.WriteString("\n")
 		acts = nil
 	}
+	if rateRun(ds) {
+		b.WriteString("CPU idle: the server CPUs' share of the window in cpuidle states, and their idle entries per request (— where /sys/devices/system/cpu/cpuN/cpuidle is not readable). Wake-ups: the loop thread's voluntary context switches per request.\n\n")
+		writeRateTable(b, ds)
+		b.WriteString("\n")
+		acts = nil
+	}
 	for _, a := range acts {
 		if len(acts) > 1 {
 			fmt.Fprintf(b, "### %s\n\n", human.Plural(a, "active connection"))

@@ -150,7 +150,7 @@ func exactRun(cpu map[string]map[int]float64, p99 map[string]map[int]float64, wa
 	run := &results.Run{
 		Schema: results.SchemaVersion, Tool: "muxbench",
 		Started:  time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC),
-		Scenario: results.Scenario{Name: "exact", Mode: "open", Rate: 1000, Size: 16, Repetitions: 3},
+		Scenario: results.Scenario{Name: "exact", Mode: "open", Rate: results.Rates{1000}, Size: 16, Repetitions: 3},
 	}
 	for _, b := range []string{"select", "poll", "epoll-lt", "epoll-et", "uring-poll", "uring", "gonet"} {
 		if _, ok := cpu[b]; !ok {

@@ -48,8 +48,10 @@ var benchUnits = []struct {
 //	BenchmarkMux/backend=epoll-et/fds=1000/active=32 5997 333444.4 ns/op 41023 p50-ns 98111 p99-ns 120000 p999-ns 12345.6 cpu-ns/op 0.0247 cpu-util 1999.0 req/s 0.980 waits/op
 //
 // where the iteration count is the completed requests and ns/op is the
-// measured window divided by them. A sample of several loops, or of a
-// churn load, adds /loops=N or /churn=true to its name. Samples that measured nothing
+// measured window divided by them. A scenario that sweeps the rate adds
+// /rate=R (the sample's requested req/s) to every name, and a sample of
+// several loops, or of a churn load, /loops=N or /churn=true; a scenario
+// without those axes keeps the names above. Samples that measured nothing
 // (unsupported, failed, or no completed request) are left out; run.json
 // and summary.csv keep them with their reason.
 //
@@ -73,7 +75,7 @@ func WriteBench(w io.Writer, run *Run) error {
 		{"muxbench-commit", commit},
 		{"scenario", run.Scenario.Name},
 		{"mode", string(run.Scenario.Mode)},
-		{"rate", formatFloat(run.Scenario.Rate)},
+		{"rate", rateConfig(run.Scenario.Rate)},
 		{"size", strconv.Itoa(run.Scenario.Size)},
 	} {
 		fmt.Fprintf(bw, "%s: %s\n", c.key, configValue(c.value))
@@ -87,8 +89,11 @@ func WriteBench(w io.Writer, run *Run) error {
 			continue
 		}
 		fmt.Fprintf(bw, "BenchmarkMux/backend=%s/fds=%d/active=%d", nameValue(s.Backend), s.FDs, s.Active)
+		if run.Scenario.Rate.Several() {
+			fmt.Fprintf(bw, "/rate=%s", formatFloat(s.RateRequested)) // the scenario's axes, where it has them
+		}
 		if s.Loops > 1 {
-			fmt.Fprintf(bw, "/loops=%d", s.Loops) // the scenario's axes, where it has them
+			fmt.Fprintf(bw, "/loops=%d", s.Loops)
 		}
 		if s.Churn {
 			bw.WriteString("/churn=true")
@@ -105,6 +110,17 @@ func WriteBench(w io.Writer, run *Run) error {
 		return fmt.Errorf("write %s: %w", BenchFile, err)
 	}
 	return nil
+}
+
+// rateConfig is the rate config line's value: the one rate, or the rate
+// axis's values separated by spaces ("100 1000 10000": each line's name
+// says which).
+func rateConfig(r Rates) string {
+	v := make([]string, len(r.Values()))
+	for i, x := range r.Values() {
+		v[i] = formatFloat(x)
+	}
+	return strings.Join(v, " ")
 }
 
 // configValue keeps a config value on one line and non-empty, as the

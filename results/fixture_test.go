@@ -26,7 +26,7 @@ func testRun() *Run {
 		},
 		Scenario: Scenario{
 			Name: "smoke", Description: "test", Backends: []string{"select", "poll", "epoll-et"},
-			FDs: []int{10, 1100}, Active: []int{2}, Mode: "open", Rate: 500, Size: 64,
+			FDs: []int{10, 1100}, Active: []int{2}, Mode: "open", Rate: Rates{500}, Size: 64,
 			KeepAlive: 0, Warmup: Duration(200 * time.Millisecond), Duration: Duration(500 * time.Millisecond), Repetitions: 2,
 			Proto: "echo", ServerCPUs: "0", ClientCPUs: "1",
 		},

@@ -25,9 +25,18 @@ func Human(w io.Writer, points []Point) error {
 		header = slices.Insert(header, 3, "loops", "load", "wake-ups/req", "wasted/req")
 		rightAligned = slices.Insert(rightAligned, 3, true, false, true, true)
 	}
+	// The rate gets a column, after active, where the points differ by it.
+	rates := slices.ContainsFunc(points, func(p Point) bool { return p.RateRequested != points[0].RateRequested })
+	if rates {
+		header = slices.Insert(header, 3, "rate")
+		rightAligned = slices.Insert(rightAligned, 3, true)
+	}
 	rows := [][]string{header}
 	for _, p := range points {
 		row := []string{p.Backend, strconv.Itoa(p.FDs), strconv.Itoa(p.Active)}
+		if rates {
+			row = append(row, formatFloat(p.RateRequested))
+		}
 		if axes {
 			load := "keep-alive"
 			if p.Churn {

@@ -180,7 +180,7 @@ type Scenario struct {
 	FDs         []int         `json:"fds"`      // total fds registered: idle + active + listener
 	Active      []int         `json:"active"`   // active connections (second axis)
 	Mode        traffic.Mode  `json:"mode"`
-	Rate        float64       `json:"rate"`      // requests/s in total (open loop); 0 for closed
+	Rate        Rates         `json:"rate"`      // requests/s in total (open loop), one or an ascending list (the rate axis); none for closed
 	Size        int           `json:"size"`      // bytes per request (echo, sockperf; 0 for the request/reply protocols)
 	KeepAlive   Duration      `json:"keepalive"` // idle trickle interval, 0 = silent
 	Warmup      Duration      `json:"warmup"`
@@ -375,10 +375,15 @@ type ServerDelta struct {
 	// (/proc/stat: everything but idle and iowait, whichever task), 0..1;
 	// absent when the server was not pinned. It tells a server whose CPU
 	// was full although its own thread was not (kernel work, other tasks).
-	CPUSetBusy     float64 `json:"cpuset_busy,omitempty"`
-	WaitsPerReq    float64 `json:"waits_per_req"`    // waits / requests
-	EventsPerWait  float64 `json:"events_per_wait"`  // events / waits
-	SyscallsPerReq float64 `json:"syscalls_per_req"` // (waits+reads+writes+mods) / requests
+	CPUSetBusy float64 `json:"cpuset_busy,omitempty"`
+	// CPUIdle is what the idle states of the server's CPU set counted over
+	// the window (cpuidle): how often the CPUs went idle between the
+	// requests, and for how long. Absent where the machine has no cpuidle
+	// driver, or the server is unpinned or on another host.
+	CPUIdle        *CPUIdle `json:"cpuidle,omitempty"`
+	WaitsPerReq    float64  `json:"waits_per_req"`    // waits / requests
+	EventsPerWait  float64  `json:"events_per_wait"`  // events / waits
+	SyscallsPerReq float64  `json:"syscalls_per_req"` // (waits+reads+writes+mods) / requests
 	// Tree is an external server's process tree over the window, read
 	// from /proc (schedstat per thread); absent for muxbench's own
 	// servers, whose reports carry their CPU.
@@ -415,6 +420,50 @@ type ServerDelta struct {
 	PerLoop  []LoopDelta `json:"per_loop,omitempty"`
 	ConnsMin int64       `json:"conns_min,omitempty"`
 	ConnsMax int64       `json:"conns_max,omitempty"`
+}
+
+// CPUIdle is the server CPU set's idle states over a window, summed over
+// its CPUs: /sys/devices/system/cpu/cpuN/cpuidle/stateK's usage and time
+// at the window's edges, read by the harness beside /proc/stat. Entries
+// count every stay in a state, whatever woke the CPU; time is updated when
+// a CPU leaves a state, so a stay under way at an edge is counted in the
+// window it ends in (at most one stay per CPU and edge).
+type CPUIdle struct {
+	CPUs   string      `json:"cpus"`  // the CPU list read, e.g. "0"
+	NCPUs  int         `json:"ncpus"` // how many CPUs that is
+	States []IdleState `json:"states"`
+}
+
+// IdleState is one idle state's part of a window: the state's name as the
+// cpuidle driver gives it (POLL, C1, C6, "haltpoll idle" in a KVM guest,
+// where it is a HLT that exits to the host), entries into it and time in it.
+type IdleState struct {
+	Name    string `json:"name"`
+	Entries int64  `json:"entries"`
+	TimeNs  int64  `json:"time_ns"`
+}
+
+// Entries is the entries into every idle state, all CPUs of the set.
+func (c *CPUIdle) Entries() int64 {
+	var n int64
+	for _, s := range c.States {
+		n += s.Entries
+	}
+	return n
+}
+
+// Share is the fraction of the set's CPU time over window ns spent in
+// idle states (0..1, a little over 1 when a stay that began before the
+// window ended in it).
+func (c *CPUIdle) Share(windowNs int64) float64 {
+	if c.NCPUs <= 0 || windowNs <= 0 {
+		return 0
+	}
+	var t int64
+	for _, s := range c.States {
+		t += s.TimeNs
+	}
+	return float64(t) / float64(windowNs) / float64(c.NCPUs)
 }
 
 // TreeCPU is an external server's process tree over a window: every thread
@@ -466,7 +515,8 @@ type ClientDelta struct {
 	SetupSeconds float64 `json:"setup_seconds"`
 }
 
-// Point is the summary of one backend at one (fds, active) point across
+// Point is the summary of one backend at one point (fds, active, and the
+// rate, loops and churn where the scenario sweeps them) across
 // repetitions: medians, with min and max as the spread. It is what
 // summary.csv holds and what charts and compare use.
 type Point struct {
@@ -508,6 +558,13 @@ type Point struct {
 	WastedWakeupsPerAccept Stat `json:"wasted_wakeups_per_accept"`
 	ConnBalance            Stat `json:"conn_balance"`
 	BusiestLoopShare       Stat `json:"busiest_loop_share"`
+	// IdleEntriesPerReq is how often the server's CPUs entered an idle
+	// state per request, IdleShare the fraction of their time idle
+	// (ServerDelta.CPUIdle); IdleReps counts the repetitions that had
+	// them (0: not read, and both are zero).
+	IdleEntriesPerReq Stat `json:"idle_entries_per_req,omitzero"`
+	IdleShare         Stat `json:"idle_share,omitzero"`
+	IdleReps          int  `json:"idle_reps,omitempty"`
 }
 
 // Stat is a median with its spread across repetitions.

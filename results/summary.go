@@ -32,8 +32,8 @@ func measured(status string) bool {
 	return status == StatusOK || status == StatusSaturated || status == StatusErrors
 }
 
-// Summarize reduces samples to one Point per (backend, fds, active, loops,
-// churn), in the order each first appears. A point's figures are the median, min and max
+// Summarize reduces samples to one Point per (backend, fds, active, rate,
+// loops, churn), in the order each first appears. A point's figures are the median, min and max
 // over its measured samples (status ok, saturated or errors); unsupported
 // and failed samples are left out of the statistics, but the point's Status
 // is the worst status among all its samples, and Reason joins the distinct
@@ -43,12 +43,13 @@ func Summarize(samples []Sample) []Point {
 	type key struct {
 		backend            string
 		fds, active, loops int
+		rate               float64 // requested: the rate axis's value (a share's, for a generator of a shared run)
 		churn              bool
 	}
 	var order []key
 	groups := map[key][]Sample{}
 	for _, s := range samples {
-		k := key{s.Backend, s.FDs, s.Active, max(s.Loops, 1), s.Churn}
+		k := key{s.Backend, s.FDs, s.Active, max(s.Loops, 1), s.RateRequested, s.Churn}
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
@@ -126,6 +127,16 @@ func summarizePoint(samples []Sample) Point {
 	p.WastedWakeupsPerAccept = stat(m, func(s Sample) float64 { return s.Server.WastedWakeupsPerAccept })
 	p.ConnBalance = stat(m, func(s Sample) float64 { return s.Server.ConnBalance() })
 	p.BusiestLoopShare = stat(m, func(s Sample) float64 { return s.Server.BusiestLoopShare() })
+	var idle []Sample // the repetitions whose server CPUs' idle states were read
+	for _, s := range m {
+		if s.Server.CPUIdle != nil && s.Requests > 0 {
+			idle = append(idle, s)
+		}
+	}
+	if p.IdleReps = len(idle); len(idle) > 0 {
+		p.IdleEntriesPerReq = stat(idle, func(s Sample) float64 { return float64(s.Server.CPUIdle.Entries()) / float64(s.Requests) })
+		p.IdleShare = stat(idle, func(s Sample) float64 { return s.Server.CPUIdle.Share(s.WindowNs) })
+	}
 	return p
 }
 

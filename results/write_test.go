@@ -97,8 +97,8 @@ func TestWriteDirRejects(t *testing.T) {
 	}{
 		{"NaN figure", func(r *Run) { r.Samples[4].Server.CPUNsPerReq = math.NaN() },
 			"run.samples[4].server.cpu_ns_per_req (NaN) is not a finite number"},
-		{"infinite rate", func(r *Run) { r.Scenario.Rate = math.Inf(1) },
-			"run.scenario.rate (+Inf) is not a finite number"},
+		{"infinite rate", func(r *Run) { r.Scenario.Rate = Rates{math.Inf(1)} },
+			"run.scenario.rate[0] (+Inf) is not a finite number"},
 		{"foreign tool", func(r *Run) { r.Tool = "wrk" }, `run says tool "wrk", want "muxbench"`},
 		{"other schema", func(r *Run) { r.Schema = 99 }, "run says schema 99, this muxbench writes schema 2"},
 	}

@@ -73,6 +73,7 @@ func (d *decoder) scenario(f *fields) results.Scenario {
 	s.ServerSendBuffer = d.sendBuffer(f.SendBuffer)
 	s.Churn = d.churn(f.Churn)
 	s.Loops = d.loops(f.Loops, f.Backends, s.Backends)
+	d.rateAxisFits(f, s)
 	return s
 }
 
@@ -243,27 +244,61 @@ func (d *decoder) sweep(fdsNode, activeNode ast.Node) (fds, active []int) {
 	return fds, active
 }
 
-func (d *decoder) rate(n ast.Node, mode traffic.Mode) float64 {
+// rate converts the rate axis: one rate, or an ascending list of them,
+// each a point of its own. Closed mode paces nothing and takes none.
+func (d *decoder) rate(n ast.Node, mode traffic.Mode) results.Rates {
 	if mode == traffic.Closed {
-		if n != nil {
+		if _, list := unwrap(n).(*ast.SequenceNode); list {
+			d.errorf(n, "rate: a list of rates sweeps an open loop, and mode is closed (it sends as fast as the server answers: remove rate, or set mode: open)")
+		} else if n != nil {
 			d.errorf(n, "rate: only open mode paces requests (remove rate, or set mode: open)")
 		}
-		return 0
+		return nil
 	}
 	if n == nil {
-		return defaultRate
+		return results.Rates{defaultRate}
 	}
-	rate, ok := d.number("rate", n)
-	switch {
-	case !ok:
-	case rate <= 0:
-		d.errorf(n, "rate: %v req/s can't pace an open loop (set a positive rate like 2000, or use mode: closed)", rate)
-	default:
-		if why := loadgenRejects("Rate", func(c *loadgen.Config) { c.Rate = rate }); why != "" {
-			d.errorf(n, "rate: %v req/s is more than the load generator paces (%s)", rate, why)
+	nodes, ok := d.list("rate", n, true)
+	if !ok {
+		return nil
+	}
+	var rates results.Rates
+	for _, e := range nodes {
+		rate, ok := d.number("rate", e)
+		if !ok {
+			continue
 		}
+		switch last := len(rates) - 1; {
+		case rate <= 0:
+			d.errorf(e, "rate: %v req/s can't pace an open loop (set a positive rate like 2000, or use mode: closed)", rate)
+		case last >= 0 && rate == rates[last]:
+			d.errorf(e, "rate: %v is listed twice (list each rate once, from lowest to highest)", rate)
+		case last >= 0 && rate < rates[last]:
+			d.errorf(e, "rate: %v after %v is not ascending (list the rates from lowest to highest, each once)", rate, rates[last])
+		default:
+			if why := loadgenRejects("Rate", func(c *loadgen.Config) { c.Rate = rate }); why != "" {
+				d.errorf(e, "rate: %v req/s is more than the load generator paces (%s)", rate, why)
+			}
+		}
+		rates = append(rates, rate)
 	}
-	return rate
+	return rates
+}
+
+// rateAxisFits refuses a rate list beside a loops or churn axis: the
+// report charts the rate against one line per backend, fds and active
+// count, and the loops and churn against their own axes (sweep one of
+// them per scenario).
+func (d *decoder) rateAxisFits(f *fields, s results.Scenario) {
+	if !s.Rate.Several() {
+		return
+	}
+	if len(s.Loops) > 0 && slices.Max(s.Loops) > 1 {
+		d.errorf(f.Loops, "loops: several loops beside a list of rates (the report charts one axis beside fds: sweep the rate with one loop, or the loops at one rate)")
+	}
+	if len(s.Churn) > 1 {
+		d.errorf(f.Churn, "churn: both loads beside a list of rates (the report charts one axis beside fds: sweep the rate under one load, or both loads at one rate)")
+	}
 }
 
 func (d *decoder) size(n ast.Node, proto traffic.Proto) int {

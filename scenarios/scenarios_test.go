@@ -73,7 +73,7 @@ func TestParseDefaults(t *testing.T) {
 			src:  "fds: [10, 100]\n",
 			want: results.Scenario{
 				Name: "my-sweep", Backends: []string{"select", "poll", "epoll-lt", "epoll-et", "uring-poll", "uring", "gonet"},
-				FDs: []int{10, 100}, Active: []int{1}, Mode: "open", Rate: 2000, Size: 64,
+				FDs: []int{10, 100}, Active: []int{1}, Mode: "open", Rate: results.Rates{2000}, Size: 64,
 				KeepAlive: 0, Warmup: results.Duration(time.Second), Duration: results.Duration(3 * time.Second), Repetitions: 3, Proto: traffic.Echo,
 				ServerCPUs: "0", ClientCPUs: "1",
 			},
@@ -84,7 +84,7 @@ func TestParseDefaults(t *testing.T) {
 			src:  "name: x\nwarmup:\nactive:\nfds: [3]\n",
 			want: results.Scenario{
 				Name: "x", Backends: []string{"select", "poll", "epoll-lt", "epoll-et", "uring-poll", "uring", "gonet"},
-				FDs: []int{3}, Active: []int{1}, Mode: "open", Rate: 2000, Size: 64,
+				FDs: []int{3}, Active: []int{1}, Mode: "open", Rate: results.Rates{2000}, Size: 64,
 				KeepAlive: 0, Warmup: results.Duration(time.Second), Duration: results.Duration(3 * time.Second), Repetitions: 3, Proto: traffic.Echo,
 				ServerCPUs: "0", ClientCPUs: "1",
 			},
@@ -111,7 +111,7 @@ client_cpus: 2,3
 `,
 			want: results.Scenario{
 				Name: "full", Description: "all fields", Backends: []string{"epoll-et", "gonet"},
-				FDs: []int{40, 400}, Active: []int{8, 16}, Mode: "closed", Rate: 0, Size: 1024,
+				FDs: []int{40, 400}, Active: []int{8, 16}, Mode: "closed", Rate: nil, Size: 1024,
 				KeepAlive: results.Duration(90 * time.Second), Warmup: 0, Duration: results.Duration(1500 * time.Millisecond), Repetitions: 5, Proto: traffic.Sockperf,
 				ServerCPUs: "0-1", ClientCPUs: "2,3",
 			},
@@ -122,7 +122,7 @@ client_cpus: 2,3
 			src:  "name: herd\nbackends: [epoll-reuseport, epoll-shared-epoll]\nfds: [10]\nloops: [2, 4, 8]\nchurn: [false, true]\n",
 			want: results.Scenario{
 				Name: "herd", Backends: []string{"epoll-reuseport", "epoll-shared-epoll"},
-				FDs: []int{10}, Active: []int{1}, Mode: "open", Rate: 2000, Size: 64,
+				FDs: []int{10}, Active: []int{1}, Mode: "open", Rate: results.Rates{2000}, Size: 64,
 				KeepAlive: 0, Warmup: results.Duration(time.Second), Duration: results.Duration(3 * time.Second), Repetitions: 3, Proto: traffic.Echo,
 				ServerCPUs: "0", ClientCPUs: "1", Loops: []int{2, 4, 8}, Churn: results.Churn{false, true},
 			},
@@ -133,7 +133,7 @@ client_cpus: 2,3
 			src:  "name: one\nbackends: [epoll-lt]\nfds: [10]\nloops: 1\nchurn: false\n",
 			want: results.Scenario{
 				Name: "one", Backends: []string{"epoll-lt"},
-				FDs: []int{10}, Active: []int{1}, Mode: "open", Rate: 2000, Size: 64,
+				FDs: []int{10}, Active: []int{1}, Mode: "open", Rate: results.Rates{2000}, Size: 64,
 				KeepAlive: 0, Warmup: results.Duration(time.Second), Duration: results.Duration(3 * time.Second), Repetitions: 3, Proto: traffic.Echo,
 				ServerCPUs: "0", ClientCPUs: "1",
 			},
@@ -144,7 +144,29 @@ client_cpus: 2,3
 			src:  "name: c\nbackends: [epoll-lt]\nfds: [10]\nchurn: true\nloops: [1]\n",
 			want: results.Scenario{
 				Name: "c", Backends: []string{"epoll-lt"},
-				FDs: []int{10}, Active: []int{1}, Mode: "open", Rate: 2000, Size: 64,
+				FDs: []int{10}, Active: []int{1}, Mode: "open", Rate: results.Rates{2000}, Size: 64,
+				KeepAlive: 0, Warmup: results.Duration(time.Second), Duration: results.Duration(3 * time.Second), Repetitions: 3, Proto: traffic.Echo,
+				ServerCPUs: "0", ClientCPUs: "1", Churn: results.Churn{true},
+			},
+		},
+		{
+			name: "the rate as an axis",
+			file: "r.yaml",
+			src:  "name: r\nbackends: [poll]\nfds: [10]\nrate: [100, 1000, 2.5e4]\n",
+			want: results.Scenario{
+				Name: "r", Backends: []string{"poll"},
+				FDs: []int{10}, Active: []int{1}, Mode: "open", Rate: results.Rates{100, 1000, 25000}, Size: 64,
+				KeepAlive: 0, Warmup: results.Duration(time.Second), Duration: results.Duration(3 * time.Second), Repetitions: 3, Proto: traffic.Echo,
+				ServerCPUs: "0", ClientCPUs: "1",
+			},
+		},
+		{
+			name: "a list of one rate is that rate",
+			file: "r1.yaml",
+			src:  "name: r1\nbackends: [poll]\nfds: [10]\nrate: [1500]\nloops: 1\nchurn: [true]\n",
+			want: results.Scenario{
+				Name: "r1", Backends: []string{"poll"},
+				FDs: []int{10}, Active: []int{1}, Mode: "open", Rate: results.Rates{1500}, Size: 64,
 				KeepAlive: 0, Warmup: results.Duration(time.Second), Duration: results.Duration(3 * time.Second), Repetitions: 3, Proto: traffic.Echo,
 				ServerCPUs: "0", ClientCPUs: "1", Churn: results.Churn{true},
 			},
@@ -155,7 +177,7 @@ client_cpus: 2,3
 			src:  "fds: [10]\nproto: http\n",
 			want: results.Scenario{
 				Name: "h", Backends: []string{"select", "poll", "epoll-lt", "epoll-et", "uring-poll", "uring", "gonet"},
-				FDs: []int{10}, Active: []int{1}, Mode: "open", Rate: 2000, Size: 0, Path: "/",
+				FDs: []int{10}, Active: []int{1}, Mode: "open", Rate: results.Rates{2000}, Size: 0, Path: "/",
 				KeepAlive: 0, Warmup: results.Duration(time.Second), Duration: results.Duration(3 * time.Second), Repetitions: 3, Proto: traffic.HTTP,
 				ServerCPUs: "0", ClientCPUs: "1",
 			},
@@ -166,7 +188,7 @@ client_cpus: 2,3
 			src:  "fds: [10]\nproto: line\nline: version\nexpect: \"VERSION \"\nkeepalive: 1s\n",
 			want: results.Scenario{
 				Name: "l", Backends: []string{"select", "poll", "epoll-lt", "epoll-et", "uring-poll", "uring", "gonet"},
-				FDs: []int{10}, Active: []int{1}, Mode: "open", Rate: 2000, Size: 0, Line: "version", Expect: "VERSION ",
+				FDs: []int{10}, Active: []int{1}, Mode: "open", Rate: results.Rates{2000}, Size: 0, Line: "version", Expect: "VERSION ",
 				KeepAlive: results.Duration(time.Second), Warmup: results.Duration(time.Second), Duration: results.Duration(3 * time.Second), Repetitions: 3, Proto: traffic.Line,
 				ServerCPUs: "0", ClientCPUs: "1",
 			},
@@ -177,7 +199,7 @@ client_cpus: 2,3
 			src:  "name: u\nfds: &sweep [4, 5]\nrate: 2.5e3\nserver_cpus: ''\nclient_cpus: !!str 1\nactive: 2\n",
 			want: results.Scenario{
 				Name: "u", Backends: []string{"select", "poll", "epoll-lt", "epoll-et", "uring-poll", "uring", "gonet"},
-				FDs: []int{4, 5}, Active: []int{2}, Mode: "open", Rate: 2500, Size: 64,
+				FDs: []int{4, 5}, Active: []int{2}, Mode: "open", Rate: results.Rates{2500}, Size: 64,
 				KeepAlive: 0, Warmup: results.Duration(time.Second), Duration: results.Duration(3 * time.Second), Repetitions: 3, Proto: traffic.Echo,
 				ServerCPUs: "", ClientCPUs: "1",
 			},
@@ -234,7 +256,8 @@ func TestBuiltins(t *testing.T) {
 		names = append(names, info.Name)
 	}
 	// claim-herd is a claim scenario of its own (several loops; not one
-	// of the notes' claims): it runs the sharing variants only.
+	// of the notes' claims): it runs the sharing variants only. rate-sweep
+	// (in the claims suites) sweeps the rate for poll and epoll-lt only.
 	herd := []string{"claim-herd", "claim-herd-quick"}
 	want := append([]string{"idle-sweep", "quick", "smoke"}, herd...)
 	for _, su := range suites {
@@ -284,14 +307,15 @@ func TestBuiltins(t *testing.T) {
 	}
 
 	// claims-quick runs in CI: its sweeps' measured time must leave room
-	// for connecting, server starts, waitcost and the pitfalls in ~3 min.
+	// for connecting, server starts, waitcost and the pitfalls in ~3 min
+	// (rate-sweep-quick is about 22 s of it).
 	_, quickClaims, _, _ := LoadSuite("claims-quick")
 	var claimsTime time.Duration
 	for _, sc := range quickClaims {
 		claimsTime += measuredTime(t, sc)
 	}
-	if claimsTime > 75*time.Second {
-		t.Errorf("claims-quick's scenarios measure for %v in total, want at most 75s", claimsTime)
+	if claimsTime > 100*time.Second {
+		t.Errorf("claims-quick's scenarios measure for %v in total, want at most 100s", claimsTime)
 	}
 
 	// claim-herd-quick is to run in about a minute: its measured time
@@ -308,6 +332,26 @@ func TestBuiltins(t *testing.T) {
 	}
 	if !slices.Equal(herdQuick.Loops, full.Loops) || !slices.Equal(herdQuick.Churn, full.Churn) || !slices.Equal(herdQuick.Backends, full.Backends) {
 		t.Errorf("claim-herd-quick measures other points than claim-herd")
+	}
+
+	// rate-sweep: poll and epoll-lt at 1,000 and 10,000 fds (the per-fd
+	// slope's two ends), one active, rates from 100 or less to 10,000 or
+	// more, in about 9 minutes with the connects and server starts; the
+	// quick form in under one.
+	rates, _ := Load("rate-sweep")
+	ratesQuick, _ := Load("rate-sweep-quick")
+	for _, sc := range []results.Scenario{rates, ratesQuick} {
+		if !slices.Equal(sc.Backends, []string{"poll", "epoll-lt"}) || !slices.Equal(sc.FDs, []int{1000, 10000}) ||
+			!slices.Equal(sc.Active, []int{1}) || !sc.Rate.Several() || sc.Rate[0] > 100 || sc.Rate[len(sc.Rate)-1] < 10000 {
+			t.Errorf("%s: backends %v, fds %v, active %v, rates %v; want poll and epoll-lt at 1,000 and 10,000 fds, 1 active, rates from 100 or less to 10,000 or more",
+				sc.Name, sc.Backends, sc.FDs, sc.Active, sc.Rate)
+		}
+	}
+	if d := measuredTime(t, rates); d > 8*time.Minute || rates.Repetitions < 5 {
+		t.Errorf("rate-sweep measures for %v with %d repetitions; want at most 8 minutes (about 11 with connects and server starts) and 5 or more", d, rates.Repetitions)
+	}
+	if d := measuredTime(t, ratesQuick); d > 45*time.Second {
+		t.Errorf("rate-sweep-quick measures for %v; want at most 45s so the run takes about two minutes", d)
 	}
 
 	sweep, _ := Load("idle-sweep")
@@ -340,7 +384,7 @@ func measuredTime(t *testing.T, s results.Scenario) time.Duration {
 			}
 		}
 	}
-	points *= len(s.LoopCounts()) * len(s.Churn.Values())
+	points *= len(s.LoopCounts()) * len(s.Churn.Values()) * len(s.Rate.Values())
 	return time.Duration(points*len(s.Backends)*s.Repetitions) * (warmup + window)
 }
 
@@ -489,7 +533,7 @@ func TestReadmeExample(t *testing.T) {
 	if err != nil {
 		t.Fatalf("README.md example: %v", err)
 	}
-	if s.Name != "et-vs-lt" || s.Mode != "closed" || s.Rate != 0 {
+	if s.Name != "et-vs-lt" || s.Mode != "closed" || s.Rate != nil {
 		t.Errorf("README.md example parsed as %+v", s)
 	}
 }

@@ -28,15 +28,15 @@ type Suite struct {
 var suites = []Suite{
 	{
 		Name:        "claims",
-		Description: "claims 1 to 12 of the claims table measured: limits, mod-cost, active ratio, back-pressure, busy wait, churn, waitcost, pitfalls (about 12 minutes)",
-		Scenarios:   []string{"claim-limits", "claim-mod-cost", "claim-active-ratio", "claim-backpressure", "claim-busy", "claim-churn"},
+		Description: "claims 1 to 12 of the claims table measured: limits, mod-cost, active ratio, back-pressure, busy wait, churn, waitcost, pitfalls; and the rate sweep, the per-fd cost against the request rate (about 25 minutes)",
+		Scenarios:   []string{"claim-limits", "claim-mod-cost", "claim-active-ratio", "claim-backpressure", "claim-busy", "claim-churn", "rate-sweep"},
 		WaitCost:    "full",
 		Pitfalls:    true,
 	},
 	{
 		Name:        "claims-quick",
-		Description: "the claims table in about 3 minutes: the same measurements, fewer points and repetitions (wider intervals)",
-		Scenarios:   []string{"claim-limits-quick", "claim-mod-cost-quick", "claim-active-ratio-quick", "claim-backpressure-quick", "claim-busy-quick", "claim-churn-quick"},
+		Description: "the claims table and the rate sweep in about 3 minutes: the same measurements, fewer points and repetitions (wider intervals)",
+		Scenarios:   []string{"claim-limits-quick", "claim-mod-cost-quick", "claim-active-ratio-quick", "claim-backpressure-quick", "claim-busy-quick", "claim-churn-quick", "rate-sweep-quick"},
 		WaitCost:    "quick",
 		Pitfalls:    true,
 	},

@@ -24,7 +24,7 @@ var examples = map[string]string{
 	"fds":           "fds: [10, 100, 1000]",
 	"active":        "active: 4 or active: [1, 32]",
 	"mode":          "mode: open",
-	"rate":          "rate: 2000",
+	"rate":          "rate: 2000 or rate: [200, 2000, 20000]",
 	"size":          "size: 64",
 	"keepalive":     "keepalive: 1s",
 	"warmup":        "warmup: 500ms",

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -183,5 +184,58 @@ func TestReportCommandFailures(t *testing.T) {
 	code, _, stderr = execMuxbench(t, "report", "-out", filepath.Join("file", "out"), "a")
 	if code != 1 || !strings.Contains(stderr, "wrote nothing") {
 		t.Errorf("report into an impossible directory: exit %d, stderr %q; want 1 and that nothing was written", code, stderr)
+	}
+}
+
+// TestRunRateList runs a scenario with a rate list end to end: a sample
+// per backend, fds and rate, bench.txt named by the rate, and the run's
+// report (and `muxbench report` of it) charted against the rate, with
+// the per-fd slope between the two fd counts.
+func TestRunRateList(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers")
+	}
+	t.Chdir(t.TempDir())
+	isolateLocks(t)
+	keepAffinity(t)
+	os.WriteFile("rates.yaml", []byte("name: rates\nbackends: [epoll-lt]\nfds: [5, 12]\nactive: 1\nrate: [100, 400]\n"+
+		"warmup: 100ms\nduration: 300ms\nrepetitions: 2\n"), 0o644)
+	code, _, stderr := execMuxbench(t, "run", "-out", "out", "rates.yaml")
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	run, err := results.ReadRun("out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, s := range run.Samples {
+		seen[fmt.Sprintf("%d fds at %v req/s", s.FDs, s.RateRequested)]++
+	}
+	for _, k := range []string{"5 fds at 100 req/s", "5 fds at 400 req/s", "12 fds at 100 req/s", "12 fds at 400 req/s"} {
+		if seen[k] != 2 {
+			t.Errorf("%s: %d samples; want 2 (one per repetition); all: %v", k, seen[k], seen)
+		}
+	}
+	bench, _ := os.ReadFile(filepath.Join("out", results.BenchFile))
+	if !strings.Contains(string(bench), "/rate=100 ") || !strings.Contains(string(bench), "/rate=400 ") {
+		t.Errorf("bench.txt names no rate:\n%s", bench)
+	}
+	if code, _, stderr := execMuxbench(t, "report", "-out", "again", "out"); code != 0 {
+		t.Fatalf("report: exit %d; stderr:\n%s", code, stderr)
+	}
+	for _, dir := range []string{"out", "again"} {
+		for _, f := range []string{"cpu-rate.svg", "slope-rate.svg", "idle-rate.png"} {
+			if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+				t.Errorf("%s: %v; want the rate charts", dir, err)
+			}
+		}
+		md, _ := os.ReadFile(filepath.Join(dir, report.ReportFile))
+		if !strings.Contains(string(md), "per-fd cost vs request rate") || !strings.Contains(string(md), "| epoll-lt | 12 | 400 |") {
+			t.Errorf("%s/report.md lacks the slope chart or the rate table:\n%s", dir, md)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "latency.svg")); err == nil {
+			t.Errorf("%s: latency.svg written; want the rate charts instead of the fd charts", dir)
+		}
 	}
 }

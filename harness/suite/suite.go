@@ -191,6 +191,11 @@ func WriteReport(dir string, rec *results.Suite, readers map[string]EvidenceRead
 	var charts []*report.Chart
 	for _, r := range ev.Runs {
 		charts = append(charts, report.ActiveCharts(r)...)
+		rc, err := report.RateCharts(r)
+		if err != nil {
+			return nil, err
+		}
+		charts = append(charts, rc...)
 	}
 	if _, err := report.WriteCharts(dir, charts); err != nil {
 		return nil, err

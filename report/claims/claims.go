@@ -202,11 +202,13 @@ func hasSample(run *results.Run, backend string, fds, active int) bool {
 	})
 }
 
-// runsWith returns the runs whose scenario lists every backend named.
+// runsWith returns the runs whose scenario lists every backend named,
+// leaving out rate sweeps: the claims compare points at one rate, and at
+// reads a point by backend, fds and active count alone.
 func runsWith(ev Evidence, backends ...string) []*results.Run {
 	var out []*results.Run
 	for _, r := range ev.Runs {
-		ok := true
+		ok := !r.Scenario.Rate.Several()
 		for _, b := range backends {
 			if !slices.Contains(r.Scenario.Backends, b) {
 				ok = false

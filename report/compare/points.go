@@ -182,7 +182,7 @@ func differences(o, n *results.Run) []string {
 	so, sn := o.Scenario, n.Scenario
 	diff("scenario", so.Name, sn.Name)
 	diff("mode", string(so.Mode), string(sn.Mode))
-	diff("rate", human.Thousands(so.Rate)+" req/s", human.Thousands(sn.Rate)+" req/s")
+	diff("rate", so.Rate.Text(), sn.Rate.Text())
 	diff("message size", fmt.Sprintf("%d B", so.Size), fmt.Sprintf("%d B", sn.Size))
 	diff("protocol", string(so.Proto), string(sn.Proto))
 	diff("idle keep-alive", so.KeepAlive.String(), sn.KeepAlive.String())

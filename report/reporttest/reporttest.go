@@ -97,7 +97,7 @@ func Run(o Options) *results.Run {
 		},
 		Scenario: results.Scenario{
 			Name: "idle-sweep", Description: "Latency and CPU as mostly-idle connections grow, at a fixed request rate.",
-			Backends: o.Backends, FDs: o.FDs, Active: o.Active, Mode: traffic.Open, Rate: o.Rate, Size: 64,
+			Backends: o.Backends, FDs: o.FDs, Active: o.Active, Mode: traffic.Open, Rate: results.RateOf(o.Rate), Size: 64,
 			KeepAlive: 0, Warmup: results.Duration(time.Second), Duration: results.Duration(3 * time.Second), Repetitions: o.Reps, Proto: traffic.Echo,
 			ServerCPUs: "0", ClientCPUs: "1",
 		},
