@@ -52,7 +52,35 @@ func startServerConfig(t testing.TB, name string, cfg server.Config) server.Runn
 		srv.Shutdown()
 		awaitServe(t, done)
 	})
+	awaitLoops(t, srv)
 	return srv
+}
+
+// awaitLoops waits, bounded, until every loop of srv runs: has set its
+// thread up (pinned it, unshared its fd table), which allocates, so that
+// a test counting the loop's allocations or fds starts after it.
+func awaitLoops(t testing.TB, srv server.Runner) {
+	t.Helper()
+	ls, ok := srv.(interface{ LoopStats() []server.LoopStat })
+	if !ok {
+		return
+	}
+	end := time.Now().Add(10 * time.Second)
+	for {
+		running := 0
+		for _, l := range ls.LoopStats() {
+			if l.TID != 0 {
+				running++
+			}
+		}
+		if running == len(ls.LoopStats()) {
+			return
+		}
+		if time.Now().After(end) {
+			t.Fatalf("%d of %d loops running 10s after Serve", running, len(ls.LoopStats()))
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // awaitServe waits, bounded, for Serve's result on done after a Shutdown,

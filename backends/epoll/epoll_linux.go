@@ -173,6 +173,10 @@ func (p *Poller) Wait(events []backends.Event, timeoutMs int) (int, error) {
 	return n, nil
 }
 
+// FD is the epoll set's fd: a loop thread that unshares its fd table
+// keeps it (server's private table).
+func (p *Poller) FD() int { return p.epfd }
+
 // Close closes the epoll instance (a Share's Close does nothing).
 func (p *Poller) Close() error {
 	if p.epfd < 0 || p.view {
