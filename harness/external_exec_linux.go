@@ -183,8 +183,10 @@ func portTaken(r *sockdiag.Reader, stderr *tailBuffer) bool {
 
 // terminate stops the started server: SIGTERM to its process group, then
 // SIGKILL if it has not exited within the stop bound; then the rest of the
-// group is reaped. Exiting on the SIGTERM, or with status 0, is a clean
-// stop; anything else is reported.
+// group is reaped. Exiting on the SIGTERM, with status 0, or with status
+// 143 (128+SIGTERM: the shells' convention, which servers that catch the
+// signal follow, muxbench serve among them) is a clean stop; anything
+// else is reported.
 func (e *externalServer) terminate() error {
 	bound := e.x.StopTimeout
 	if bound <= 0 {
@@ -203,7 +205,7 @@ func (e *externalServer) terminate() error {
 		return fmt.Errorf("server did not exit within %v of SIGTERM; killed%s", bound, e.p.stderrTail())
 	case rest != nil:
 		return rest
-	case e.p.err == nil || e.p.diedOf(syscall.SIGTERM):
+	case e.p.err == nil || e.p.diedOf(syscall.SIGTERM) || e.p.exitStatus() == 128+int(syscall.SIGTERM):
 		return nil
 	}
 	return fmt.Errorf("%s, stopped with SIGTERM", e.p.exitReason())

@@ -147,6 +147,13 @@ func TestExternalDropsIdle(t *testing.T) {
 	groupsGone(t, pids)
 }
 
+// trapTERM is a shell, the process group's leader, that runs the fixture
+// and exits with status code when SIGTERM comes.
+func trapTERM(pids string, code int) []string {
+	return []string{"sh", "-c", `echo $$ >"$1"; shift; trap "echo stopping on TERM >&2; exit ` + strconv.Itoa(code) + `" TERM; "$@" & wait`,
+		"sh", filepath.Join(pids, "pid-"+PortPlaceholder), fixtureBin, "-addr", AddrPlaceholder}
+}
+
 // TestExternalFailures: a command that fails to start, one that never
 // listens, one that dies inside the window, and one whose helper ignores
 // SIGTERM each end as the sample's reason — quoting the server's stderr
@@ -173,6 +180,12 @@ func TestExternalFailures(t *testing.T) {
 		{"a helper ignores SIGTERM", func(pids string) []string {
 			return fixtureCommand(pids, "-helper")
 		}, results.StatusOK, ""},
+		{"exits 143 on SIGTERM", func(pids string) []string {
+			return trapTERM(pids, 143)
+		}, results.StatusOK, ""},
+		{"exits 3 on SIGTERM", func(pids string) []string {
+			return trapTERM(pids, 3)
+		}, results.StatusErrors, "server exited (status 3): stopping on TERM, stopped with SIGTERM"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			pids, dir := t.TempDir(), t.TempDir()
@@ -195,6 +208,23 @@ func TestExternalFailures(t *testing.T) {
 			}
 			groupsGone(t, pids)
 		})
+	}
+}
+
+// TestExternalRefusesLoops: a loops axis sweeps muxbench's own servers
+// only; with an external server Run refuses it, naming the fix, before any
+// server is started.
+func TestExternalRefusesLoops(t *testing.T) {
+	pids := t.TempDir()
+	sc := externalScenario("fixture")
+	sc.Loops = []int{2, 4}
+	x := &External{Label: "fixture", Command: fixtureCommand(pids)}
+	run, err := Run(context.Background(), Options{Scenario: sc, OutDir: t.TempDir(), External: x})
+	if err == nil || run != nil || !strings.Contains(err.Error(), "remove loops from the scenario") {
+		t.Fatalf("loops [2 4] with an external server: %v, %v; want an error naming the fix and no run", run, err)
+	}
+	if files, _ := filepath.Glob(filepath.Join(pids, "pid-*")); len(files) != 0 {
+		t.Errorf("a server was started (%v) before the scenario was refused", files)
 	}
 }
 

@@ -8,12 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/muxbench/muxbench/backends/epoll"
+	"github.com/muxbench/muxbench/internal/cpuset"
 	"github.com/muxbench/muxbench/internal/runlock"
 	"github.com/muxbench/muxbench/internal/traffic"
 	"github.com/muxbench/muxbench/internal/wire"
@@ -43,6 +45,18 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// keepAffinity pins the test process back to its CPUs at cleanup: Run
+// pins it to the scenario's client CPUs, and the tests after would
+// inherit that.
+func keepAffinity(t *testing.T) {
+	all, err := cpuset.Allowed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	procs := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() { all.PinProcess(procs) })
+}
+
 func tinyScenario() results.Scenario {
 	return results.Scenario{
 		Name: "tiny", Backends: []string{"select", "epoll-et", "gonet"},
@@ -52,6 +66,7 @@ func tinyScenario() results.Scenario {
 }
 
 func TestRunEndToEnd(t *testing.T) {
+	keepAffinity(t)
 	dir := t.TempDir()
 	sc := tinyScenario()
 	run, err := Run(context.Background(), Options{
@@ -135,6 +150,7 @@ func TestBrokenServer(t *testing.T) {
 		{"garbage hello", "echo not-json; cat >/dev/null", "not the JSON line"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			keepAffinity(t)
 			run, err := Run(context.Background(), Options{Scenario: sc, ServerCommand: []string{"sh", "-c", tt.script, "sh"}})
 			if err != nil {
 				t.Fatalf("Run: %v", err)

@@ -148,6 +148,19 @@ func (p *process) watchContext(ctx context.Context) (stop func()) {
 	return func() { close(done) }
 }
 
+// exitStatus is the exited process's exit status, or -1 when it was
+// ended by a signal or has not exited. Call it only once exited is closed.
+func (p *process) exitStatus() int {
+	if p.err == nil {
+		return 0
+	}
+	var ee *exec.ExitError
+	if !errors.As(p.err, &ee) {
+		return -1
+	}
+	return ee.ExitCode()
+}
+
 // diedOf reports whether the exited process was ended by signal sig.
 // Call it only once exited is closed.
 func (p *process) diedOf(sig syscall.Signal) bool {

@@ -50,6 +50,7 @@ func remoteScenario(backend string) results.Scenario {
 // writes a load file per sample, records no token, and leaves the server
 // running with every connection closed.
 func TestRemoteRun(t *testing.T) {
+	keepAffinity(t)
 	h := startRemote(t, "epoll-lt")
 	dir := t.TempDir()
 	sc := remoteScenario("epoll-lt")
@@ -97,6 +98,7 @@ func TestRemoteShared(t *testing.T) {
 		t.Skip("two generators, about 7 s")
 	}
 	h := startRemote(t, "epoll-lt")
+	keepAffinity(t)
 	sc := remoteScenario("epoll-lt")
 	at := time.Now().Add(time.Second)
 	var wg sync.WaitGroup

@@ -23,6 +23,7 @@ func init() {
 // (the server command here would fail every sample), and its samples are
 // planned as taking no load time.
 func TestUnsupportedBackend(t *testing.T) {
+	keepAffinity(t)
 	sc := tinyScenario()
 	sc.Backends = []string{noKernel}
 	run, err := Run(context.Background(), Options{Scenario: sc, ServerCommand: []string{"sh", "-c", "exit 9"}})

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/muxbench/muxbench/internal/atomicfile"
@@ -125,17 +126,28 @@ func (f *File) Marshal() ([]byte, error) {
 // exists and overwriting was not asked for.
 var ErrExists = errors.New("file exists")
 
-// CheckWritable returns ErrExists (wrapped, with the fix) when path exists
-// and force is false, so a caller can refuse before a run rather than after.
+// CheckWritable checks that Write can write path, so a caller can refuse
+// before a run rather than after it: ErrExists (wrapped, with the fix)
+// when path exists and force is false; an error when path is a directory,
+// or its directory is missing or this process may not create files there
+// (tried with a temporary file, removed at once).
 func CheckWritable(path string, force bool) error {
-	if force {
-		return nil
-	}
-	if _, err := os.Lstat(path); err == nil {
+	fi, err := os.Lstat(path)
+	switch {
+	case err == nil && fi.IsDir():
+		return fmt.Errorf("%s is a directory: give a file name, e.g. %s", path, filepath.Join(path, "load.json"))
+	case err == nil && !force:
 		return fmt.Errorf("%s: %w (remove it, choose another -out, or give -force to overwrite)", path, ErrExists)
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("check %s: %w", path, err)
 	}
+	dir := filepath.Dir(path)
+	probe, err := os.CreateTemp(dir, ".muxbench-check-*")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w (create the directory, or choose another -out)", path, err)
+	}
+	probe.Close()
+	os.Remove(probe.Name())
 	return nil
 }
 

@@ -55,6 +55,14 @@ func serverFixture(t *testing.T) *ServerEdges {
 	return e
 }
 
+// TestParseServerDropsToken: serve's hello line carries the control
+// token (server.jsonl's does); what a merge records of it must not.
+func TestParseServerDropsToken(t *testing.T) {
+	if h := serverFixture(t).Hello; h.Token != "" || h.Control == "" {
+		t.Errorf("parsed hello %+v; want its control address and no token", h)
+	}
+}
+
 // TestMergeGolden: the merged run of the fixtures, as run.json holds it.
 func TestMergeGolden(t *testing.T) {
 	run, ov, err := Merge(fixtures(t), Options{Server: serverFixture(t), Backend: "epoll-lt"})
@@ -160,6 +168,46 @@ func TestMergeRefuses(t *testing.T) {
 	}
 	if _, _, err := Merge(nil, Options{Backend: "poll"}); err == nil {
 		t.Error("Merge of nothing: nil error; want one")
+	}
+}
+
+// TestMergeDuplicate: one generator's result given twice — the same file,
+// or a byte copy under another name — is refused, whether the point was
+// shared (-generators) or every generator ran it whole; two different
+// generators' results of one window are not.
+func TestMergeDuplicate(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "gen-a.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := func(name string) Input { // a whole point's file, from the fixture's bytes
+		f, err := Parse(name, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Config.Generators, f.Config.GeneratorIndex = 1, 0
+		return Input{name, f}
+	}
+	for _, tc := range []struct {
+		name string
+		in   []Input
+		want string
+	}{
+		{"one file twice", []Input{whole("gen-a.json"), whole("gen-a.json")}, "gen-a.json and gen-a.json are one result"},
+		{"a byte copy", []Input{whole("gen-a.json"), whole("copy.json")}, "gen-a.json and copy.json are one result (host gen-a"},
+		{"a share twice", []Input{{"gen-a.json", readFixture(t, "gen-a.json")}, {"copy.json", readFixture(t, "gen-a.json")}}, "gen-a.json and copy.json are one result"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := Merge(tc.in, Options{Backend: "epoll-lt"})
+			if !errors.Is(err, ErrDuplicate) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Merge: %v; want %v containing %q", err, ErrDuplicate, tc.want)
+			}
+		})
+	}
+	other := whole("gen-b.json")
+	other.File.Host = "gen-b" // same window and histogram, another generator
+	if _, _, err := Merge([]Input{whole("gen-a.json"), other}, Options{Backend: "epoll-lt"}); err != nil {
+		t.Errorf("two generators' results of one window: %v; want them merged", err)
 	}
 }
 
@@ -311,6 +359,30 @@ func TestWrite(t *testing.T) {
 	}
 	if err := Write(path, f, true); err != nil {
 		t.Errorf("Write with force: %v", err)
+	}
+}
+
+// TestCheckWritable: what would make Write fail after a run is found
+// before it: a missing directory, a directory given as the file, and (for
+// a user other than root) a directory that may not be written.
+func TestCheckWritable(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, path string
+		force      bool
+		want       string
+	}{
+		{"missing directory", filepath.Join(dir, "nope", "x.json"), false, "create the directory"},
+		{"a directory", dir, true, "is a directory"},
+		{"under a file", filepath.Join(dir, "file", "x.json"), false, "not a directory"},
+	} {
+		os.WriteFile(filepath.Join(dir, "file"), nil, 0o644)
+		if err := CheckWritable(tc.path, tc.force); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: CheckWritable(%s) = %v; want an error containing %q", tc.name, tc.path, err, tc.want)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("CheckWritable left files behind: %v", entries)
 	}
 }
 

@@ -53,17 +53,26 @@ var ErrNoOverlap = errors.New("the generators' windows do not overlap")
 // be one point; the message names the field.
 var ErrMixed = errors.New("the generators' configs cannot be one point")
 
+// ErrDuplicate is returned (wrapped) by Merge when one generator's result
+// is given twice (the same file, or a copy): its requests would count
+// twice.
+var ErrDuplicate = errors.New("the same generator's result is given twice")
+
 // Merge combines the results of generators that drove one server at the
 // same time into a run of one sample: connections, rates, requests,
 // errors and client CPU add up; latency percentiles come from the merged
-// histograms (lossless). It refuses files whose windows do not overlap and
+// histograms (lossless). It refuses files whose windows do not overlap,
 // configs that differ where one point needs them equal (mode, proto, size,
-// keep-alive, duration, timeout, pipeline, target).
+// keep-alive, duration, timeout, pipeline, target), and one generator's
+// result given twice.
 func Merge(in []Input, opts Options) (*results.Run, Overlap, error) {
 	if len(in) == 0 {
 		return nil, Overlap{}, errors.New("merge: no load results given")
 	}
 	if err := sameConfig(in); err != nil {
+		return nil, Overlap{}, err
+	}
+	if err := distinct(in); err != nil {
 		return nil, Overlap{}, err
 	}
 	if err := shares(in); err != nil {
@@ -219,6 +228,29 @@ func sameConfig(in []Input) error {
 
 // shares refuses a set of generator shares (load -generators N) that is
 // not exactly one of each index 0..N-1 of one N.
+// distinct refuses two inputs that are one generator's result: the same
+// host, the same window to the nanosecond and the same latency histogram
+// (a file given twice, or a copy of it). Two generators never share all
+// three.
+func distinct(in []Input) error {
+	type identity struct {
+		host       string
+		start, end int64
+		histogram  string
+	}
+	seen := map[identity]string{}
+	for _, x := range in {
+		f := x.File
+		id := identity{f.Host, f.WindowStart.UnixNano(), f.WindowEnd.UnixNano(), f.Result.Histogram}
+		if other, ok := seen[id]; ok {
+			return fmt.Errorf("%w: %s and %s are one result (host %s, window %s to %s, the same latency histogram): give each generator's file once",
+				ErrDuplicate, other, x.Name, f.Host, f.WindowStart.Format(time.RFC3339Nano), f.WindowEnd.Format(time.RFC3339Nano))
+		}
+		seen[id] = x.Name
+	}
+	return nil
+}
+
 func shares(in []Input) error {
 	n := in[0].File.Config.Generators
 	seen := map[int]string{}

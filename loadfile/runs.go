@@ -56,6 +56,7 @@ func MergeRuns(in []RunInput, opts Options) (*results.Run, error) {
 	}
 	rem := *first.Remote
 	rem.GeneratorIndex, rem.Merged = 0, true
+	rem.Hello.Token = "" // a run.json of an older muxbench may hold it: never record it again
 	out.Remote = &rem
 	var names []string
 	for _, x := range in {

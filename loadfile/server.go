@@ -42,6 +42,7 @@ func ParseServer(name string, data []byte) (*ServerEdges, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s:1: %w (the first line must be the hello line serve printed)", name, err)
 			}
+			h.Token = "" // serve's hello line carries it; a merged run must not
 			e.Hello = h
 			continue
 		}

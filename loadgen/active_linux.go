@@ -148,11 +148,12 @@ func (g *gen) flush(c *activeConn) {
 		for i := uint64(0); i < k; i++ {
 			c.sent[(c.sendSeq+i)&mask] = now
 		}
+		if g.closed && g.win.contains(g.windowAt(c, c.sendSeq, now)) {
+			g.winIssued += int64(k) // k is 1 here; open loop counts them in dispatch
+		}
 		c.sendSeq += k
 		g.inflight += int64(k)
-		if g.closed && g.win.contains(now) {
-			g.winIssued += int64(k) // open loop counts them in dispatch
-		}
+		g.lastWrite = now
 		if n < len(buf) {
 			c.pend = append(c.pend[:0], buf[n:]...)
 			c.pendOff = 0
@@ -264,15 +265,27 @@ func (g *gen) expectFor(ka bool, conn uint32, seq uint64) {
 	g.expectValid, g.expectKA, g.expectConn, g.expectSeq = true, ka, conn, seq
 }
 
-func (g *gen) complete(c *activeConn, now int64) {
-	sentAt := c.sent[c.ackSeq&uint64(len(c.sent)-1)]
-	intended := sentAt
+// windowAt returns the time by which request seq of c belongs to the
+// measured window, which is also the time its latency counts from: in
+// open loop its intended send time; in closed loop with churn its
+// connection's connect (the request is the connection); in closed loop
+// its write, at sent. Both counts go by it, the issued (dispatch, flush)
+// and the answered (complete), so a request is in or out of the window
+// for both: a churned connection opened before a window edge and written
+// after it was once issued by its write and answered by its connect.
+func (g *gen) windowAt(c *activeConn, seq uint64, sent int64) int64 {
 	switch {
 	case !g.closed:
-		intended = g.pace.intended(c.idx, c.ackSeq)
+		return g.pace.intended(c.idx, seq)
 	case g.churn:
-		intended = c.connAt // the request is the connection: from its connect
+		return c.connAt
 	}
+	return sent
+}
+
+func (g *gen) complete(c *activeConn, now int64) {
+	sentAt := c.sent[c.ackSeq&uint64(len(c.sent)-1)]
+	intended := g.windowAt(c, c.ackSeq, sentAt)
 	if g.win.contains(intended) {
 		recordClamped(g.hist, now-intended)
 		if !g.closed { // closed loop: identical, copied once at the end
@@ -287,8 +300,12 @@ func (g *gen) complete(c *activeConn, now int64) {
 	if g.churn {
 		// One request per connection: close it (nothing is in flight) and
 		// open the next at once; a request due meanwhile waits for it.
+		// Once stopped, only for a request still due: in open loop the
+		// drain writes window requests held back (endSchedule), and one
+		// on a connection left closed would count as unanswered although
+		// the generator never sent it.
 		g.down(c, now, false)
-		if !g.stop.Load() {
+		if !g.stop.Load() || c.dueSeq > c.sendSeq {
 			g.reconnect(c, now)
 		}
 		return

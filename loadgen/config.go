@@ -28,6 +28,12 @@ const (
 	// KeepAliveMaxSize bounds the size of one keep-alive message: the
 	// trickle is "one small message", whatever Size is.
 	KeepAliveMaxSize = 64
+	// MinKeepAlive is the shortest keep-alive interval: an idle
+	// connection trickles, one small message per interval; shorter, the
+	// idle connections flood the server (at 1 ns the window's latencies
+	// grew to a second) and are no longer idle. Scenario files' keepalive
+	// has the same bound.
+	MinKeepAlive = 100 * time.Millisecond
 )
 
 // Config describes one load-generation run. The zero value of Mode, Size,
@@ -79,6 +85,13 @@ type Config struct {
 	// CPU, up to a whole core at rates above 1/SpinBefore; the generator's
 	// CPU is meant to be its own. 0 means DefaultSpinBefore; negative, never.
 	SpinBefore time.Duration
+	// SpinReply is how long after each write, in open loop, the generator
+	// polls for the reply instead of blocking: a blocked generator lets
+	// its CPU go idle, and waking it for the reply (on a VM, a halted
+	// vCPU's wake-up, ~20–35 µs) was counted as server latency. It costs
+	// client CPU per request up to the reply's time or SpinReply, whichever
+	// is less. 0 means DefaultSpinReply; negative, never.
+	SpinReply time.Duration
 	// Churn makes every request a connection of its own: connect, one
 	// request and its echo, close (the generator closes first), so the
 	// server pays accept, registration and close per request — the setup
@@ -152,15 +165,27 @@ type ProgressReporter interface {
 // lateness measured on a 2-CPU VM.
 const DefaultSpinBefore = 60 * time.Microsecond
 
+// DefaultSpinReply is SpinReply's default: above the p90 round trip of
+// a prompt server on a 2-CPU VM (~50–90 µs), so most replies find the
+// generator polling, and short enough that a slow server's requests cost
+// the generator little CPU each.
+const DefaultSpinReply = 150 * time.Microsecond
+
 // spinBefore returns SpinBefore with the default filled in (0 = off).
-func (c Config) spinBefore() time.Duration {
+func (c Config) spinBefore() time.Duration { return spinOrDefault(c.SpinBefore, DefaultSpinBefore) }
+
+// spinReply returns SpinReply with the default filled in (0 = off).
+func (c Config) spinReply() time.Duration { return spinOrDefault(c.SpinReply, DefaultSpinReply) }
+
+// spinOrDefault reads a spin field: 0 is def, negative is off (0).
+func spinOrDefault(d, def time.Duration) time.Duration {
 	switch {
-	case c.SpinBefore < 0:
+	case d < 0:
 		return 0
-	case c.SpinBefore == 0:
-		return DefaultSpinBefore
+	case d == 0:
+		return def
 	}
-	return c.SpinBefore
+	return d
 }
 
 // mode returns c.Mode with the default filled in.
@@ -306,8 +331,8 @@ func (c Config) Validate() error {
 		bad("Size %d: want 1..%d bytes (0 = %d)", c.Size, maxSize, DefaultSize)
 	}
 	errs = append(errs, c.validateRequest()...)
-	if c.KeepAlive < 0 {
-		bad("KeepAlive %v is negative: want 0 (silent idle connections) or an interval", c.KeepAlive)
+	if c.KeepAlive < 0 || (c.KeepAlive > 0 && c.KeepAlive < MinKeepAlive) {
+		bad("KeepAlive %v is not a trickle: want 0 (silent idle connections) or an interval of %v or more", c.KeepAlive, MinKeepAlive)
 	}
 	if c.Warmup < 0 {
 		bad("Warmup %v is negative", c.Warmup)

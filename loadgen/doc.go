@@ -75,6 +75,15 @@
 // connection sends its next request as soon as the previous echo is
 // verified; intended time = actual send time.
 //
+// In open loop the generator's own wake-ups are kept out of the latency:
+// the loop polls (waits with timeout 0) instead of blocking for
+// Config.SpinBefore before each due send, since a timed wait wakes tens of
+// µs late on a VM, and for up to Config.SpinReply after each write while
+// its reply is awaited, since a reply that must wake an idle generator
+// CPU (on a VM, a halted vCPU) arrives ~20–35 µs later than one that
+// finds it polling. Both cost client CPU (Result.ClientCPUPerRq), bounded
+// per request, not per second.
+//
 // For echo and sockperf, each request's content is a function of
 // (connection, sequence number), so the expected echo is regenerated
 // instead of stored; every byte is compared. A mismatch (a wrong reply),
@@ -82,7 +91,8 @@
 // connection and reopens it (requests in flight on
 // it are counted in Lost). A request belongs to the measured window
 // [Warmup, Warmup+Duration) by its send time — the intended one in open
-// loop, the actual one in closed loop — not by when its echo arrives: when
+// loop, the actual one in closed loop (with Churn, its connection's
+// connect, from which its latency counts) — not by when its echo arrives: when
 // the window closes the generator still writes every window request that is
 // due, stops sending anything later, and drains for at most
 // min(Timeout, 1 s). Window requests answered in the window or the drain

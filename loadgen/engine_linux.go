@@ -84,6 +84,7 @@ type gen struct {
 	// Owned by the loop goroutine until it exits.
 	tally            // counts for the Result
 	inflight   int64 // active requests written, echo not complete
+	lastWrite  int64 // when active requests were last written
 	kaInflight int64
 
 	events         []unix.EpollEvent
@@ -269,6 +270,13 @@ func (g *gen) loop(done chan<- struct{}) {
 		if wake == dueWake {
 			timeout, spinning = g.pace.sleep(t, wake) // SpinBefore
 		}
+		sent := int64(noReply)
+		if g.inflight > 0 {
+			sent = g.lastWrite
+		}
+		if !spinning && g.pace.awaitReply(t, sent) { // SpinReply
+			timeout, spinning = 0, true
+		}
 		timeout = min(timeout, int64(maxRawWait))
 		n, err := epollWait(g.ep, g.events, timeout, &g.ts, raw)
 		if g.win.contains(now) {
@@ -282,9 +290,16 @@ func (g *gen) loop(done chan<- struct{}) {
 			g.waitEvents += int64(n)
 		}
 		if n == 0 {
-			if !spinning {
+			if !spinning && !raw {
 				// Nothing arrived: a good moment to let other goroutines
-				// (the controller, timers) run if they share our P.
+				// (the controller, timers) run, which share our P only
+				// when GOMAXPROCS is 1. With raw waits they have a P of
+				// their own, and yielding would cost far more than the
+				// wait: this goroutine is locked to its thread, so the
+				// scheduler hands our P to another thread, wakes a third
+				// to look for work, and hands the P back — futex calls
+				// and context switches on the generator's CPU, per timed
+				// wait (in open loop, per request).
 				runtime.Gosched()
 			}
 			continue

@@ -25,7 +25,7 @@ func TestPacerIntended(t *testing.T) {
 		{"keep-alive round", float64(time.Second) / 10, 10, 4, 2, int64(2*time.Second + 400*time.Millisecond)},
 	}
 	for _, tt := range tests {
-		p := newPacer(tt.interval, tt.conns, 0)
+		p := newPacer(tt.interval, tt.conns, 0, 0)
 		if got := p.intended(tt.conn, tt.seq); got != tt.want {
 			t.Errorf("%s: intended(%d, %d) = %d; want %d", tt.name, tt.conn, tt.seq, got, tt.want)
 		}
@@ -89,7 +89,7 @@ func TestPacerTake(t *testing.T) {
 		}},
 	}
 	for _, tt := range tests {
-		p := newPacer(tt.interval, tt.conns, 0)
+		p := newPacer(tt.interval, tt.conns, 0, 0)
 		for i, s := range tt.steps {
 			if got := takeAll(&p, s.now); !slices.Equal(got, s.want) {
 				t.Errorf("%s: step %d: take(%d) = %v; want %v", tt.name, i, s.now, got, s.want)
@@ -105,7 +105,7 @@ func TestPacerTake(t *testing.T) {
 // the ones intended recomputes per connection when an echo completes:
 // latency counts from the same time the request was scheduled at.
 func TestPacerIntendedMatchesTake(t *testing.T) {
-	p := newPacer(1e9/3e5, 7, 0)
+	p := newPacer(1e9/3e5, 7, 0, 0)
 	seqs := make([]uint64, 7)
 	for _, r := range takeAll(&p, int64(time.Millisecond)) {
 		if got := p.intended(r.conn, seqs[r.conn]); got != r.at {
@@ -159,7 +159,7 @@ func TestPacerWindowCounts(t *testing.T) {
 			10, []uint64{10}},
 	}
 	for _, tt := range tests {
-		p := newPacer(tt.interval, tt.conns, 0)
+		p := newPacer(tt.interval, tt.conns, 0, 0)
 		var issued int64
 		due, held := make([]uint64, tt.conns), make([]uint64, tt.conns)
 		dispatch := func(now int64) {
@@ -208,7 +208,7 @@ func TestPacerSleep(t *testing.T) {
 		{"one ns before the spin window", 60, 4939, 5000, 1, false},
 	}
 	for _, tt := range tests {
-		p := newPacer(100, 1, tt.spin)
+		p := newPacer(100, 1, tt.spin, 0)
 		d, spin := p.sleep(tt.now, tt.due)
 		if d != tt.wantD || spin != tt.wantSpin {
 			t.Errorf("%s: sleep(%d, %d) = %d, %v; want %d, %v", tt.name, tt.now, tt.due, d, spin, tt.wantD, tt.wantSpin)
@@ -216,8 +216,30 @@ func TestPacerSleep(t *testing.T) {
 	}
 }
 
+func TestPacerAwaitReply(t *testing.T) {
+	tests := []struct {
+		name      string
+		reply     time.Duration
+		now, sent int64
+		want      bool
+	}{
+		{"just written: poll", 150, 1000, 1000, true},
+		{"inside the window: poll", 150, 1149, 1000, true},
+		{"window over: block", 150, 1150, 1000, false},
+		{"nothing awaited: block", 150, 1000, noReply, false},
+		{"off: block", 0, 1000, 1000, false},
+		{"written at the loop's start: poll", 150, 10, 0, true},
+	}
+	for _, tt := range tests {
+		p := newPacer(100, 1, 0, tt.reply)
+		if got := p.awaitReply(tt.now, tt.sent); got != tt.want {
+			t.Errorf("%s: awaitReply(%d, %d) = %v; want %v", tt.name, tt.now, tt.sent, got, tt.want)
+		}
+	}
+}
+
 func BenchmarkPacerTake(b *testing.B) {
-	p := newPacer(1, 64, 0)
+	p := newPacer(1, 64, 0, 0)
 	var sink int
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {

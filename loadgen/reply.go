@@ -185,9 +185,6 @@ type replyScan struct {
 	acc    int64  // the Content-Length value being read
 }
 
-// started reports whether part of a reply has been read.
-func (s *replyScan) started() bool { return s.state != 0 || s.pos != 0 || s.flags != 0 }
-
 // feed scans data, the next bytes of the stream, for the current reply.
 // With vMore it used all of data; with vDone or vDoneClose the reply ended
 // after data[:n]; with an error verdict data[n] is where it went wrong

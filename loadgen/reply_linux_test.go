@@ -247,11 +247,11 @@ func TestReplyProtocols(t *testing.T) {
 		{"redis open", func(f *fixture) func(net.Conn) { return f.respHandler("ok", 0) }, Config{Proto: traffic.Redis, Conns: 10, Active: 2, Rate: 2000}, false},
 		{"redis pipelined", func(f *fixture) func(net.Conn) { f.pause = time.Millisecond; return f.respHandler("ok", 0) }, Config{Proto: traffic.Redis, Active: 1, Rate: 20000, Pipeline: 64}, true},
 		{"redis split", func(f *fixture) func(net.Conn) { return f.respHandler("split", 0) }, Config{Proto: traffic.Redis, Active: 1, Mode: traffic.Closed}, false},
-		{"redis keep-alive", func(f *fixture) func(net.Conn) { return f.respHandler("ok", 0) }, Config{Proto: traffic.Redis, Conns: 20, Active: 1, Rate: 200, KeepAlive: 20 * time.Millisecond}, false},
+		{"redis keep-alive", func(f *fixture) func(net.Conn) { return f.respHandler("ok", 0) }, Config{Proto: traffic.Redis, Conns: 20, Active: 1, Rate: 200, KeepAlive: MinKeepAlive}, false},
 		{"redis churn", func(f *fixture) func(net.Conn) { return f.respHandler("ok", 0) }, Config{Proto: traffic.Redis, Active: 1, Mode: traffic.Closed, Churn: true}, false},
 		{"http closed", nil, Config{Proto: traffic.HTTP, Path: "/ok", Conns: 3, Active: 2, Mode: traffic.Closed}, false},
 		{"http pipelined", nil, Config{Proto: traffic.HTTP, Path: "/ok", Active: 1, Rate: 3000, Pipeline: 16}, false},
-		{"http keep-alive", nil, Config{Proto: traffic.HTTP, Path: "/ok", Conns: 20, Active: 1, Rate: 200, KeepAlive: 20 * time.Millisecond}, false},
+		{"http keep-alive", nil, Config{Proto: traffic.HTTP, Path: "/ok", Conns: 20, Active: 1, Rate: 200, KeepAlive: MinKeepAlive}, false},
 		{"http split", func(f *fixture) func(net.Conn) {
 			return f.rawHTTPHandler("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nhello", true)
 		}, Config{Proto: traffic.HTTP, Active: 1, Mode: traffic.Closed}, false},
@@ -261,7 +261,7 @@ func TestReplyProtocols(t *testing.T) {
 		{"line pipelined", func(f *fixture) func(net.Conn) { f.pause = time.Millisecond; return versionLine(f, "ok") }, Config{Proto: traffic.Line, Line: "version", Expect: "VERSION ", Active: 1, Rate: 20000, Pipeline: 64}, true},
 		{"line split", func(f *fixture) func(net.Conn) { return versionLine(f, "split") }, Config{Proto: traffic.Line, Line: "version", Active: 1, Mode: traffic.Closed}, false},
 		{"line LF only", func(f *fixture) func(net.Conn) { return f.lineHandler("OK\n", "ok", 0) }, Config{Proto: traffic.Line, Line: "noop", Expect: "OK", Active: 1, Mode: traffic.Closed}, false},
-		{"line keep-alive", func(f *fixture) func(net.Conn) { return versionLine(f, "ok") }, Config{Proto: traffic.Line, Line: "version", Conns: 20, Active: 0, KeepAlive: 20 * time.Millisecond}, false},
+		{"line keep-alive", func(f *fixture) func(net.Conn) { return versionLine(f, "ok") }, Config{Proto: traffic.Line, Line: "version", Conns: 20, Active: 0, KeepAlive: MinKeepAlive}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -325,7 +325,7 @@ func TestReplyErrors(t *testing.T) {
 		{"redis closed between replies", func(f *fixture) func(net.Conn) { return func(c net.Conn) {} },
 			Config{Proto: traffic.Redis, Active: 1, Mode: traffic.Closed}, ErrKindClosed, 0, "", true},
 		{"redis keep-alive error", func(f *fixture) func(net.Conn) { return f.respHandler("err", 0) },
-			Config{Proto: traffic.Redis, Conns: 5, KeepAlive: 20 * time.Millisecond}, ErrKindWrongReply, 5, "-ERR", true},
+			Config{Proto: traffic.Redis, Conns: 5, KeepAlive: MinKeepAlive}, ErrKindWrongReply, 5, "-ERR", true},
 		{"redis refuses idle connections", func(f *fixture) func(net.Conn) {
 			// As redis in protected mode answers a client not from 127.0.0.1.
 			return func(c net.Conn) { io.WriteString(c, "-DENIED Redis is running in protected mode\r\n") }
@@ -337,7 +337,7 @@ func TestReplyErrors(t *testing.T) {
 		{"http 404", nil, Config{Proto: traffic.HTTP, Path: "/404", Active: 1, Mode: traffic.Closed}, ErrKindHTTPStatus, 0, `GET /404: status 404, want 2xx: "HTTP/1.1 404 Not Found"`, true},
 		{"http 500", nil, Config{Proto: traffic.HTTP, Path: "/500", Active: 1, Rate: 500}, ErrKindHTTPStatus, 0, "status 500", true},
 		{"http one 500", nil, Config{Proto: traffic.HTTP, Path: "/fail5", Active: 1, Mode: traffic.Closed}, ErrKindHTTPStatus, 1, "status 500", false},
-		{"http keep-alive 404", nil, Config{Proto: traffic.HTTP, Path: "/404", Conns: 4, KeepAlive: 20 * time.Millisecond}, ErrKindHTTPStatus, 4, "status 404", true},
+		{"http keep-alive 404", nil, Config{Proto: traffic.HTTP, Path: "/404", Conns: 4, KeepAlive: MinKeepAlive}, ErrKindHTTPStatus, 4, "status 404", true},
 		{"http connection close", nil, Config{Proto: traffic.HTTP, Path: "/close", Active: 1, Mode: traffic.Closed}, ErrKindHTTPClose, 0, "closes the connection after its reply", false},
 		{"http/1.0", func(f *fixture) func(net.Conn) {
 			return f.rawHTTPHandler("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", false)
@@ -388,7 +388,7 @@ func TestReplyUnreadable(t *testing.T) {
 		want    string
 	}{
 		{"chunked", nil, Config{Proto: traffic.HTTP, Path: "/chunked", Active: 1, Mode: traffic.Closed}, "GET /chunked: a body with Transfer-Encoding (chunked)"},
-		{"chunked keep-alive", nil, Config{Proto: traffic.HTTP, Path: "/chunked", Conns: 3, KeepAlive: 20 * time.Millisecond}, "Transfer-Encoding (chunked)"},
+		{"chunked keep-alive", nil, Config{Proto: traffic.HTTP, Path: "/chunked", Conns: 3, KeepAlive: MinKeepAlive}, "Transfer-Encoding (chunked)"},
 		{"no length", func(f *fixture) func(net.Conn) { return f.rawHTTPHandler("HTTP/1.1 200 OK\r\n\r\nhello", false) },
 			Config{Proto: traffic.HTTP, Active: 1, Rate: 100}, "a body without Content-Length"},
 	} {

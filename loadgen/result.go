@@ -135,6 +135,25 @@ func (r *Result) ErrorCount() int64 {
 	return n
 }
 
+// Faults says what the run did not get right, "" when nothing: the error
+// events (ErrorString) and, apart from them, the window requests without
+// a verified echo (Unanswered) and the requests lost on connections that
+// failed (Lost). A server that accepts and never answers counts no error
+// event, only unanswered requests: this is the check that sees it.
+func (r *Result) Faults() string {
+	var parts []string
+	if s := r.ErrorString(); s != "" {
+		parts = append(parts, s)
+	}
+	if r.Unanswered > 0 {
+		parts = append(parts, fmt.Sprintf("unanswered=%d", r.Unanswered))
+	}
+	if r.Lost > 0 {
+		parts = append(parts, fmt.Sprintf("lost=%d", r.Lost))
+	}
+	return strings.Join(parts, " ")
+}
+
 // ErrorString formats Errors as "kind=n kind=n" in kind order, "" if none.
 func (r *Result) ErrorString() string {
 	kinds := make([]string, 0, len(r.Errors))

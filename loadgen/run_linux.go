@@ -18,7 +18,8 @@ import (
 //
 // A request belongs to the measured window by when it was meant to be
 // sent, not by when its echo arrived: in open loop by its intended send
-// time, in closed loop by its actual send time, in [Warmup,
+// time, in closed loop by its actual send time (with Churn, by its
+// connection's connect, from which its latency counts), in [Warmup,
 // Warmup+Duration) after traffic started. Answers to window requests that
 // arrive in the drain after the window count (Result.Requests and the
 // histograms); window requests still unanswered when the drain ends, or
@@ -87,10 +88,10 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	g.base = time.Now()
 	g.win = window{start: int64(c.Warmup), end: int64(c.Warmup + c.Duration)}
 	if !g.closed && c.Active > 0 {
-		g.pace = newPacer(1e9/c.Rate, c.Active, c.spinBefore())
+		g.pace = newPacer(1e9/c.Rate, c.Active, c.spinBefore(), c.spinReply())
 	}
 	if c.KeepAlive > 0 && len(g.idle) > 0 {
-		g.ka = newPacer(float64(c.KeepAlive)/float64(len(g.idle)), len(g.idle), 0)
+		g.ka = newPacer(float64(c.KeepAlive)/float64(len(g.idle)), len(g.idle), 0, 0)
 	}
 	g.hkEvery = int64(min(max(c.timeout()/4, time.Millisecond), 50*time.Millisecond))
 

@@ -44,8 +44,9 @@ func ReadRun(path string) (*Run, error) {
 // ParseRun decodes the run record in data; name is the file it came from,
 // for error messages. It checks, in this order, that data is JSON, that it
 // is a muxbench record (tool "muxbench"), that its schema version is
-// SchemaVersion, and that every field has its type and every sample a known
-// status.
+// SchemaVersion, that every field has its type and every sample a known
+// status, and that no sample's figure is one no measurement gives
+// (checkFigures), so what reads a run never draws or compares nonsense.
 func ParseRun(name string, data []byte) (*Run, error) {
 	// Identify the file before decoding all of it, so that a foreign file
 	// is called foreign rather than reported for its first odd field.
@@ -89,7 +90,64 @@ func ParseRun(name string, data []byte) (*Run, error) {
 			return nil, fmt.Errorf("%s: %w: samples[%d] has unknown status %q", name, ErrCorrupt, i, s.Status)
 		}
 	}
+	for i, s := range run.Samples {
+		if err := checkFigures(s); err != nil {
+			return nil, fmt.Errorf("%s: %w: samples[%d] (%s at %d fds): %v", name, ErrCorrupt, i, s.Backend, s.FDs, err)
+		}
+	}
 	return &run, nil
+}
+
+// maxFigure bounds every figure of a sample: 1e15 ns is 11.6 days, more
+// than any window (a scenario's is at most 10 minutes) times any number of
+// CPUs, and far more than any rate, count or ratio muxbench measures. A
+// larger value is a damaged file, and charts would not survive it (axis
+// arithmetic near the largest float64 overflows).
+const maxFigure = 1e15
+
+// checkFigures refuses a sample whose figures cannot have been measured:
+// an fd count below 1, or, in a measured sample (ok, saturated, errors:
+// the ones charted and compared), a negative count, rate, latency or CPU
+// figure, or one beyond maxFigure. (An unsupported point may record a
+// negative idle count: more active connections than its fds hold.) The
+// error names the field as run.json spells it.
+func checkFigures(s Sample) error {
+	if s.FDs < 1 {
+		return fmt.Errorf("fds is %d, want 1 or more", s.FDs)
+	}
+	if !measured(s.Status) {
+		return nil
+	}
+	for _, f := range []struct {
+		field string
+		v     float64
+	}{
+		{"idle", float64(s.Idle)}, {"active", float64(s.Active)}, {"rep", float64(s.Repetition)},
+		{"window_ns", float64(s.WindowNs)}, {"rate_requested", s.RateRequested}, {"rate_achieved", s.RateAchieved},
+		{"requests", float64(s.Requests)},
+		{"latency_ns.p50", float64(s.Latency.P50)}, {"latency_ns.p90", float64(s.Latency.P90)},
+		{"latency_ns.p99", float64(s.Latency.P99)}, {"latency_ns.p999", float64(s.Latency.P999)},
+		{"latency_ns.p9999", float64(s.Latency.P9999)}, {"latency_ns.max", float64(s.Latency.Max)},
+		{"latency_ns.mean", s.Latency.Mean},
+		{"service_latency_ns.p50", float64(s.ServiceLatency.P50)}, {"service_latency_ns.p99", float64(s.ServiceLatency.P99)},
+		{"service_latency_ns.max", float64(s.ServiceLatency.Max)},
+		{"server.user_ns", float64(s.Server.UserNs)}, {"server.sys_ns", float64(s.Server.SysNs)},
+		{"server.loop_cpu_ns", float64(s.Server.LoopCPUNs)}, {"server.loop_cpu_ns_per_req", s.Server.LoopCPUNsPerReq},
+		{"server.cpu_ns_per_req", s.Server.CPUNsPerReq}, {"server.cpu_util", s.Server.CPUUtil},
+		{"server.process_cpu_ns_per_req", s.Server.ProcessCPUNsPerReq}, {"server.process_cpu_util", s.Server.ProcessCPUUtil},
+		{"server.cpuset_busy", s.Server.CPUSetBusy}, {"server.waits_per_req", s.Server.WaitsPerReq},
+		{"server.events_per_wait", s.Server.EventsPerWait}, {"server.syscalls_per_req", s.Server.SyscallsPerReq},
+		{"client.cpu_ns", float64(s.Client.CPUNs)}, {"client.cpu_ns_per_req", s.Client.CPUNsPerReq},
+		{"client.connect_seconds", s.Client.ConnectSeconds}, {"client.setup_seconds", s.Client.SetupSeconds},
+	} {
+		switch {
+		case f.v < 0:
+			return fmt.Errorf("%s is %v, want 0 or more", f.field, f.v)
+		case f.v > maxFigure:
+			return fmt.Errorf("%s is %v, more than any measurement (at most %g)", f.field, f.v, float64(maxFigure))
+		}
+	}
+	return nil
 }
 
 // describeJSONError says where in data a decoding error is, by line.

@@ -41,6 +41,16 @@ func TestReadRunErrors(t *testing.T) {
 			"corrupt run record: line 2: field samples is a JSON object, want an array"},
 		{"unknown status", `{"tool": "muxbench", "schema": 2, "samples": [{"status": "ok"}, {"status": "great"}]}`, ErrCorrupt,
 			`samples[1] has unknown status "great"`},
+		{"no fds", `{"tool": "muxbench", "schema": 2, "samples": [{"status": "ok", "backend": "poll", "fds": 0}]}`, ErrCorrupt,
+			"samples[0] (poll at 0 fds): fds is 0, want 1 or more"},
+		{"negative CPU", `{"tool": "muxbench", "schema": 2, "samples": [{"status": "ok", "backend": "poll", "fds": 12, "server": {"cpu_ns_per_req": -5}}]}`, ErrCorrupt,
+			"samples[0] (poll at 12 fds): server.cpu_ns_per_req is -5, want 0 or more"},
+		{"negative rate", `{"tool": "muxbench", "schema": 2, "samples": [{"status": "ok", "backend": "poll", "fds": 12, "rate_achieved": -1}]}`, ErrCorrupt,
+			"rate_achieved is -1, want 0 or more"},
+		{"huge rate", `{"tool": "muxbench", "schema": 2, "samples": [{"status": "ok", "backend": "poll", "fds": 12, "rate_requested": 1e308}]}`, ErrCorrupt,
+			"rate_requested is 1e+308, more than any measurement"},
+		{"huge latency", `{"tool": "muxbench", "schema": 2, "samples": [{"status": "ok", "backend": "poll", "fds": 12, "latency_ns": {"p99": 9000000000000000000}}]}`, ErrCorrupt,
+			"latency_ns.p99 is 9e+18, more than any measurement"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

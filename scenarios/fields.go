@@ -48,8 +48,8 @@ func (d *decoder) scenario(f *fields) results.Scenario {
 	s.Path, s.Line, s.Expect = d.request(f, s.Proto)
 
 	keepAlive, ok := d.duration("keepalive", f.KeepAlive, 0)
-	if ok && (keepAlive < 0 || (keepAlive > 0 && keepAlive < minKeepAlive)) {
-		d.errorf(f.KeepAlive, "keepalive: %v is not a trickle (use 0 for silent idle connections, or %v or more)", keepAlive, minKeepAlive)
+	if ok && (keepAlive < 0 || (keepAlive > 0 && keepAlive < loadgen.MinKeepAlive)) {
+		d.errorf(f.KeepAlive, "keepalive: %v is not a trickle (use 0 for silent idle connections, or %v or more)", keepAlive, loadgen.MinKeepAlive)
 	}
 	warmup, ok := d.duration("warmup", f.Warmup, defaultWarmup)
 	switch {

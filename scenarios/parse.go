@@ -34,7 +34,6 @@ const (
 // repeated here.
 const (
 	maxFDs         = 10_000_000 // far beyond any RLIMIT_NOFILE a loopback run can use
-	minKeepAlive   = 100 * time.Millisecond
 	minDuration    = 100 * time.Millisecond
 	maxRepetitions = 1000
 	maxNameLen     = 64

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/muxbench/muxbench/backends"
 	fdselect "github.com/muxbench/muxbench/backends/select"
 	"github.com/muxbench/muxbench/internal/sockperf"
@@ -36,12 +38,7 @@ func startServer(t testing.TB, backend string, proto traffic.Proto) server.Runne
 
 func startServerConfig(t testing.TB, name string, cfg server.Config) server.Runner {
 	t.Helper()
-	backend, loops := backendOf(name)
-	if loops > 1 {
-		cfg.Loops = loops
-		procs := runtime.GOMAXPROCS(0)
-		t.Cleanup(func() { runtime.GOMAXPROCS(procs) }) // Serve raises it to a P per loop and one more
-	}
+	backend, cfg := withLoops(t, name, cfg)
 	srv, err := start.Server(backend, cfg)
 	if err != nil {
 		t.Fatalf("start %s: %v", name, err)
@@ -65,7 +62,7 @@ func awaitLoops(t testing.TB, srv server.Runner) {
 	if !ok {
 		return
 	}
-	end := time.Now().Add(10 * time.Second)
+	end := time.Now().Add(deadline)
 	for {
 		running := 0
 		for _, l := range ls.LoopStats() {
@@ -77,10 +74,23 @@ func awaitLoops(t testing.TB, srv server.Runner) {
 			return
 		}
 		if time.Now().After(end) {
-			t.Fatalf("%d of %d loops running 10s after Serve", running, len(ls.LoopStats()))
+			t.Fatalf("%d of %d loops running %v after Serve", running, len(ls.LoopStats()), deadline)
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// withLoops splits the name of a server under test into its backend and
+// cfg with its loops set, and gives GOMAXPROCS back at cleanup (Serve
+// raises it to a P per loop and one more).
+func withLoops(t testing.TB, name string, cfg server.Config) (backend string, _ server.Config) {
+	backend, loops := backendOf(name)
+	if loops > 1 {
+		cfg.Loops = loops
+		procs := runtime.GOMAXPROCS(0)
+		t.Cleanup(func() { runtime.GOMAXPROCS(procs) })
+	}
+	return backend, cfg
 }
 
 // awaitServe waits, bounded, for Serve's result on done after a Shutdown,
@@ -116,8 +126,15 @@ func waitStats(t *testing.T, srv server.Runner, what string, cond func(wire.Stat
 	end := time.Now().Add(deadline)
 	for {
 		st := srv.Stats()
+		// Stats loads the counters one after another while the loop
+		// goes on counting: one snapshot can hold ConnsClosed 1 but not
+		// the EOF read and the Remove counted just before it (seen under
+		// load). A second snapshot, taken after the first saw cond hold,
+		// holds every count the loop made before the ones cond saw.
 		if cond(st) {
-			return st
+			if again := srv.Stats(); cond(again) {
+				return again
+			}
 		}
 		if time.Now().After(end) {
 			t.Fatalf("waiting for %s: not reached within %v; stats %+v", what, deadline, st)
@@ -214,6 +231,7 @@ func TestConformance(t *testing.T) {
 			t.Run("200 concurrent clients", func(t *testing.T) { testConcurrent(t, name, 200) })
 			t.Run("half-close", func(t *testing.T) { testHalfClose(t, name, 3<<20) })
 			t.Run("data then close", func(t *testing.T) { testHalfClose(t, name, 100) })
+			t.Run("hang-up while output pending", func(t *testing.T) { testHupWhileBlocked(t, name) })
 			t.Run("reset mid-stream", func(t *testing.T) { testReset(t, name) })
 			t.Run("slow reader", func(t *testing.T) { testSlowReader(t, name) })
 			t.Run("accept burst 500", func(t *testing.T) { testConcurrent(t, name, 500) })
@@ -340,6 +358,63 @@ func testConcurrent(t *testing.T, backend string, n int) {
 	})
 	if st.Accepts != uint64(n) || st.ConnsRejected != 0 {
 		t.Errorf("accepts %d, rejected %d; want %d, 0", st.Accepts, st.ConnsRejected, n)
+	}
+}
+
+func testHupWhileBlocked(t *testing.T, name string) {
+	backend, cfg := withLoops(t, name, server.Config{Addr: "127.0.0.1:0", Proto: traffic.Echo, SendBuffer: hupSendBuffer})
+	info, _ := backends.Lookup(backend)
+	srv, serve := heldServer(t, backend, cfg)
+	hupWhileBlocked(t, srv, serve, isLoop(name), info.EdgeTriggered)
+}
+
+// hupSendBuffer is the server's SO_SNDBUF in hupWhileBlocked: small, so
+// its reply is stuck at once.
+const hupSendBuffer = 4096
+
+// hupWhileBlocked: the client's last bytes and its FIN reach the server
+// while the server's reply to earlier data is stuck (the client reads
+// nothing yet, through a small window): once the client reads, it must
+// get every byte back and then the server's close. An edge-triggered loop
+// takes the hang-up's event while it cannot read; the event that later
+// says its reply went out may say only "writable" (io_uring's poll
+// reports the wake-up's mask, not the socket's state), and the last bytes
+// are one short read whose reply fits at once: a loop that stops at that
+// short read leaves the EOF unread and the connection open for ever.
+//
+// srv runs with hupSendBuffer, its loop held until serve; loop and edge
+// say what its counters show (the whole servers count no EAGAIN: they
+// are checked for the result only).
+func hupWhileBlocked(t *testing.T, srv server.Runner, serve func(), loop, edge bool) {
+	const first, last = 48 << 10, 100 // first: one read of the loop's buffer
+	fd := rawSocket(t, srv.Addr(), 4096)
+	msg := pattern(first+last, 11)
+	writeAll(t, fd, msg[:first])
+	waitDelivered(t, fd) // queued before the loop runs: its first read takes it all
+	serve()
+	if loop {
+		// The loop read it all and its reply is stuck: it stopped reading.
+		waitStats(t, srv, "the first data read and its reply stuck", func(s wire.Stats) bool {
+			return s.BytesIn == first && s.WriteEAGAIN >= 1
+		})
+	}
+	writeAll(t, fd, msg[first:])
+	if err := unix.Shutdown(fd, unix.SHUT_WR); err != nil {
+		t.Fatal(err)
+	}
+	waitDelivered(t, fd) // the last bytes and the FIN are in the server's receive queue
+	if loop && edge {
+		// The loop took the hang-up's event with its reply stuck: it tried
+		// the pending write again and found the socket still full.
+		waitStats(t, srv, "the hang-up handled while the reply is stuck", func(s wire.Stats) bool { return s.WriteEAGAIN >= 2 })
+	}
+	got := readFull(t, fd, len(msg))
+	if i := firstDiff(got, msg); i >= 0 {
+		t.Fatalf("echo differs at byte %d", i)
+	}
+	var b [1]byte
+	if n, err := unix.Read(fd, b[:]); n != 0 || err != nil {
+		t.Errorf("after the whole echo: read %d, %v; want EOF (the server closes after answering the hang-up)", n, err)
 	}
 }
 

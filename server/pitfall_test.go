@@ -30,6 +30,11 @@ func heldServer(t *testing.T, backend string, cfg server.Config) (srv server.Run
 	if err != nil {
 		t.Fatalf("start %s: %v", backend, err)
 	}
+	return srv, held(t, srv)
+}
+
+// held returns the func that runs srv's loop, and stops it at cleanup.
+func held(t *testing.T, srv server.Runner) (serve func()) {
 	done := make(chan error, 1)
 	running := false
 	serve = func() {
@@ -50,7 +55,7 @@ func heldServer(t *testing.T, backend string, cfg server.Config) (srv server.Run
 			t.Errorf("Serve did not return within %v of Shutdown", deadline)
 		}
 	})
-	return srv, serve
+	return serve
 }
 
 // rawSocket connects a blocking client socket whose every read and write

@@ -50,6 +50,12 @@ type conn struct {
 	out     []byte // pending output (never more than one read's worth of replies)
 	outOff  int    // how much of out is already written
 	partial []byte // sockperf: bytes of an incomplete message (less than sockperf.MaxLen)
+	// hup: an event reported the peer's hang-up (or an error). It stays
+	// set: an edge-triggered backend need not report it again, and
+	// io_uring's poll does not (a write-space wake-up's CQE says only
+	// POLLOUT), so reads that were paused for pending output must go on
+	// to EOF when they resume.
+	hup bool
 }
 
 // Server is the event-loop echo server: one loop, or Config.Loops copies
@@ -286,6 +292,9 @@ func (s *loop) closeConns() {
 }
 
 func (s *loop) handle(c *conn, r backends.Ready) {
+	if r&(backends.Hangup|backends.Failed) != 0 {
+		c.hup = true
+	}
 	if len(c.out) > 0 {
 		if r&(backends.Writable|backends.Failed|backends.Hangup) == 0 {
 			return
@@ -301,7 +310,7 @@ func (s *loop) handle(c *conn, r backends.Ready) {
 	} else if r&(backends.Readable|backends.Hangup|backends.Failed) == 0 {
 		return
 	}
-	s.read(c, r)
+	s.read(c)
 }
 
 // read reads once (level-triggered) or until the socket is drained
@@ -310,11 +319,12 @@ func (s *loop) handle(c *conn, r backends.Ready) {
 //
 // Drained means EAGAIN, or a read shorter than the buffer: a stream
 // socket's receive queue is then empty, and data arriving later raises a
-// new edge (epoll(7)). Not when r reports a hang-up or an error: data and
-// the peer's close can arrive in one edge, and the close raises no other,
-// so then the loop reads on to EOF or EAGAIN.
-func (s *loop) read(c *conn, r backends.Ready) {
-	untilEOF := s.info.DrainReads || r&(backends.Hangup|backends.Failed) != 0
+// new edge (epoll(7)). Not after an event reported a hang-up or an error
+// (c.hup, set by handle): data and the peer's close can arrive in one
+// edge, and the close raises no other, so then the loop reads on to EOF or
+// EAGAIN.
+func (s *loop) read(c *conn) {
+	untilEOF := s.info.DrainReads || c.hup
 	if s.info.Pitfall == backends.PitfallETShortReadIgnoreHup {
 		untilEOF = false // WRONG on purpose: the hang-up is ignored
 	}

@@ -94,7 +94,7 @@ func TestCompareGate(t *testing.T) {
 		{"a threshold above the change passes", []string{"-threshold", "150%", "old", "slow"}, 0, []string{"Gate: PASS", "worse"}},
 		{"no threshold reports only", []string{"old", "slow"}, 0, []string{"gate: off", "worse"}},
 		{"run.json paths work", []string{"-threshold", "10%", "old/run.json", "slow/run.json"}, 1, []string{"Gate: FAIL"}},
-		{"one repetition cannot decide", []string{"-threshold", "10%", "one-old", "one-slow"}, 2, []string{"n too small", "Gate: FAIL, cannot decide: 1 repetition, need >= 4 per side"}},
+		{"one repetition cannot decide", []string{"-threshold", "10%", "one-old", "one-slow"}, 2, []string{"n too small", "Gate: cannot decide: 1 repetition, need >= 4 per side"}},
 		{"one repetition, report only", []string{"one-old", "one-slow"}, 0, []string{"n too small", "cannot decide: 1 repetition, need >= 4 per side (report only; a gate would exit 2)"}},
 	}
 	for _, tt := range tests {
@@ -235,6 +235,9 @@ func TestCompareUndecided(t *testing.T) {
 			}
 			if !strings.Contains(stdout, tt.want) || !strings.Contains(stderr, tt.want) {
 				t.Errorf("gate: stdout and stderr should both say %q\nstdout:\n%s\nstderr:\n%s", tt.want, stdout, stderr)
+			}
+			if !strings.Contains(stdout, "Gate: cannot decide") || strings.Contains(stdout, "FAIL") {
+				t.Errorf("gate: stdout should say the gate cannot decide, and not FAIL (exit 2 is not a regression):\n%s", stdout)
 			}
 			code, stdout, stderr = execMuxbench(t, "compare", tt.old, tt.new)
 			if code != 0 {

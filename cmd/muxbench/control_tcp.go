@@ -6,10 +6,12 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,22 +27,31 @@ import (
 // line prefixed by a token that is random per start and printed in the
 // hello line. Anyone who can reach the port and read the hello can stop
 // the server; the token keeps out everyone else (it travels in clear
-// text, so it is no defence against someone on the path).
+// text, so it is no defence against someone on the path). A connection is
+// authenticated by its first line, which must come within preAuthTimeout;
+// connections not yet authenticated have slots of their own, so clients
+// without the token cannot take an authenticated client's.
 
 const (
 	// controlTokenBytes is the token's entropy: 128 bits, hex-encoded.
 	controlTokenBytes = 16
-	// maxControlConns bounds the control clients served at once; a
-	// harness needs one, a person with nc one more.
+	// maxControlConns bounds the authenticated control clients served at
+	// once; a harness needs one, a person with nc one more.
 	maxControlConns = 16
+	// maxPreAuthConns bounds the connections that have not sent the token
+	// yet, apart from the authenticated ones: clients without the token
+	// never take an authenticated client's place. When they are all
+	// taken, a new connection evicts the one that has waited longest, so
+	// connections that say nothing can delay a client that sends its
+	// token as it connects (as wire.Client does), never lock it out.
+	maxPreAuthConns = 64
 	// maxControlLine bounds a command line: the longest valid one is a
 	// token, a space and a verb.
 	maxControlLine = 1 << 10
-	// authTimeout bounds how long a connection may hold one of the
-	// maxControlConns slots before its first accepted command, so clients
-	// without the token cannot keep the harness out by connecting and
-	// saying nothing.
-	authTimeout = 10 * time.Second
+	// preAuthTimeout bounds how long a connection may wait before its
+	// first line, which must carry the token: a harness sends it as soon
+	// as it connects.
+	preAuthTimeout = 2 * time.Second
 )
 
 // controlTCP serves control connections on one listener.
@@ -51,12 +62,13 @@ type controlTCP struct {
 	report  func() wire.Report // stats, ControlRefused filled in
 	hello   wire.Hello         // set before serve
 	refused atomic.Uint64
-	auth    time.Duration // authTimeout; shorter in tests
+	auth    time.Duration // preAuthTimeout; shorter in tests
 
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
+	mu      sync.Mutex
+	preAuth []net.Conn // not authenticated yet, oldest first
+	authed  map[net.Conn]struct{}
+	closed  bool
+	wg      sync.WaitGroup
 }
 
 // newToken returns a fresh random control token.
@@ -107,7 +119,7 @@ func listenControl(addr, token string, srv server.Runner, report func() wire.Rep
 	if err != nil {
 		return nil, fmt.Errorf("control port: %w", err)
 	}
-	return &controlTCP{ln: ln, token: []byte(token), srv: srv, report: report, auth: authTimeout, conns: map[net.Conn]struct{}{}}, nil
+	return &controlTCP{ln: ln, token: []byte(token), srv: srv, report: report, auth: preAuthTimeout, authed: map[net.Conn]struct{}{}}, nil
 }
 
 // Addr is where the control port listens.
@@ -123,46 +135,83 @@ func (c *controlTCP) serve() {
 		if err != nil {
 			return // closed (a transient accept error would spin; none is expected on a control port)
 		}
-		if !c.track(conn) {
-			reply(conn, errorReply("too many control connections (at most %d at once); close one and retry", maxControlConns))
+		if !c.admit(conn) {
 			conn.Close()
 			continue
 		}
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
-			defer c.untrack(conn)
+			defer c.drop(conn)
 			c.handle(conn)
 		}()
 	}
 }
 
-func (c *controlTCP) track(conn net.Conn) bool {
+// admit adds a new connection to the unauthenticated ones, evicting the
+// one that has waited longest if they are at maxPreAuthConns. It is false
+// once the port is closed.
+func (c *controlTCP) admit(conn net.Conn) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed || len(c.conns) >= maxControlConns {
+	if c.closed {
 		return false
 	}
-	c.conns[conn] = struct{}{}
+	if len(c.preAuth) >= maxPreAuthConns {
+		c.preAuth[0].Close() // its handler's read fails and it drops out
+		c.preAuth = c.preAuth[1:]
+	}
+	c.preAuth = append(c.preAuth, conn)
 	return true
 }
 
-func (c *controlTCP) untrack(conn net.Conn) {
+// promote moves conn from the unauthenticated connections to the
+// authenticated ones. ok is false when conn was evicted meanwhile, or,
+// with full, when maxControlConns clients are authenticated already.
+func (c *controlTCP) promote(conn net.Conn) (ok bool, full bool) {
 	c.mu.Lock()
-	delete(c.conns, conn)
+	defer c.mu.Unlock()
+	i := slices.Index(c.preAuth, conn)
+	if i < 0 {
+		return false, false
+	}
+	if len(c.authed) >= maxControlConns {
+		return false, true
+	}
+	c.preAuth = slices.Delete(c.preAuth, i, i+1)
+	c.authed[conn] = struct{}{}
+	return true, false
+}
+
+// drop forgets conn, wherever it is, and closes it.
+func (c *controlTCP) drop(conn net.Conn) {
+	c.mu.Lock()
+	if i := slices.Index(c.preAuth, conn); i >= 0 {
+		c.preAuth = slices.Delete(c.preAuth, i, i+1)
+	}
+	delete(c.authed, conn)
 	c.mu.Unlock()
 	conn.Close()
 }
 
 // handle serves one connection's commands, one reply line each, until the
 // client closes it, quits the server, or sends a line without the token.
+// The first line must come within c.auth of connecting and carry the
+// token; then the client may stay connected and idle.
 func (c *controlTCP) handle(conn net.Conn) {
-	sc := bufio.NewScanner(conn)
-	sc.Buffer(make([]byte, 0, 128), maxControlLine)
+	rd := bufio.NewReaderSize(conn, 256)
 	conn.SetReadDeadline(time.Now().Add(c.auth))
 	authed := false
-	for sc.Scan() {
-		line := sc.Text()
+	for {
+		line, err := readLine(rd, maxControlLine)
+		if errors.Is(err, errLineTooLong) {
+			c.refused.Add(1)
+			reply(conn, errorReply("refused: %v; send TOKEN VERB lines", err))
+			return
+		}
+		if err != nil {
+			return // closed, evicted, or no token within c.auth
+		}
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
@@ -177,8 +226,14 @@ func (c *controlTCP) handle(conn net.Conn) {
 			reply(conn, errorReply("refused: wrong token (the token is in this server's hello line; it changes every start)"))
 			return
 		}
-		if !authed { // a client with the token may stay connected and idle
-			conn.SetReadDeadline(time.Time{})
+		if !authed {
+			if ok, full := c.promote(conn); !ok {
+				if full {
+					reply(conn, errorReply("too many control connections (at most %d at once); close one and retry", maxControlConns))
+				}
+				return
+			}
+			conn.SetReadDeadline(time.Time{}) // a client with the token may stay connected and idle
 			authed = true
 		}
 		switch verb {
@@ -203,7 +258,10 @@ func (c *controlTCP) close() {
 	c.ln.Close()
 	c.mu.Lock()
 	c.closed = true
-	for conn := range c.conns {
+	for _, conn := range c.preAuth {
+		conn.Close()
+	}
+	for conn := range c.authed {
 		conn.Close()
 	}
 	c.mu.Unlock()

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,11 +48,7 @@ func startServe(t *testing.T, args ...string) *servedChild {
 	}
 	done := make(chan struct{})
 	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			c.lines <- slices.Clone(sc.Bytes())
-		}
-		close(c.lines)
+		readLines(stdout, c.lines)
 		c.exited <- cmd.Wait()
 		close(done)
 	}()
@@ -64,6 +61,15 @@ func startServe(t *testing.T, args ...string) *servedChild {
 		t.Fatalf("hello %s: %v; stderr %q", line, err, c.stderr.String())
 	}
 	return c
+}
+
+// readLines sends every line of r to lines, then closes it.
+func readLines(r io.Reader, lines chan<- []byte) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		lines <- slices.Clone(sc.Bytes())
+	}
+	close(lines)
 }
 
 func (c *servedChild) next(t *testing.T, what string) []byte {
@@ -187,8 +193,10 @@ func TestControlTCPToken(t *testing.T) {
 		t.Errorf("stats %s; want a clock, control_refused 4 and 1 connection open", line)
 	}
 	again, err := wire.ParseHello(good.send(t, wire.Command(h.Token, wire.CmdHello)))
-	if err != nil || again != h {
-		t.Errorf("hello over the control port: %+v, %v; want the hello line %+v", again, err, h)
+	want := h
+	want.Token = "" // the client has it; what it records of the hello must not
+	if err != nil || again != want {
+		t.Errorf("hello over the control port: %+v, %v; want the hello line without its token %+v", again, err, want)
 	}
 	if got := errorOf(t, good.send(t, wire.Command(h.Token, "bogus"))); !strings.Contains(got, `unknown command "bogus"`) {
 		t.Errorf("unknown verb with the right token: error %q; want unknown command", got)
@@ -285,8 +293,101 @@ func TestControlTCPSlots(t *testing.T) {
 		c.send(t, wire.Command("tok", wire.CmdStats)) // served: it holds its slot
 	}
 	over := dialControl(t, ctl.Addr())
-	line, err := over.rd.ReadBytes('\n')
-	if err != nil || !strings.Contains(errorOf(t, line), "too many control connections") {
-		t.Errorf("client %d: %q, %v; want too many control connections", maxControlConns+1, line, err)
+	if got := errorOf(t, over.send(t, wire.Command("tok", wire.CmdStats))); !strings.Contains(got, "too many control connections") {
+		t.Errorf("client %d with the token: error %q; want too many control connections", maxControlConns+1, got)
+	}
+}
+
+// TestControlTCPFlood: connections that never send the token — many held
+// open, more reconnecting as fast as they are dropped — do not keep a
+// client with the token out: each of its connections is served.
+func TestControlTCPFlood(t *testing.T) {
+	const (
+		held        = 200
+		reconnecter = 8
+		tries       = 10
+	)
+	srv := &fakeRunner{shut: make(chan struct{})}
+	ctl, err := listenControl("127.0.0.1:0", "tok", srv, func() wire.Report { return wire.Report{Stats: srv.Stats()} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctl.hello = wire.Hello{Addr: "127.0.0.1:7", Backend: "epoll-lt"}
+	go ctl.serve()
+	t.Cleanup(ctl.close)
+
+	for range held {
+		dialControl(t, ctl.Addr()) // silent; closed at cleanup
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		close(stop)
+		wg.Wait()
+	})
+	dials := make(chan struct{}, reconnecter)
+	for range reconnecter {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				conn, err := net.DialTimeout("tcp", ctl.Addr(), 5*time.Second)
+				if err != nil {
+					continue
+				}
+				select {
+				case dials <- struct{}{}:
+				default:
+				}
+				// Silent until the server drops it (evicted, or the
+				// pre-auth deadline), or the test ends.
+				conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+				for {
+					_, err := conn.Read(make([]byte, 1))
+					if err == nil {
+						continue
+					}
+					var ne net.Error
+					if errors.As(err, &ne) && ne.Timeout() {
+						select {
+						case <-stop:
+						default:
+							conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+							continue
+						}
+					}
+					break
+				}
+				conn.Close()
+			}
+		})
+	}
+	for range reconnecter { // every flooder is connecting
+		select {
+		case <-dials:
+		case <-time.After(20 * time.Second):
+			t.Fatal("the flooding clients could not connect within 20s")
+		}
+	}
+
+	for i := range tries {
+		c, err := wire.Dial(ctl.Addr(), "tok")
+		if err != nil {
+			t.Fatalf("try %d: dial: %v", i, err)
+		}
+		h, err := c.Hello()
+		c.Close()
+		if err != nil || h != ctl.hello {
+			t.Fatalf("try %d of %d: a client with the token during a flood of %d silent connections and %d reconnecting: %+v, %v; want the hello", i+1, tries, held, reconnecter, h, err)
+		}
+	}
+	ctl.mu.Lock()
+	n := len(ctl.preAuth)
+	ctl.mu.Unlock()
+	if n > maxPreAuthConns {
+		t.Errorf("%d connections held before authentication; want at most %d", n, maxPreAuthConns)
 	}
 }

@@ -9,12 +9,10 @@ import (
 	"io"
 	"maps"
 	"os"
-	"os/signal"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -89,11 +87,13 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	rate := &rateFlag{r: &c.Rate}
 	fs.Var(rate, "rate", "open loop: total requests per second over the active connections, `N` or N/DURATION (e.g. 5000 or 300/1m)")
 	fs.IntVar(&c.Size, "size", loadgen.DefaultSize, "`bytes` per request (echo and sockperf; the other protocols send their own request)")
-	fs.Var(durationFlag{&c.KeepAlive}, "keepalive", "idle connections send one small message (redis, http, line: one request) per `interval` and check the reply (0 = silent)")
+	fs.Var(durationFlag{&c.KeepAlive}, "keepalive", fmt.Sprintf("idle connections send one small message (redis, http, line: one request) per `interval` and check the reply: 0 (silent) or %v or more", loadgen.MinKeepAlive))
 	fs.Var(durationFlag{&c.Warmup}, "warmup", "traffic before the measured window, not counted: a `duration` like 1s")
 	fs.Var(durationFlag{&c.Duration}, "duration", "length of the measured window: a `duration` like 5s")
 	spin := loadgen.DefaultSpinBefore
 	fs.Var(durationFlag{&spin}, "spin", "open loop: stop sleeping this `duration` before each due send and poll, so requests leave on time (0 = never; costs client CPU)")
+	spinReply := loadgen.DefaultSpinReply
+	fs.Var(durationFlag{&spinReply}, "spin-reply", "open loop: after each send, poll for the reply up to this `duration` instead of blocking, so waking the generator's CPU is not counted as server latency (0 = never; costs client CPU)")
 	fs.Var(durationFlag{&c.Timeout}, "timeout", "an echo (or reply) not complete after this `duration` (> 0) is a timeout error")
 	fs.Float64Var(&c.ConnectRate, "connect-rate", loadgen.DefaultConnectRate, "connections opened per second (`N` > 0)")
 	fs.IntVar(&c.Pipeline, "pipeline", 0, fmt.Sprintf("open loop: at most `N` requests in flight per active connection (1 = wrk2-style, no pipelining; default %d for echo and sockperf, %d for redis, http and line)",
@@ -130,10 +130,8 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := out.share(&c); err != nil {
 		return err
 	}
-	c.SpinBefore = spin
-	if spin == 0 {
-		c.SpinBefore = -1 // the flag's 0 means never; the Config's 0 means the default
-	}
+	// The flags' 0 means never; the Config's 0 means the default.
+	c.SpinBefore, c.SpinReply = spinField(spin), spinField(spinReply)
 	if c.Target == "" {
 		return usageErrorf("-target is required (e.g. -target 127.0.0.1:7000)")
 	}
@@ -202,7 +200,7 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		defer bar.finish()
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := notifyInterrupts()
 	defer stop()
 	if err := out.connect(c.Target); err != nil {
 		return err
@@ -214,6 +212,9 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		bar.finish()
 	}
 	if err != nil {
+		if ctx.Err() != nil {
+			return &exitError{code: interruptStatus(ctx), err: fmt.Errorf("interrupted (%v): the window was not measured whole, nothing written", context.Cause(ctx))}
+		}
 		var le *loadgen.LimitError
 		if errors.As(err, &le) {
 			return &exitError{code: 1, err: fmt.Errorf("cannot run: %w", err)}
@@ -231,16 +232,18 @@ func runLoad(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := out.write(c, res); err != nil {
 		return err
 	}
-	if n := res.ErrorCount(); n > 0 {
-		return &exitError{code: 1, err: fmt.Errorf("run completed with %d errors: %s%s", n, res.ErrorString(), errorExamples(res, "; first "))}
+	if f := res.Faults(); f != "" {
+		return &exitError{code: 1, err: fmt.Errorf("run completed with faults: %s%s", f, errorExamples(res, "; first "))}
 	}
 	return nil
 }
 
 // flagNames rewrites Config field names in a validation error into the
-// flags that set them, so the message points at what the user typed.
+// flags that set them, so the message points at what the user typed. A
+// Config reads 0 as the default, which "(0 = 64)" says; a flag's 0 is
+// refused, and leaving the flag out gives the default: "(default 64)".
 func flagNames(err error) string {
-	s := err.Error()
+	s := strings.ReplaceAll(err.Error(), "(0 = ", "(default ")
 	for _, r := range [][2]string{
 		{"Target", "-target"}, {"Conns", "-conns"}, {"Active", "-active"}, {"Mode", "-mode"},
 		{"Rate", "-rate"}, {"Size", "-size"}, {"KeepAlive", "-keepalive"}, {"Warmup", "-warmup"},
@@ -285,6 +288,8 @@ func writeLoadTable(w io.Writer, r *loadgen.Result) error {
 		fmt.Fprintf(tw, "rate\t%.0f req/s (closed loop)\n", r.RateAchieved)
 	}
 	fmt.Fprintf(tw, "requests\t%d in %.3f s\n", r.Requests, float64(r.WindowNs)/1e9)
+	fmt.Fprintf(tw, "unanswered\t%d (window requests without a verified echo when the drain ended)\n", r.Unanswered)
+	fmt.Fprintf(tw, "lost\t%d (requests in flight on connections that failed)\n", r.Lost)
 	fmt.Fprintf(tw, "\tp50\tp90\tp99\tp99.9\tp99.99\tmax\tmean\n")
 	for _, row := range []struct {
 		name string
@@ -376,4 +381,14 @@ func (b *loadBar) finish() {
 		_ = b.bar.Finish()
 		b.bar = nil
 	}
+}
+
+// spinField turns a -spin or -spin-reply value into its Config field:
+// the flag's 0 (never) is the field's negative; the field's 0 would be
+// the default.
+func spinField(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

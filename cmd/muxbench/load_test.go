@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"io"
 	"net"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/muxbench/muxbench/loadfile"
 	"github.com/muxbench/muxbench/loadgen"
@@ -88,6 +90,9 @@ func TestLoadUsageErrors(t *testing.T) {
 		{"bad source ips", []string{"load", "-target", "127.0.0.1:1", "-source-ips", "x"}, "-source-ips"},
 		{"bad cpus", []string{"load", "-target", "127.0.0.1:1", "-cpus", "z"}, "-cpus"},
 		{"stray argument", []string{"load", "-target", "127.0.0.1:1", "extra"}, "unexpected argument"},
+		{"negative size", []string{"load", "-target", "127.0.0.1:1", "-size", "-1"}, "-size -1: want 1..1048576 bytes (default 64)"},
+		{"deep pipeline", []string{"load", "-target", "127.0.0.1:1", "-pipeline", "100000"}, "-pipeline 100000: want 1..65536 requests in flight per connection (default 1024)"},
+		{"keepalive a flood", []string{"load", "-target", "127.0.0.1:1", "-keepalive", "1ns"}, "-keepalive 1ns is not a trickle: want 0 (silent idle connections) or an interval of 100ms or more"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -278,6 +283,53 @@ func TestLoadIntegrityErrorsExitNonZero(t *testing.T) {
 	}
 }
 
+// TestLoadSilentServer: a server that accepts and never answers makes no
+// error event (no timeout before the drain ends), yet every window request
+// is unanswered: the table shows it and the exit status is 1.
+func TestLoadSilentServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c) // held open, never read
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	code, stdout, stderr := loadRunCmd("load", "-target", ln.Addr().String(), "-rate", "50", "-warmup", "0s", "-duration", "200ms", "-timeout", "10s")
+	if code != 1 || !strings.Contains(stderr, "unanswered=10") {
+		t.Errorf("exit %d, stderr %q; want 1 naming the 10 unanswered requests", code, stderr)
+	}
+	if !strings.Contains(stdout, "unanswered   10 ") {
+		t.Errorf("table lacks the unanswered requests:\n%s", stdout)
+	}
+}
+
+// TestLoadControlEchoPort: -control given the echo port instead of the
+// control port is refused before any connection, saying so.
+func TestLoadControlEchoPort(t *testing.T) {
+	addr := loadEchoServer(t)
+	out := filepath.Join(t.TempDir(), "x.json")
+	code, _, stderr := loadRunCmd("load", "-target", addr, "-control", addr, "-token", "t", "-out", out, "-duration", "100ms")
+	if code != 2 || !strings.Contains(stderr, "that port did not answer with a muxbench hello") {
+		t.Errorf("exit %d, stderr %q; want 2: not a control port", code, stderr)
+	}
+}
+
 func loadFreeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -307,3 +359,17 @@ func TestReplaceWord(t *testing.T) {
 type loadErrString string
 
 func (e loadErrString) Error() string { return string(e) }
+
+// TestSpinField: -spin and -spin-reply 0 mean never, which the Config
+// spells negative (its 0 is the default); any other value is kept.
+func TestSpinField(t *testing.T) {
+	for _, tt := range []struct{ flag, want time.Duration }{
+		{0, -1},
+		{time.Microsecond, time.Microsecond},
+		{loadgen.DefaultSpinReply, loadgen.DefaultSpinReply},
+	} {
+		if got := spinField(tt.flag); got != tt.want {
+			t.Errorf("spinField(%v) = %v; want %v", tt.flag, got, tt.want)
+		}
+	}
+}

@@ -9,14 +9,18 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"slices"
 	"sort"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/muxbench/muxbench/internal/cpuset"
 )
@@ -32,8 +36,9 @@ type command struct {
 var commands = map[string]command{}
 
 // exitError carries an explicit exit status: 2 for bad input (usageErrorf),
-// 1 for compare's threshold gate, 130 for an interrupted run. It is the one
-// way a command chooses its exit status.
+// 1 for compare's threshold gate and failed samples, 128 + the signal for
+// a command a signal stopped (interruptStatus). It is the one way a
+// command chooses its exit status.
 type exitError struct {
 	code int
 	err  error
@@ -91,6 +96,45 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'muxbench COMMAND -h' for a command's flags.")
+}
+
+// signalCause is the cause of a context notifyInterrupts cancelled: the
+// signal that arrived.
+type signalCause struct{ sig unix.Signal }
+
+func (c signalCause) Error() string { return "stopped by " + unix.SignalName(c.sig) }
+
+// notifyInterrupts returns a context cancelled by the first SIGINT or
+// SIGTERM, with that signal as its cause (interruptStatus reads it). stop
+// releases the signals: a second one then stops the process the usual way.
+func notifyInterrupts() (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, unix.SIGINT, unix.SIGTERM)
+	go func() {
+		select {
+		case s := <-ch:
+			sig, _ := s.(unix.Signal)
+			cancel(signalCause{sig})
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(ch)
+		cancel(nil)
+	}
+}
+
+// interruptStatus is the exit status of a command that ctx's signal
+// stopped: 128 + the signal's number, as a shell reports a process the
+// signal killed (130 for Ctrl-C, 143 for SIGTERM); 130 for a context
+// cancelled without one.
+func interruptStatus(ctx context.Context) int {
+	var c signalCause
+	if errors.As(context.Cause(ctx), &c) {
+		return 128 + int(c.sig)
+	}
+	return 128 + int(unix.SIGINT)
 }
 
 // usageErrorf returns an error that exits with status 2 and names what was wrong.

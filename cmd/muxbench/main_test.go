@@ -7,10 +7,13 @@ import (
 )
 
 // TestMain lets the test binary stand in for muxbench when `run` starts
-// servers: `run` starts os.Executable() with "serve", which is this binary.
+// servers (`run` starts os.Executable() with "serve", which is this
+// binary) and when a test runs a command as a process of its own.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == "serve" {
-		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	if len(os.Args) > 1 {
+		if _, ok := commands[os.Args[1]]; ok { // this test binary as muxbench
+			os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+		}
 	}
 	os.Exit(m.Run())
 }

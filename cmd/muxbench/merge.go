@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -95,7 +96,7 @@ func runMerge(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	run, ov, err := loadfile.Merge(in, opts)
 	if err != nil {
-		if errors.Is(err, loadfile.ErrNoOverlap) || errors.Is(err, loadfile.ErrMixed) {
+		if errors.Is(err, loadfile.ErrNoOverlap) || errors.Is(err, loadfile.ErrMixed) || errors.Is(err, loadfile.ErrDuplicate) {
 			return usageErrorf("%v", err)
 		}
 		return err
@@ -109,8 +110,9 @@ func runMerge(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if s.Reason != "" {
 		fmt.Fprintf(stdout, "reason: %s\n", s.Reason)
 	}
-	fmt.Fprintf(stdout, "wrote %s (muxbench report %s)\n", *out, *out)
-	return nil
+	line, err := outcome(run.Samples, filepath.Join(*out, results.RunFile))
+	fmt.Fprintf(stdout, "%s\nwrote %s (muxbench report %s)\n", line, *out, *out)
+	return err
 }
 
 // parseInterleaved parses flags placed before, between or after the
@@ -209,17 +211,8 @@ func mergeRuns(dirs []string, out string, stdout io.Writer) error {
 	if err := results.WriteDir(out, run); err != nil {
 		return err
 	}
-	counts := map[string]int{}
-	for _, s := range run.Samples {
-		counts[s.Status]++
-	}
-	var parts []string
-	for _, st := range results.Statuses {
-		if counts[st] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[st], st))
-		}
-	}
-	fmt.Fprintf(stdout, "merged %d generators' shares: %d samples (%s)%s\n", len(in), len(run.Samples), strings.Join(parts, ", "), map[bool]string{true: "; incomplete: a share was interrupted", false: ""}[run.Incomplete])
+	line, err := outcome(run.Samples, filepath.Join(out, results.RunFile))
+	fmt.Fprintf(stdout, "merged %d generators' shares: %s%s\n", len(in), line, map[bool]string{true: "; incomplete: a share was interrupted", false: ""}[run.Incomplete])
 	fmt.Fprintf(stdout, "wrote %s (muxbench report %s)\n", out, out)
-	return nil
+	return err
 }

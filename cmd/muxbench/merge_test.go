@@ -61,6 +61,8 @@ func TestLoadOutMerge(t *testing.T) {
 		sum += lf.Result.Requests
 	}
 
+	noTokenIn(t, token, files...)
+
 	code, _, stderr := loadRunCmd("load", "-target", addr, "-duration", "100ms", "-out", files[0])
 	if code != 2 || !strings.Contains(stderr, "file exists") || !strings.Contains(stderr, "-force") {
 		t.Errorf("load -out over an existing file: exit %d, stderr %q; want 2 naming -force", code, stderr)
@@ -146,6 +148,7 @@ func TestMergeUsageErrors(t *testing.T) {
 		{"out not empty", []string{"merge", "-out", full, "-backend", "poll", fixture}, "exists and is not empty"},
 		{"missing file", []string{"merge", "-out", out, "-backend", "poll", filepath.Join(dir, "nope.json")}, "nope.json"},
 		{"no overlap", []string{"merge", "-out", out, "-backend", "poll", fixture, earlyFile}, "windows do not overlap"},
+		{"a file twice", []string{"merge", "-out", out, fixture, fixture}, "are one result"},
 		{"server backend differs", []string{"merge", "-out", out, "-backend", "poll", "-server", filepath.Join("..", "..", "loadfile", "testdata", "server.jsonl"), fixture}, "hello says epoll-lt"},
 		{"start-at past", []string{"load", "-target", "127.0.0.1:1", "-start-at", "2020-01-01T00:00:00Z"}, "-start-at 2020-01-01T00:00:00Z is"},
 		{"start-at format", []string{"load", "-target", "127.0.0.1:1", "-start-at", "noon"}, "want an RFC 3339 time"},
@@ -155,6 +158,7 @@ func TestMergeUsageErrors(t *testing.T) {
 		{"control without token", []string{"load", "-target", "127.0.0.1:1", "-control", "127.0.0.1:1", "-out", filepath.Join(dir, "x.json")}, "-control and -token go together"},
 		{"share without connections", []string{"load", "-target", "127.0.0.1:1", "-conns", "1", "-generators", "2", "-generator-index", "1", "-out", filepath.Join(dir, "x.json")}, "leave generator 1 none"},
 		{"share without active", []string{"load", "-target", "127.0.0.1:1", "-conns", "4", "-active", "1", "-generators", "2", "-generator-index", "1", "-out", filepath.Join(dir, "x.json")}, "none for its share of the rate"},
+		{"out in a missing directory", []string{"load", "-target", "127.0.0.1:1", "-out", filepath.Join(dir, "nope", "x.json")}, "-out: cannot write"},
 		{"control unreachable", []string{"load", "-target", "127.0.0.1:1", "-control", "127.0.0.1:1", "-token", "t", "-out", filepath.Join(dir, "x.json")}, "-control 127.0.0.1:1: connect to the control port"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -166,5 +170,36 @@ func TestMergeUsageErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(out); err == nil {
 		t.Errorf("a refused merge created %s", out)
+	}
+}
+
+// TestMergeFailedPoint: a merged point that failed (here the server
+// accepted connections inside the window) is written, and merge exits 1.
+func TestMergeFailedPoint(t *testing.T) {
+	testdata := filepath.Join("..", "..", "loadfile", "testdata")
+	data, err := os.ReadFile(filepath.Join(testdata, "server.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	var end map[string]any
+	if err := json.Unmarshal([]byte(lines[2]), &end); err != nil {
+		t.Fatal(err)
+	}
+	end["accepts"] = end["accepts"].(float64) + 2
+	b, _ := json.Marshal(end)
+	lines[2] = string(b)
+	dir := t.TempDir()
+	serverFile := filepath.Join(dir, "server.jsonl")
+	if err := os.WriteFile(serverFile, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "merged")
+	code, stdout, stderr := loadRunCmd("merge", "-out", out, "-server", serverFile, filepath.Join(testdata, "gen-a.json"), filepath.Join(testdata, "gen-b.json"))
+	if code != 1 || !strings.Contains(stdout, "status failed") || !strings.Contains(stdout, "1 sample: 1 failed") || !strings.Contains(stderr, "1 of 1 sample failed") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 1, the point failed and the closing line", code, stdout, stderr)
+	}
+	if _, err := results.ReadRun(out); err != nil {
+		t.Errorf("the failed point's run was not written: %v", err)
 	}
 }

@@ -7,11 +7,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/muxbench/muxbench/pitfalls"
@@ -74,7 +72,7 @@ func runPitfalls(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "writing %s\n", dir)
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := notifyInterrupts()
 	defer stop()
 	f, runErr := pitfalls.Run(ctx, pitfalls.Options{
 		ServeCommand: []string{exe, "serve"},
@@ -93,7 +91,7 @@ func runPitfalls(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%d %-26s %-18s wrong: %s\n", p.Number, p.Name, p.Status, pitfallFigure(p.Wrong))
 	}
 	if runErr != nil {
-		return &exitError{code: 130, err: fmt.Errorf("interrupted: %s holds the %d pitfalls finished: %w", dir, len(f.Pitfalls), runErr)}
+		return &exitError{code: interruptStatus(ctx), err: fmt.Errorf("interrupted: %s holds the %d pitfalls finished: %w", dir, len(f.Pitfalls), runErr)}
 	}
 	var failed []string
 	for _, p := range f.Pitfalls {

@@ -22,7 +22,8 @@ const reportSynopsis = "report [-out DIR] [-labels A,B,...] RUN..."
 
 func runReport(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("report", reportSynopsis, stderr)
-	out := fs.String("out", "", "write charts and report.md to `DIR` (default: the run's directory; required with several runs)")
+	out := fs.String("out", "", "write charts and report.md to `DIR` (default: the run's directory; required with several runs); it must be empty, or a run's own directory, unless -force")
+	force := fs.Bool("force", false, "with -out, write into a directory that holds other files: a previous report's report.md and charts there are removed first")
 	labels := fs.String("labels", "", "comma-separated `names` for the runs' series when overlaying (default: the runs' directory names)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: muxbench %s\n\n", reportSynopsis)
@@ -45,6 +46,14 @@ func runReport(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return usageErrorf("-out is required when combining %d runs (refusing to pick one run's directory)", len(paths))
 		}
 		dir = runDir(paths[0])
+	}
+	if *force && *out == "" {
+		return usageErrorf("-force needs -out (a run's own report is always rewritten in place)")
+	}
+	if *out != "" && !ownDir(*out, paths) {
+		if err := checkReportOut(*out, *force); err != nil {
+			return err
+		}
 	}
 	names := defaultLabels(paths)
 	if *labels != "" {
@@ -127,6 +136,57 @@ func writeReport(dir string, inputs ...report.Input) (written []string, err erro
 		return written, fmt.Errorf("write report: %s not written to %s", strings.Join(missing, ", "), dir)
 	}
 	return written, nil
+}
+
+// ownDir reports whether dir is the results directory of one of the runs:
+// their report is rewritten in place, as without -out.
+func ownDir(dir string, paths []string) bool {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return false
+	}
+	for _, p := range paths {
+		if pi, err := os.Stat(runDir(p)); err == nil && os.SameFile(fi, pi) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkReportOut refuses an -out that holds anything unless force; with
+// force it removes a previous report's report.md and charts there, so the
+// new report's files are never mixed with an old one's.
+func checkReportOut(dir string, force bool) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case err != nil || len(entries) == 0:
+		return nil // nothing there to overwrite; writing says what else is wrong with dir
+	case !force:
+		return usageErrorf("-out %s is not empty (it holds %s): choose a new directory, or add -force to replace the report in it", dir, entries[0].Name())
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		for _, pat := range reportFilePatterns() {
+			if ok, _ := filepath.Match(pat, e.Name()); ok {
+				if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+					return fmt.Errorf("-force: remove the previous report's %s: %w", e.Name(), err)
+				}
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// reportFilePatterns are the files a report writes, as glob patterns.
+func reportFilePatterns() []string {
+	pats := []string{report.ReportFile}
+	for _, f := range report.Formats {
+		pats = append(pats, "*."+f)
+	}
+	return pats
 }
 
 // describeWritten lists the files written into dir, or says there are none.

@@ -130,3 +130,64 @@ func TestReportBadInput(t *testing.T) {
 		t.Error("a rejected report command still created its -out directory")
 	}
 }
+
+// TestReportOutRefuses: report -out never writes over another run's report
+// or a previous report without -force; a run's own directory is in place.
+func TestReportOutRefuses(t *testing.T) {
+	t.Chdir(t.TempDir())
+	small := reporttest.Options{FDs: []int{101, 1001}, Reps: 1}
+	writeRun(t, "a", reporttest.Run(small))
+	writeRun(t, "b", reporttest.Run(small))
+	if code, _, stderr := execMuxbench(t, "report", "b"); code != 0 {
+		t.Fatalf("report b: exit %d; stderr %s", code, stderr)
+	}
+	bReport, _ := os.ReadFile(filepath.Join("b", report.ReportFile))
+
+	code, _, stderr := execMuxbench(t, "report", "-out", "b", "a")
+	if code != 2 || !strings.Contains(stderr, "-out b is not empty") || !strings.Contains(stderr, "-force") {
+		t.Errorf("report -out b a: exit %d, stderr %q; want 2, naming b and -force", code, stderr)
+	}
+	if now, _ := os.ReadFile(filepath.Join("b", report.ReportFile)); string(now) != string(bReport) {
+		t.Error("the refused report changed b's report.md")
+	}
+	if code, _, stderr := execMuxbench(t, "report", "-out", "a", "a"); code != 0 {
+		t.Errorf("report -out a a (in place): exit %d, stderr %q; want 0", code, stderr)
+	}
+	if code, _, stderr := execMuxbench(t, "report", "-out", "both", "a", "b"); code != 0 {
+		t.Fatalf("report -out both a b: exit %d, stderr %q", code, stderr)
+	}
+	if code, _, stderr := execMuxbench(t, "report", "-out", "both", "a", "b"); code != 2 || !strings.Contains(stderr, "-out both is not empty") {
+		t.Errorf("report -out both again: exit %d, stderr %q; want 2", code, stderr)
+	}
+	stale := filepath.Join("both", "stale-active32.svg")
+	os.WriteFile(stale, []byte("old"), 0o644)
+	os.WriteFile(filepath.Join("both", "notes.txt"), []byte("mine"), 0o644)
+	if code, _, stderr := execMuxbench(t, "report", "-force", "-out", "both", "a", "b"); code != 0 {
+		t.Fatalf("report -force -out both: exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(stale); err == nil {
+		t.Error("-force left the previous report's chart")
+	}
+	if _, err := os.Stat(filepath.Join("both", "notes.txt")); err != nil {
+		t.Errorf("-force removed a file report did not write: %v", err)
+	}
+	if code, _, stderr := execMuxbench(t, "report", "-force", "a"); code != 2 || !strings.Contains(stderr, "-force needs -out") {
+		t.Errorf("report -force without -out: exit %d, stderr %q; want 2", code, stderr)
+	}
+}
+
+// TestReportRefusesBadFigures: a run.json with a figure no measurement
+// gives is refused before any chart is written, naming the field.
+func TestReportRefusesBadFigures(t *testing.T) {
+	t.Chdir(t.TempDir())
+	run := reporttest.Run(reporttest.Options{FDs: []int{101, 1001}, Reps: 1})
+	run.Samples[1].Server.CPUNsPerReq = -5
+	writeRun(t, "bad", run)
+	code, _, stderr := execMuxbench(t, "report", "bad")
+	if code != 2 || !strings.Contains(stderr, "server.cpu_ns_per_req is -5, want 0 or more") {
+		t.Errorf("report of a negative CPU figure: exit %d, stderr %q; want 2 naming the field", code, stderr)
+	}
+	if svgs, _ := filepath.Glob(filepath.Join("bad", "*.svg")); len(svgs) > 0 {
+		t.Errorf("report wrote %v before refusing the run", svgs)
+	}
+}

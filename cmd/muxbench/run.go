@@ -1,24 +1,22 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/term"
 
 	"github.com/muxbench/muxbench/harness"
 	"github.com/muxbench/muxbench/internal/cpuset"
+	"github.com/muxbench/muxbench/internal/human"
 	"github.com/muxbench/muxbench/internal/preflight"
 	"github.com/muxbench/muxbench/internal/runlock"
 	"github.com/muxbench/muxbench/internal/traffic"
@@ -96,6 +94,9 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("find this program to start servers with: %w", err)
 	}
+	// From here a signal stops the run with what it finished (none yet).
+	ctx, stop := notifyInterrupts()
+	defer stop()
 	if *out != "" {
 		if err := checkOutDir(*out, *force); err != nil {
 			return err
@@ -163,9 +164,6 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stderr, "writing %s\n", dir)
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	if isSuite {
 		return runSuite(ctx, suiteRun{suite: suite, scenarios: suiteScs, dir: dir, exe: exe, timeout: *timeout, noReport: *noReport}, stdout, stderr)
 	}
@@ -194,15 +192,58 @@ func runRun(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if runErr != nil {
 		if harness.IsInterrupted(runErr) {
 			fmt.Fprintf(stderr, "interrupted: %s holds the %d samples finished (run marked incomplete): %s\n", dir, len(run.Samples), onDisk)
-			return &exitError{code: 130, err: runErr}
+			return &exitError{code: interruptStatus(ctx), err: runErr}
 		}
 		return fmt.Errorf("%w (%s holds: %s)", runErr, dir, onDisk)
 	}
 	if reportErr != nil {
 		return fmt.Errorf("charts and report: %w\n%s holds: %s (the results files are complete; muxbench report %s retries the rest)", reportErr, dir, onDisk, dir)
 	}
-	fmt.Fprintf(stderr, "\nresults: %s (%s)\n", dir, onDisk)
-	return nil
+	line, samplesErr := outcome(run.Samples, filepath.Join(dir, results.RunFile))
+	fmt.Fprintf(stderr, "\n%s\nresults: %s (%s)\n", line, dir, onDisk)
+	return samplesErr
+}
+
+// failingStatuses are the sample statuses that make run and merge exit 1:
+// the sample was not measured (failed: the server died or hung, setup
+// failed, the window's conditions did not hold) or the server's answers
+// were wrong (errors: mismatched, lost or unanswered echoes, rejected
+// connections). Unsupported (a limit, with its reason) and saturated (the
+// rate was not met: a measurement) are results, not failures.
+var failingStatuses = []string{results.StatusFailed, results.StatusErrors}
+
+// tally counts samples by status: "21 samples: 20 ok, 1 unsupported", and
+// how many have a failing status.
+func tally(samples []results.Sample) (line string, failing int) {
+	counts := map[string]int{}
+	for _, s := range samples {
+		counts[s.Status]++
+		if slices.Contains(failingStatuses, s.Status) {
+			failing++
+		}
+	}
+	var parts []string
+	for _, st := range results.Statuses {
+		if counts[st] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[st], st))
+		}
+	}
+	line = human.Plural(len(samples), "sample")
+	if len(parts) > 0 {
+		line += ": " + strings.Join(parts, ", ")
+	}
+	return line, failing
+}
+
+// outcome is the closing line of a run, how its samples ended, and an
+// exit status 1 error when any of them failed or counted errors; record
+// is where their reasons are.
+func outcome(samples []results.Sample, record string) (line string, err error) {
+	line, failing := tally(samples)
+	if failing > 0 {
+		err = &exitError{code: 1, err: fmt.Errorf("%d of %s failed or counted errors (their reasons are in %s)", failing, human.Plural(len(samples), "sample"), record)}
+	}
+	return line, err
 }
 
 // newProgress shows a sweep's progress on stderr: a bar on a terminal,
@@ -217,11 +258,7 @@ func newProgress(stderr io.Writer) harness.Progress {
 // runFilePatterns are the files a run and its report leave in a results
 // directory, as glob patterns: -force removes exactly these.
 func runFilePatterns() []string {
-	pats := []string{results.RunFile, results.SummaryFile, results.BenchFile, report.ReportFile}
-	for _, f := range report.Formats {
-		pats = append(pats, "*."+f)
-	}
-	return pats
+	return append([]string{results.RunFile, results.SummaryFile, results.BenchFile}, reportFilePatterns()...)
 }
 
 // runFiles lists the files of dir that muxbench writes, sorted.

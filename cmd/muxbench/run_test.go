@@ -3,10 +3,12 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/muxbench/muxbench/internal/cpuset"
 	"github.com/muxbench/muxbench/internal/runlock"
 	"github.com/muxbench/muxbench/report"
 	"github.com/muxbench/muxbench/report/reporttest"
@@ -19,6 +21,25 @@ func isolateLocks(t *testing.T) string {
 	dir := t.TempDir()
 	t.Setenv(runlock.DirEnv, dir)
 	return dir
+}
+
+// keepAffinity pins the test process back to the CPUs it has now at
+// cleanup. run (the harness pins its process to client_cpus) and waitcost
+// pin every thread of the process they run in; without this the tests
+// after them, and the processes those start, would inherit it and see one
+// CPU.
+func keepAffinity(t *testing.T) {
+	t.Helper()
+	all, err := cpuset.Allowed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	procs := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() {
+		if err := all.PinProcess(procs); err != nil {
+			t.Errorf("give the test process its CPUs back: %v", err)
+		}
+	})
 }
 
 func TestRunRefusesHeldCPUs(t *testing.T) {
@@ -90,6 +111,7 @@ func TestRunSmokeForce(t *testing.T) {
 	}
 	t.Chdir(t.TempDir())
 	isolateLocks(t)
+	keepAffinity(t)
 	writeRun(t, "out", reporttest.Run(reporttest.Options{FDs: []int{101}, Reps: 1}))
 	for _, f := range []string{"stale-active32.svg", "stale-active32.png", report.ReportFile, "notes.txt"} {
 		os.WriteFile(filepath.Join("out", f), []byte("old"), 0o644)

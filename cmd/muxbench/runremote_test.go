@@ -1,13 +1,20 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/muxbench/muxbench/harness"
 	"github.com/muxbench/muxbench/results"
+	"github.com/muxbench/muxbench/scenarios"
 )
 
 const remoteScenarioYAML = `name: tiny-remote
@@ -31,6 +38,7 @@ func TestRunRemote(t *testing.T) {
 	}
 	t.Chdir(t.TempDir())
 	isolateLocks(t)
+	keepAffinity(t)
 	os.WriteFile("tiny.yaml", []byte(remoteScenarioYAML), 0o644)
 	os.WriteFile("poll-only.yaml", []byte(strings.Replace(remoteScenarioYAML, "[poll, epoll-lt]", "[poll]", 1)), 0o644)
 	srv := startServe(t, "-backend", "epoll-lt", "-addr", "127.0.0.1:0", "-control", "tcp:127.0.0.1:0")
@@ -79,6 +87,7 @@ func TestRunRemote(t *testing.T) {
 			t.Errorf("sample %d: %v", i, err)
 		}
 	}
+	noTokenIn(t, h.Token, "out")
 	// The server is still up: a second run against it works, and -force
 	// replaces the first run's load files too.
 	os.WriteFile(filepath.Join("out", harness.LoadsDir, "999.json"), []byte("stale"), 0o644)
@@ -90,6 +99,27 @@ func TestRunRemote(t *testing.T) {
 	}
 }
 
+// noTokenIn fails the test if the control token is in any file under
+// the paths: no file muxbench writes records it.
+func noTokenIn(t *testing.T, token string, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		err := filepath.WalkDir(p, func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			data, err := os.ReadFile(path)
+			if err == nil && bytes.Contains(data, []byte(token)) {
+				t.Errorf("%s holds the server's control token", path)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestMergeMixedInputs: load files and run directories do not mix.
 func TestMergeMixedInputs(t *testing.T) {
 	t.Chdir(t.TempDir())
@@ -98,5 +128,78 @@ func TestMergeMixedInputs(t *testing.T) {
 	code, _, stderr := execMuxbench(t, "merge", "-out", "m", "rundir", "gen.json")
 	if code != 2 || !strings.Contains(stderr, "not both") {
 		t.Errorf("exit %d, stderr %q; want 2 and a refusal to mix", code, stderr)
+	}
+}
+
+// TestRunFailedSamples: a run whose samples failed exits 1 and says how
+// many in its closing line. Here another client connects to a remote
+// server over and over, so no sample can prove its population.
+func TestRunFailedSamples(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server")
+	}
+	t.Chdir(t.TempDir())
+	isolateLocks(t)
+	keepAffinity(t)
+	os.WriteFile("tiny.yaml", []byte(strings.Replace(remoteScenarioYAML, "[poll, epoll-lt]", "[epoll-lt]", 1)), 0o644)
+	srv := startServe(t, "-backend", "epoll-lt", "-addr", "127.0.0.1:0", "-control", "tcp:127.0.0.1:0")
+	h := srv.hello
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			if c, err := net.DialTimeout("tcp", h.Addr, time.Second); err == nil {
+				c.Close()
+			}
+		}
+	})
+	code, _, stderr := execMuxbench(t, "run", "-server", h.Addr, "-control", h.Control, "-token", h.Token, "-out", "out", "-no-report", "tiny.yaml")
+	close(stop)
+	wg.Wait()
+	if code != 1 || !strings.Contains(stderr, "\n2 samples: 2 failed\n") || !strings.Contains(stderr, "2 of 2 samples failed or counted errors") {
+		t.Errorf("exit %d, stderr:\n%s\nwant 1, the closing line \"2 samples: 2 failed\" and the error", code, stderr)
+	}
+	run, err := results.ReadRun("out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range run.Samples {
+		if s.Status != results.StatusFailed {
+			t.Errorf("sample %s: %s; want failed: other clients' accepts at the server", s.Status, s.Reason)
+		}
+	}
+}
+
+// TestSuiteFailedSamples: a suite whose parts finished but whose samples
+// failed exits 1 too. Its servers here cannot start (the server command is
+// /bin/false), so every sample fails.
+func TestSuiteFailedSamples(t *testing.T) {
+	t.Chdir(t.TempDir())
+	keepAffinity(t)
+	if err := os.Mkdir("out", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := scenarios.Parse("tiny.yaml", []byte(strings.Replace(remoteScenarioYAML, "[poll, epoll-lt]", "[epoll-lt]", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	err = runSuite(context.Background(), suiteRun{
+		suite:     scenarios.Suite{Name: "tiny-suite", Description: "one tiny scenario"},
+		scenarios: []results.Scenario{sc}, dir: "out", exe: "/bin/false", timeout: time.Second, noReport: true,
+	}, &stdout, &stderr)
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != 1 || !strings.Contains(err.Error(), "2 of 2 samples failed") {
+		t.Errorf("runSuite: %v; want exit 1 for 2 of 2 samples failed", err)
+	}
+	if !strings.Contains(stderr.String(), "\n2 samples: 2 failed\n") {
+		t.Errorf("stderr:\n%s\nwant the closing line \"2 samples: 2 failed\"", stderr.String())
 	}
 }

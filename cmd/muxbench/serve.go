@@ -2,13 +2,15 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"os"
-	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -154,22 +156,23 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if *loops > 1 {
 		hello.Loops, hello.Sharing = *loops, b.Sharing.String()
 	}
+	// Signals are caught before the hello line says the server is up: a
+	// SIGTERM right after it still gets the final report.
+	ctx, stop := notifyInterrupts()
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		srv.Shutdown()
+	}()
 	out.json(hello)
 	if ctl != nil {
 		ctl.hello = hello
+		ctl.hello.Token = "" // a control client has it; what it records of the hello must not
 	}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve() }()
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	go func() {
-		if _, ok := <-sigs; ok {
-			srv.Shutdown()
-		}
-	}()
 	switch controlKind {
 	case "stdin":
 		go serveControl(stdin, report, srv, out)
@@ -182,6 +185,12 @@ func runServe(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	final := report()
 	final.Final = true
 	out.json(final)
+	var sig signalCause
+	if serveErr == nil && errors.As(context.Cause(ctx), &sig) {
+		// Stopped as asked, but by a signal: the status says which, as for
+		// every command (the final report is out).
+		return &exitError{code: interruptStatus(ctx), err: sig}
+	}
 	return serveErr
 }
 
@@ -220,11 +229,26 @@ func execWithoutPreemptSignal() error {
 // connections take (a few MiB), so reaching it means something is wrong.
 const loopMemoryLimit = 1 << 30
 
-// serveControl reads commands, one per line, until EOF, which stops the server.
+// serveControl reads commands, one per line, until EOF, which stops the
+// server. A line too long to be a command gets an error line and is
+// skipped; serving goes on.
 func serveControl(stdin io.Reader, report func() wire.Report, srv server.Runner, out *lineWriter) {
-	sc := bufio.NewScanner(stdin)
-	for sc.Scan() {
-		switch cmd := strings.TrimSpace(sc.Text()); cmd {
+	rd := bufio.NewReader(stdin)
+	for {
+		line, err := readLine(rd, maxControlLine)
+		switch {
+		case errors.Is(err, errLineTooLong):
+			out.json(errorReply("%v: ignored (want %s or %s)", err, wire.CmdStats, wire.CmdQuit))
+			continue
+		case errors.Is(err, io.EOF):
+			srv.Shutdown()
+			return
+		case err != nil:
+			out.json(errorReply("read standard input: %v; stopping the server as at EOF", err))
+			srv.Shutdown()
+			return
+		}
+		switch cmd := strings.TrimSpace(line); cmd {
 		case "":
 		case wire.CmdStats:
 			out.json(report())
@@ -232,10 +256,40 @@ func serveControl(stdin io.Reader, report func() wire.Report, srv server.Runner,
 			srv.Shutdown()
 			return
 		default:
-			out.json(map[string]string{"error": fmt.Sprintf("unknown command %q (want %s or %s)", cmd, wire.CmdStats, wire.CmdQuit)})
+			out.json(errorReply("unknown command %q (want %s or %s)", cmd, wire.CmdStats, wire.CmdQuit))
 		}
 	}
-	srv.Shutdown()
+}
+
+// errLineTooLong is readLine's error for a line longer than its bound.
+var errLineTooLong = fmt.Errorf("line longer than %d bytes", maxControlLine)
+
+// readLine returns the next line of r without its line ending. A line
+// longer than limit bytes is read to its end and dropped, with
+// errLineTooLong: the next call reads the line after it. A last line
+// without a newline is returned at EOF; then io.EOF. Any other read error
+// drops the partial line.
+func readLine(r *bufio.Reader, limit int) (string, error) {
+	var line []byte
+	long := false
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if !long {
+			line = append(line, chunk...)
+			long = len(line) > limit+len("\r\n")
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if err != nil && !(errors.Is(err, io.EOF) && (len(line) > 0 || long)) {
+			return "", err
+		}
+		line = bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r"))
+		if long || len(line) > limit {
+			return "", errLineTooLong
+		}
+		return string(line), nil
+	}
 }
 
 // lineWriter writes whole JSON lines from several goroutines.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -185,6 +186,70 @@ func TestServeLoopsRefused(t *testing.T) {
 		code := run(append([]string{"serve"}, tc.args...), strings.NewReader(""), &out, &errb)
 		if code == 0 || !strings.Contains(errb.String(), tc.want) || out.Len() != 0 {
 			t.Errorf("serve %v: exit %d, stdout %q, stderr %q; want non-zero, nothing printed, an error naming %q", tc.args, code, out.String(), errb.String(), tc.want)
+		}
+	}
+}
+
+// TestServeStdinLongLine: a control line on standard input too long to be
+// a command gets an error line, and serve goes on answering the next
+// commands until EOF.
+func TestServeStdinLongLine(t *testing.T) {
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe([]string{"-backend", "gonet", "-addr", "127.0.0.1:0"}, inR, outW, io.Discard)
+		outW.Close()
+	}()
+	t.Cleanup(func() {
+		inW.Close()
+		outR.Close()
+	})
+	out := &servedChild{lines: make(chan []byte, 16)} // serve in this process: its lines only
+	go readLines(outR, out.lines)
+	next := func(what string) []byte { return out.next(t, what) }
+	send := func(s string) {
+		t.Helper()
+		go io.WriteString(inW, s) // the pipe blocks until serve reads it all
+	}
+
+	next("hello")
+	send(wire.CmdStats + "\n")
+	if _, err := wire.ParseReport(next("stats")); err != nil {
+		t.Fatalf("stats before the long line: %v", err)
+	}
+	send(strings.Repeat("x", 70<<10) + "\n")
+	if line := next("reply to the long line"); !strings.Contains(errorOf(t, line), "line longer than") {
+		t.Errorf("reply to a 70 KiB line: %s; want an error naming the line's length", line)
+	}
+	send(wire.CmdStats + "\n")
+	if r, err := wire.ParseReport(next("stats after the long line")); err != nil || r.Final {
+		t.Errorf("stats after the long line: %+v, %v; want a report: serve goes on", r, err)
+	}
+	inW.Close() // EOF stops the server
+	if r, err := wire.ParseReport(next("final report")); err != nil || !r.Final {
+		t.Errorf("after EOF: %+v, %v; want the final report", r, err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve still running 20s after EOF")
+	}
+}
+
+func TestReadLine(t *testing.T) {
+	long := strings.Repeat("y", maxControlLine+1)
+	rd := bufio.NewReaderSize(strings.NewReader("stats\r\n"+long+"\nquit\n"+strings.Repeat("z", maxControlLine)+"\nlast"), 16)
+	for i, want := range []struct {
+		line string
+		err  error
+	}{{"stats", nil}, {"", errLineTooLong}, {"quit", nil}, {strings.Repeat("z", maxControlLine), nil}, {"last", nil}, {"", io.EOF}} {
+		line, err := readLine(rd, maxControlLine)
+		if line != want.line || !errors.Is(err, want.err) {
+			t.Errorf("line %d: %.20q, %v; want %.20q, %v", i, line, err, want.line, want.err)
 		}
 	}
 }

@@ -50,7 +50,10 @@ type suiteRun struct {
 }
 
 // runSuite runs every part in order. A part that fails is recorded and the
-// rest still run; an interrupt stops at once and keeps what finished.
+// rest still run; an interrupt stops at once and keeps what finished. It
+// ends, as a single run does, with a line of how the scenario parts'
+// samples ended, and exits 1 when a part did not finish or a sample failed
+// or counted errors.
 func runSuite(ctx context.Context, o suiteRun, stdout, stderr io.Writer) error {
 	rec := &results.Suite{Name: o.suite.Name, Description: o.suite.Description, Started: time.Now().UTC()}
 	save := func() error {
@@ -82,13 +85,17 @@ func runSuite(ctx context.Context, o suiteRun, stdout, stderr io.Writer) error {
 			return serr
 		}
 		if ctx.Err() != nil {
-			return &exitError{code: 130, err: fmt.Errorf("interrupted: %s holds the parts finished (suite marked incomplete)", o.dir)}
+			return &exitError{code: interruptStatus(ctx), err: fmt.Errorf("interrupted (%v): %s holds the parts finished (suite marked incomplete)", context.Cause(ctx), o.dir)}
 		}
 		return nil
 	}
+	var samples []results.Sample // every scenario part's
 	for _, sc := range o.scenarios {
 		err := part(results.PartScenario, sc.Name, func(dir string) error {
 			run, err := sweep(ctx, sc, dir, o.exe, o.timeout, nil, nil, stderr)
+			if run != nil {
+				samples = append(samples, run.Samples...)
+			}
 			if run != nil && len(run.Samples) > 0 && !o.noReport {
 				if _, rerr := writeReport(dir, report.Input{Run: run}); rerr != nil && err == nil {
 					err = rerr
@@ -131,11 +138,12 @@ func runSuite(ctx context.Context, o suiteRun, stdout, stderr io.Writer) error {
 	if err := claimsSummary(stdout, rows); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "\nresults: %s (%s, %s, report.md)\n", o.dir, results.SuiteFile, claimsFile)
+	line, samplesErr := outcome(samples, filepath.Join(o.dir, "*", results.RunFile))
+	fmt.Fprintf(stderr, "\n%s\nresults: %s (%s, %s, report.md)\n", line, o.dir, results.SuiteFile, claimsFile)
 	if failed > 0 {
 		return fmt.Errorf("%d of %d parts did not finish (see %s); the claims they would test say not measured", failed, len(rec.Parts), filepath.Join(o.dir, results.SuiteFile))
 	}
-	return nil
+	return samplesErr
 }
 
 // sweep runs one scenario into dir, showing progress on stderr: against

@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -159,7 +157,7 @@ func runWaitcost(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return fmt.Errorf("lock CPUs %v: %w", cpus, err)
 	}
 	defer lock.Release()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := notifyInterrupts()
 	defer stop()
 	return measureWaitcost(ctx, cfg, dir, stdout, stderr)
 }
@@ -208,7 +206,7 @@ func measureWaitcost(ctx context.Context, cfg waitcost.Config, dir string, stdou
 	fmt.Fprintf(stdout, "wrote %s (%s, charts and %s)\n", dir, waitcost.File, report.WaitcostFile)
 	if runErr != nil {
 		if errors.Is(runErr, context.Canceled) {
-			return &exitError{code: 130, err: fmt.Errorf("interrupted after %d of %d samples (kept in %s)", len(samples), cfg.Samples(), dir)}
+			return &exitError{code: interruptStatus(ctx), err: fmt.Errorf("interrupted after %d of %d samples (kept in %s)", len(samples), cfg.Samples(), dir)}
 		}
 		return fmt.Errorf("after %d of %d samples: %w", len(samples), cfg.Samples(), runErr)
 	}

@@ -3,12 +3,9 @@ package main
 import (
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/muxbench/muxbench/report"
 	"github.com/muxbench/muxbench/waitcost"
@@ -50,16 +47,7 @@ func TestWaitcostUsageErrors(t *testing.T) {
 // on stdout, progress on stderr.
 func TestWaitcostRun(t *testing.T) {
 	isolateLocks(t)
-	// The command pins the process; give the other tests their CPUs back.
-	var before unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &before); err != nil {
-		t.Fatal(err)
-	}
-	procs := runtime.GOMAXPROCS(0)
-	t.Cleanup(func() {
-		runtime.GOMAXPROCS(procs)
-		unix.SchedSetaffinity(0, &before)
-	})
+	keepAffinity(t) // the command pins every thread of the process to CPU 0
 	dir := filepath.Join(t.TempDir(), "wc")
 	args := []string{"waitcost", "-quick", "-fds", "10,40,200,600", "-sparse-highest", "100,2000", "-reps", "2",
 		"-min-calls", "5", "-min-wakeups", "3", "-min-time", "1ms", "-max-time", "3ms", "-upper-from", "40", "-out", dir}

@@ -10,6 +10,23 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// Allowed returns the CPUs the calling thread may run on (its affinity):
+// what to pin a process back to after PinProcess, e.g. in a test whose
+// process goes on to run others.
+func Allowed() (Set, error) {
+	var mask unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &mask); err != nil {
+		return Set{}, fmt.Errorf("read CPU affinity: %w", err)
+	}
+	var cpus []int
+	for c := range 64 * len(mask) {
+		if mask.IsSet(c) {
+			cpus = append(cpus, c)
+		}
+	}
+	return Set{cpus: cpus}, nil
+}
+
 // PinProcess sets the CPU affinity of every existing thread of this process
 // to s, and of the calling thread last, and sets GOMAXPROCS to procs. New
 // threads inherit the affinity of the thread that creates them, and the Go

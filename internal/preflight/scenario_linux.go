@@ -56,7 +56,7 @@ func scenario(sc results.Scenario, remote bool) []Check {
 	case n < 2:
 		checks.add("cpus", Warn, fmt.Sprintf("%d CPU: server and load generator share it, so each run measures both", n), "run on a machine with 2 or more CPUs")
 	case overlap(srv, cli):
-		checks.add("cpus", Warn, fmt.Sprintf("server CPUs %s and client CPUs %s overlap", srv, cli), "give server_cpus and client_cpus disjoint CPU lists")
+		checks.add("cpus", Warn, fmt.Sprintf("the server (%s) and the load generator (%s) share CPUs", orAll(srv), orAll(cli)), "give server_cpus and client_cpus disjoint CPU lists")
 	default:
 		checks.add("cpus", OK, fmt.Sprintf("%d CPUs; server on %s, load generator on %s", n, orAll(srv), orAll(cli)), "")
 	}

@@ -1,6 +1,7 @@
 package preflight
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 
@@ -63,6 +64,24 @@ func TestScenarioLoops(t *testing.T) {
 	for _, c := range Scenario(sc) {
 		if c.Name == "loops" {
 			t.Errorf("one loop: %+v; want no loops check", c)
+		}
+	}
+}
+
+// TestOverlapNamesCPUs: the overlap warning names both sets, an unpinned
+// one ("any CPU") too: it read "server CPUs  and client CPUs 1 overlap".
+func TestOverlapNamesCPUs(t *testing.T) {
+	if runtime.NumCPU() < 2 {
+		t.Skip("the overlap check needs 2 CPUs or more")
+	}
+	for _, tc := range []struct{ server, client, want string }{
+		{"0", "0", "the server (CPU 0) and the load generator (CPU 0) share CPUs"},
+		{"", "1", "the server (any CPU) and the load generator (CPU 1) share CPUs"},
+		{"0", "", "the server (CPU 0) and the load generator (any CPU) share CPUs"},
+	} {
+		sc := results.Scenario{Name: "tiny", FDs: []int{5}, ServerCPUs: tc.server, ClientCPUs: tc.client}
+		if c := find(t, Scenario(sc), "cpus"); c.Level != Warn || c.Detail != tc.want {
+			t.Errorf("server_cpus %q, client_cpus %q: cpus check %v %q; want a warning %q", tc.server, tc.client, c.Level, c.Detail, tc.want)
 		}
 	}
 }

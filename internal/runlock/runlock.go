@@ -3,7 +3,8 @@
 // the file, for as long as it runs; a second run asking for any of those
 // CPUs is refused with a *HeldError naming the first run's PID. The kernel
 // drops the locks when the process exits, however it exits, so a crashed
-// run never leaves a CPU locked.
+// run never leaves a CPU locked. The files are mode 0666 whatever the
+// umask, so runs of every user of the machine lock the same files.
 package runlock
 
 import (

@@ -2,8 +2,11 @@ package wire
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"time"
 )
@@ -52,14 +55,34 @@ func (c *Client) do(verb string) ([]byte, error) {
 	return line, nil
 }
 
-// Hello asks for the server's hello line.
+// Hello asks for the server's hello line. Its Token is always empty: the
+// caller holds the token, and what it does with a hello is record it
+// (load -out files, run.json, loads/NNN.json), which must never hold it.
+//
+// It is the first command a client sends, so it is what finds a wrong
+// address: a port that answers with anything but a hello, or not at all
+// (the echo port echoes the command back), is an ErrNoHello naming what
+// came back.
 func (c *Client) Hello() (Hello, error) {
 	line, err := c.do(CmdHello)
-	if err != nil {
+	var ne net.Error
+	switch {
+	case errors.Is(err, io.EOF), errors.As(err, &ne) && ne.Timeout():
+		return Hello{}, fmt.Errorf("%w (%v)", ErrNoHello, err)
+	case err != nil:
 		return Hello{}, err
 	}
-	return ParseHello(line)
+	h, err := ParseHello(line)
+	if err != nil {
+		return Hello{}, fmt.Errorf("%w (it sent %.60q)", ErrNoHello, bytes.TrimSpace(line))
+	}
+	h.Token = ""
+	return h, nil
 }
+
+// ErrNoHello is returned (wrapped) by Client.Hello when the port did not
+// answer as a control port does.
+var ErrNoHello = errors.New(`that port did not answer with a muxbench hello: give the control port, the "control" of serve's hello line`)
 
 // Stats asks for one report of the server's counters.
 func (c *Client) Stats() (Report, error) {

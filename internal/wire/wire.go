@@ -79,7 +79,9 @@ type Hello struct {
 	SendBuffer int `json:"sndbuf,omitempty"`
 	// Control and Token are the TCP control port's address and the token
 	// every command on it must carry (serve -control tcp:ADDR); absent when
-	// the server is controlled through its standard input.
+	// the server is controlled through its standard input. The token is
+	// in serve's hello line only: the hello the control port sends, and
+	// every hello muxbench records, leave it out.
 	Control string `json:"control,omitempty"`
 	Token   string `json:"token,omitempty"`
 	// Loops is how many copies of the event loop the server runs (serve

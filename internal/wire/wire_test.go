@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -122,5 +125,38 @@ func setAll(v reflect.Value, n int64) {
 		case reflect.Uint64:
 			f.SetUint(uint64(n))
 		}
+	}
+}
+
+// TestHelloFromAnEchoPort: a client pointed at the echo port instead of
+// the control port gets its command back; Hello says that port is not a
+// control port, not that some JSON did not decode.
+func TestHelloFromAnEchoPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		io.Copy(c, c)
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+	})
+	c, err := Dial(ln.Addr().String(), "tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Hello()
+	c.Close()
+	if !errors.Is(err, ErrNoHello) || !strings.Contains(err.Error(), `it sent "tok hello"`) {
+		t.Errorf("Hello from an echo port: %v; want ErrNoHello with what came back", err)
 	}
 }

@@ -292,7 +292,7 @@ func TestCompareOneRepetition(t *testing.T) {
 	if err := c.Write(&buf, "text"); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"n too small", "no test can reach it; need >= 4 repetitions per side", "Gate: FAIL, cannot decide"} {
+	for _, want := range []string{"n too small", "no test can reach it; need >= 4 repetitions per side", "Gate: cannot decide: 1 repetition"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("text output lacks %q:\n%s", want, buf.String())
 		}

@@ -220,7 +220,13 @@ func (c *Comparison) outcome() []string {
 		}
 		out = append(out, fmt.Sprintf("Gate: FAIL (%d beyond %s or lost):", len(c.Regressions), pctText(c.Threshold)))
 	case c.Gate && c.Undecided != "":
-		out = append(out, "Gate: FAIL, "+c.Undecided+".")
+		// Exit 2, not a failure: nothing was found worse, and nothing
+		// could be shown not to be.
+		gate := "Gate: cannot decide, " + c.Undecided + "."
+		if strings.HasPrefix(c.Undecided, "cannot decide") {
+			gate = "Gate: " + c.Undecided + "."
+		}
+		out = append(out, gate)
 	case c.Gate:
 		out = append(out, fmt.Sprintf("Gate: PASS (no significant regression beyond %s, no point lost).", pctText(c.Threshold)))
 	case c.Undecided != "":

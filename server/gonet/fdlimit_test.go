@@ -1,7 +1,11 @@
 package gonet
 
 import (
+	"bytes"
+	"context"
 	"net/netip"
+	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -14,9 +18,44 @@ import (
 // deadline bounds every wait in these tests.
 const deadline = 10 * time.Second
 
+// childEnv marks a child process started by inChild; its value is the
+// name of the test the child runs.
+const childEnv = "MUXBENCH_GONET_FDLIMIT_CHILD"
+
+// inChild runs the calling test in a process of its own: this test binary
+// re-executed to run just that test. In the parent it waits for the child,
+// fails the test if the child did not pass, and returns false; in the
+// child it returns true and the test goes on.
+//
+// Why: RLIMIT_NOFILE and the fd table are the process's. At the limit,
+// any fd another test's leftover goroutine (or a finalizer) closes frees a
+// slot, and the server's next accept succeeds where the test expects it
+// to be shed. In a process that runs only this test, nothing else opens
+// or closes an fd.
+func inChild(t *testing.T) bool {
+	t.Helper()
+	if os.Getenv(childEnv) == t.Name() {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*deadline)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), childEnv+"="+t.Name())
+	cmd.WaitDelay = time.Second
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child process running %s: %v (%v)\n%s", t.Name(), err, context.Cause(ctx), out)
+	}
+	if !bytes.Contains(out, []byte("--- PASS: "+t.Name())) {
+		t.Fatalf("child process did not run %s to a pass:\n%s", t.Name(), out)
+	}
+	return false
+}
+
 // atFDLimit lowers this process's soft RLIMIT_NOFILE to its lowest free fd
 // number, so every fd allocation from now on fails with EMFILE, and
-// restores it at cleanup (or when the returned func is called).
+// restores it at cleanup (or when the returned func is called). Only in a
+// process of the test's own (inChild): the limit is process-wide.
 func atFDLimit(t *testing.T) (restore func()) {
 	t.Helper()
 	var old unix.Rlimit
@@ -107,6 +146,9 @@ func waitFor(t *testing.T, srv *Server, what string, cond func(wire.Stats) bool)
 // the spare's fd and closed at once, with one accept error, not one per
 // retry; with fds back, connections are served.
 func TestShedAtFDLimit(t *testing.T) {
+	if !inChild(t) {
+		return
+	}
 	const n = 8
 	srv := startServer(t)
 	clients := clientSockets(t, n+1)
@@ -137,6 +179,9 @@ func TestShedAtFDLimit(t *testing.T) {
 // Serve backs off (5 ms doubling) instead of retrying Accept at once, and
 // takes the pending connections once fds are back.
 func TestBackOffWithoutSpare(t *testing.T) {
+	if !inChild(t) {
+		return
+	}
 	const n = 4
 	srv := startServer(t)
 	srv.spareMu.Lock()

@@ -175,6 +175,13 @@ func (s *Server) Serve() error {
 	wake.Opcode, wake.Fd, wake.OpFlags = iouring.OpPollAdd, int32(s.wakeFD), unix.POLLIN
 	wake.UserData = userData(kindWake, 0, s.wakeFD)
 	for {
+		// Take the spare back before this enter submits or runs an accept
+		// that could take its fd. It is lost when another thread (the
+		// stats reader opening /proc files) took the fd shedAll freed; if
+		// an accept got it back first, no spare could be had again while
+		// every fd is held, and the queue could never be shed. (The
+		// loop's accept does the same.)
+		s.spare.Refill()
 		timeout := -1
 		if s.paused {
 			timeout = max(1, int(time.Until(s.retry).Milliseconds()))
