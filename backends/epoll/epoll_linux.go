@@ -47,6 +47,10 @@ const (
 	NameMod     = "epoll-mod"
 	NameOneshot = "epoll-oneshot"
 	NameBusy    = "epoll-busy"
+	// The -sharedfd variants keep the process's shared fd table
+	// (backends.Info.SharedFDTable).
+	NameLTShared = "epoll-lt-sharedfd"
+	NameETShared = "epoll-et-sharedfd"
 )
 
 // Backends describes this package's backends — both modes, the claims'
@@ -67,6 +71,19 @@ func Backends() []backends.Info {
 		Description:   "variant of epoll-et: every read drained to EAGAIN (one extra read per request)",
 		EdgeTriggered: true,
 		DrainReads:    true,
+		Variant:       true,
+		New:           func() (backends.Poller, error) { return New(EdgeTriggered) },
+	}, {
+		Name:          NameLTShared,
+		Description:   "variant of epoll-lt: the loop's thread keeps the process's shared fd table (epoll_wait looks up one file, not every watched fd)",
+		SharedFDTable: true,
+		Variant:       true,
+		New:           func() (backends.Poller, error) { return New(LevelTriggered) },
+	}, {
+		Name:          NameETShared,
+		Description:   "variant of epoll-et: the loop's thread keeps the process's shared fd table (epoll_wait looks up one file, not every watched fd)",
+		EdgeTriggered: true,
+		SharedFDTable: true,
 		Variant:       true,
 		New:           func() (backends.Poller, error) { return New(EdgeTriggered) },
 	}}
