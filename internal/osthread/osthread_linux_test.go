@@ -48,7 +48,7 @@ func TestGoAvoidsTheMainThread(t *testing.T) {
 	for range 20 {
 		tid := make(chan int, 1)
 		Go(func() { tid <- unix.Gettid() })
-		if got := <-tid; got == unix.Getpid() {
+		if got := recv(t, tid); got == unix.Getpid() {
 			t.Fatalf("Go ran f on the main thread")
 		}
 	}
@@ -58,7 +58,21 @@ func TestGoAvoidsTheMainThread(t *testing.T) {
 func TestGoEndsTheThread(t *testing.T) {
 	tid := make(chan int, 1)
 	Go(func() { tid <- unix.Gettid() })
-	waitGone(t, <-tid)
+	waitGone(t, recv(t, tid))
+}
+
+// recv receives from c, bounded: a thread that never reports fails the
+// test instead of hanging it.
+func recv[T any](t *testing.T, c <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-c:
+		return v
+	case <-time.After(deadline):
+		t.Fatalf("no report from the thread within %v", deadline)
+	}
+	var zero T
+	return zero
 }
 
 func waitGone(t *testing.T, tid int) {
@@ -149,7 +163,7 @@ func TestUnshareFiles(t *testing.T) {
 		checked <- s
 		<-release
 	})
-	s := <-unshared
+	s := recv(t, unshared)
 	if s.err != nil {
 		t.Fatalf("in the thread: %v", s.err)
 	}
@@ -183,7 +197,7 @@ func TestUnshareFiles(t *testing.T) {
 	defer unix.Close(later)
 	mainLater, _ := idOf(later)
 	opened <- later
-	s = <-checked
+	s = recv(t, checked)
 	if s.laterErr == nil && s.laterID == mainLater {
 		t.Errorf("fd %d opened by the process after UnshareFiles is the same file in the thread's table", later)
 	}
