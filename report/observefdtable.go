@@ -42,14 +42,15 @@ func obsFDTable(d dataset, active int, at string) string {
 		x := (perCall(s) - perCall(o)) / float64(f)
 		lo := (s.ServerCPUPerReq.Min/s.WaitsPerReq.Median - o.ServerCPUPerReq.Max/o.WaitsPerReq.Median) / float64(f)
 		hi := (s.ServerCPUPerReq.Max/s.WaitsPerReq.Median - o.ServerCPUPerReq.Min/o.WaitsPerReq.Median) / float64(f)
-		where := fmt.Sprintf("%s against %s at %s fds%s", pair[1], pair[0], human.Thousands(float64(f)), at)
+		where := fmt.Sprintf("%s against %s at %s fds%s: %s vs %s CPU per wait call, medians", pair[1], pair[0], human.Thousands(float64(f)), at,
+			human.Ns(perCall(s)), human.Ns(perCall(o)))
 		switch apart(s, o, cpuStat) {
 		case 1:
 			parts = append(parts, fmt.Sprintf("%.2g ns [%.2g, %.2g] per watched fd per call (%s)", x, lo, hi, where))
 		case -1:
 			parts = append(parts, fmt.Sprintf("less, not more: %.2g ns [%.2g, %.2g] per watched fd per call (%s)", x, lo, hi, where))
 		default:
-			parts = append(parts, "nothing beyond the spread of repetitions ("+where+")")
+			parts = append(parts, "no cost beyond the spread of repetitions ("+where+")")
 		}
 	}
 	if len(parts) == 0 {
