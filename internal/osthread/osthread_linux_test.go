@@ -122,14 +122,14 @@ func TestUnshareFiles(t *testing.T) {
 	}
 
 	type seen struct {
-		tid                int
-		err                error
-		keptSame           bool
-		droppedLink        string
-		ownFD              int
-		laterID, mainLater fileID
-		laterErr           error
-		hasPoller          bool
+		tid         int
+		err         error
+		keptSame    bool
+		droppedLink string
+		ownFD       int
+		laterID     fileID
+		laterErr    error
+		hasPoller   bool
 	}
 	unshared, opened, checked := make(chan seen, 1), make(chan int, 1), make(chan seen, 1)
 	release := make(chan struct{})
