@@ -128,6 +128,16 @@ type Info struct {
 	// epoll-exclusive, epoll-shared-epoll) run one loop unless asked for
 	// more.
 	Sharing Sharing
+	// SharedFDTable keeps the loop's thread in the process's fd table,
+	// shared by every thread of the Go runtime, instead of a table of its
+	// own (unshare(CLONE_FILES), the default: see package server). In a
+	// shared table the kernel's fdget takes and drops a reference on
+	// every file a wait looks up — for poll and select every watched fd,
+	// every call — which a single-threaded C server never pays. The
+	// -sharedfd variants measure that difference side by side with their
+	// backend. (SharingEpoll's loops always share the process's table:
+	// they handle each other's connections.)
+	SharedFDTable bool
 	// Variant marks a backend that changes one policy of another for a
 	// claim or setup measurement: listed apart and left out of default
 	// sweeps.

@@ -68,7 +68,8 @@ var Default = []string{fdselect.Name, poll.Name, epoll.NameLT, epoll.NameET, uri
 // a test checks it against the pollers registered and the servers here.
 var Order = append(slices.Clone(Default), epoll.NameETDrain, poll.NameAccept1,
 	epoll.NameMod, epoll.NameOneshot, epoll.NameBusy, fdselect.NameBig,
-	epoll.NameReuseport, epoll.NameSharedListener, epoll.NameExclusive, epoll.NameSharedEpoll)
+	epoll.NameReuseport, epoll.NameSharedListener, epoll.NameExclusive, epoll.NameSharedEpoll,
+	poll.NameShared, fdselect.NameShared, epoll.NameLTShared, epoll.NameETShared)
 
 // Pitfalls is every deliberately wrong loop (backends.Info.Pitfall), in
 // the order `muxbench pitfalls` runs them. They are in neither Order nor

@@ -41,6 +41,7 @@ func observations(d dataset) []string {
 	add(obsLimits(d))
 	add(obsProblems(d))
 	a, at := focusActive(d)
+	add(obsFDTable(d, a, at)) // only when a -sharedfd variant ran: what it was run for
 	add(obsScanCost(d, a, at))
 	add(obsGrowth(d, a, at))
 	add(obsUring(d, a, at)) // before ET vs LT: the reader's first question now

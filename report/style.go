@@ -71,6 +71,11 @@ var knownStyles = map[string]Style{
 	epoll.NameSharedListener: {palette[4], ShapeTriangle},
 	epoll.NameExclusive:      {palette[3], ShapeDiamond},
 	epoll.NameSharedEpoll:    {palette[5], ShapeCircle},
+	// The shared fd table's variants: charted beside their backend.
+	poll.NameShared:     {palette[0], ShapeCircle},
+	fdselect.NameShared: {palette[4], ShapeSquare},
+	epoll.NameLTShared:  {palette[3], ShapeSquare},
+	epoll.NameETShared:  {palette[2], ShapeTriangle},
 }
 
 // BackendStyle returns the colour and marker for a backend name. Names

@@ -259,7 +259,9 @@ func TestBuiltins(t *testing.T) {
 	// of the notes' claims): it runs the sharing variants only. rate-sweep
 	// (in the claims suites) sweeps the rate for poll and epoll-lt only.
 	herd := []string{"claim-herd", "claim-herd-quick"}
-	want := append([]string{"idle-sweep", "quick", "smoke"}, herd...)
+	// fd-table compares backends with their -sharedfd variants only.
+	oneComparison := append([]string{"fd-table"}, herd...)
+	want := append([]string{"idle-sweep", "quick", "smoke"}, oneComparison...)
 	for _, su := range suites {
 		want = append(want, su.Scenarios...)
 	}
@@ -284,7 +286,7 @@ func TestBuiltins(t *testing.T) {
 		}
 		// Every built-in sweep runs every default backend (variants may be
 		// added); a claim scenario runs the backends its claim compares.
-		inSuite := slices.ContainsFunc(suites, func(su Suite) bool { return slices.Contains(su.Scenarios, info.Name) }) || slices.Contains(herd, info.Name)
+		inSuite := slices.ContainsFunc(suites, func(su Suite) bool { return slices.Contains(su.Scenarios, info.Name) }) || slices.Contains(oneComparison, info.Name)
 		for _, b := range KnownBackends() {
 			if inSuite {
 				break

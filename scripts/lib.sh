@@ -30,17 +30,30 @@ wait_listen() {
 }
 
 # wait_fds PID N: wait (at most 30 s) until process PID holds at least N
-# open fds — a server has then accepted that many connections.
+# open fds in one fd table — a server has then accepted that many
+# connections. Every thread's table is counted (/proc/PID/task/TID/fd):
+# muxbench's loop thread keeps its connections in a table of its own,
+# which /proc/PID/fd (the main thread's) does not list.
 wait_fds() {
 	local i
 	for i in $(seq 1 300); do
-		if [ "$(ls /proc/"$1"/fd 2>/dev/null | wc -l)" -ge "$2" ]; then
+		if [ "$(max_fds "$1")" -ge "$2" ]; then
 			return 0
 		fi
 		sleep 0.1
 	done
-	echo "wait_fds: process $1 holds $(ls /proc/"$1"/fd 2>/dev/null | wc -l) fds after 30 s, want $2" >&2
+	echo "wait_fds: process $1 holds $(max_fds "$1") fds in its largest fd table after 30 s, want $2" >&2
 	return 1
+}
+
+# max_fds PID: the most fds any thread of PID has open in its table.
+max_fds() {
+	local t n m=0
+	for t in /proc/"$1"/task/*/fd; do
+		n=$(ls "$t" 2>/dev/null | wc -l)
+		[ "$n" -gt "$m" ] && m=$n
+	done
+	echo "$m"
 }
 
 # cpu_ns PID: CPU time of every thread of PID in ns (sum of schedstat's

@@ -49,7 +49,35 @@ func startServerConfig(t testing.TB, name string, cfg server.Config) server.Runn
 		srv.Shutdown()
 		awaitServe(t, done)
 	})
+	awaitLoops(t, srv)
 	return srv
+}
+
+// awaitLoops waits, bounded, until every loop of srv runs: has set its
+// thread up (pinned it, unshared its fd table), which allocates, so that
+// a test counting the loop's allocations or fds starts after it.
+func awaitLoops(t testing.TB, srv server.Runner) {
+	t.Helper()
+	ls, ok := srv.(interface{ LoopStats() []server.LoopStat })
+	if !ok {
+		return
+	}
+	end := time.Now().Add(deadline)
+	for {
+		running := 0
+		for _, l := range ls.LoopStats() {
+			if l.TID != 0 {
+				running++
+			}
+		}
+		if running == len(ls.LoopStats()) {
+			return
+		}
+		if time.Now().After(end) {
+			t.Fatalf("%d of %d loops running %v after Serve", running, len(ls.LoopStats()), deadline)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // withLoops splits the name of a server under test into its backend and
@@ -506,10 +534,12 @@ func testIdle(t *testing.T, backend string, idle, active int) {
 		t.Skip("opens 5,000 connections")
 	}
 	srv := startServer(t, backend, traffic.Echo)
-	if backend == fdselect.Name {
-		// select cannot hold 5,000 fds: the ones past FD_SETSIZE are
-		// rejected, which TestSelectLimit checks. Run at what fits, with the
-		// clients' fds in this same process: 2 per connection.
+	name, _ := backendOf(backend)
+	if info, err := lineup.Lookup(name); err == nil && info.MaxFD == fdselect.FDSetSize {
+		// select (and its -sharedfd variant) cannot hold 5,000 fds: the
+		// ones past FD_SETSIZE are rejected, which TestSelectLimit checks.
+		// Run at what fits, with the clients' fds in this same process: 2
+		// per connection.
 		idle = fdselect.FDSetSize/2 - 2*active - 20
 	}
 	for i := 0; i < idle; i++ {

@@ -137,25 +137,23 @@ func (s *loop) watchOwn() error {
 	return nil
 }
 
-// setupThread makes the calling thread, locked to the loop's goroutine,
+// setupThread makes the calling thread (the loop's own, osthread.Go's)
 // the loop's: pinned to the loop's CPU when it has one (several loops
-// take the server's CPUs one each, in turn). A pinned thread is not handed
-// back to the Go runtime: it ends with the loop's goroutine.
-//
-// Anything else a loop thread should have of its own belongs here too (a
-// private fd table, unshare(CLONE_FILES), would: not for
-// backends.SharingEpoll, whose loops serve each other's connections and so
-// must share one fd table).
-func (s *loop) setupThread() (pinned bool, err error) {
-	if s.cpu < 0 {
-		return false, nil
+// take the server's CPUs one each, in turn), and with an fd table of its
+// own unless the backend or the sharing mode keeps the process's
+// (fdtable_linux.go).
+func (s *loop) setupThread() error {
+	if s.cpu >= 0 {
+		var set unix.CPUSet
+		set.Set(s.cpu)
+		if err := unix.SchedSetaffinity(0, &set); err != nil {
+			return fmt.Errorf("pin loop thread to CPU %d: %w", s.cpu, err)
+		}
 	}
-	var set unix.CPUSet
-	set.Set(s.cpu)
-	if err := unix.SchedSetaffinity(0, &set); err != nil {
-		return false, fmt.Errorf("pin loop thread to CPU %d: %w", s.cpu, err)
+	if s.privateTable() {
+		return s.unshareTable()
 	}
-	return true, nil
+	return nil
 }
 
 // connTable maps a connection's fd to its state, one slot per fd number.

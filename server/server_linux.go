@@ -33,6 +33,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/muxbench/muxbench/backends"
+	"github.com/muxbench/muxbench/internal/osthread"
 	"github.com/muxbench/muxbench/internal/sockperf"
 	"github.com/muxbench/muxbench/internal/wire"
 )
@@ -102,6 +103,12 @@ type loop struct {
 	c            Counters
 	cpu          int          // the CPU the loop's thread is pinned to; -1: the process's set
 	tid          atomic.Int32 // the loop's OS thread, while it runs
+	// ownTable: the loop's thread has an fd table of its own
+	// (fdtable_linux.go), so the loop closes what it holds there itself
+	// (release), and mainSpare is the process table's spare, which
+	// closeAll closes (-1: none).
+	ownTable  bool
+	mainSpare int
 }
 
 var _ Runner = (*Server)(nil)
@@ -142,7 +149,8 @@ func (s *Server) Shutdown() {
 	})
 }
 
-// Serve runs every loop, each on its own locked OS thread, until
+// Serve runs every loop, each on an OS thread of its own (osthread.Go:
+// locked, never the main thread, ended when the loop returns), until
 // Shutdown, then closes every connection, listener and poller. A loop's
 // wait error other than EINTR stops every loop and is returned.
 //
@@ -155,13 +163,18 @@ func (s *Server) Serve() error {
 	}
 	errs := make(chan error, len(s.loops))
 	for _, l := range s.loops {
-		go func() {
+		osthread.Go(func() {
 			err := l.run()
 			if err != nil {
-				s.Shutdown() // the other loops stop too
+				// The other loops stop too. Written from this thread, in
+				// its own table if it has one: the same eventfd.
+				s.Shutdown()
+			}
+			if l.ownTable {
+				l.release()
 			}
 			errs <- err
-		}()
+		})
 	}
 	var first error
 	for range s.loops {
@@ -174,8 +187,8 @@ func (s *Server) Serve() error {
 }
 
 // run is one loop: it waits and handles what the wait reports until the
-// wake-up eventfd says stop. It runs on its own locked OS thread
-// (setupThread pins it and makes it the loop's).
+// wake-up eventfd says stop. It runs on an OS thread of its own, which
+// setupThread makes the loop's: pinned, and with an fd table of its own.
 //
 // A wait that returns no event (it never times out) was interrupted by a
 // signal — the Go runtime's preemption signal, unless that is turned off —
@@ -184,12 +197,7 @@ func (s *Server) Serve() error {
 // that returned events but found nothing to do — every connection it
 // reported was another loop's to take — is also counted in WastedWaits.
 func (s *loop) run() error {
-	runtime.LockOSThread()
-	pinned, err := s.setupThread()
-	if !pinned {
-		defer runtime.UnlockOSThread()
-	} // else the thread keeps its pinning: it ends with this goroutine
-	if err != nil {
+	if err := s.setupThread(); err != nil {
 		return err
 	}
 	s.tid.Store(int32(unix.Gettid()))
@@ -246,18 +254,27 @@ func (s *loop) run() error {
 	}
 }
 
-// closeAll closes what the loops left open, once every loop has stopped:
-// every connection (a shared table once), then the pollers, listeners,
-// the wake-up eventfd and the spares.
+// closeAll closes what is left open in the process's fd table once every
+// loop has stopped (or when New fails): every connection (a shared
+// connection table once), then the pollers, listeners, the wake-up
+// eventfd and the spares. A loop with a table of its own closed its
+// connections and its references there (release); here only the process
+// table's references to its files are closed, by number.
 func (s *Server) closeAll() {
 	for i, l := range s.loops {
+		if l.ownTable {
+			if l.mainSpare >= 0 {
+				unix.Close(l.mainSpare)
+			}
+			continue
+		}
 		if i == 0 || !l.conns.shared {
 			l.closeConns()
 		}
 		l.spare.Close()
 	}
 	for _, p := range s.pollers {
-		p.Close()
+		p.Close() // the process table's; a private table's copy ends with its thread
 	}
 	for _, fd := range s.listeners {
 		unix.Close(fd)

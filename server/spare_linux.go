@@ -55,9 +55,11 @@ func (s *Spare) Close() {
 // Shed closes one connection pending on the listener lnFD through the
 // spare and reports whether it closed one; err is the accept's error
 // (unix.EAGAIN: the queue was empty), or ErrNoSpare when no spare was held
-// (it then tries to open one for the next time). Another thread of the
-// process (one opening /proc files) can take the freed fd before the
-// spare is back: Held is then false.
+// (it then tries to open one for the next time). In a shared fd table
+// another thread of the process (one opening /proc files) can take the
+// freed fd before the spare is back: Held is then false. A loop thread
+// with a table of its own (fdtable_linux.go) is the only one to open fds
+// in it, so its spare always comes back.
 func (s *Spare) Shed(lnFD int) (closed bool, err error) {
 	if !s.held {
 		s.Refill()

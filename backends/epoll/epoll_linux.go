@@ -47,6 +47,10 @@ const (
 	NameMod     = "epoll-mod"
 	NameOneshot = "epoll-oneshot"
 	NameBusy    = "epoll-busy"
+	// The -sharedfd variants keep the process's shared fd table
+	// (backends.Info.SharedFDTable).
+	NameLTShared = "epoll-lt-sharedfd"
+	NameETShared = "epoll-et-sharedfd"
 )
 
 // Backends describes this package's backends — both modes, the claims'
@@ -67,6 +71,19 @@ func Backends() []backends.Info {
 		Description:   "variant of epoll-et: every read drained to EAGAIN (one extra read per request)",
 		EdgeTriggered: true,
 		DrainReads:    true,
+		Variant:       true,
+		New:           func() (backends.Poller, error) { return New(EdgeTriggered) },
+	}, {
+		Name:          NameLTShared,
+		Description:   "variant of epoll-lt: the loop's thread keeps the process's shared fd table (epoll_wait looks up one file, not every watched fd)",
+		SharedFDTable: true,
+		Variant:       true,
+		New:           func() (backends.Poller, error) { return New(LevelTriggered) },
+	}, {
+		Name:          NameETShared,
+		Description:   "variant of epoll-et: the loop's thread keeps the process's shared fd table (epoll_wait looks up one file, not every watched fd)",
+		EdgeTriggered: true,
+		SharedFDTable: true,
 		Variant:       true,
 		New:           func() (backends.Poller, error) { return New(EdgeTriggered) },
 	}}
@@ -172,6 +189,10 @@ func (p *Poller) Wait(events []backends.Event, timeoutMs int) (int, error) {
 	}
 	return n, nil
 }
+
+// FD is the epoll set's fd: a loop thread that unshares its fd table
+// keeps it (server's private table).
+func (p *Poller) FD() int { return p.epfd }
 
 // Close closes the epoll instance (a Share's Close does nothing).
 func (p *Poller) Close() error {

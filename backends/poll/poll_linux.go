@@ -22,6 +22,7 @@ import (
 const (
 	Name        = "poll"
 	NameAccept1 = "poll-accept1"
+	NameShared  = "poll-sharedfd"
 )
 
 // Backends describes this package's backends for package lineup, which
@@ -37,6 +38,12 @@ func Backends() []backends.Info {
 		AcceptOnce:  true,
 		Variant:     true,
 		New:         func() (backends.Poller, error) { return New(), nil },
+	}, {
+		Name:          NameShared,
+		Description:   "variant of poll: the loop's thread keeps the process's shared fd table, so each call takes and drops a reference per watched fd",
+		SharedFDTable: true,
+		Variant:       true,
+		New:           func() (backends.Poller, error) { return New(), nil },
 	}}
 }
 

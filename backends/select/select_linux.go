@@ -27,8 +27,9 @@ const FDSetSize = len(unix.FdSet{}.Bits) * 64
 // Names of this package's backends: what the CLI, results and charts call
 // them.
 const (
-	Name    = "select"
-	NameBig = "select-big"
+	Name       = "select"
+	NameBig    = "select-big"
+	NameShared = "select-sharedfd"
 )
 
 // Backends describes this package's backends for package lineup, which
@@ -39,7 +40,14 @@ func Backends() []backends.Info {
 		Description: fmt.Sprintf("select(2): fd_set bitmaps copied and scanned every call; fds < FD_SETSIZE (%d) only", FDSetSize),
 		MaxFD:       FDSetSize,
 		New:         func() (backends.Poller, error) { return New(), nil },
-	}, big()}
+	}, big(), {
+		Name:          NameShared,
+		Description:   "variant of select: the loop's thread keeps the process's shared fd table, so each call takes and drops a reference per watched fd",
+		MaxFD:         FDSetSize,
+		SharedFDTable: true,
+		Variant:       true,
+		New:           func() (backends.Poller, error) { return New(), nil },
+	}}
 }
 
 // LimitError is returned by Add for an fd select cannot watch. It matches

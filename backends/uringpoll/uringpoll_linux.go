@@ -321,6 +321,10 @@ func ready32(res int32) backends.Ready {
 	return r
 }
 
+// FD is the ring's fd: a loop thread that unshares its fd table keeps it
+// (server's private table).
+func (p *Poller) FD() int { return p.ring.FD() }
+
 // Close closes the ring; the kernel cancels every poll request.
 func (p *Poller) Close() error {
 	if p.ring == nil {
