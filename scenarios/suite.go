@@ -28,7 +28,7 @@ type Suite struct {
 var suites = []Suite{
 	{
 		Name:        "claims",
-		Description: "claims 1 to 12 of the claims table measured: limits, mod-cost, active ratio, back-pressure, busy wait, churn, waitcost, pitfalls; and the rate sweep, the per-fd cost against the request rate (about 25 minutes)",
+		Description: "claims 1 to 12 of the claims table measured: limits, mod-cost, active ratio, back-pressure, busy wait, churn, waitcost, pitfalls; and the rate sweep, the per-fd cost against the request rate (about 22 minutes)",
 		Scenarios:   []string{"claim-limits", "claim-mod-cost", "claim-active-ratio", "claim-backpressure", "claim-busy", "claim-churn", "rate-sweep"},
 		WaitCost:    "full",
 		Pitfalls:    true,

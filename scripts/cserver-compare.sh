@@ -13,7 +13,7 @@
 # Go runtime's threads) and on the loop thread (the thread that used the
 # most CPU in the run: the C server's only one, ours the loop's), and the
 # ratios ours / C of those medians with each side's min–max. The bars of
-# issue 21 are ours / C ≤ 1.05 for every backend.
+# the project are ours / C ≤ 1.05 for every backend.
 #
 # CPU is read from /proc/PID/task/*/schedstat around the active load
 # (its connect, warm-up and window) and divided by every request it made
