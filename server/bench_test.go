@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 	"runtime"
 	"testing"
@@ -89,19 +90,27 @@ func TestLoopDoesNotAllocate(t *testing.T) {
 				if err := c.roundTrip(); err != nil { // warm up: buffers grow once
 					t.Fatal(err)
 				}
-				var before, after runtime.MemStats
-				runtime.ReadMemStats(&before)
-				for i := 0; i < runs; i++ {
-					if err := c.roundTrip(); err != nil {
-						t.Fatal(err)
+				// The count is the whole process's: the runtime itself
+				// allocates a few objects now and then (preemption, timers),
+				// more on a loaded machine (0.05-0.09 per request seen beside
+				// a parallel go test). A loop that allocates does so in every
+				// run of requests, the background comes and goes: the fewest
+				// of up to 3 runs is the loop's. One per request — or one per
+				// ten — is the loop; 5 in 500 is background.
+				least := math.Inf(1)
+				for attempt := 0; attempt < 3 && least >= 0.05; attempt++ {
+					var before, after runtime.MemStats
+					runtime.ReadMemStats(&before)
+					for i := 0; i < runs; i++ {
+						if err := c.roundTrip(); err != nil {
+							t.Fatal(err)
+						}
 					}
+					runtime.ReadMemStats(&after)
+					least = min(least, float64(after.Mallocs-before.Mallocs)/runs)
 				}
-				runtime.ReadMemStats(&after)
-				// The runtime itself allocates a few objects now and then
-				// (preemption, timers): 5 in 500 requests is background, one
-				// per request — or one per ten — is the loop.
-				if allocs := float64(after.Mallocs-before.Mallocs) / runs; allocs >= 0.05 {
-					t.Errorf("%.2f allocations per request; want 0 (at most a few in %d requests from the runtime)", allocs, runs)
+				if least >= 0.05 {
+					t.Errorf("%.2f allocations per request in the least of 3 runs of %d; want 0 (at most a few from the runtime)", least, runs)
 				}
 			})
 		}
