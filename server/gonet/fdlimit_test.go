@@ -56,6 +56,14 @@ func inChild(t *testing.T) bool {
 // number, so every fd allocation from now on fails with EMFILE, and
 // restores it at cleanup (or when the returned func is called). Only in a
 // process of the test's own (inChild): the limit is process-wide.
+//
+// Call it before the server's Serve goroutine starts (serve), with nothing
+// else in the process opening fds: an accept4 that fails with EAGAIN still
+// holds an fd slot for the length of the call, so a probe racing with
+// Serve's first Accept reads the lowest free fd one too high, and that
+// slot later lets a connection in that the test expects to be shed. Any
+// hole below the limit left by such a race is filled with a placeholder
+// fd, so the process is at the limit when this returns.
 func atFDLimit(t *testing.T) (restore func()) {
 	t.Helper()
 	var old unix.Rlimit
@@ -70,10 +78,21 @@ func atFDLimit(t *testing.T) (restore func()) {
 	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: uint64(lowest), Max: old.Max}); err != nil {
 		t.Fatalf("lower RLIMIT_NOFILE to %d: %v", lowest, err)
 	}
+	var holes []int
+	for range 64 {
+		fd, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			break // EMFILE: every slot below the limit is taken
+		}
+		holes = append(holes, fd)
+	}
 	done := false
 	restore = func() {
 		if !done {
 			done = true
+			for _, fd := range holes {
+				unix.Close(fd)
+			}
 			if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &old); err != nil {
 				t.Errorf("restore RLIMIT_NOFILE: %v", err)
 			}
@@ -83,13 +102,20 @@ func atFDLimit(t *testing.T) (restore func()) {
 	return restore
 }
 
-// startServer runs a gonet server on 127.0.0.1:0 until cleanup.
-func startServer(t *testing.T) *Server {
+// newServer makes a gonet server on 127.0.0.1:0; serve starts serving it,
+// until cleanup.
+func newServer(t *testing.T) (srv *Server, serve func()) {
 	t.Helper()
 	srv, err := New(server.Config{Addr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return srv, func() { startServing(t, srv) }
+}
+
+// startServing runs srv.Serve until cleanup.
+func startServing(t *testing.T, srv *Server) {
+	t.Helper()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve() }()
 	t.Cleanup(func() {
@@ -103,7 +129,6 @@ func startServer(t *testing.T) *Server {
 			t.Errorf("Serve did not return within %v of Shutdown", deadline)
 		}
 	})
-	return srv
 }
 
 // clientSockets creates n unconnected client sockets now, while fds are
@@ -150,9 +175,10 @@ func TestShedAtFDLimit(t *testing.T) {
 		return
 	}
 	const n = 8
-	srv := startServer(t)
+	srv, serve := newServer(t)
 	clients := clientSockets(t, n+1)
 	restore := atFDLimit(t)
+	serve()
 	for _, fd := range clients[:n] {
 		connect(t, fd, srv.Addr())
 	}
@@ -183,13 +209,14 @@ func TestBackOffWithoutSpare(t *testing.T) {
 		return
 	}
 	const n = 4
-	srv := startServer(t)
+	srv, serve := newServer(t)
 	srv.spareMu.Lock()
 	unix.Close(srv.spare)
 	srv.spare = -1
 	srv.spareMu.Unlock()
 	clients := clientSockets(t, n)
 	restore := atFDLimit(t)
+	serve()
 	for _, fd := range clients {
 		connect(t, fd, srv.Addr())
 	}
