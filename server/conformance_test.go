@@ -645,10 +645,14 @@ func testCounters(t *testing.T, backend string) {
 		if st.InterestMods != mods {
 			t.Errorf("interest changes = %d; want %d", st.InterestMods, mods)
 		}
-		// Each poller watches a listener and the wake-up eventfd.
+		// Each poller watches a listener and the wake-up eventfd. (How many
+		// waits a signal interrupted depends on the runtime's signals, not
+		// on the server: idle loops of a many-loop server can count more
+		// of them than waits. TestInterruptedWaitsCounted checks that
+		// counter with signals of its own.)
 		_, loops := backendOf(backend)
-		if own := int64(2 * info.Sharing.Pollers(loops)); st.Watched != own || st.WaitsInterrupted > st.Waits {
-			t.Errorf("watched %d after the close, interrupted waits %d of %d; want %d (listener and wake-up fd per poller), fewer than waits", st.Watched, st.WaitsInterrupted, st.Waits, own)
+		if own := int64(2 * info.Sharing.Pollers(loops)); st.Watched != own {
+			t.Errorf("watched %d after the close; want %d (listener and wake-up fd per poller)", st.Watched, own)
 		}
 	}
 	for _, ch := range checks {
