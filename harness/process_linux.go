@@ -98,14 +98,26 @@ func (p *process) waitExit(d time.Duration) bool {
 	}
 }
 
-// exitedEarly reports whether the process has already exited.
+// exitedEarly reports whether the process has already exited. The
+// goroutine that reaps it closes exited only after Wait has also drained
+// its output pipes, some time after the exit: so the kernel is asked too,
+// without reaping (WNOWAIT), and an exit it reports is waited for,
+// bounded, so that exitReason can be read. A caller that saw the server's
+// end (a refused connection) and asks at once then always gets it.
 func (p *process) exitedEarly() bool {
 	select {
 	case <-p.exited:
 		return true
 	default:
-		return false
 	}
+	var info unix.Siginfo
+	err := unix.Waitid(unix.P_PID, p.pid(), &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+	if err == nil && info.Signo == 0 {
+		return false // running: with WNOHANG and nothing to report, the kernel leaves si_signo 0
+	}
+	// Exited and not yet reaped (SIGCHLD reported), or reaped already
+	// (ECHILD): exited closes once Wait returns, within WaitDelay.
+	return p.waitExit(p.cmd.WaitDelay + time.Second)
 }
 
 // exitReason says how the exited server ended, in the words a user looks

@@ -56,6 +56,12 @@ func sample(ctx context.Context, opts Options, srv server, i int, job Job) resul
 	early, stopErr := srv.stop()
 	switch {
 	case err != nil:
+		if early == "" && stopErr != nil {
+			// The server was ending as the load generator failed (its
+			// listener closed, not yet exited): how the stop found it
+			// says more than the refused connection.
+			early = stopErr.Error()
+		}
 		if early != "" {
 			return failed(s, results.StatusFailed, "%s; load generator: %v", early, err)
 		}
