@@ -223,7 +223,7 @@ func TestCompareUndecided(t *testing.T) {
 		{"OLD has no samples", "empty", "old", "nothing compared: OLD has no samples"},
 		{"NEW has no samples", "old", "empty", "nothing compared: NEW has no samples"},
 		{"different scenarios", "old", "other-scenario", "nothing compared: different scenarios (OLD idle-sweep, NEW busy-sweep)"},
-		{"no common point", "old", "disjoint", "nothing compared: no (backend, fds, active) point is in both runs"},
+		{"no common point", "old", "disjoint", "nothing compared: no point (backend, fds, active, and loops, churn or rate where swept) is in both runs"},
 		{"every point skipped", "sat-old", "sat-new", "nothing compared: every point in both runs was skipped"},
 		{"three repetitions", "three-old", "three-slow", "cannot decide: 3 repetitions, need >= 4 per side"},
 	}

@@ -58,10 +58,32 @@ func compareMetrics(o, n *results.Run) (metrics []metricDef, omitted []string) {
 	return metrics, []string{rateOmitted}
 }
 
-// pointKey identifies a point across runs.
+// pointKey identifies a point across runs: the backend, active and fds,
+// and the scenario's other axes where it has them (results.Summarize's
+// point), so that a claim-herd or rate-sweep run's points stay apart.
 type pointKey struct {
 	backend     string
 	active, fds int
+	loops       int     // 0: one loop
+	churn       bool    // a connection per request
+	rate        float64 // the requested rate where a run sweeps it, else 0
+}
+
+// line names the key's backend with its axes beside fds and active, as
+// the tables show it: "epoll-exclusive loops=4 churn", "poll 500 req/s";
+// the backend alone when it has none.
+func (k pointKey) line() string {
+	s := k.backend
+	if k.loops > 1 {
+		s += fmt.Sprintf(" loops=%d", k.loops)
+	}
+	if k.churn {
+		s += " churn"
+	}
+	if k.rate > 0 {
+		s += " " + human.Thousands(k.rate) + " req/s"
+	}
+	return s
 }
 
 // Runs compares NEW against OLD at every backend × point that is ok in
@@ -104,14 +126,15 @@ func Runs(oldRun, newRun *results.Run, opt Options) (*Comparison, error) {
 	c.Undecided = unrelated(oldRun, newRun)
 	gate := opt.Gate && c.Undecided == ""
 
-	oldPts, newPts := indexPoints(results.Summarize(oldRun.Samples)), indexPoints(results.Summarize(newRun.Samples))
+	sweep := oldRun.Scenario.Rate.Several() || newRun.Scenario.Rate.Several()
+	oldPts, newPts := indexPoints(results.Summarize(oldRun.Samples), sweep), indexPoints(results.Summarize(newRun.Samples), sweep)
 	both, common := c.classify(oldRun, newRun, oldPts, newPts)
 
 	scopes, scopeNote := cpuScopes(both, oldPts, newPts)
 	if scopeNote != "" {
 		c.Notes = append(c.Notes, scopeNote)
 	}
-	oldSamples, newSamples := indexSamples(oldRun.Samples), indexSamples(newRun.Samples)
+	oldSamples, newSamples := indexSamples(oldRun.Samples, sweep), indexSamples(newRun.Samples, sweep)
 	for _, m := range metrics {
 		t := MetricTable{Metric: m.name, Title: m.title, Unit: m.unit, HigherIsBetter: m.higherIsBetter}
 		if m.name == cpuMetric.name && scopes != "" {
@@ -120,7 +143,7 @@ func Runs(oldRun, newRun *results.Run, opt Options) (*Comparison, error) {
 		for _, k := range both {
 			op, np := oldPts[k], newPts[k]
 			d := Delta{
-				Backend: k.backend, Active: k.active, FDs: k.fds,
+				Backend: k.backend, Line: k.line(), Loops: k.loops, Churn: k.churn, Rate: k.rate, Active: k.active, FDs: k.fds,
 				Old: m.point(op).Median, New: m.point(np).Median,
 			}
 			ov, nv := values(oldSamples[k], m.sample), values(newSamples[k], m.sample)
@@ -148,7 +171,7 @@ func Runs(oldRun, newRun *results.Run, opt Options) (*Comparison, error) {
 			d.Verdict = verdict(*d, t.HigherIsBetter, gate, opt.Threshold)
 			if d.Verdict == Regression {
 				c.Regressions = append(c.Regressions, fmt.Sprintf("%s %s at %s fds, %s: %s → %s (%s, p=%.3f, q=%.3f)",
-					d.Backend, t.Title, human.Thousands(float64(d.FDs)), human.Plural(d.Active, "active connection"),
+					d.Line, t.Title, human.Thousands(float64(d.FDs)), human.Plural(d.Active, "active connection"),
 					formatValue(d.Old, t.Unit), formatValue(d.New, t.Unit), formatDelta(d.Ratio), *d.P, *d.Q))
 			}
 		}
@@ -159,7 +182,7 @@ func Runs(oldRun, newRun *results.Run, opt Options) (*Comparison, error) {
 		for _, s := range c.Skipped {
 			if s.Lost {
 				c.Regressions = append(c.Regressions, fmt.Sprintf("%s at %s fds, %s: %s",
-					s.Backend, fdInts(s.FDs), human.Plural(s.Active, "active connection"), s.Reason))
+					s.Line, fdInts(s.FDs), human.Plural(s.Active, "active connection"), s.Reason))
 			}
 		}
 	}
@@ -214,7 +237,7 @@ func cpuScopes(both []pointKey, oldPts, newPts map[pointKey]results.Point) (titl
 			return s
 		}
 		note = fmt.Sprintf("server CPU scope differs at %s (e.g. %s at %s fds: OLD %s, NEW %s): the cpu ratios there compare different CPU",
-			human.Plural(len(differ), "point"), k.backend, human.Thousands(float64(k.fds)), recorded(oldPts[k].ServerCPUScope), recorded(newPts[k].ServerCPUScope))
+			human.Plural(len(differ), "point"), k.line(), human.Thousands(float64(k.fds)), recorded(oldPts[k].ServerCPUScope), recorded(newPts[k].ServerCPUScope))
 	}
 	return title, note
 }
@@ -229,17 +252,8 @@ func unrelated(o, n *results.Run) string {
 		return "nothing compared: NEW has no samples"
 	case o.Scenario.Name != n.Scenario.Name:
 		return fmt.Sprintf("nothing compared: different scenarios (OLD %s, NEW %s)", orNone(o.Scenario.Name), orNone(n.Scenario.Name))
-	case hasAxes(o) || hasAxes(n):
-		return "nothing compared: the runs have the loops or churn axis (claim-herd), and compare tells points apart by backend, fds and active only"
 	}
 	return ""
-}
-
-// hasAxes reports whether r's points differ by loops or churn as well as
-// by backend, fds and active: points compare would take for one.
-func hasAxes(r *results.Run) bool {
-	return len(r.Scenario.LoopCounts()) > 1 || len(r.Scenario.Churn.Values()) > 1 ||
-		slices.ContainsFunc(r.Samples, func(s results.Sample) bool { return s.Loops > 1 })
 }
 
 // undecided says why a comparison of related runs cannot pass a gate:
@@ -248,7 +262,7 @@ func hasAxes(r *results.Run) bool {
 func (c *Comparison) undecided(compared, common int) string {
 	switch {
 	case common == 0:
-		return "nothing compared: no (backend, fds, active) point is in both runs"
+		return "nothing compared: no point (backend, fds, active, and loops, churn or rate where swept) is in both runs"
 	case compared == 0:
 		return "nothing compared: every point in both runs was skipped (see skipped)"
 	case c.Power.Tests == 0:
@@ -261,13 +275,13 @@ func (c *Comparison) undecided(compared, common int) string {
 // both), returned in table order, and c.Skipped; common counts the points
 // present in both runs whatever their status.
 func (c *Comparison) classify(oldRun, newRun *results.Run, oldPts, newPts map[pointKey]results.Point) (both []pointKey, common int) {
-	skips := map[[3]string]*Skipped{} // backend, active, reason
+	skips := map[[3]string]*Skipped{} // line, active, reason
 	var skipOrder [][3]string
 	skip := func(k pointKey, reason string, lost bool) {
-		id := [3]string{k.backend, fmt.Sprint(k.active), reason}
+		id := [3]string{k.line(), fmt.Sprint(k.active), reason}
 		s, ok := skips[id]
 		if !ok {
-			s = &Skipped{Backend: k.backend, Active: k.active, Reason: reason, Lost: lost}
+			s = &Skipped{Backend: k.backend, Line: k.line(), Loops: k.loops, Churn: k.churn, Rate: k.rate, Active: k.active, Reason: reason, Lost: lost}
 			skips[id] = s
 			skipOrder = append(skipOrder, id)
 		}

@@ -447,8 +447,6 @@ func TestCompareUndecided(t *testing.T) {
 	slowOther := run(reporttest.Options{FDs: []int{101, 1001}, Scale: map[string]float64{"poll": 3}})
 	slowOther.Scenario.Name = "busy-sweep"
 	unsupported := run(reporttest.Options{Backends: []string{"select"}, FDs: []int{2001, 5001}})
-	loops := run(base)
-	loops.Scenario.Loops = []int{2, 4}
 	tests := []struct {
 		name     string
 		old, new *results.Run
@@ -459,12 +457,11 @@ func TestCompareUndecided(t *testing.T) {
 		{"NEW empty", run(base), empty, "nothing compared: NEW has no samples"},
 		{"other scenario", run(base), other, "nothing compared: different scenarios (OLD idle-sweep, NEW busy-sweep)"},
 		{"other scenario, 3× slower", run(base), slowOther, "nothing compared: different scenarios (OLD idle-sweep, NEW busy-sweep)"},
-		{"disjoint points", run(base), run(reporttest.Options{FDs: []int{501}}), "nothing compared: no (backend, fds, active) point is in both runs"},
+		{"disjoint points", run(base), run(reporttest.Options{FDs: []int{501}}), "nothing compared: no point (backend, fds, active, and loops, churn or rate where swept) is in both runs"},
 		{"all unsupported", unsupported, unsupported, "nothing compared: every point in both runs was skipped (see skipped)"},
 		{"3+3 repetitions", run(reporttest.Options{FDs: []int{101}, Reps: 3}), run(reporttest.Options{FDs: []int{101}, Reps: 3}), "cannot decide: 3 repetitions, need >= 4 per side"},
 		{"3+5 repetitions", run(reporttest.Options{FDs: []int{101}, Reps: 3}), run(reporttest.Options{FDs: []int{101}}), ""}, // 2/56 < 0.05
 		{"2+5 repetitions", run(reporttest.Options{FDs: []int{101}, Reps: 2}), run(reporttest.Options{FDs: []int{101}}), "cannot decide: 2+5 repetitions, need >= 4 per side"},
-		{"a loops axis", loops, loops, "nothing compared: the runs have the loops or churn axis (claim-herd), and compare tells points apart by backend, fds and active only"},
 	}
 	for _, tt := range tests {
 		c, err := Runs(tt.old, tt.new, Options{Gate: true, Threshold: 0.1})
@@ -650,5 +647,83 @@ func TestCompareCPUScope(t *testing.T) {
 		if note != tt.wantNote {
 			t.Errorf("%s: scope note %q; want %q", tt.name, note, tt.wantNote)
 		}
+	}
+}
+
+// TestCompareAxes: points that differ by loops, churn or (in a rate
+// sweep) rate are compared apart, each against its own, and named by
+// their line: a change at one of them is found there and nowhere else.
+func TestCompareAxes(t *testing.T) {
+	// axes returns a run of epoll-lt at 1,001 fds whose points differ by
+	// loops and churn (herd) or by rate (a sweep), the cpu of the point
+	// slow (by its line) scaled 2×.
+	axes := func(herd bool, slow string) *results.Run {
+		base := reporttest.Run(reporttest.Options{Backends: []string{"epoll-lt"}, FDs: []int{1001}, Reps: 8, Seed: 7})
+		r := *base
+		r.Samples = nil
+		type axis struct {
+			loops int
+			churn bool
+			rate  float64
+		}
+		var points []axis
+		if herd {
+			r.Scenario.Loops, r.Scenario.Churn = []int{1, 4}, results.Churn{false, true}
+			points = []axis{{0, false, 0}, {1, true, 0}, {4, false, 0}, {4, true, 0}}
+		} else {
+			r.Scenario.Rate = results.Rates{500, 2000}
+			points = []axis{{1, false, 500}, {1, false, 2000}}
+		}
+		for _, a := range points {
+			k := keyOf("epoll-lt", 32, 1001, a.loops, a.churn, a.rate, !herd)
+			for _, s := range base.Samples {
+				s.Loops, s.Churn = a.loops, a.churn
+				if a.rate > 0 {
+					s.RateRequested = a.rate
+				}
+				if k.line() == slow {
+					s.Server.CPUNsPerReq *= 2
+				}
+				r.Samples = append(r.Samples, s)
+			}
+		}
+		return &r
+	}
+	for _, tt := range []struct {
+		name  string
+		herd  bool
+		slow  string
+		lines []string
+	}{
+		{"loops and churn", true, "epoll-lt loops=4 churn", []string{"epoll-lt", "epoll-lt churn", "epoll-lt loops=4", "epoll-lt loops=4 churn"}},
+		{"a rate sweep", false, "epoll-lt 2,000 req/s", []string{"epoll-lt 500 req/s", "epoll-lt 2,000 req/s"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Runs(axes(tt.herd, ""), axes(tt.herd, tt.slow), Options{Gate: true, Threshold: 0.1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Undecided != "" || len(c.Skipped) != 0 {
+				t.Fatalf("undecided %q, skipped %+v; want every point compared", c.Undecided, c.Skipped)
+			}
+			for _, tb := range c.Tables {
+				var lines []string
+				for _, d := range tb.Rows {
+					lines = append(lines, d.Line)
+					if d.OldN != 8 || d.NewN != 8 {
+						t.Errorf("%s %s: %d+%d repetitions; want 8+8 (one point's own)", tb.Metric, d.Line, d.OldN, d.NewN)
+					}
+					if slowed := tb.Metric == "cpu" && d.Line == tt.slow; slowed != (d.Verdict == Regression) {
+						t.Errorf("%s %s: verdict %q (ratio %.2f); want a regression only at %s's cpu", tb.Metric, d.Line, d.Verdict, d.Ratio, tt.slow)
+					}
+				}
+				if !slices.Equal(lines, tt.lines) {
+					t.Errorf("%s rows %q; want %q", tb.Metric, lines, tt.lines)
+				}
+			}
+			if len(c.Regressions) != 1 || !strings.HasPrefix(c.Regressions[0], tt.slow+" ") {
+				t.Errorf("regressions %q; want one, at %s", c.Regressions, tt.slow)
+			}
+		})
 	}
 }

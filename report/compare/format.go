@@ -75,7 +75,7 @@ func (c *Comparison) writeText(b *bytes.Buffer) {
 		tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "backend\tactive\tfds\told\tnew\tdelta\tp\tq\tn\t")
 		for _, d := range t.Rows {
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d+%d\t%s\n", d.Backend, d.Active, human.Thousands(float64(d.FDs)),
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d+%d\t%s\n", d.Line, d.Active, human.Thousands(float64(d.FDs)),
 				formatValue(d.Old, t.Unit), formatValue(d.New, t.Unit), formatDelta(d.Ratio), pText(d.P), pText(d.Q), d.OldN, d.NewN, d.verdictText())
 		}
 		if g := t.Geomean; g != nil {
@@ -86,7 +86,7 @@ func (c *Comparison) writeText(b *bytes.Buffer) {
 	if len(c.Skipped) > 0 {
 		b.WriteString("\nskipped (not ok in both runs, so not tested):\n")
 		for _, s := range c.Skipped {
-			fmt.Fprintf(b, "  %s, %s, fds %s: %s\n", s.Backend, human.Plural(s.Active, "active connection"), fdInts(s.FDs), s.Reason)
+			fmt.Fprintf(b, "  %s, %s, fds %s: %s\n", s.Line, human.Plural(s.Active, "active connection"), fdInts(s.FDs), s.Reason)
 		}
 	}
 	if len(c.Notes) > 0 {
@@ -132,7 +132,7 @@ func (c *Comparison) writeMarkdown(b *bytes.Buffer) {
 			if d.Verdict == Regression {
 				v = "**" + v + "**"
 			}
-			fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %d+%d | %s |\n", d.Backend, d.Active, human.Thousands(float64(d.FDs)),
+			fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %d+%d | %s |\n", d.Line, d.Active, human.Thousands(float64(d.FDs)),
 				formatValue(d.Old, t.Unit), formatValue(d.New, t.Unit), formatDelta(d.Ratio), pText(d.P), pText(d.Q), d.OldN, d.NewN, v)
 		}
 		if g := t.Geomean; g != nil {
@@ -142,7 +142,7 @@ func (c *Comparison) writeMarkdown(b *bytes.Buffer) {
 	if len(c.Skipped) > 0 {
 		b.WriteString("\n### Skipped (not ok in both runs, so not tested)\n\n")
 		for _, s := range c.Skipped {
-			fmt.Fprintf(b, "- %s, %s, fds %s: %s\n", s.Backend, human.Plural(s.Active, "active connection"), fdInts(s.FDs), human.MDCell(s.Reason))
+			fmt.Fprintf(b, "- %s, %s, fds %s: %s\n", s.Line, human.Plural(s.Active, "active connection"), fdInts(s.FDs), human.MDCell(s.Reason))
 		}
 	}
 	if len(c.Notes) > 0 {
@@ -194,7 +194,7 @@ func (c *Comparison) writeCSV(b *bytes.Buffer) error {
 	for _, t := range c.Tables {
 		hib := strconv.FormatBool(t.HigherIsBetter)
 		for _, d := range t.Rows {
-			w.Write([]string{"point", t.Metric, t.Unit, hib, d.Backend, strconv.Itoa(d.Active), strconv.Itoa(d.FDs), num(d.Old), num(d.New), opt(d.Ratio), "", "",
+			w.Write([]string{"point", t.Metric, t.Unit, hib, d.Line, strconv.Itoa(d.Active), strconv.Itoa(d.FDs), num(d.Old), num(d.New), opt(d.Ratio), "", "",
 				ptr(d.P), ptr(d.Q), strconv.Itoa(d.OldN), strconv.Itoa(d.NewN), "1", d.Significance, d.Verdict, opt(d.Detectable)})
 		}
 		if g := t.Geomean; g != nil {

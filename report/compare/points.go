@@ -26,10 +26,10 @@ func runInfo(name string, r *results.Run) RunInfo {
 	}
 }
 
-func indexPoints(pts []results.Point) map[pointKey]results.Point {
+func indexPoints(pts []results.Point, sweep bool) map[pointKey]results.Point {
 	m := make(map[pointKey]results.Point, len(pts))
 	for _, p := range pts {
-		m[pointKey{p.Backend, p.Active, p.FDs}] = p
+		m[keyOf(p.Backend, p.Active, p.FDs, p.Loops, p.Churn, p.RateRequested, sweep)] = p
 	}
 	return m
 }
@@ -37,20 +37,33 @@ func indexPoints(pts []results.Point) map[pointKey]results.Point {
 // indexSamples groups the ok samples by point: the repetitions the
 // significance test compares. Runs only tests points whose every sample
 // is ok, so this is all of their samples.
-func indexSamples(ss []results.Sample) map[pointKey][]results.Sample {
+func indexSamples(ss []results.Sample, sweep bool) map[pointKey][]results.Sample {
 	m := map[pointKey][]results.Sample{}
 	for _, s := range ss {
 		if s.Status != results.StatusOK {
 			continue
 		}
-		k := pointKey{s.Backend, s.Active, s.FDs}
+		k := keyOf(s.Backend, s.Active, s.FDs, s.Loops, s.Churn, s.RateRequested, sweep)
 		m[k] = append(m[k], s)
 	}
 	return m
 }
 
+// keyOf is the point's key; the rate is part of it only where a run
+// sweeps the rate (sweep): runs of one rate each compare across rates.
+func keyOf(backend string, active, fds, loops int, churn bool, rate float64, sweep bool) pointKey {
+	if !sweep {
+		rate = 0
+	}
+	if loops <= 1 {
+		loops = 0 // one loop, recorded as 0 or 1
+	}
+	return pointKey{backend: backend, active: active, fds: fds, loops: loops, churn: churn, rate: rate}
+}
+
 // unionKeys returns every point of either run, ordered by backend (OLD's
-// scenario order, then NEW's, then any others by name), active and fds.
+// scenario order, then NEW's, then any others by name), loops, churn,
+// rate, active and fds.
 func unionKeys(oldRun, newRun *results.Run, a, b map[pointKey]results.Point) []pointKey {
 	rank := map[string]int{}
 	for _, r := range []*results.Run{oldRun, newRun} {
@@ -82,6 +95,12 @@ func unionKeys(oldRun, newRun *results.Run, a, b map[pointKey]results.Point) []p
 			return ri < rj
 		case ki.backend != kj.backend:
 			return ki.backend < kj.backend
+		case ki.loops != kj.loops:
+			return ki.loops < kj.loops
+		case ki.churn != kj.churn:
+			return !ki.churn
+		case ki.rate != kj.rate:
+			return ki.rate < kj.rate
 		case ki.active != kj.active:
 			return ki.active < kj.active
 		}
