@@ -31,9 +31,11 @@ const toolName = "muxbench"
 // SummaryColumns is the header of summary.csv. The figures are medians over
 // a point's measured repetitions and are empty when it has none (an
 // unsupported or failed point); reason says why a point is not ok, and reps
-// counts the repetitions summarised.
+// counts the repetitions summarised. loops (1: one) and churn are the
+// point's axes beside fds and active, so that the rows of a claim-herd run
+// stay apart; rate_requested is the rate axis's.
 var SummaryColumns = []string{
-	"backend", "fds", "idle", "active", "mode",
+	"backend", "fds", "idle", "active", "loops", "churn", "mode",
 	"rate_requested", "rate_achieved",
 	"p50_ns", "p99_ns", "p999_ns",
 	"server_cpu_ns_per_req", "server_cpu_util", "client_cpu_ns_per_req",
@@ -188,7 +190,8 @@ func WriteSummaryCSV(w io.Writer, points []Point) error {
 			return formatFloat(s.Median)
 		}
 		row := []string{
-			p.Backend, strconv.Itoa(p.FDs), strconv.Itoa(p.Idle), strconv.Itoa(p.Active), string(p.Mode),
+			p.Backend, strconv.Itoa(p.FDs), strconv.Itoa(p.Idle), strconv.Itoa(p.Active),
+			strconv.Itoa(max(p.Loops, 1)), strconv.FormatBool(p.Churn), string(p.Mode),
 			formatFloat(p.RateRequested), med(p.RateAchieved),
 			med(p.P50), med(p.P99), med(p.P999),
 			med(p.ServerCPUPerReq), med(p.ServerCPUUtil), med(p.ClientCPUPerReq),
