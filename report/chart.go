@@ -43,9 +43,9 @@ type Series struct {
 	Label   string // legend text, e.g. "poll" or "poll (old)"
 	Backend string // picks the colour and marker (BackendStyle)
 	Run     int    // index of the run among overlaid runs; picks the line dash
-	// Scope, on a CPU panel, is whose CPU an external server's line shows
-	// (results.CPUScopeTree or CPUScopeBusiest), which the axis title,
-	// written for muxbench's own backends, does not say: the legend does.
+	// Scope, on a CPU panel, is whose CPU the line shows (a
+	// results.CPUScope* value) when it is not the scope the axis title
+	// names: the legend says it.
 	Scope  string
 	Points []SeriesPoint
 }

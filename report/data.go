@@ -146,7 +146,8 @@ type metric struct {
 	// (gonet: the Go runtime's netpoller is not instrumented).
 	zeroMissing bool
 	// scopedCPU says the metric is the server CPU of each point's scope:
-	// an external server's line names whose in the legend (Series.Scope).
+	// the y label's scopeMark becomes the scope most lines count, and a
+	// line that counts another names it in the legend (scopeLabel).
 	scopedCPU bool
 }
 
@@ -172,10 +173,10 @@ var chartKinds = []chartKind{
 		{"tail (p99)", "latency (log scale)", logScale, true, func(p results.Point) results.Stat { return p.P99 }, 1e-3, false, false},
 	}},
 	{"cpu", "server CPU per request vs fds", []metric{
-		{"", "CPU / request: loop thread (" + lineup.GoNet + ": process)", logScale, true, func(p results.Point) results.Stat { return p.ServerCPUPerReq }, 1e-3, false, true},
+		{"", "CPU / request: " + scopeMark, logScale, true, func(p results.Point) results.Stat { return p.ServerCPUPerReq }, 1e-3, false, true},
 	}},
 	{"util", "server CPU utilisation vs fds", []metric{
-		{"", "CPU: loop thread (" + lineup.GoNet + ": process), % of a core", linearScale, false, func(p results.Point) results.Stat { return p.ServerCPUUtil }, 100, false, true},
+		{"", "CPU: " + scopeMark + ", % of a core", linearScale, false, func(p results.Point) results.Stat { return p.ServerCPUUtil }, 100, false, true},
 	}},
 	{"events", "multiplexer work vs fds", []metric{
 		{"events returned per wait call", "events per wait call", autoScale, false, func(p results.Point) results.Stat { return p.EventsPerWait }, 1, true, false},
@@ -233,13 +234,16 @@ func buildCharts(ds []dataset) []*Chart {
 				for _, b := range bes {
 					for _, d := range ds {
 						s := series(d, inRuns(ds, b), b, a, m)
-						if x := d.Run.External; m.scopedCPU && x != nil && b == x.Label {
-							s.Scope = x.CPUScope
+						if m.scopedCPU {
+							s.Scope = cpuScope(d, b)
 						}
 						if len(s.Points) > 0 {
 							pan.Series = append(pan.Series, s)
 						}
 					}
+				}
+				if m.scopedCPU {
+					pan.YLabel = strings.Replace(pan.YLabel, scopeMark, scopeLabel(pan.Series), 1)
 				}
 				pan.settleScale(m.scale)
 				c.Panels = append(c.Panels, pan)
@@ -248,6 +252,50 @@ func buildCharts(ds []dataset) []*Chart {
 		}
 	}
 	return out
+}
+
+// scopeMark stands in a scoped CPU metric's y label for whose CPU its
+// lines count (scopeLabel).
+const scopeMark = "{scope}"
+
+// cpuScope is whose CPU backend b's points in d count: an external
+// server's scope, else what the points recorded (results.CPUScope*), else
+// what the backend counts (files from before the scope was recorded).
+func cpuScope(d dataset, b string) string {
+	if x := d.Run.External; x != nil && b == x.Label {
+		return x.CPUScope
+	}
+	for _, p := range d.points {
+		if p.Backend == b && p.ServerCPUScope != "" {
+			return p.ServerCPUScope
+		}
+	}
+	if b == lineup.GoNet {
+		return results.CPUScopeProcess
+	}
+	return results.CPUScopeLoop
+}
+
+// scopeLabel returns the scope most of the lines count, for the y label,
+// and leaves Scope set only on the lines that count another, whose legend
+// entries then name theirs ("gonet: process", "nginx: process tree").
+// A short axis title also fits beside the plot: naming every scope there
+// ran past the axis into the subtitle.
+func scopeLabel(series []Series) string {
+	count := map[string]int{}
+	label := ""
+	for _, s := range series {
+		count[s.Scope]++
+		if n := count[s.Scope]; n > count[label] || n == count[label] && s.Scope == results.CPUScopeLoop {
+			label = s.Scope
+		}
+	}
+	for i := range series {
+		if series[i].Scope == label {
+			series[i].Scope = ""
+		}
+	}
+	return label
 }
 
 // settleScale makes an autoScale panel log when its values span more than
