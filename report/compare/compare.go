@@ -69,6 +69,11 @@ type pointKey struct {
 	rate        float64 // the requested rate where a run sweeps it, else 0
 }
 
+// where is the key's point but for its fds, as a row records it.
+func (k pointKey) where() Where {
+	return Where{Backend: k.backend, Line: k.line(), Loops: k.loops, Churn: k.churn, Rate: k.rate, Active: k.active}
+}
+
 // line names the key's backend with its axes beside fds and active, as
 // the tables show it: "epoll-exclusive loops=4 churn", "poll 500 req/s";
 // the backend alone when it has none.
@@ -143,7 +148,7 @@ func Runs(oldRun, newRun *results.Run, opt Options) (*Comparison, error) {
 		for _, k := range both {
 			op, np := oldPts[k], newPts[k]
 			d := Delta{
-				Backend: k.backend, Line: k.line(), Loops: k.loops, Churn: k.churn, Rate: k.rate, Active: k.active, FDs: k.fds,
+				Where: k.where(), FDs: k.fds,
 				Old: m.point(op).Median, New: m.point(np).Median,
 			}
 			ov, nv := values(oldSamples[k], m.sample), values(newSamples[k], m.sample)
@@ -281,7 +286,7 @@ func (c *Comparison) classify(oldRun, newRun *results.Run, oldPts, newPts map[po
 		id := [3]string{k.line(), fmt.Sprint(k.active), reason}
 		s, ok := skips[id]
 		if !ok {
-			s = &Skipped{Backend: k.backend, Line: k.line(), Loops: k.loops, Churn: k.churn, Rate: k.rate, Active: k.active, Reason: reason, Lost: lost}
+			s = &Skipped{Where: k.where(), Reason: reason, Lost: lost}
 			skips[id] = s
 			skipOrder = append(skipOrder, id)
 		}

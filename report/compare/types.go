@@ -139,9 +139,9 @@ type MetricTable struct {
 	Geomean        *Geomean `json:"geomean,omitempty"` // nil when no row has a ratio
 }
 
-// Delta is one backend at one point: old and new medians and whether the
-// difference is significant across repetitions.
-type Delta struct {
+// Where is where a row's point lies, but for its fd counts: the backend,
+// and its other axes beside fds.
+type Where struct {
 	Backend string `json:"backend"`
 	// Line is the backend with the point's other axes, as the tables show
 	// it ("epoll-exclusive loops=4 churn", "poll 500 req/s"); Loops,
@@ -151,12 +151,18 @@ type Delta struct {
 	Churn  bool    `json:"churn,omitempty"`
 	Rate   float64 `json:"rate,omitempty"`
 	Active int     `json:"active"`
-	FDs    int     `json:"fds"`
-	Old    float64 `json:"old"` // median across OLD's repetitions
-	New    float64 `json:"new"`
-	OldN   int     `json:"old_n"` // repetitions measured
-	NewN   int     `json:"new_n"`
-	Ratio  float64 `json:"ratio"` // New/Old; 0 when either median is not positive
+}
+
+// Delta is one backend at one point: old and new medians and whether the
+// difference is significant across repetitions.
+type Delta struct {
+	Where
+	FDs   int     `json:"fds"`
+	Old   float64 `json:"old"` // median across OLD's repetitions
+	New   float64 `json:"new"`
+	OldN  int     `json:"old_n"` // repetitions measured
+	NewN  int     `json:"new_n"`
+	Ratio float64 `json:"ratio"` // New/Old; 0 when either median is not positive
 	// P is the Mann-Whitney U p-value and Q the same after the correction
 	// across the comparison; both nil when not tested (n too small).
 	P            *float64 `json:"p,omitempty"`
@@ -181,15 +187,9 @@ type Geomean struct {
 
 // Skipped is a group of points that could not be compared, with why.
 type Skipped struct {
-	Backend string `json:"backend"`
-	// Line, Loops, Churn and Rate are as in Delta.
-	Line   string  `json:"line"`
-	Loops  int     `json:"loops,omitempty"`
-	Churn  bool    `json:"churn,omitempty"`
-	Rate   float64 `json:"rate,omitempty"`
-	Active int     `json:"active"`
-	FDs    []int   `json:"fds"`
-	Reason string  `json:"reason"`
+	Where
+	FDs    []int  `json:"fds"`
+	Reason string `json:"reason"`
 	// Lost is set when the points were ok in OLD and are not in NEW
 	// (saturated, errors, unsupported or failed): a regression of its own.
 	Lost bool `json:"lost,omitempty"`
