@@ -2,7 +2,8 @@
 // (for a suite's directory: the suite finished, every part did, claims.json
 // holds a row with a rule for every claim, and each sweep part passes the
 // checks below):
-// every backend of the scenario is present at every point, no sample has
+// every backend of the scenario is present at every point (every fds,
+// active, loops, churn and rate value), once per repetition, no sample has
 // integrity errors or failed, every measured window saw no accept and every
 // connection open, select is unsupported exactly where its
 // FD_SETSIZE says it must be, and every file parses (run.json through
@@ -113,8 +114,10 @@ func check(dir string, out io.Writer) ([]string, error) {
 		fds     int
 	}
 	seen := map[key]results.Sample{}
+	reps := map[point]int{}
 	for _, s := range run.Samples {
 		seen[key{s.Backend, s.FDs}] = s
+		reps[point{s.Backend, s.FDs, s.Active, max(s.Loops, 1), run.Scenario.Churned(s), s.RateRequested}]++
 		switch s.Status {
 		case results.StatusErrors, results.StatusFailed:
 			bad("%s at %d fds: %s: %s", s.Backend, s.FDs, s.Status, s.Reason)
@@ -164,6 +167,11 @@ func check(dir string, out io.Writer) ([]string, error) {
 			case (maxFD == 0 || fds+ownFDsSlack <= maxFD) && unsupported:
 				bad("%s at %d fds: unsupported (%s); want it measured", b, fds, s.Reason)
 			}
+		}
+	}
+	for _, p := range points(run.Scenario) {
+		if n := reps[p]; n != run.Scenario.Repetitions {
+			bad("%s: %d samples; want %d, one per repetition", p, n, run.Scenario.Repetitions)
 		}
 	}
 	n, err := checkBench(filepath.Join(dir, "bench.txt"))
@@ -233,4 +241,38 @@ func maxFDOf(name string) int {
 func unusableHere(name string) bool {
 	b, err := lineup.Lookup(name)
 	return err == nil && b.Check != nil && b.Check() != nil
+}
+
+// point is one point of a scenario: a backend at every axis the scenario
+// has (fds, active, loops, churn, rate), as a sample records it.
+type point struct {
+	backend     string
+	fds, active int
+	loops       int
+	churn       bool
+	rate        float64 // 0 in closed loop
+}
+
+func (p point) String() string {
+	return fmt.Sprintf("%s at %d fds, %d active, %d loops, churn %v, rate %g", p.backend, p.fds, p.active, p.loops, p.churn, p.rate)
+}
+
+// points lists every point of sc, from its axes as the scenario states
+// them: each must have a sample per repetition.
+func points(sc results.Scenario) []point {
+	var out []point
+	for _, b := range sc.Backends {
+		for _, fds := range sc.FDs {
+			for _, active := range sc.Active {
+				for _, loops := range sc.LoopCounts() {
+					for _, churn := range sc.Churn.Values() {
+						for _, rate := range sc.Rate.Values() {
+							out = append(out, point{b, fds, active, loops, churn, rate})
+						}
+					}
+				}
+			}
+		}
+	}
+	return out
 }
