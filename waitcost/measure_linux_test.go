@@ -316,7 +316,14 @@ func TestTimeWakeupsNoAlloc(t *testing.T) {
 			// waiter holds the one P through its raw waits, so the peer
 			// would never run. The least of three runs, so that an
 			// allocation elsewhere in the process now and then does not
-			// count; one per cycle would show in every run.
+			// count; one per cycle would show in every run, 20 or more.
+			// The job's hand-off, outside the cycles, may allocate: each
+			// side's blocking channel receive takes a sudog, from the heap
+			// when the runtime's cache is empty (after a GC). Seen under a
+			// parallel load, 1 in 60 runs, with the allocation's stack
+			// (runtime.acquireSudog from chanrecv in TimeWakeups and in the
+			// peer).
+			const handoff = 2
 			var w Wakeups
 			allocs := uint64(math.MaxUint64)
 			for range 3 {
@@ -333,8 +340,8 @@ func TestTimeWakeupsNoAlloc(t *testing.T) {
 			if err != nil || w.Cycles != 20 || w.Wrong != 0 || w.Cycles-w.Slept > w.Interrupted {
 				t.Errorf("%s: %+v, %v; want 20 cycles that slept (but after a signal), none wrong", name, w, err)
 			}
-			if allocs != 0 {
-				t.Errorf("%s: %d allocations per TimeWakeups of 20 cycles; want 0", name, allocs)
+			if allocs > handoff {
+				t.Errorf("%s: %d allocations per TimeWakeups of 20 cycles; want none per cycle, at most %d (the job hand-off's channel receives)", name, allocs, handoff)
 			}
 		}
 	}()
