@@ -10,14 +10,15 @@
 // loop's edge-triggered policy, as epoll-et does: read and write interest
 // registered once per connection and never modified (no SQE per request),
 // accepts and reads until drained. The level-triggered policy would cost
-// a POLL_REMOVE and a POLL_ADD every time output is left pending, and
+// a cancellation and a POLL_ADD every time output is left pending, and
 // would still not be told again about unread input.
 //
 // Counters: the loop's Waits are Wait calls that returned events, each
 // one io_uring_enter (a wait that reaps only stale completions enters
 // again); Events are CQEs, merged per fd within one Wait; InterestMods are
-// the Add/Modify/Remove calls, one SQE each (Modify: two). Re-arming a
-// poll that the kernel ended is one more SQE, not counted.
+// the Add/Modify/Remove calls, one SQE each (Modify: two; a removal is an
+// IORING_OP_ASYNC_CANCEL, see disarm). Re-arming a poll that the kernel
+// ended is one more SQE, not counted.
 package uringpoll
 
 import (
@@ -158,18 +159,26 @@ func (p *Poller) arm(fd int, e *entry) error {
 	return nil
 }
 
-// disarm queues the removal of fd's poll request and moves to a new
+// disarm queues the cancellation of fd's poll request and moves to a new
 // generation, so whatever the old request still completes is stale. A
-// successful removal posts no CQE of its own (IOSQE_CQE_SKIP_SUCCESS); the
-// removed request's last CQE (-ECANCELED) is stale.
+// successful cancellation posts no CQE of its own
+// (IOSQE_CQE_SKIP_SUCCESS); the cancelled request's last CQE (-ECANCELED)
+// is stale.
+//
+// IORING_OP_ASYNC_CANCEL, not IORING_OP_POLL_REMOVE: a removal fails
+// (-EALREADY) when it meets a wake-up the kernel has not yet completed —
+// with deferred task work, whenever the fd became ready since the last
+// enter — and leaves the multishot request armed, holding the socket open
+// after the loop closes fd. A cancellation marks the request, and the
+// pending wake-up completes it.
 func (p *Poller) disarm(fd int, e *entry) error {
 	if e.armed {
 		s, err := p.sqe()
 		if err != nil {
 			return err
 		}
-		s.Opcode, s.Flags, s.Addr = iouring.OpPollRemove, iouring.SQECQESkipSuccess, userData(fd, e.gen)
-		s.UserData = userData(fd, 0) // generation 0: a failed removal's CQE is ignored
+		s.Opcode, s.Flags, s.Addr = iouring.OpAsyncCancel, iouring.SQECQESkipSuccess, userData(fd, e.gen)
+		s.UserData = userData(fd, 0) // generation 0: names a cancellation (reap)
 		e.armed = false
 	}
 	e.gen = p.nextGen()
@@ -220,9 +229,9 @@ func (p *Poller) Modify(fd int, in backends.Interest) error {
 	return nil
 }
 
-// Remove queues the removal of fd's poll request. It reaches the kernel
-// with the next Wait; until then the request keeps the socket open even
-// if fd is closed.
+// Remove queues the cancellation of fd's poll request. It reaches the
+// kernel with the next Wait; until then the request keeps the socket open
+// even if fd is closed.
 func (p *Poller) Remove(fd int) error {
 	e := p.entry(fd)
 	if e == nil {
@@ -271,6 +280,13 @@ func (p *Poller) reap(events []backends.Event) (int, error) {
 		c := p.ring.CQE(i)
 		fd, gen := int(uint32(c.UserData)), uint32(c.UserData>>32)
 		e := p.entry(fd)
+		if gen == 0 && c.Res < 0 && c.Res != -int32(unix.ENOENT) {
+			// A cancellation failed for another reason than the request
+			// having ended already: it may still be armed, holding fd's
+			// socket open after close. Not seen; say so if it happens.
+			p.ring.Advance(i + 1)
+			return n, fmt.Errorf("io_uring cancel of fd %d's poll: %w", fd, unix.Errno(-c.Res))
+		}
 		if e == nil || gen == 0 || e.gen != gen {
 			continue // stale: a removed or replaced request
 		}

@@ -114,3 +114,55 @@ func TestStaleAfterReuse(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoveWhileWakePending removes an fd whose poll request has a
+// wake-up pending and closes it: the socket must really close (its peer
+// sees the hang-up). With the ring's deferred task work the wake-up waits
+// for the next enter, which submits the removal first, so the removal
+// always meets a request the kernel is about to complete. An
+// IORING_OP_POLL_REMOVE then fails (EALREADY) and the multishot request
+// stays armed, holding the socket open after close: seen as a server that
+// echoed a half-closed client's data and never closed (issue 19).
+func TestRemoveWhileWakePending(t *testing.T) {
+	p, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	evs := make([]backends.Event, 8)
+	for _, in := range []backends.Interest{backends.Read, backends.Read | backends.Write} {
+		what := map[backends.Interest]string{backends.Read: "read", backends.Read | backends.Write: "read+write"}[in]
+		sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b := sp[0], sp[1]
+		t.Cleanup(func() { unix.Close(b) })
+		if err := p.Add(a, in); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Wait(evs, 0); err != nil { // arm it, and take the writable CQE
+			t.Fatal(err)
+		}
+		unix.Write(b, []byte("x")) // a wake-up, completed at the next enter
+		if err := p.Remove(a); err != nil {
+			t.Fatal(err)
+		}
+		unix.Close(a)
+		if _, err := p.Wait(evs, 0); err != nil { // submits the removal, runs the wake-up
+			t.Fatal(err)
+		}
+		fds := []unix.PollFd{{Fd: int32(b), Events: unix.POLLIN}}
+		for end := time.Now().Add(2 * time.Second); time.Now().Before(end); {
+			if n, err := unix.Poll(fds, 100); err != nil && err != unix.EINTR {
+				t.Fatal(err)
+			} else if n > 0 && fds[0].Revents&unix.POLLHUP != 0 {
+				break
+			}
+		}
+		if fds[0].Revents&unix.POLLHUP == 0 {
+			t.Fatalf("%s interest: the peer of a removed and closed fd sees no hang-up within 2 s (revents %#x): "+
+				"the poll request still holds the socket open", what, fds[0].Revents)
+		}
+	}
+}

@@ -68,7 +68,7 @@ var CheckPoll = sync.OnceValue(checkPoll)
 var CheckServer = sync.OnceValue(checkServer)
 
 // checkPoll tells whether the uring-poll backend can run here: a ring
-// with SetupFlags, POLL_ADD and POLL_REMOVE, and a multishot poll that
+// with SetupFlags, POLL_ADD and ASYNC_CANCEL, and a multishot poll that
 // really stays armed (IORING_POLL_ADD_MULTI, 5.13) — tried on an eventfd.
 // Its error wraps ErrUnsupported when io_uring is not usable here.
 func checkPoll() error {
@@ -83,7 +83,7 @@ func checkPoll() error {
 	if err != nil {
 		return err
 	}
-	if err := opsError(ops, []uint8{OpPollAdd, OpPollRemove}); err != nil {
+	if err := opsError(ops, []uint8{OpPollAdd, OpAsyncCancel}); err != nil {
 		return err
 	}
 	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
