@@ -397,10 +397,10 @@ func (s *loop) close(c *conn, cause error) {
 		return // already closed
 	}
 	s.c.InterestMods.Add(1)
-	// Remove fails only if the backend cannot reach the kernel (uring-poll:
-	// an enter to make room in a full SQ ring). Closing the fd ends an epoll
-	// registration, and poll/select watch nothing closed, but not an
-	// io_uring poll request, which Remove's cancellation ends.
+	// Remove cannot fail for an fd the loop added, unless uring-poll's enter
+	// to make room in a full SQ ring fails. Closing the fd would end an
+	// epoll registration anyway, and poll and select watch nothing closed,
+	// but an io_uring poll request ends only by Remove's cancellation.
 	s.poller.Remove(c.fd)
 	s.c.Watched.Add(-1)
 	s.conns.clear(c.fd) // before the close: once closed, the fd number is another accept's
